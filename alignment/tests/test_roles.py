@@ -1,0 +1,94 @@
+"""Every URL × every role (and anonymous): each view declares its roles, and the site enforces them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from alignment.roles import Role
+from sla.services import agreement_ensure_starter
+
+pytestmark = pytest.mark.django_db
+
+# Views anyone may reach: the login flow (Django's own views).
+PUBLIC = {"login", "logout", "password_change", "password_change_done"}
+
+
+def _walk(patterns: list[Any], namespace: str = "") -> list[tuple[str, URLPattern]]:
+    found = []
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace == "admin":
+                continue
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            found += _walk(entry.url_patterns, inner)
+        elif isinstance(entry, URLPattern) and entry.name:
+            found.append((f"{namespace}{entry.name}", entry))
+    return found
+
+
+def _sample_kwargs(pattern: URLPattern, samples: dict[str, Any]) -> dict[str, Any]:
+    names = list(pattern.pattern.converters)
+    missing = [name for name in names if name not in samples]
+    assert not missing, f"Add a sample value for {missing} (URL {pattern.pattern}) to this test"
+    return {name: samples[name] for name in names}
+
+
+@pytest.fixture
+def samples(marketing_manager, sales_manager) -> dict[str, Any]:
+    version = agreement_ensure_starter(
+        marketing_manager=marketing_manager, sales_manager=sales_manager, now=timezone.now()
+    )
+    return {"pk": version.pk, "section": "fit_rules", "rule_id": "f1", "direction": "up", "part": "threshold"}
+
+
+def test_every_view_declares_the_roles_that_may_use_it():
+    # given every named URL of the site except Django's admin and the login flow
+    undeclared = [
+        name
+        for name, pattern in _walk(get_resolver().url_patterns)
+        if name not in PUBLIC and not getattr(pattern.callback, "allowed_roles", None)
+    ]
+    # then each one says which roles may use it
+    assert undeclared == []
+
+
+def test_every_url_as_every_role(client, role_users, samples, login):
+    # given one user per role and a sample object for every URL parameter
+    failures = []
+    for name, pattern in _walk(get_resolver().url_patterns):
+        if name in PUBLIC:
+            continue
+        url = reverse(name, kwargs=_sample_kwargs(pattern, samples))
+        allowed: frozenset[Role] = pattern.callback.allowed_roles
+        # when anonymous, then sent to log in
+        response = client.get(url)
+        if response.status_code != 302 or not response["Location"].startswith(reverse("login")):
+            failures.append(f"anonymous GET {url}: {response.status_code}")
+        for role, user in role_users.items():
+            response = login(user).get(url)
+            if role in allowed:
+                # then an allowed role is let in (405 means a POST-only action refused the GET after the role check)
+                ok = response.status_code < 500 and response.status_code not in (401, 403)
+            else:
+                # then any other role gets the friendly 403 page
+                ok = response.status_code == 403 and b"can't open this page" in response.content
+            if not ok:
+                failures.append(f"{role.value} GET {url}: {response.status_code} (allowed: {sorted(allowed)})")
+    assert failures == []
+
+
+def test_admin_site_is_for_the_admin_role_only(role_users, login):
+    # given the Django admin
+    url = reverse("admin:index")
+    for role, user in role_users.items():
+        # when each role opens it
+        response = login(user).get(url)
+        # then only Admin (staff) gets in; others are sent to the admin login
+        if role is Role.ADMIN:
+            assert response.status_code == 200, role
+        else:
+            assert response.status_code == 302, role

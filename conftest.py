@@ -1,0 +1,149 @@
+"""Fixtures shared by every app's tests: one user per role, logged-in clients, the real-data path."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from hypothesis import settings as hypothesis_settings
+
+from alignment.celery import app as celery_app
+from alignment.roles import Role
+
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+hypothesis_settings.register_profile("dev", deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_in_process():
+    """Tests run tasks in-process; the one worker test switches this off to go through the real broker."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def make_user(db, django_user_model) -> Callable[..., object]:
+    counter = {"n": 0}
+
+    def make(role: Role | None = None, **fields: object):
+        counter["n"] += 1
+        username = (
+            fields.pop("username", None) or f"{(role or 'user').replace(' ', '').lower()}{counter['n']}"
+        )
+        user = django_user_model.objects.create_user(
+            username=username,
+            password="correct-horse-battery",
+            first_name=fields.pop("first_name", username.title()),
+            email=f"{username}@example.com",
+            **fields,
+        )
+        if role:
+            user.groups.add(Group.objects.get(name=role.value))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def rep(make_user):
+    return make_user(Role.REP, username="rep")
+
+
+@pytest.fixture
+def sales_manager(make_user):
+    return make_user(Role.SALES_MANAGER, username="salesmanager")
+
+
+@pytest.fixture
+def marketer(make_user):
+    return make_user(Role.MARKETER, username="marketer")
+
+
+@pytest.fixture
+def marketing_manager(make_user):
+    return make_user(Role.MARKETING_MANAGER, username="marketingmanager")
+
+
+@pytest.fixture
+def admin_user_role(make_user):
+    return make_user(Role.ADMIN, username="adminrole", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def role_users(rep, sales_manager, marketer, marketing_manager, admin_user_role) -> dict[Role, object]:
+    return {
+        Role.REP: rep,
+        Role.SALES_MANAGER: sales_manager,
+        Role.MARKETER: marketer,
+        Role.MARKETING_MANAGER: marketing_manager,
+        Role.ADMIN: admin_user_role,
+    }
+
+
+@pytest.fixture
+def login() -> Callable[[object], Client]:
+    def make(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A real headless Chromium (Debian's package) driven by Playwright; CI installs it, so CI never skips."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium not found at {CHROMIUM}; .ci/run installs Debian's chromium package")
+        pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    # Playwright's sync API runs an event loop in this thread; the Django test client code is still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )  # fmt: skip
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def browser_login(page):
+    def login(user, password: str = "correct-horse-battery"):
+        page.goto("/accounts/login/")
+        page.get_by_label("Username").fill(user.username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url("**/")
+        return page
+
+    return login

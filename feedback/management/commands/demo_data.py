@@ -1,0 +1,27 @@
+"""`python manage.py demo_data`: demo users (one per role) and the data that exists so far. Idempotent."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from alignment.demo import ensure_demo_users
+from alignment.roles import Role
+from sla.services import agreement_ensure_starter
+
+
+class Command(BaseCommand):
+    help = "Create one demo user per role and the starter agreement (safe to run again)."
+
+    def handle(self, *args, **options) -> None:
+        users = ensure_demo_users()
+        User = get_user_model()
+        by_role = {demo.role: User.objects.get(username=demo.username) for demo in users}
+        version = agreement_ensure_starter(
+            marketing_manager=by_role[Role.MARKETING_MANAGER],
+            sales_manager=by_role[Role.SALES_MANAGER],
+            now=timezone.now(),
+        )
+        self.stdout.write(f"Agreement: v{version.number} · {version.title} ({version.get_status_display().lower()})")
+        self.stdout.write("Demo users (username / password / role):")
+        for demo in users:
+            self.stdout.write(f"  {demo.username:<18} {demo.password:<22} {demo.role.value}")

@@ -1,0 +1,18 @@
+// Alignment's own script: small behaviours that CSP forbids inline.
+document.addEventListener("click", (event) => {
+  const el = event.target.closest("[data-confirm]");
+  if (el && !window.confirm(el.dataset.confirm)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);
+
+// Confirm for htmx requests too (hx-confirm is built into htmx, this covers plain forms).
+document.addEventListener("htmx:responseError", (event) => {
+  const status = event.detail.xhr.status;
+  const box = document.getElementById("htmx-error");
+  if (box) {
+    box.textContent = status === 403 ? "You are not allowed to do that." : `The server answered ${status}. Nothing was saved; please try again.`;
+    box.hidden = false;
+  }
+});
