@@ -139,6 +139,7 @@ def page(browser, live_server, transactional_db):
 @pytest.fixture
 def browser_login(page):
     def login(user, password: str = "correct-horse-battery"):
+        page.context.clear_cookies()
         page.goto("/accounts/login/")
         page.get_by_label("Username").fill(user.username)
         page.get_by_label("Password").fill(password)

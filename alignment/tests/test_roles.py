@@ -77,7 +77,9 @@ def test_every_url_as_every_role(client, role_users, samples, login):
                 # then any other role gets the friendly 403 page
                 ok = response.status_code == 403 and b"can't open this page" in response.content
             if not ok:
-                failures.append(f"{role.value} GET {url}: {response.status_code} (allowed: {sorted(allowed)})")
+                failures.append(
+                    f"{role.value} GET {url}: {response.status_code} (allowed: {sorted(allowed)})"
+                )
     assert failures == []
 
 

@@ -29,7 +29,9 @@ def test_login_page_then_home_with_role_navigation(client, rep):
     page = client.get(reverse("login"))
     assert page.status_code == 200 and b'name="username"' in page.content
     # when a rep logs in
-    response = client.post(reverse("login"), {"username": "rep", "password": "correct-horse-battery"}, follow=True)
+    response = client.post(
+        reverse("login"), {"username": "rep", "password": "correct-horse-battery"}, follow=True
+    )
     # then the home page greets them and the navigation shows the agreement but not the system pages
     html = response.content.decode()
     assert response.status_code == 200
@@ -64,7 +66,11 @@ def test_password_change(rep, login):
     client = login(rep)
     response = client.post(
         reverse("password_change"),
-        {"old_password": "correct-horse-battery", "new_password1": "a-new-long-pass-9", "new_password2": "a-new-long-pass-9"},
+        {
+            "old_password": "correct-horse-battery",
+            "new_password1": "a-new-long-pass-9",
+            "new_password2": "a-new-long-pass-9",
+        },
     )
     assert response.status_code == 302
     rep.refresh_from_db()
@@ -115,7 +121,11 @@ def test_csrf_stays_on(rep):
 def test_audit_trail_records_who_what_before_after_and_why(rep, marketer):
     # given an object and a change to it
     entry = audit_record(
-        actor=marketer, action="user.renamed", target=rep, changes={"first_name": ("Rep", "Riley")}, reason="typo"
+        actor=marketer,
+        action="user.renamed",
+        target=rep,
+        changes={"first_name": ("Rep", "Riley")},
+        reason="typo",
     )
     # then the trail shows it, newest first, for that object only
     trail = list(audit_for(rep))
@@ -142,7 +152,12 @@ def test_demo_users_one_per_role_and_idempotent():
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -16,3 +16,11 @@ document.addEventListener("htmx:responseError", (event) => {
     box.hidden = false;
   }
 });
+
+// Keyboard flow: when an inline edit form arrives, put the cursor in its first field.
+document.addEventListener("htmx:load", (event) => {
+  const root = event.detail.elt;
+  const form = root.matches("form.rule-form, form.part-form") ? root : root.querySelector("form.rule-form, form.part-form");
+  const field = form && (form.querySelector(".has-error input, .has-error select") || form.querySelector("input:not([type=hidden]), select, textarea"));
+  if (field) field.focus();
+});

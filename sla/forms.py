@@ -1,0 +1,566 @@
+"""Forms for editing a draft agreement: each turns its fields into one piece of the content document."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date
+from functools import cache
+from typing import Any
+
+import holidays
+from django import forms
+
+from sla.criteria import FRAMEWORK_TEMPLATES, FRAMEWORKS, Op
+
+LEAD_FIELDS = [
+    "email", "first_name", "last_name", "company", "job_title", "seniority", "department",
+    "industry", "employees", "country", "source", "campaign",
+]  # fmt: skip
+ACTIVITY_TYPES = [
+    "page", "form_submit", "download", "webinar", "email_open", "email_click",
+    "demo_request", "trial_signup", "event",
+]  # fmt: skip
+OP_CHOICES = [
+    (Op.EQUALS, "is"),
+    (Op.NOT_EQUALS, "is not"),
+    (Op.ONE_OF, "is one of"),
+    (Op.CONTAINS, "contains"),
+    (Op.STARTS_WITH, "starts with"),
+    (Op.GTE, "≥"),
+    (Op.LTE, "≤"),
+    (Op.BETWEEN, "is between"),
+    (Op.IS_EMPTY, "is empty"),
+    (Op.IS_NOT_EMPTY, "is not empty"),
+    (Op.FREE_MAIL, "is a free-mail address"),
+]
+VALUE_HELP = "For “is one of” separate values with commas; for “is between” give two numbers: 10, 500."
+
+
+def parse_value(op: str, raw: str) -> Any:
+    """Turn the text a user typed into the JSON value the operator expects; ValueError says what is wrong."""
+    raw = (raw or "").strip()
+    if op in (Op.IS_EMPTY, Op.IS_NOT_EMPTY, Op.FREE_MAIL):
+        return None
+    if not raw:
+        raise ValueError("Enter a value for this operator.")
+    if op == Op.ONE_OF:
+        items = [item.strip() for item in raw.split(",") if item.strip()]
+        if not items:
+            raise ValueError("Enter at least one value, separated by commas.")
+        return items
+    if op in (Op.GTE, Op.LTE):
+        return _number(raw)
+    if op == Op.BETWEEN:
+        parts = [part for part in raw.replace("–", ",").replace(";", ",").split(",") if part.strip()]
+        if len(parts) != 2:
+            raise ValueError("Enter two numbers separated by a comma, e.g. 10, 500.")
+        low, high = _number(parts[0]), _number(parts[1])
+        if low > high:
+            raise ValueError("The first number must not be larger than the second.")
+        return [low, high]
+    return raw
+
+
+def format_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(format_value(item) for item in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _number(raw: str) -> int | float:
+    try:
+        number = float(raw.strip().replace(",", ""))
+    except ValueError:
+        raise ValueError(f"“{raw.strip()}” is not a number.") from None
+    return int(number) if number.is_integer() else number
+
+
+class ConditionMixin:
+    """Adds `<prefix>field`, `<prefix>op`, `<prefix>value` and turns them into a condition dict."""
+
+    def condition(self, prefix: str, *, subject: str = "field") -> dict[str, Any] | None:
+        data = self.cleaned_data  # type: ignore[attr-defined]
+        name = (data.get(f"{prefix}{subject}") or "").strip()
+        op = data.get(f"{prefix}op") or ""
+        if not name and not op:
+            return None
+        if not name:
+            self.add_error(f"{prefix}{subject}", "Say which field this condition looks at.")  # type: ignore[attr-defined]
+            return None
+        if not op:
+            self.add_error(f"{prefix}op", "Choose an operator.")  # type: ignore[attr-defined]
+            return None
+        try:
+            value = parse_value(op, data.get(f"{prefix}value", ""))
+        except ValueError as error:
+            self.add_error(f"{prefix}value", str(error))  # type: ignore[attr-defined]
+            return None
+        return {subject: name, "op": op, "value": value}
+
+
+def _condition_fields(prefix: str, *, subject: str, required: bool, label: str) -> dict[str, forms.Field]:
+    return {
+        f"{prefix}{subject}": forms.CharField(
+            label=label,
+            required=required,
+            max_length=80,
+            widget=forms.TextInput(attrs={"list": f"{subject}-names"}),
+        ),
+        f"{prefix}op": forms.ChoiceField(
+            label="Operator", required=required, choices=[("", "—")] + OP_CHOICES
+        ),
+        f"{prefix}value": forms.CharField(
+            label="Value", required=False, max_length=500, help_text=VALUE_HELP
+        ),
+    }
+
+
+def _condition_initial(prefix: str, subject: str, condition: dict[str, Any] | None) -> dict[str, Any]:
+    if not condition:
+        return {}
+    return {
+        f"{prefix}{subject}": condition.get(subject, ""),
+        f"{prefix}op": condition.get("op", ""),
+        f"{prefix}value": format_value(condition.get("value")),
+    }
+
+
+class RuleForm(ConditionMixin, forms.Form):
+    section: str = ""
+    # (prefix, subject, required, label) of each condition the form edits
+    conditions: tuple[tuple[str, str, bool, str], ...] = ()
+    name = forms.CharField(max_length=120)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for prefix, subject, required, label in self.conditions:
+            self.fields.update(_condition_fields(prefix, subject=subject, required=required, label=label))
+
+    @classmethod
+    def initial_from(cls, rule: dict[str, Any]) -> dict[str, Any]:
+        return {"name": rule.get("name", "")}
+
+    def to_rule(self) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+
+class FitRuleForm(RuleForm):
+    section = "fit_rules"
+    points = forms.IntegerField(min_value=-1000, max_value=1000, help_text="Negative points are allowed.")
+    conditions = (("", "field", True, "Lead field"),)
+
+    @classmethod
+    def initial_from(cls, rule: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **super().initial_from(rule),
+            "points": rule.get("points"),
+            **_condition_initial("", "field", rule.get("condition")),
+        }
+
+    def to_rule(self) -> dict[str, Any] | None:
+        condition = self.condition("")
+        if condition is None:
+            return None
+        return {
+            "name": self.cleaned_data["name"],
+            "points": self.cleaned_data["points"],
+            "condition": condition,
+        }
+
+
+class GateForm(RuleForm):
+    section = "gates"
+    conditions = (("", "field", True, "Lead field"),)
+
+    @classmethod
+    def initial_from(cls, rule: dict[str, Any]) -> dict[str, Any]:
+        return {**super().initial_from(rule), **_condition_initial("", "field", rule.get("condition"))}
+
+    def to_rule(self) -> dict[str, Any] | None:
+        condition = self.condition("")
+        if condition is None:
+            return None
+        return {"name": self.cleaned_data["name"], "condition": condition}
+
+
+class ActivityRuleForm(RuleForm):
+    activity = forms.CharField(
+        max_length=60,
+        widget=forms.TextInput(attrs={"list": "activity-types"}),
+        help_text="An activity type such as page, download, webinar; * means any activity.",
+    )
+    conditions = (("where_", "property", False, "Where property"),)
+
+    @classmethod
+    def initial_from(cls, rule: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **super().initial_from(rule),
+            "activity": rule.get("activity", ""),
+            **_condition_initial("where_", "property", rule.get("where")),
+        }
+
+
+class EngagementRuleForm(ActivityRuleForm):
+    section = "engagement_rules"
+    points = forms.IntegerField(min_value=-1000, max_value=1000)
+    window_days = forms.IntegerField(
+        min_value=1,
+        required=False,
+        label="Counts for (days)",
+        help_text="Older activity ages out. Empty: never.",
+    )
+    max_count = forms.IntegerField(
+        min_value=1, required=False, label="At most (times)", help_text="Empty: no cap."
+    )
+    min_count = forms.IntegerField(
+        min_value=1,
+        initial=1,
+        label="Needs at least (times)",
+        help_text="1: each matching activity scores. 3: three or more in the window score the points once.",
+    )
+
+    @classmethod
+    def initial_from(cls, rule: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **super().initial_from(rule),
+            "points": rule.get("points"),
+            "window_days": rule.get("window_days"),
+            "max_count": rule.get("max_count"),
+            "min_count": rule.get("min_count", 1),
+        }
+
+    def to_rule(self) -> dict[str, Any] | None:
+        where = self.condition("where_", subject="property")
+        if self.errors:
+            return None
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "points": data["points"],
+            "activity": data["activity"].strip(),
+            "where": where,
+            "max_count": data.get("max_count"),
+            "window_days": data.get("window_days"),
+            "min_count": data.get("min_count") or 1,
+        }
+
+
+class TriggerForm(ActivityRuleForm):
+    section = "triggers"
+    conditions = (
+        ("where_", "property", False, "Where property"),
+        ("attr_", "field", False, "And lead field"),
+    )
+    requires_gates = forms.BooleanField(
+        required=False, initial=True, label="Only if the lead passes the gates"
+    )
+    min_silence_days = forms.IntegerField(
+        min_value=1,
+        required=False,
+        label="After silence of (days)",
+        help_text="Set for a dormant lead coming back.",
+    )
+    within_days = forms.IntegerField(min_value=1, initial=7, label="Hot for (days)")
+    reason = forms.CharField(max_length=200, help_text="Shown to the rep, e.g. “requested a demo”.")
+
+    @classmethod
+    def initial_from(cls, rule: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **super().initial_from(rule),
+            **_condition_initial("attr_", "field", rule.get("attribute")),
+            "requires_gates": rule.get("requires_gates", True),
+            "min_silence_days": rule.get("min_silence_days"),
+            "within_days": rule.get("within_days", 7),
+            "reason": rule.get("reason", ""),
+        }
+
+    def to_rule(self) -> dict[str, Any] | None:
+        where = self.condition("where_", subject="property")
+        attribute = self.condition("attr_")
+        if self.errors:
+            return None
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "activity": data["activity"].strip(),
+            "where": where,
+            "attribute": attribute,
+            "requires_gates": data["requires_gates"],
+            "min_silence_days": data.get("min_silence_days"),
+            "within_days": data["within_days"],
+            "reason": data["reason"],
+        }
+
+
+RULE_FORMS: dict[str, type[RuleForm]] = {
+    form.section: form for form in (FitRuleForm, EngagementRuleForm, GateForm, TriggerForm)
+}
+
+
+class PartForm(forms.Form):
+    """A form for one non-rule part of the content; `apply` writes it into a content dict."""
+
+    part: str = ""
+
+    @classmethod
+    def initial_from(cls, content: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def apply(self, content: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class ThresholdForm(PartForm):
+    part = "threshold"
+    threshold = forms.IntegerField(label="MQL threshold (points)", min_value=-10000, max_value=10000)
+    inactivity_days = forms.IntegerField(
+        label="Inactivity window (days)",
+        min_value=1,
+        required=False,
+        help_text="Empty: no inactivity penalty.",
+    )
+    inactivity_points = forms.IntegerField(label="Inactivity points", max_value=0, required=False)
+
+    @classmethod
+    def initial_from(cls, content: dict[str, Any]) -> dict[str, Any]:
+        inactivity = content["mql"].get("inactivity") or {}
+        return {
+            "threshold": content["mql"].get("threshold"),
+            "inactivity_days": inactivity.get("days"),
+            "inactivity_points": inactivity.get("points"),
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if (data.get("inactivity_days") is None) != (data.get("inactivity_points") is None):
+            self.add_error("inactivity_points", "Give both the window and the points, or neither.")
+        return data
+
+    def apply(self, content: dict[str, Any]) -> dict[str, Any]:
+        data = self.cleaned_data
+        content["mql"]["threshold"] = data["threshold"]
+        days = data.get("inactivity_days")
+        content["mql"]["inactivity"] = {"days": days, "points": data["inactivity_points"]} if days else None
+        return content
+
+
+class SqlForm(PartForm):
+    part = "sql"
+    framework = forms.ChoiceField(choices=[(f, f.upper() if f != "custom" else "Custom") for f in FRAMEWORKS])
+    items = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="One checklist item per line; start a line with * to make it required.",
+    )
+    min_met = forms.IntegerField(min_value=1, label="Items that must be met in total")
+    fill_template = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    @classmethod
+    def initial_from(cls, content: dict[str, Any]) -> dict[str, Any]:
+        sql = content["sql"]
+        lines = [("* " if item.get("required") else "") + item["label"] for item in sql.get("items", [])]
+        return {"framework": sql.get("framework"), "items": "\n".join(lines), "min_met": sql.get("min_met")}
+
+    def apply(self, content: dict[str, Any]) -> dict[str, Any]:
+        data = self.cleaned_data
+        if data.get("fill_template") and data["framework"] in FRAMEWORK_TEMPLATES:
+            items = [dict(item) for item in FRAMEWORK_TEMPLATES[data["framework"]]]
+        else:
+            items = self._parse_items(data["items"])
+        content["sql"] = {"framework": data["framework"], "items": items, "min_met": data["min_met"]}
+        return content
+
+    def clean_items(self) -> str:
+        self._parse_items(self.cleaned_data["items"])
+        return self.cleaned_data["items"]
+
+    @staticmethod
+    def _parse_items(text: str) -> list[dict[str, Any]]:
+        items, keys = [], set()
+        for number, line in enumerate(text.splitlines(), start=1):
+            line = line.strip()
+            if not line:
+                continue
+            required = line.startswith("*")
+            label = line.lstrip("*").strip()
+            key = "_".join(label.lower().split())[:40]
+            if not key:
+                raise forms.ValidationError(f"Line {number} has no label.")
+            if key in keys:
+                raise forms.ValidationError(f"Line {number}: “{label}” is listed twice.")
+            keys.add(key)
+            items.append({"key": key, "label": label, "required": required})
+        if not items:
+            raise forms.ValidationError("List at least one checklist item.")
+        return items
+
+
+TIER_FIELDS = (
+    ("claim_minutes", "Claim within (business minutes)"),
+    ("first_contact_minutes", "First contact within (business minutes)"),
+    ("accept_minutes", "Accept or reject within (business minutes)"),
+    ("outcome_days", "Outcome within (business days)"),
+    ("status_update_days", "Status update every (days)"),
+)
+
+
+class TermsForm(PartForm):
+    part = "terms"
+    on_breach = forms.ChoiceField(
+        choices=[
+            ("none", "Only notify"),
+            ("return_to_queue", "Return to the shared queue"),
+            ("reassign", "Reassign round-robin"),
+        ],
+        label="On breach",
+    )
+    notify_manager = forms.BooleanField(required=False, label="Notify the sales manager on breach")
+    auto_assign = forms.BooleanField(required=False, label="Assign new MQLs round-robin")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for tier in ("hot", "warm"):
+            for key, label in TIER_FIELDS:
+                self.fields[f"{tier}_{key}"] = forms.IntegerField(
+                    min_value=1, label=f"{tier.title()}: {label}"
+                )
+
+    @classmethod
+    def initial_from(cls, content: dict[str, Any]) -> dict[str, Any]:
+        terms = content["terms"]
+        initial = {key: terms.get(key) for key in ("on_breach", "notify_manager", "auto_assign")}
+        for tier in ("hot", "warm"):
+            for key, _ in TIER_FIELDS:
+                initial[f"{tier}_{key}"] = terms["tiers"].get(tier, {}).get(key)
+        return initial
+
+    def tier_rows(self) -> list[tuple[str, list[forms.BoundField]]]:
+        return [(label, [self[f"hot_{key}"], self[f"warm_{key}"]]) for key, label in TIER_FIELDS]
+
+    def apply(self, content: dict[str, Any]) -> dict[str, Any]:
+        data = self.cleaned_data
+        terms = content["terms"]
+        for tier in ("hot", "warm"):
+            terms["tiers"][tier] = {key: data[f"{tier}_{key}"] for key, _ in TIER_FIELDS}
+        for key in ("on_breach", "notify_manager", "auto_assign"):
+            terms[key] = data[key]
+        return content
+
+
+class MarketingForm(PartForm):
+    part = "marketing"
+    mql_per_month = forms.IntegerField(min_value=0, label="MQLs marketing commits to per month")
+    required_fields = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Fields a handed-over lead must have",
+        help_text="Comma separated.",
+    )
+
+    @classmethod
+    def initial_from(cls, content: dict[str, Any]) -> dict[str, Any]:
+        marketing = content["terms"]["marketing"]
+        return {
+            "mql_per_month": marketing.get("mql_per_month"),
+            "required_fields": ", ".join(marketing.get("required_fields", [])),
+        }
+
+    def apply(self, content: dict[str, Any]) -> dict[str, Any]:
+        fields = [name.strip() for name in self.cleaned_data["required_fields"].split(",") if name.strip()]
+        content["terms"]["marketing"] = {
+            "mql_per_month": self.cleaned_data["mql_per_month"],
+            "required_fields": fields,
+        }
+        return content
+
+
+@cache
+def _time_zones() -> list[tuple[str, str]]:
+    return [
+        (name, name)
+        for name in sorted(zoneinfo.available_timezones())
+        if "/" in name and not name.startswith("Etc/")
+    ]
+
+
+@cache
+def _countries() -> list[tuple[str, str]]:
+    return [("", "No public holidays")] + [
+        (code, code) for code in sorted(holidays.list_supported_countries())
+    ]
+
+
+WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
+
+
+class CalendarForm(PartForm):
+    part = "calendar"
+    time_zone = forms.ChoiceField(choices=_time_zones)
+    workdays = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple, label="Working days"
+    )
+    opens = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    closes = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    country = forms.ChoiceField(choices=_countries, required=False, label="Public holidays of")
+    closed_dates = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Extra closed days, one YYYY-MM-DD per line.",
+    )
+
+    @classmethod
+    def initial_from(cls, content: dict[str, Any]) -> dict[str, Any]:
+        cal = content["terms"]["calendar"]
+        return {**{key: cal.get(key) for key in ("time_zone", "workdays", "opens", "closes", "country")},
+                "closed_dates": "\n".join(cal.get("closed_dates", []))}  # fmt: skip
+
+    def clean_closed_dates(self) -> list[str]:
+        dates = []
+        for number, line in enumerate(self.cleaned_data["closed_dates"].splitlines(), start=1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                dates.append(date.fromisoformat(line).isoformat())
+            except ValueError:
+                raise forms.ValidationError(
+                    f"Line {number}: “{line}” is not a date like 2026-12-24."
+                ) from None
+        return sorted(set(dates))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("opens") and data.get("closes") and data["opens"] >= data["closes"]:
+            self.add_error("closes", "Closing time must be after opening time.")
+        return data
+
+    def apply(self, content: dict[str, Any]) -> dict[str, Any]:
+        data = self.cleaned_data
+        content["terms"]["calendar"] = {
+            "time_zone": data["time_zone"],
+            "workdays": sorted(data["workdays"]),
+            "opens": data["opens"].strftime("%H:%M"),
+            "closes": data["closes"].strftime("%H:%M"),
+            "country": data["country"],
+            "closed_dates": data["closed_dates"],
+        }
+        return content
+
+
+PART_FORMS: dict[str, type[PartForm]] = {
+    form.part: form for form in (ThresholdForm, SqlForm, TermsForm, MarketingForm, CalendarForm)
+}
+
+
+class DetailsForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    summary = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="What changes, and why"
+    )
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Comment", max_length=5000)

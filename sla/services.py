@@ -1,0 +1,265 @@
+"""Writes to the agreement: drafts, edits, proposal, signatures, activation; each transactional, audited."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+
+from alignment.audit import audit_record
+from alignment.roles import Role, user_roles
+from sla import content as agreement_content
+from sla.diff import content_hash, diff_content
+from sla.exceptions import AgreementError, AgreementLocked, SignatureRefused
+from sla.models import AgreementVersion, Comment, Side, Signature, Status
+from sla.signals import agreement_activated
+
+SIDE_ROLE = {Side.MARKETING: Role.MARKETING_MANAGER, Side.SALES: Role.SALES_MANAGER}
+EDITOR_ROLES = frozenset({Role.MARKETER, Role.MARKETING_MANAGER, Role.SALES_MANAGER})
+
+
+def signing_sides(user: Any) -> list[Side]:
+    roles = user_roles(user)
+    return [side for side, role in SIDE_ROLE.items() if role in roles]
+
+
+def _next_number() -> int:
+    return (AgreementVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
+
+
+def _lock(version_id: int) -> AgreementVersion:
+    return AgreementVersion.objects.select_for_update().get(pk=version_id)
+
+
+def _require_editable(version: AgreementVersion) -> None:
+    if not version.is_editable:
+        raise AgreementLocked(
+            f"Version {version.number} is {version.get_status_display().lower()} and can no longer change. "
+            "Start a new draft to propose changes."
+        )
+
+
+def _require_editor(user: Any) -> None:
+    if not user_roles(user) & EDITOR_ROLES:
+        raise AgreementError("Only managers and marketers edit agreement drafts.")
+
+
+@transaction.atomic
+def agreement_draft_create(
+    *, user: Any, now: datetime, title: str = "", summary: str = ""
+) -> AgreementVersion:
+    """Start a draft as a copy of the active version (or of the starter agreement when none is active)."""
+    _require_editor(user)
+    active = AgreementVersion.objects.active()
+    content = copy.deepcopy(active.content) if active else agreement_content.starter_content()
+    number = _next_number()
+    version = AgreementVersion.objects.create(
+        number=number,
+        title=title or (f"Draft based on v{active.number}" if active else "First agreement"),
+        summary=summary,
+        status=Status.DRAFT,
+        content=content,
+        content_hash=content_hash(content),
+        based_on=active,
+        created_by=user,
+        created_at=now,
+        updated_at=now,
+    )
+    audit_record(actor=user, action="agreement.draft_created", target=version, at=now)
+    return version
+
+
+@transaction.atomic
+def agreement_change(
+    *,
+    version_id: int,
+    user: Any,
+    change: Callable[[dict[str, Any]], dict[str, Any]],
+    now: datetime,
+    action: str = "agreement.edited",
+) -> AgreementVersion:
+    """Apply `change` to a copy of the content, validate the whole document, and save it.
+
+    Any edit voids the signatures already given: a signature covers exact content, never "roughly this".
+    """
+    _require_editor(user)
+    version = _lock(version_id)
+    _require_editable(version)
+    before = version.content
+    after = change(copy.deepcopy(before))
+    agreement_content.validate(after)
+    if after == before:
+        return version
+    version.content = after
+    version.content_hash = content_hash(after)
+    version.updated_at = now
+    version.save(update_fields=["content", "content_hash", "updated_at"])
+    changes = [c.text for c in diff_content(before, after)]
+    voided = version.signatures.valid().update(voided_at=now, void_reason="Content changed after signing")
+    audit_record(
+        actor=user,
+        action=action,
+        target=version,
+        changes={"content": (changes, None)} if changes else {},
+        reason=f"{voided} signature(s) voided by this edit" if voided else "",
+        at=now,
+    )
+    return version
+
+
+@transaction.atomic
+def agreement_details_update(
+    *, version_id: int, user: Any, title: str, summary: str, now: datetime
+) -> AgreementVersion:
+    _require_editor(user)
+    version = _lock(version_id)
+    _require_editable(version)
+    changes = {}
+    if version.title != title:
+        changes["title"] = (version.title, title)
+    if version.summary != summary:
+        changes["summary"] = (version.summary, summary)
+    if changes:
+        version.title, version.summary, version.updated_at = title, summary, now
+        version.full_clean()
+        version.save(update_fields=["title", "summary", "updated_at"])
+        audit_record(actor=user, action="agreement.details_edited", target=version, changes=changes, at=now)
+    return version
+
+
+@transaction.atomic
+def agreement_propose(*, version_id: int, user: Any, now: datetime) -> AgreementVersion:
+    _require_editor(user)
+    version = _lock(version_id)
+    if version.status != Status.DRAFT:
+        raise AgreementError(f"Only a draft can be proposed; version {version.number} is {version.status}.")
+    agreement_content.validate(version.content)
+    version.status, version.proposed_at, version.updated_at = Status.PROPOSED, now, now
+    version.save(update_fields=["status", "proposed_at", "updated_at"])
+    audit_record(
+        actor=user,
+        action="agreement.proposed",
+        target=version,
+        changes={"status": ("draft", "proposed")},
+        at=now,
+    )
+    return version
+
+
+@transaction.atomic
+def agreement_sign(
+    *, version_id: int, user: Any, now: datetime, side: Side | None = None
+) -> AgreementVersion:
+    """Sign the proposed content for one side; with both sides signed the version becomes active."""
+    version = _lock(version_id)
+    if version.status != Status.PROPOSED:
+        raise SignatureRefused(
+            f"Version {version.number} is {version.get_status_display().lower()}: "
+            "only a proposed version can be signed."
+        )
+    sides = signing_sides(user)
+    if side is None:
+        if len(sides) != 1:
+            raise SignatureRefused("Only the marketing manager and the sales manager sign the agreement.")
+        side = sides[0]
+    if side not in sides:
+        raise SignatureRefused(
+            f"Only a {SIDE_ROLE[Side(side)].value.lower()} signs for {Side(side).label.lower()}."
+        )
+    valid = list(version.signatures.valid())
+    if any(s.side == side for s in valid):
+        raise SignatureRefused(f"{Side(side).label} has already signed this version.")
+    if any(s.signed_by_id == user.pk for s in valid):
+        raise SignatureRefused("The same person cannot sign for both sides.")
+    current_hash = content_hash(version.content)
+    Signature.objects.create(
+        version=version, side=side, signed_by=user, signed_at=now, content_hash=current_hash
+    )
+    audit_record(
+        actor=user, action="agreement.signed", target=version, reason=f"{Side(side).label} side", at=now
+    )
+    signed_sides = {s.side for s in valid if s.content_hash == current_hash} | {side}
+    if signed_sides == set(Side.values):
+        _activate(version, user=user, now=now)
+    return version
+
+
+def _activate(version: AgreementVersion, *, user: Any, now: datetime) -> None:
+    previous = AgreementVersion.objects.select_for_update().filter(status=Status.ACTIVE).first()
+    if previous:
+        previous.status, previous.superseded_at = Status.SUPERSEDED, now
+        previous.save(update_fields=["status", "superseded_at"])
+        audit_record(
+            actor=user,
+            action="agreement.superseded",
+            target=previous,
+            changes={"status": ("active", "superseded")},
+            reason=f"Replaced by v{version.number}",
+            at=now,
+        )
+    version.status, version.activated_at, version.updated_at = Status.ACTIVE, now, now
+    version.save(update_fields=["status", "activated_at", "updated_at"])
+    audit_record(
+        actor=user,
+        action="agreement.activated",
+        target=version,
+        changes={"status": ("proposed", "active")},
+        at=now,
+    )
+    transaction.on_commit(
+        lambda: agreement_activated.send(sender=AgreementVersion, version=version, previous=previous)
+    )
+
+
+@transaction.atomic
+def agreement_withdraw(*, version_id: int, user: Any, now: datetime, reason: str = "") -> AgreementVersion:
+    _require_editor(user)
+    version = _lock(version_id)
+    _require_editable(version)
+    before = version.status
+    version.status, version.updated_at = Status.WITHDRAWN, now
+    version.save(update_fields=["status", "updated_at"])
+    version.signatures.valid().update(voided_at=now, void_reason="Draft withdrawn")
+    audit_record(
+        actor=user,
+        action="agreement.withdrawn",
+        target=version,
+        changes={"status": (before, "withdrawn")},
+        reason=reason,
+        at=now,
+    )
+    return version
+
+
+@transaction.atomic
+def agreement_comment(*, version_id: int, user: Any, body: str, now: datetime) -> Comment:
+    body = body.strip()
+    if not body:
+        raise AgreementError("A comment cannot be empty.")
+    version = AgreementVersion.objects.get(pk=version_id)
+    return Comment.objects.create(version=version, author=user, body=body, created_at=now)
+
+
+@transaction.atomic
+def agreement_ensure_starter(
+    *, marketing_manager: Any, sales_manager: Any, now: datetime
+) -> AgreementVersion:
+    """First run: create, propose and sign the starter agreement unless any version exists (demo data)."""
+    existing = AgreementVersion.objects.active() or AgreementVersion.objects.first()
+    if existing:
+        return existing
+    version = agreement_draft_create(
+        user=marketing_manager,
+        now=now,
+        title="Starter agreement",
+        summary="Rules taken from common practice; refine them at the first monthly review.",
+    )
+    agreement_propose(version_id=version.pk, user=marketing_manager, now=now)
+    agreement_sign(version_id=version.pk, user=marketing_manager, now=now, side=Side.MARKETING)
+    agreement_sign(version_id=version.pk, user=sales_manager, now=now, side=Side.SALES)
+    version.refresh_from_db()
+    return version
