@@ -40,7 +40,7 @@ format: install
 
 test: lint
 	$(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 worker: install
 	$(VENV)/bin/celery -A alignment worker --loglevel=INFO

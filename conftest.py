@@ -30,6 +30,12 @@ def _celery_in_process():
     celery_app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Creating users is most of many tests' setup; a cheap hasher keeps the suite fast (never used in production)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_user(db, django_user_model) -> Callable[..., object]:
     counter = {"n": 0}
@@ -47,7 +53,7 @@ def make_user(db, django_user_model) -> Callable[..., object]:
             **fields,
         )
         if role:
-            user.groups.add(Group.objects.get(name=role.value))
+            user.groups.add(Group.objects.get_or_create(name=role.value)[0])
         return user
 
     return make

@@ -39,5 +39,5 @@ def ensure_demo_users() -> list[DemoUser]:
         user.is_staff = user.is_superuser = demo.role is Role.ADMIN
         user.set_password(demo.password)
         user.save()
-        user.groups.add(Group.objects.get(name=demo.role.value))
+        user.groups.add(Group.objects.get_or_create(name=demo.role.value)[0])
     return list(DEMO_USERS)

@@ -356,7 +356,6 @@ class SqlForm(PartForm):
         help_text="One checklist item per line; start a line with * to make it required.",
     )
     min_met = forms.IntegerField(min_value=1, label="Items that must be met in total")
-    fill_template = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     @classmethod
     def initial_from(cls, content: dict[str, Any]) -> dict[str, Any]:
@@ -366,7 +365,9 @@ class SqlForm(PartForm):
 
     def apply(self, content: dict[str, Any]) -> dict[str, Any]:
         data = self.cleaned_data
-        if data.get("fill_template") and data["framework"] in FRAMEWORK_TEMPLATES:
+        # Sent only by the "Fill items from the framework's template" button. Not a form field: a hidden input
+        # would come back holding "on" when the form is shown again, and the next Save would refill the items.
+        if self.data.get(self.add_prefix("fill_template")) and data["framework"] in FRAMEWORK_TEMPLATES:
             items = [dict(item) for item in FRAMEWORK_TEMPLATES[data["framework"]]]
         else:
             items = self._parse_items(data["items"])

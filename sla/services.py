@@ -135,6 +135,7 @@ def agreement_details_update(
 def agreement_propose(*, version_id: int, user: Any, now: datetime) -> AgreementVersion:
     _require_editor(user)
     version = _lock(version_id)
+    _require_editable(version)
     if version.status != Status.DRAFT:
         raise AgreementError(f"Only a draft can be proposed; version {version.number} is {version.status}.")
     agreement_content.validate(version.content)
@@ -152,9 +153,12 @@ def agreement_propose(*, version_id: int, user: Any, now: datetime) -> Agreement
 
 @transaction.atomic
 def agreement_sign(
-    *, version_id: int, user: Any, now: datetime, side: Side | None = None
+    *, version_id: int, user: Any, now: datetime, side: Side | None = None, seen_hash: str = ""
 ) -> AgreementVersion:
-    """Sign the proposed content for one side; with both sides signed the version becomes active."""
+    """Sign the proposed content for one side; with both sides signed the version becomes active.
+
+    `seen_hash` is the content hash the signer was shown: a signature never covers content they did not see.
+    """
     version = _lock(version_id)
     if version.status != Status.PROPOSED:
         raise SignatureRefused(
@@ -176,6 +180,10 @@ def agreement_sign(
     if any(s.signed_by_id == user.pk for s in valid):
         raise SignatureRefused("The same person cannot sign for both sides.")
     current_hash = content_hash(version.content)
+    if seen_hash and seen_hash != current_hash:
+        raise SignatureRefused(
+            f"Version {version.number} changed since you opened it. Review the new content, then sign again."
+        )
     Signature.objects.create(
         version=version, side=side, signed_by=user, signed_at=now, content_hash=current_hash
     )

@@ -72,13 +72,22 @@ def _version_context(request: HtmxHttpRequest, version: AgreementVersion) -> dic
     valid_signatures = list(version.signatures.valid().select_related("signed_by"))
     signed_sides = {s.side for s in valid_signatures}
     can_edit = version.is_editable and bool(roles & EDITORS)
+    sign_sides = (
+        [
+            (side, Side(side).label)
+            for side in services.signing_sides(request.user)
+            if side not in signed_sides
+        ]
+        if version.status == Status.PROPOSED
+        else []
+    )
     return {
         "version": version,
         "content": version.content,
         "sections": _sections(version),
         "can_edit": can_edit,
-        "can_sign": version.status == Status.PROPOSED
-        and any(side not in signed_sides for side in services.signing_sides(request.user)),
+        "can_sign": bool(sign_sides),
+        "sign_sides": sign_sides,
         "signatures": valid_signatures,
         "voided_signatures": version.signatures.filter(voided_at__isnull=False).select_related("signed_by"),
         "comments": version.comments.select_related("author"),
@@ -197,7 +206,10 @@ def rule_edit(request: HtmxHttpRequest, pk: int, section: str, rule_id: str = ""
         raise Http404("No such section.")
     if not version.is_editable:
         return _locked(version)
-    rule = agreement_content.rule_get(version.content, section, rule_id) if rule_id else None
+    try:
+        rule = agreement_content.rule_get(version.content, section, rule_id) if rule_id else None
+    except InvalidContent:
+        raise Http404("No such rule in this version; it may have been removed meanwhile.") from None
     if request.method == "GET":
         form = form_class(
             initial=form_class.initial_from(rule) if rule else {}, prefix=f"{section}-{rule_id or 'new'}"
@@ -322,8 +334,17 @@ def propose(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def sign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     version = _get_version(request, pk)
     side = request.POST.get("side") or None
+    if side is not None and side not in Side.values:
+        messages.error(request, "Choose the side you sign for: marketing or sales.")
+        return redirect(version)
     try:
-        services.agreement_sign(version_id=version.pk, user=request.user, now=timezone.now(), side=side)
+        services.agreement_sign(
+            version_id=version.pk,
+            user=request.user,
+            now=timezone.now(),
+            side=side,
+            seen_hash=request.POST.get("content_hash", ""),
+        )
     except AgreementError as error:
         messages.error(request, str(error))
         return redirect(version)

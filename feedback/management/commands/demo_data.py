@@ -21,7 +21,9 @@ class Command(BaseCommand):
             sales_manager=by_role[Role.SALES_MANAGER],
             now=timezone.now(),
         )
-        self.stdout.write(f"Agreement: v{version.number} · {version.title} ({version.get_status_display().lower()})")
+        self.stdout.write(
+            f"Agreement: v{version.number} · {version.title} ({version.get_status_display().lower()})"
+        )
         self.stdout.write("Demo users (username / password / role):")
         for demo in users:
             self.stdout.write(f"  {demo.username:<18} {demo.password:<22} {demo.role.value}")

@@ -1,0 +1,257 @@
+"""The two-sided service terms of an agreement ("terms" in its content): pure Python, no web framework."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from sla.calendar import BusinessCalendar, CalendarError, add_business_days, due_at
+
+__all__ = [
+    "REQUIRED_TIERS",
+    "TIER_KEYS",
+    "STARTER_TERMS",
+    "BreachAction",
+    "MarketingTerms",
+    "ServiceTerms",
+    "TermsError",
+    "TierTerms",
+    "starter_terms",
+]
+
+REQUIRED_TIERS = ("hot", "warm")
+TIER_KEYS = ("claim_minutes", "first_contact_minutes", "accept_minutes", "outcome_days", "status_update_days")
+
+
+class TermsError(ValueError):
+    pass
+
+
+class BreachAction(StrEnum):
+    NONE = "none"
+    RETURN_TO_QUEUE = "return_to_queue"
+    REASSIGN = "reassign"
+
+
+def _object(data: Any, path: str, keys: tuple[str, ...], optional: tuple[str, ...] = ()) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise TermsError(f"{path}: must be an object")
+    unknown = sorted(set(data) - set(keys) - set(optional))
+    if unknown:
+        raise TermsError(f"{path}.{unknown[0]}: unknown key")
+    for key in keys:
+        if key not in data:
+            raise TermsError(f"{path}.{key}: is required")
+    return data
+
+
+def _whole(value: Any, path: str, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        kind = "a positive whole number" if minimum == 1 else f"a whole number of {minimum} or more"
+        raise TermsError(f"{path}: must be {kind}")
+    return value
+
+
+def _flag(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise TermsError(f"{path}: must be true or false")
+    return value
+
+
+@dataclass(frozen=True)
+class TierTerms:
+    claim_minutes: int
+    first_contact_minutes: int
+    accept_minutes: int
+    outcome_days: int
+    status_update_days: int
+
+    def __post_init__(self) -> None:
+        self._check("tier")
+
+    def _check(self, path: str) -> None:
+        for name in TIER_KEYS:
+            _whole(getattr(self, name), f"{path}.{name}", minimum=1)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, path: str) -> TierTerms:
+        data = _object(data, path, TIER_KEYS)
+        values = {name: _whole(data[name], f"{path}.{name}", minimum=1) for name in TIER_KEYS}
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in TIER_KEYS}
+
+
+@dataclass(frozen=True)
+class MarketingTerms:
+    mql_per_month: int
+    required_fields: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "required_fields", tuple(self.required_fields))
+        _check_marketing(self.mql_per_month, self.required_fields, "terms.marketing")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, path: str = "terms.marketing") -> MarketingTerms:
+        data = _object(data, path, ("mql_per_month", "required_fields"))
+        fields = data["required_fields"]
+        if not isinstance(fields, list | tuple):
+            raise TermsError(f"{path}.required_fields: must be a list of lead field names")
+        _check_marketing(data["mql_per_month"], tuple(fields), path)
+        return cls(mql_per_month=data["mql_per_month"], required_fields=tuple(fields))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mql_per_month": self.mql_per_month, "required_fields": list(self.required_fields)}
+
+
+def _check_marketing(mql_per_month: Any, required_fields: tuple[Any, ...], path: str) -> None:
+    _whole(mql_per_month, f"{path}.mql_per_month", minimum=0)
+    for index, name in enumerate(required_fields):
+        if not isinstance(name, str) or not name.strip() or name != name.strip():
+            raise TermsError(
+                f"{path}.required_fields[{index}]: must be a lead field name without surrounding spaces"
+            )
+    if len(set(required_fields)) != len(required_fields):
+        raise TermsError(f"{path}.required_fields: must not repeat a field")
+
+
+_TERMS_KEYS = ("tiers", "on_breach", "notify_manager", "auto_assign", "marketing", "calendar")
+
+
+@dataclass(frozen=True)
+class ServiceTerms:
+    # Not part of the hash (a mapping is not hashable); still compared.
+    tiers: Mapping[str, TierTerms] = field(hash=False)
+    on_breach: BreachAction
+    notify_manager: bool
+    auto_assign: bool
+    marketing: MarketingTerms
+    calendar: BusinessCalendar
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tiers", MappingProxyType(dict(self.tiers)))
+        object.__setattr__(self, "on_breach", _breach_action(self.on_breach, "terms.on_breach"))
+        for name in REQUIRED_TIERS:
+            if name not in self.tiers:
+                raise TermsError(f"terms.tiers.{name}: is required")
+        for name, tier in self.tiers.items():
+            if not isinstance(tier, TierTerms):
+                raise TermsError(f"terms.tiers.{name}: must be TierTerms")
+        _flag(self.notify_manager, "terms.notify_manager")
+        _flag(self.auto_assign, "terms.auto_assign")
+        if not isinstance(self.marketing, MarketingTerms):
+            raise TermsError("terms.marketing: must be MarketingTerms")
+        if not isinstance(self.calendar, BusinessCalendar):
+            raise TermsError("terms.calendar: must be a BusinessCalendar")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, path: str = "terms") -> ServiceTerms:
+        """Raises TermsError for every problem, calendar ones included, so callers catch one exception."""
+        data = _object(data, path, _TERMS_KEYS)
+        raw_tiers = data["tiers"]
+        if not isinstance(raw_tiers, Mapping):
+            raise TermsError(f"{path}.tiers: must be an object")
+        for name in REQUIRED_TIERS:
+            if name not in raw_tiers:
+                raise TermsError(f"{path}.tiers.{name}: is required")
+        tiers: dict[str, TierTerms] = {}
+        for name, raw in raw_tiers.items():
+            if not isinstance(name, str) or not name.strip():
+                raise TermsError(f"{path}.tiers: tier names must be non-empty strings")
+            tiers[name] = TierTerms.from_dict(raw, path=f"{path}.tiers.{name}")
+        try:
+            calendar = BusinessCalendar.from_dict(data["calendar"], path=f"{path}.calendar")
+        except CalendarError as error:
+            raise TermsError(str(error)) from error
+        return cls(
+            tiers=tiers,
+            on_breach=_breach_action(data["on_breach"], f"{path}.on_breach"),
+            notify_manager=_flag(data["notify_manager"], f"{path}.notify_manager"),
+            auto_assign=_flag(data["auto_assign"], f"{path}.auto_assign"),
+            marketing=MarketingTerms.from_dict(data["marketing"], path=f"{path}.marketing"),
+            calendar=calendar,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tiers": {name: tier.to_dict() for name, tier in self.tiers.items()},
+            "on_breach": self.on_breach.value,
+            "notify_manager": self.notify_manager,
+            "auto_assign": self.auto_assign,
+            "marketing": self.marketing.to_dict(),
+            "calendar": self.calendar.to_dict(),
+        }
+
+    def tier(self, name: str) -> TierTerms:
+        try:
+            return self.tiers[name]
+        except KeyError:
+            known = ", ".join(self.tiers)
+            raise TermsError(f"unknown tier {name!r} (the terms define: {known})") from None
+
+    def deadlines(self, *, tier: str, start: datetime) -> dict[str, datetime]:
+        """Deadlines of a lead that entered ``tier`` at ``start``: every clock starts at the MQL moment.
+
+        Minutes are business minutes; outcome days are business days (see ``add_business_days``).
+        """
+        terms = self.tier(tier)
+        calendar = self.calendar
+        return {
+            "claim": due_at(start=start, business_minutes=terms.claim_minutes, calendar=calendar),
+            "first_contact": due_at(
+                start=start, business_minutes=terms.first_contact_minutes, calendar=calendar
+            ),
+            "accept": due_at(start=start, business_minutes=terms.accept_minutes, calendar=calendar),
+            "outcome": add_business_days(start=start, days=terms.outcome_days, calendar=calendar),
+        }
+
+
+def _breach_action(value: Any, path: str) -> BreachAction:
+    try:
+        return BreachAction(value)
+    except ValueError:
+        allowed = ", ".join(action.value for action in BreachAction)
+        raise TermsError(f"{path}: must be one of {allowed}") from None
+
+
+STARTER_TERMS: dict[str, Any] = {
+    "tiers": {
+        "hot": {
+            "claim_minutes": 5,
+            "first_contact_minutes": 15,
+            "accept_minutes": 240,
+            "outcome_days": 30,
+            "status_update_days": 7,
+        },
+        "warm": {
+            "claim_minutes": 240,
+            "first_contact_minutes": 960,
+            "accept_minutes": 1920,
+            "outcome_days": 60,
+            "status_update_days": 7,
+        },
+    },
+    "on_breach": "return_to_queue",
+    "notify_manager": True,
+    "auto_assign": False,
+    "marketing": {"mql_per_month": 200, "required_fields": ["email", "company", "job_title"]},
+    "calendar": {
+        "time_zone": "Europe/London",
+        "workdays": [0, 1, 2, 3, 4],
+        "opens": "09:00",
+        "closes": "17:30",
+        "country": "GB",
+        "closed_dates": ["2026-12-24"],
+    },
+}
+
+
+def starter_terms() -> dict[str, Any]:
+    """A fresh copy of STARTER_TERMS, safe to edit into a first draft (the constant is shared)."""
+    return copy.deepcopy(STARTER_TERMS)
