@@ -6,6 +6,7 @@ Pure Python on plain dicts (the JSON stored on AgreementVersion), so services an
 from __future__ import annotations
 
 import copy
+import secrets
 from typing import Any
 
 from sla.calendar import CalendarError
@@ -212,6 +213,7 @@ def validate(content: Any) -> None:
 
 
 def new_rule_id(content: dict[str, Any], section: str) -> str:
+    """A fresh random id, so a removed rule's id is never reused: the diff matches rules by id across versions."""
     prefix = RULE_SECTIONS[section][0]
     used = {
         rule.get("id")
@@ -219,10 +221,9 @@ def new_rule_id(content: dict[str, Any], section: str) -> str:
         for rule in content.get("mql", {}).get(key, [])
         if isinstance(rule, dict)
     }
-    n = 1
-    while f"{prefix}{n}" in used:
-        n += 1
-    return f"{prefix}{n}"
+    while (rule_id := f"{prefix}{secrets.token_hex(3)}") in used:
+        pass
+    return rule_id
 
 
 def rule_add(content: dict[str, Any], section: str, rule: dict[str, Any]) -> dict[str, Any]:
