@@ -146,7 +146,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "alignment.tasks.worker_heartbeat", "schedule": 60.0},
+    "leads-rescore-aged": {"task": "leads.tasks.leads_rescore_aged", "schedule": 300.0},
 }
+
+# Notifications: hot leads and SLA breaches go by e-mail and to this Slack-compatible incoming webhook.
+NOTIFY_WEBHOOK_URL = os.environ.get("NOTIFY_WEBHOOK_URL", "")
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 
 # Content Security Policy: no inline script or style; htmx's own indicator styles are switched off in base.html.
 CONTENT_SECURITY_POLICY = {
@@ -185,4 +190,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {"celery": {"level": os.environ.get("CELERY_LOG_LEVEL", "WARNING")}},
 }

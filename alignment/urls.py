@@ -12,5 +12,6 @@ urlpatterns = [
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("agreement/", include("sla.urls")),
+    path("leads/", include("leads.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,294 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+class State(models.TextChoices):
+    NEW = "new", "New"
+    MQL = "mql", "MQL"
+    SAL = "sal", "Accepted (SAL)"
+    SQL = "sql", "SQL"
+    RECYCLED = "recycled", "Recycled to marketing"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    DISQUALIFIED = "disqualified", "Disqualified"
+
+
+CLOSED_STATES = (State.WON, State.LOST, State.DISQUALIFIED)
+# States in which scoring may (re)qualify a lead as an MQL: not yet handed over, or handed back to marketing.
+QUALIFIABLE_STATES = (State.NEW, State.RECYCLED)
+
+
+class Tier(models.TextChoices):
+    HOT = "hot", "Hot"
+    WARM = "warm", "Warm"
+    NONE = "", "—"
+
+
+class LeadQuerySet(models.QuerySet["Lead"]):
+    def open(self) -> LeadQuerySet:
+        return self.exclude(state__in=CLOSED_STATES)
+
+    def due_for_rescore(self, *, now: datetime) -> LeadQuerySet:
+        return self.filter(rescore_at__lte=now).exclude(state__in=CLOSED_STATES)
+
+    def with_email(self, email: str) -> LeadQuerySet:
+        return self.filter(email=normalise_email(email))
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+class Lead(models.Model):
+    """A person at a company, with the agreement's current judgement of them stored so reads never recompute."""
+
+    # Identity and attributes (the facts fit rules and gates look at)
+    email = models.EmailField(max_length=254, blank=True, db_index=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    job_title = models.CharField(max_length=200, blank=True)
+    seniority = models.CharField(max_length=50, blank=True)
+    department = models.CharField(max_length=100, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    source = models.CharField(max_length=100, blank=True, db_index=True, help_text="Source or channel")
+    campaign = models.CharField(max_length=200, blank=True, db_index=True)
+    attributes = models.JSONField(default=dict, blank=True, help_text="Custom attributes")
+
+    # The agreement's judgement, stored
+    state = models.CharField(max_length=16, choices=State.choices, default=State.NEW, db_index=True)
+    tier = models.CharField(max_length=8, choices=Tier.choices, default=Tier.NONE, blank=True)
+    score = models.IntegerField(default=0)
+    fit_score = models.IntegerField(default=0)
+    engagement_score = models.IntegerField(default=0)
+    breakdown = models.JSONField(
+        default=dict, blank=True, help_text="The evaluation: rules, evidence, gates, triggers"
+    )
+    scored_with = models.ForeignKey(
+        "sla.AgreementVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    scored_at = models.DateTimeField(null=True, blank=True)
+    rescore_at = models.DateTimeField(null=True, blank=True, help_text="When ageing next changes the score")
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    mql_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    # Hand-over to sales and its SLA clocks (business time, from the active agreement's terms)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
+    )
+    claim_due_at = models.DateTimeField(null=True, blank=True)
+    first_contact_due_at = models.DateTimeField(null=True, blank=True)
+    accept_due_at = models.DateTimeField(null=True, blank=True)
+    outcome_due_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["email"], condition=~Q(email=""), name="leads_unique_email"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["rescore_at"], condition=Q(rescore_at__isnull=False), name="leads_rescore_idx"
+            ),
+            models.Index(fields=["state", "tier", "claim_due_at"], name="leads_queue_idx"),
+        ]
+
+    def __str__(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.email or f"Lead {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("leads:detail", args=[self.pk])
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class IdentityKind(models.TextChoices):
+    USER_ID = "user_id", "User id"
+    ANONYMOUS_ID = "anonymous_id", "Anonymous id"
+    EXTERNAL = "external", "External id"
+
+
+class LeadIdentity(models.Model):
+    """Ids other systems know a lead by: Segment userId/anonymousId, a CRM's record id (e.g. Prospect ID)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="identities")
+    kind = models.CharField(max_length=16, choices=IdentityKind.choices)
+    value = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="leads_unique_identity")]
+        verbose_name_plural = "lead identities"
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.value}"
+
+
+class Activity(models.Model):
+    """Something a lead did, when. `message_id` makes delivery idempotent: a retried event is stored once."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    type = models.CharField(max_length=60)
+    properties = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    source = models.CharField(max_length=60, blank=True, help_text="api, csv, demo, ...")
+    message_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["lead", "-occurred_at"], name="leads_activity_lead_idx")]
+        verbose_name_plural = "activities"
+
+    def __str__(self) -> str:
+        return f"{self.type} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class LeadEvent(models.Model):
+    """Every change of a lead's state, tier or owner: who or what, when, from, to, why. The review reads these."""
+
+    class Kind(models.TextChoices):
+        STATE = "state", "State"
+        TIER = "tier", "Tier"
+        OWNER = "owner", "Owner"
+        MERGE = "merge", "Merged"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    from_value = models.CharField(max_length=100, blank=True)
+    to_value = models.CharField(max_length=100, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [
+            models.Index(fields=["lead", "at"], name="leads_event_lead_idx"),
+            models.Index(fields=["kind", "to_value", "at"], name="leads_event_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.from_value or '—'} → {self.to_value} ({self.at:%Y-%m-%d %H:%M})"
+
+
+class WriteKey(models.Model):
+    """A key event sources send with each call (Segment's write key). Only its hash is stored."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, help_text="First characters, to recognise the key")
+    key_hash = models.CharField(max_length=64, unique=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class ApiToken(models.Model):
+    """A personal token for the read API (`Authorization: Bearer <token>`). Only its hash is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…) for {self.user}"
+
+
+class RescoreJob(models.Model):
+    """A background rescoring run (after an agreement activates), with its progress for the UI."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    agreement = models.ForeignKey("sla.AgreementVersion", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0, help_text="Leads whose state or tier changed")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Rescore for v{self.agreement_id}: {self.done}/{self.total} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else int(100 * self.done / self.total)
+
+
+class ImportJob(models.Model):
+    """One CSV file imported into leads: its mapping, progress, counts and every rejected row's reasons."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    filename = models.CharField(max_length=255)
+    data = models.BinaryField(help_text="The uploaded file, kept so any worker can read it")
+    mapping = models.JSONField(
+        default=dict, blank=True, help_text="CSV column → lead field or custom attribute"
+    )
+    preset = models.CharField(max_length=20, blank=True, help_text="hubspot, salesforce, auto, ...")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="[{row, column, value, message}]")
+    failure = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("leads:import_detail", args=[self.pk])
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total_rows else int(100 * self.processed_rows / self.total_rows)

@@ -1,0 +1,197 @@
+"""Apply the active agreement to leads: the ORM feeds sla.criteria.evaluate and stores what it says."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from leads.models import QUALIFIABLE_STATES, Activity, Lead, LeadEvent, State, Tier
+from leads.normalise import LEAD_FIELDS, lead_attributes
+from sla.criteria import Activity as Fact
+from sla.criteria import Evaluation, MqlCriteria, evaluate
+from sla.models import AgreementVersion
+from sla.terms import ServiceTerms
+
+SCORE_FIELDS = [
+    "state", "tier", "score", "fit_score", "engagement_score", "breakdown", "scored_with", "scored_at",
+    "rescore_at", "last_activity_at", "mql_at", "claim_due_at", "first_contact_due_at", "accept_due_at",
+    "outcome_due_at", "updated_at",
+]  # fmt: skip
+DEADLINE_FIELDS = {
+    "claim": "claim_due_at",
+    "first_contact": "first_contact_due_at",
+    "accept": "accept_due_at",
+    "outcome": "outcome_due_at",
+}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """An agreement version compiled for scoring (criteria and terms parsed once, reused for every lead)."""
+
+    version: AgreementVersion
+    criteria: MqlCriteria
+    terms: ServiceTerms
+
+    @classmethod
+    def of(cls, version: AgreementVersion) -> Rules:
+        cached = _compiled.get(version.pk)
+        if cached is None or cached.version.content_hash != version.content_hash:
+            cached = cls(
+                version=version,
+                criteria=MqlCriteria.from_dict(version.content["mql"]),
+                terms=ServiceTerms.from_dict(version.content["terms"]),
+            )
+            _compiled[version.pk] = cached
+        return cached
+
+
+_compiled: dict[int, Rules] = {}
+
+
+def active_rules() -> Rules | None:
+    version = AgreementVersion.objects.active()
+    return Rules.of(version) if version else None
+
+
+@dataclass
+class RescoreResult:
+    scored: int = 0
+    became_mql: list[int] = field(default_factory=list)
+    became_hot: list[int] = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        return len(self.became_mql) + len(self.became_hot)
+
+
+def facts_for(lead_ids: Iterable[int]) -> dict[int, list[Fact]]:
+    facts: dict[int, list[Fact]] = defaultdict(list)
+    rows = Activity.objects.filter(lead_id__in=list(lead_ids)).values_list(
+        "lead_id", "id", "type", "occurred_at", "properties"
+    )
+    for lead_id, activity_id, type_, occurred_at, properties in rows.iterator(chunk_size=5000):
+        facts[lead_id].append(
+            Fact(id=activity_id, type=type_, occurred_at=occurred_at, properties=properties or {})
+        )
+    return facts
+
+
+def attributes_of(lead: Lead) -> dict[str, Any]:
+    return lead_attributes({name: getattr(lead, name) for name in LEAD_FIELDS}, lead.attributes or {})
+
+
+def leads_rescore(
+    *, lead_ids: Iterable[int], now: datetime, rules: Rules | None = None, reason: str = "activity"
+) -> RescoreResult:
+    """Re-evaluate these leads against the active agreement, move states (→ MQL with tier) and set SLA clocks.
+
+    Rows are locked in primary-key order, so two ingest batches touching the same leads never interleave.
+    Hot leads are announced after commit.
+    """
+    rules = rules or active_rules()
+    ids = sorted(set(lead_ids))
+    result = RescoreResult()
+    if not ids:
+        return result
+    with transaction.atomic():
+        leads = list(Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        facts = facts_for(ids)
+        events: list[LeadEvent] = []
+        for lead in leads:
+            lead_facts = facts.get(lead.pk, [])
+            lead.last_activity_at = max((f.occurred_at for f in lead_facts), default=lead.last_activity_at)
+            if rules is None:
+                lead.updated_at = now
+                continue
+            evaluation = evaluate(rules.criteria, attributes_of(lead), lead_facts, now)
+            events += _apply(lead, evaluation, rules, now, reason, result)
+            result.scored += 1
+        Lead.objects.bulk_update(leads, SCORE_FIELDS, batch_size=500)
+        LeadEvent.objects.bulk_create(events, batch_size=1000)
+        if result.became_hot:
+            from leads.tasks import notify_hot_lead
+
+            for lead_id in result.became_hot:
+                notify_hot_lead.delay_on_commit(lead_id)
+    return result
+
+
+def _apply(
+    lead: Lead, evaluation: Evaluation, rules: Rules, now: datetime, reason: str, result: RescoreResult
+) -> list[LeadEvent]:
+    lead.score, lead.fit_score, lead.engagement_score = (
+        evaluation.total,
+        evaluation.fit,
+        evaluation.engagement,
+    )
+    lead.breakdown = evaluation.to_dict()
+    lead.scored_with = rules.version
+    lead.scored_at = lead.updated_at = now
+    lead.rescore_at = evaluation.next_change_at
+    events = []
+    why = _why(evaluation)
+    if lead.state in QUALIFIABLE_STATES:
+        lead.tier = Tier.NONE
+        if evaluation.is_mql:
+            events.append(
+                _event(lead, LeadEvent.Kind.STATE, lead.state, State.MQL, now, why, reason, evaluation)
+            )
+            lead.state, lead.mql_at, lead.tier = State.MQL, now, str(evaluation.tier)
+            lead.owner = None
+            _set_deadlines(lead, rules, now)
+            result.became_mql.append(lead.pk)
+            if lead.tier == Tier.HOT:
+                result.became_hot.append(lead.pk)
+    elif (
+        lead.state == State.MQL
+        and lead.owner_id is None
+        and lead.tier == Tier.WARM
+        and evaluation.tier == "hot"
+    ):
+        # A trigger fired on a warm lead nobody has claimed yet: it jumps the queue with the hot clock.
+        events.append(_event(lead, LeadEvent.Kind.TIER, Tier.WARM, Tier.HOT, now, why, reason, evaluation))
+        lead.tier = Tier.HOT
+        _set_deadlines(lead, rules, now, only_sooner=True)
+        result.became_hot.append(lead.pk)
+    return events
+
+
+def _set_deadlines(lead: Lead, rules: Rules, now: datetime, *, only_sooner: bool = False) -> None:
+    for key, due in rules.terms.deadlines(tier=lead.tier, start=now).items():
+        name = DEADLINE_FIELDS.get(key)
+        if name and not (only_sooner and getattr(lead, name) and getattr(lead, name) <= due):
+            setattr(lead, name, due)
+
+
+def _why(evaluation: Evaluation) -> str:
+    if evaluation.triggers:
+        return "; ".join(hit.reason for hit in evaluation.triggers)[:500]
+    return f"score {evaluation.total}"
+
+
+def _event(
+    lead: Lead,
+    kind: str,
+    before: str,
+    after: str,
+    now: datetime,
+    why: str,
+    reason: str,
+    evaluation: Evaluation,
+) -> LeadEvent:
+    return LeadEvent(
+        lead=lead,
+        at=now,
+        kind=kind,
+        from_value=str(before),
+        to_value=str(after),
+        actor_label="scoring",
+        reason=why,
+        data={"trigger": reason, "score": evaluation.total, "tier": str(evaluation.tier)},
+    )

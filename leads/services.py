@@ -1,0 +1,233 @@
+"""Writes on leads: upsert by identity, record activities, rescoring jobs, keys. Each one transactional."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from leads.models import (
+    CLOSED_STATES,
+    Activity,
+    ApiToken,
+    Lead,
+    LeadEvent,
+    LeadIdentity,
+    RescoreJob,
+    WriteKey,
+    normalise_email,
+)
+from leads.normalise import LEAD_FIELDS
+from leads.scoring import Rules, active_rules, leads_rescore
+from sla.models import AgreementVersion
+
+RESCORE_CHUNK = 1000
+EDITABLE_FIELDS = tuple(name for name in LEAD_FIELDS if name != "email")
+
+
+def key_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def write_key_create(*, name: str, now: datetime) -> tuple[WriteKey, str]:
+    raw = f"wk_{secrets.token_urlsafe(24)}"
+    key = WriteKey.objects.create(name=name, prefix=raw[:10], key_hash=key_hash(raw), created_at=now)
+    return key, raw
+
+
+def api_token_create(*, user: Any, name: str, now: datetime) -> tuple[ApiToken, str]:
+    raw = f"at_{secrets.token_urlsafe(24)}"
+    token = ApiToken.objects.create(
+        user=user, name=name, prefix=raw[:10], key_hash=key_hash(raw), created_at=now
+    )
+    return token, raw
+
+
+@dataclass(frozen=True)
+class LeadData:
+    """What a source knows about a person: identity, lead fields, custom attributes."""
+
+    email: str = ""
+    identities: Mapping[str, str] | None = None  # IdentityKind → value
+    fields: Mapping[str, Any] | None = None  # lead fields (first_name, company, employees, ...)
+    custom: Mapping[str, Any] | None = None  # custom attributes
+
+
+def lead_find(*, email: str = "", identities: Mapping[str, str] | None = None) -> Lead | None:
+    """The lead these ids name: e-mail first, then each identity."""
+    email = normalise_email(email)
+    if email:
+        lead = Lead.objects.filter(email=email).first()
+        if lead:
+            return lead
+    for kind, value in (identities or {}).items():
+        if value:
+            identity = LeadIdentity.objects.filter(kind=kind, value=str(value)).select_related("lead").first()
+            if identity:
+                return identity.lead
+    return None
+
+
+def lead_upsert(*, data: LeadData, now: datetime, overwrite: bool = True) -> tuple[Lead, bool]:
+    """Create the lead or update the one its e-mail or ids name. Returns (lead, created).
+
+    Blank values never erase known facts; with `overwrite` False, known facts also win over new ones.
+    Safe under concurrency: a lost race on the unique e-mail or identity retries as an update.
+    """
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return _upsert(data, now, overwrite)
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _upsert(data: LeadData, now: datetime, overwrite: bool) -> tuple[Lead, bool]:
+    email = normalise_email(data.email)
+    lead = lead_find(email=email, identities=data.identities)
+    created = lead is None
+    if lead is None:
+        lead = Lead(email=email, created_at=now, updated_at=now)
+    elif email and not lead.email:
+        lead.email = email
+    for name, value in (data.fields or {}).items():
+        if (
+            name in EDITABLE_FIELDS
+            and value not in (None, "")
+            and (overwrite or getattr(lead, name) in (None, ""))
+        ):
+            setattr(lead, name, value)
+    if data.custom:
+        custom = dict(lead.attributes or {})
+        for name, value in data.custom.items():
+            if value not in (None, "") and (overwrite or name not in custom):
+                custom[name] = value
+        lead.attributes = custom
+    lead.updated_at = now
+    lead.full_clean(exclude=["scored_with", "owner"], validate_unique=False, validate_constraints=False)
+    lead.save()
+    for kind, value in (data.identities or {}).items():
+        if value:
+            LeadIdentity.objects.get_or_create(
+                kind=kind, value=str(value), defaults={"lead": lead, "created_at": now}
+            )
+    return lead, created
+
+
+@dataclass(frozen=True)
+class ActivityData:
+    type: str
+    occurred_at: datetime
+    properties: Mapping[str, Any]
+    message_id: str | None = None
+    source: str = ""
+
+
+def activities_record(*, lead: Lead, activities: Iterable[ActivityData], now: datetime) -> int:
+    """Store activities once each: a message id already seen is skipped. Returns how many were new."""
+    rows = [
+        Activity(
+            lead=lead,
+            type=item.type,
+            properties=dict(item.properties),
+            occurred_at=item.occurred_at,
+            received_at=now,
+            source=item.source,
+            message_id=item.message_id or None,
+        )
+        for item in activities
+    ]
+    if not rows:
+        return 0
+    with_ids = [row.message_id for row in rows if row.message_id]
+    seen = set(Activity.objects.filter(message_id__in=with_ids).values_list("message_id", flat=True))
+    fresh = [row for row in rows if not row.message_id or row.message_id not in seen]
+    Activity.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=1000)
+    return len(fresh)
+
+
+@transaction.atomic
+def lead_merge(*, keep: Lead, merge: Lead, now: datetime, reason: str) -> Lead:
+    """Move `merge`'s activities, ids and events onto `keep` (e.g. anonymous visits once identify links them)."""
+    if keep.pk == merge.pk:
+        return keep
+    Activity.objects.filter(lead=merge).update(lead=keep)
+    LeadIdentity.objects.filter(lead=merge).update(lead=keep)
+    LeadEvent.objects.filter(lead=merge).update(lead=keep)
+    for name in EDITABLE_FIELDS:
+        if getattr(keep, name) in (None, "") and getattr(merge, name) not in (None, ""):
+            setattr(keep, name, getattr(merge, name))
+    keep.attributes = {**(merge.attributes or {}), **(keep.attributes or {})}
+    keep.updated_at = now
+    keep.save()
+    LeadEvent.objects.create(
+        lead=keep, at=now, kind=LeadEvent.Kind.MERGE, from_value=str(merge.pk), to_value=str(keep.pk),
+        actor_label="ingest", reason=reason,
+    )  # fmt: skip
+    merge.delete()
+    return keep
+
+
+def rescore_job_start(*, version: AgreementVersion, reason: str, now: datetime) -> RescoreJob:
+    total = Lead.objects.open().count()
+    job = RescoreJob.objects.create(agreement=version, reason=reason, total=total, created_at=now)
+    from leads.tasks import rescore_job_run
+
+    rescore_job_run.delay_on_commit(job.pk)
+    return job
+
+
+def rescore_job_run(*, job_id: int, now_func: Any) -> RescoreJob:
+    """Rescore every open lead in chunks (each its own transaction), updating the job's progress as it goes."""
+    job = RescoreJob.objects.select_related("agreement").get(pk=job_id)
+    if job.status in (RescoreJob.Status.DONE, RescoreJob.Status.RUNNING):
+        return job
+    RescoreJob.objects.filter(pk=job.pk).update(status=RescoreJob.Status.RUNNING, started_at=now_func())
+    rules = Rules.of(job.agreement)
+    last_pk = 0
+    try:
+        while True:
+            ids = list(
+                Lead.objects.exclude(state__in=CLOSED_STATES)
+                .filter(pk__gt=last_pk)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:RESCORE_CHUNK]
+            )
+            if not ids:
+                break
+            result = leads_rescore(lead_ids=ids, now=now_func(), rules=rules, reason="agreement activated")
+            last_pk = ids[-1]
+            RescoreJob.objects.filter(pk=job.pk).update(
+                done=F("done") + len(ids), changed=F("changed") + result.changed
+            )
+    except Exception as error:
+        RescoreJob.objects.filter(pk=job.pk).update(status=RescoreJob.Status.FAILED, error=str(error)[:2000])
+        raise
+    RescoreJob.objects.filter(pk=job.pk).update(status=RescoreJob.Status.DONE, finished_at=now_func())
+    job.refresh_from_db()
+    return job
+
+
+def leads_rescore_aged(*, now: datetime, limit: int = 100_000) -> int:
+    """Rescore only the leads whose score changes with time by now (an activity aged out, a window crossed)."""
+    rules = active_rules()
+    if rules is None:
+        return 0
+    done = 0
+    while done < limit:
+        ids = list(
+            Lead.objects.due_for_rescore(now=now).order_by("pk").values_list("pk", flat=True)[:RESCORE_CHUNK]
+        )
+        if not ids:
+            break
+        leads_rescore(lead_ids=ids, now=now, rules=rules, reason="ageing")
+        done += len(ids)
+    return done
