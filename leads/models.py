@@ -157,6 +157,15 @@ class Activity(models.Model):
     def __str__(self) -> str:
         return f"{self.type} @ {self.occurred_at:%Y-%m-%d %H:%M}"
 
+    @property
+    def detail(self) -> str:
+        """The one property that says what this was: the page path, the asset, the event's name."""
+        props = self.properties or {}
+        for key in ("path", "url", "asset", "title", "name"):
+            if props.get(key):
+                return str(props[key])
+        return ""
+
 
 class LeadEvent(models.Model):
     """Every change of a lead's state, tier or owner: who or what, when, from, to, why. The review reads these."""

@@ -6,11 +6,19 @@ from django.utils import timezone
 
 from alignment.demo import ensure_demo_users
 from alignment.roles import Role
+from leads.demo import demo_leads_generate
+from leads.models import Lead
+from leads.scoring import Rules
 from sla.services import agreement_ensure_starter
 
 
 class Command(BaseCommand):
-    help = "Create one demo user per role and the starter agreement (safe to run again)."
+    help = "Create one demo user per role, the starter agreement and demo leads (safe to run again)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--leads", type=int, default=400, help="How many demo leads to generate (first run only)"
+        )
 
     def handle(self, *args, **options) -> None:
         users = ensure_demo_users()
@@ -24,6 +32,15 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Agreement: v{version.number} · {version.title} ({version.get_status_display().lower()})"
         )
+        if Lead.objects.exists():
+            self.stdout.write(
+                f"Leads: {Lead.objects.count():,} already there (demo leads are generated once)."
+            )
+        else:
+            result = demo_leads_generate(rules=Rules.of(version), now=timezone.now(), count=options["leads"])
+            self.stdout.write(
+                f"Leads: {result.leads:,} generated, {result.activities:,} activities, {result.mqls:,} MQLs"
+            )
         self.stdout.write("Demo users (username / password / role):")
         for demo in users:
             self.stdout.write(f"  {demo.username:<18} {demo.password:<22} {demo.role.value}")

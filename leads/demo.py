@@ -1,0 +1,178 @@
+"""Demo leads for `make run`: true-looking companies, people and six months of activity, scored as they happened.
+
+Sources and their weights follow the real X Education data set (Google, Direct Traffic, Olark Chat, Organic
+Search, Reference, ...); company sizes, titles and behaviour are drawn so that the score has something to find.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from leads.models import Activity, Lead, LeadEvent, LeadIdentity, State, Tier
+from leads.normalise import seniority_from_title
+from leads.scoring import DEADLINE_FIELDS, Rules, attributes_of
+from sla.criteria import Activity as Fact
+from sla.criteria import evaluate
+
+SOURCES = [  # (source, weight) — shares as in the X Education data set
+    ("Google", 31), ("Direct Traffic", 27), ("Olark Chat", 19), ("Organic Search", 12), ("Reference", 6),
+    ("Welingak Website", 2), ("Referral Sites", 1), ("Facebook", 1), ("LinkedIn", 1),
+]  # fmt: skip
+CAMPAIGNS = ["Spring webinar series", "Pricing page retargeting", "Q2 newsletter", "Case study push", ""]
+INDUSTRIES = [
+    "software",
+    "financial services",
+    "healthcare",
+    "education",
+    "retail",
+    "manufacturing",
+    "logistics",
+]
+COMPANY_WORDS = (
+    "Acme Northwind Globex Initech Umbrella Stark Wayne Hooli Vandelay Soylent Tyrell Cyberdyne Massive Dynamic "
+    "Aperture Blue Sun Gringotts Monarch Oscorp Pied Piper Wonka Zorg Virtucon Nakatomi Duff Ollivander Sirius"
+).split()
+FIRST = "Amelia Oliver Isla George Ava Noah Mia Arthur Grace Leo Freya Oscar Lily Harry Ella Jack Sofia Theo Maya Liam".split()
+LAST = "Smith Jones Taylor Brown Williams Wilson Johnson Davies Patel Wright Walker Khan Lewis Evans Clarke Hughes".split()
+TITLES = [
+    ("CEO", 3), ("Founder", 3), ("VP of Sales", 4), ("VP Marketing", 3), ("Director of Operations", 5),
+    ("Head of Growth", 4), ("Marketing Manager", 10), ("Sales Manager", 8), ("IT Manager", 6),
+    ("Software Engineer", 12), ("Analyst", 10), ("Account Executive", 8), ("Student", 6), ("Intern", 3),
+]  # fmt: skip
+COUNTRIES = [
+    ("United Kingdom", 40),
+    ("Ireland", 8),
+    ("Germany", 12),
+    ("France", 10),
+    ("Netherlands", 8),
+    ("United States", 22),
+]
+BLOG = [
+    "/blog/lead-scoring-101",
+    "/blog/sla-between-sales-and-marketing",
+    "/blog/what-is-an-mql",
+    "/blog/bant-vs-champ",
+]
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    leads: int
+    activities: int
+    mqls: int
+
+
+def _pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
+    return rng.choices([value for value, _ in weighted], weights=[weight for _, weight in weighted])[0]
+
+
+def demo_leads_generate(*, rules: Rules, now: datetime, count: int = 400, seed: int = 2026) -> DemoResult:
+    """Create `count` leads with activity over the last 180 days; each is scored after every activity, so it
+    became an MQL (with its tier and SLA clocks) at the moment it really qualified, not at generation time."""
+    rng = random.Random(seed)
+    companies = [
+        (f"{word} {rng.choice(['Ltd', 'Group', 'Systems', 'Labs', 'plc', 'GmbH', 'Inc'])}",
+         rng.choice(INDUSTRIES), int(rng.lognormvariate(4.2, 1.4)) + 2)
+        for word in COMPANY_WORDS
+    ]  # fmt: skip
+    leads, facts_by_lead = [], []
+    for n in range(count):
+        company, industry, employees = rng.choice(companies)
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        title = _pick(rng, TITLES)
+        free_mail = rng.random() < 0.12
+        domain = "gmail.com" if free_mail else company.split()[0].lower() + ".example"
+        created = now - timedelta(days=rng.uniform(1, 180))
+        lead = Lead(
+            email=f"{first}.{last}.{n}@{domain}".lower(),
+            first_name=first, last_name=last, company=company, job_title=title,
+            seniority=seniority_from_title(title), industry=industry, employees=employees,
+            country=_pick(rng, COUNTRIES), source=_pick(rng, SOURCES), campaign=rng.choice(CAMPAIGNS),
+            created_at=created, updated_at=created,
+        )  # fmt: skip
+        leads.append(lead)
+        facts_by_lead.append(_activities(rng, lead, created, now))
+    with transaction.atomic():
+        Lead.objects.bulk_create(leads, batch_size=500)
+        activities, events, identities = [], [], []
+        for lead, facts in zip(leads, facts_by_lead, strict=True):
+            identities.append(
+                LeadIdentity(lead=lead, kind="external", value=f"demo-{lead.pk}", created_at=lead.created_at)
+            )
+            for fact in facts:
+                activities.append(Activity(lead=lead, type=fact.type, properties=dict(fact.properties),
+                                           occurred_at=fact.occurred_at, received_at=fact.occurred_at, source="demo"))  # fmt: skip
+            events += _score_through_time(lead, facts, rules, now)
+        Activity.objects.bulk_create(activities, batch_size=1000)
+        LeadIdentity.objects.bulk_create(identities, batch_size=1000)
+        LeadEvent.objects.bulk_create(events, batch_size=1000)
+        fields = ["state", "tier", "score", "fit_score", "engagement_score", "breakdown", "scored_with", "scored_at",
+                  "rescore_at", "last_activity_at", "mql_at", *DEADLINE_FIELDS.values()]  # fmt: skip
+        Lead.objects.bulk_update(leads, fields, batch_size=500)
+    return DemoResult(
+        leads=len(leads), activities=len(activities), mqls=sum(lead.mql_at is not None for lead in leads)
+    )
+
+
+def _activities(rng: random.Random, lead: Lead, created: datetime, now: datetime) -> list[Fact]:
+    keen = rng.random()  # how interested this person is
+    span = (now - created).total_seconds()
+    facts = []
+    for _ in range(int(rng.expovariate(1 / (3 + 12 * keen)))):
+        at = created + timedelta(seconds=rng.uniform(0, span))
+        roll = rng.random()
+        if roll < 0.35:
+            fact = ("page", {"path": rng.choice(BLOG)})
+        elif roll < 0.5:
+            fact = ("email_open", {"name": rng.choice(CAMPAIGNS) or "Newsletter"})
+        elif roll < 0.52 + 0.12 * keen**2:
+            fact = ("page", {"path": "/pricing"})
+        elif roll < 0.72 + 0.1 * keen:
+            fact = (
+                "download",
+                {"asset": rng.choice(["Case study: Acme", "Case study: Globex", "SLA template"])},
+            )
+        elif roll < 0.8 + 0.1 * keen:
+            fact = ("webinar", {"name": "Aligning sales and marketing"})
+        elif lead.seniority == "student" or roll > 0.97:
+            fact = ("page", {"path": "/careers"})
+        else:
+            fact = ("page", {"path": "/"})
+        facts.append(Fact(id=None, type=fact[0], occurred_at=at, properties=fact[1]))
+    if keen > 0.85 and rng.random() < 0.5:
+        facts.append(
+            Fact(
+                id=None,
+                type="demo_request",
+                occurred_at=created + timedelta(seconds=rng.uniform(0, span)),
+                properties={},
+            )
+        )
+    return sorted(facts, key=lambda fact: fact.occurred_at)
+
+
+def _score_through_time(lead: Lead, facts: list[Fact], rules: Rules, now: datetime) -> list[LeadEvent]:
+    events = []
+    attributes = attributes_of(lead)
+    for index, fact in enumerate(facts):
+        evaluation = evaluate(rules.criteria, attributes, facts[: index + 1], fact.occurred_at)
+        if evaluation.is_mql:
+            lead.state, lead.tier, lead.mql_at = State.MQL, str(evaluation.tier), fact.occurred_at
+            for key, due in rules.terms.deadlines(tier=lead.tier, start=fact.occurred_at).items():
+                setattr(lead, DEADLINE_FIELDS[key], due)
+            why = "; ".join(hit.reason for hit in evaluation.triggers) or f"score {evaluation.total}"
+            events.append(LeadEvent(lead=lead, at=fact.occurred_at, kind=LeadEvent.Kind.STATE, from_value=State.NEW,
+                                    to_value=State.MQL, actor_label="scoring", reason=why))  # fmt: skip
+            break
+    final = evaluate(rules.criteria, attributes, facts, now)
+    lead.score, lead.fit_score, lead.engagement_score = final.total, final.fit, final.engagement
+    lead.breakdown, lead.scored_with, lead.scored_at = final.to_dict(), rules.version, now
+    lead.rescore_at = final.next_change_at
+    lead.last_activity_at = facts[-1].occurred_at if facts else None
+    if lead.state != State.MQL:
+        lead.tier = Tier.NONE
+    return events
