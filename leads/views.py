@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from alignment.roles import ALL_ROLES, role_required
-from leads.models import Lead
+from leads.models import Lead, RescoreJob
 
 
 @role_required(ALL_ROLES)
@@ -26,3 +26,16 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "b": lead.breakdown,
         },
     )
+
+
+@role_required(ALL_ROLES)
+@require_GET
+def rescore_status(request: HttpRequest) -> HttpResponse:
+    """The progress of the rescoring run an agreement's activation started (polled while it runs)."""
+    version_id = request.GET.get("version", "")
+    job = (
+        RescoreJob.objects.filter(agreement_id=int(version_id)).order_by("-created_at").first()
+        if version_id.isdigit()
+        else None
+    )
+    return render(request, "leads/_rescore_status.html", {"job": job})

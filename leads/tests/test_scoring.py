@@ -173,3 +173,20 @@ def test_activation_rescores_every_open_lead_in_a_job_with_progress(
     assert job.changed == 1
     near.refresh_from_db()
     assert near.state == State.MQL and near.scored_with == draft
+
+
+def test_the_agreement_page_shows_the_rescoring_progress(agreement, make_lead, rep, login):
+    # given a rescoring run half way through
+    job = RescoreJob.objects.create(agreement=agreement, reason="test", total=10, done=5, status="running",
+                                    created_at=timezone.now())  # fmt: skip
+    client = login(rep)
+    # when the agreement page loads its status panel
+    page = client.get("/agreement/").content.decode()
+    panel = client.get(f"/leads/rescoring/?version={agreement.pk}", headers={"HX-Request": "true"})
+    # then the panel says how far it got and keeps polling
+    assert f"/leads/rescoring/?version={agreement.pk}" in page
+    assert "5 of 10" in panel.content.decode() and 'hx-trigger="every 1s"' in panel.content.decode()
+    # when it is done, then it says so and stops polling
+    RescoreJob.objects.filter(pk=job.pk).update(status="done", done=10, changed=3)
+    done = client.get(f"/leads/rescoring/?version={agreement.pk}").content.decode()
+    assert "All 10 open leads were rescored" in done and "every 1s" not in done
