@@ -147,7 +147,17 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "alignment.tasks.worker_heartbeat", "schedule": 60.0},
     "leads-rescore-aged": {"task": "leads.tasks.leads_rescore_aged", "schedule": 300.0},
+    "leads-sla-breach-scan": {"task": "leads.tasks.sla_breach_scan", "schedule": 60.0},
 }
+
+# Event API (Segment's HTTP Tracking API at /v1/...): Segment's size limits, and back-pressure: past
+# INGEST_MAX_CONCURRENT requests at once in one process, or a database lock wait over INGEST_LOCK_TIMEOUT_MS
+# (PostgreSQL), the API answers 429 with Retry-After so clients retry instead of losing events.
+INGEST_MAX_CONCURRENT = int(os.environ.get("INGEST_MAX_CONCURRENT", "8"))
+INGEST_LOCK_TIMEOUT_MS = int(os.environ.get("INGEST_LOCK_TIMEOUT_MS", "3000"))
+INGEST_RETRY_AFTER_SECONDS = int(os.environ.get("INGEST_RETRY_AFTER_SECONDS", "2"))
+INGEST_MAX_MESSAGE_BYTES = 32 * 1024
+INGEST_MAX_BATCH_BYTES = 500 * 1024
 
 # Notifications: hot leads and SLA breaches go by e-mail and to this Slack-compatible incoming webhook.
 NOTIFY_WEBHOOK_URL = os.environ.get("NOTIFY_WEBHOOK_URL", "")

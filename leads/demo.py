@@ -9,10 +9,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 
-from leads.models import Activity, Lead, LeadEvent, LeadIdentity, State, Tier
+from leads.clocks import stamp_clocks
+from leads.models import Activity, Lead, LeadEvent, LeadIdentity, SlaBreach, State, Tier
 from leads.normalise import seniority_from_title
 from leads.scoring import DEADLINE_FIELDS, Rules, attributes_of
 from sla.criteria import Activity as Fact
@@ -70,7 +72,9 @@ def _pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
     return rng.choices([value for value, _ in weighted], weights=[weight for _, weight in weighted])[0]
 
 
-def demo_leads_generate(*, rules: Rules, now: datetime, count: int = 400, seed: int = 2026) -> DemoResult:
+def demo_leads_generate(
+    *, rules: Rules, now: datetime, reps: list[Any], count: int = 400, seed: int = 2026
+) -> DemoResult:
     """Create `count` leads with activity over the last 180 days; each is scored after every activity, so it
     became an MQL (with its tier and SLA clocks) at the moment it really qualified, not at generation time."""
     rng = random.Random(seed)
@@ -98,7 +102,7 @@ def demo_leads_generate(*, rules: Rules, now: datetime, count: int = 400, seed: 
         facts_by_lead.append(_activities(rng, lead, created, now))
     with transaction.atomic():
         Lead.objects.bulk_create(leads, batch_size=500)
-        activities, events, identities = [], [], []
+        activities, events, identities, breaches = [], [], [], []
         for lead, facts in zip(leads, facts_by_lead, strict=True):
             identities.append(
                 LeadIdentity(lead=lead, kind="external", value=f"demo-{lead.pk}", created_at=lead.created_at)
@@ -107,11 +111,17 @@ def demo_leads_generate(*, rules: Rules, now: datetime, count: int = 400, seed: 
                 activities.append(Activity(lead=lead, type=fact.type, properties=dict(fact.properties),
                                            occurred_at=fact.occurred_at, received_at=fact.occurred_at, source="demo"))  # fmt: skip
             events += _score_through_time(lead, facts, rules, now)
+            if lead.mql_at and reps:
+                events += _work_the_lead(rng, lead, reps, now)
+            breaches += _missed(lead, now)
+            stamp_clocks(lead, flagged=[(b.clock, b.deadline) for b in breaches if b.lead is lead])
         Activity.objects.bulk_create(activities, batch_size=1000)
+        SlaBreach.objects.bulk_create(breaches, batch_size=1000)
         LeadIdentity.objects.bulk_create(identities, batch_size=1000)
         LeadEvent.objects.bulk_create(events, batch_size=1000)
         fields = ["state", "tier", "score", "fit_score", "engagement_score", "breakdown", "scored_with", "scored_at",
-                  "rescore_at", "last_activity_at", "mql_at", *DEADLINE_FIELDS.values()]  # fmt: skip
+                  "rescore_at", "last_activity_at", "mql_at", "handoff_reason", "sla_clock", "sla_due_at", "next_sla_check_at",
+                  "owner", "claimed_at", "first_contact_at", "decided_at", "outcome_at", *DEADLINE_FIELDS.values()]  # fmt: skip
         Lead.objects.bulk_update(leads, fields, batch_size=500)
     return DemoResult(
         leads=len(leads), activities=len(activities), mqls=sum(lead.mql_at is not None for lead in leads)
@@ -164,7 +174,9 @@ def _score_through_time(lead: Lead, facts: list[Fact], rules: Rules, now: dateti
             lead.state, lead.tier, lead.mql_at = State.MQL, str(evaluation.tier), fact.occurred_at
             for key, due in rules.terms.deadlines(tier=lead.tier, start=fact.occurred_at).items():
                 setattr(lead, DEADLINE_FIELDS[key], due)
+            stamp_clocks(lead)
             why = "; ".join(hit.reason for hit in evaluation.triggers) or f"score {evaluation.total}"
+            lead.handoff_reason = why
             events.append(LeadEvent(lead=lead, at=fact.occurred_at, kind=LeadEvent.Kind.STATE, from_value=State.NEW,
                                     to_value=State.MQL, actor_label="scoring", reason=why))  # fmt: skip
             break
@@ -176,3 +188,78 @@ def _score_through_time(lead: Lead, facts: list[Fact], rules: Rules, now: dateti
     if lead.state != State.MQL:
         lead.tier = Tier.NONE
     return events
+
+
+def _work_the_lead(rng: random.Random, lead: Lead, reps: list[Any], now: datetime) -> list[LeadEvent]:
+    """What sales did with an MQL, drawn so most clocks are met and some are missed, as in real teams."""
+    events: list[LeadEvent] = []
+
+    def step(after: datetime, due: datetime | None, on_time: float) -> datetime:
+        if due and rng.random() < on_time:
+            return (
+                after + (due - after) * rng.uniform(0.1, 0.9) if due > after else after + timedelta(minutes=5)
+            )
+        return (due or after) + timedelta(hours=rng.uniform(1, 30))
+
+    rep = rng.choice(reps)
+    claimed = step(lead.mql_at, lead.claim_due_at, 0.8)
+    if claimed >= now:
+        return events
+    lead.owner, lead.claimed_at = rep, claimed
+    events.append(LeadEvent(lead=lead, at=claimed, kind=LeadEvent.Kind.OWNER, to_value=rep.get_username(),
+                            actor=rep, actor_label=rep.get_username(), reason="claimed"))  # fmt: skip
+    contacted = step(claimed, lead.first_contact_due_at, 0.75)
+    if contacted >= now:
+        return events
+    lead.first_contact_at = contacted
+    decided = step(contacted, lead.accept_due_at, 0.85)
+    if decided >= now or rng.random() < 0.1:
+        return events
+    lead.decided_at = decided
+    if rng.random() < 0.28 - 0.2 * (lead.score > 60):
+        events.append(_state(lead, State.MQL, State.RECYCLED, decided, rep, "rejected: not ready"))
+        lead.state, lead.owner = State.RECYCLED, None
+        return events
+    events.append(_state(lead, State.MQL, State.SAL, decided, rep, "accepted"))
+    lead.state = State.SAL
+    qualified = decided + timedelta(days=rng.uniform(1, 10))
+    if qualified >= now or rng.random() < 0.45 - 0.2 * (lead.tier == "hot"):
+        return events
+    events.append(_state(lead, State.SAL, State.SQL, qualified, rep, "qualified"))
+    lead.state = State.SQL
+    closed = qualified + timedelta(days=rng.uniform(5, 40))
+    if closed >= now or rng.random() < 0.3:
+        return events
+    result = (
+        State.WON
+        if rng.random() < 0.35 + 0.25 * (lead.tier == "hot") + 0.003 * max(lead.score, 0)
+        else State.LOST
+    )
+    events.append(_state(lead, State.SQL, result, closed, rep, "won" if result == State.WON else "lost"))
+    lead.state, lead.outcome_at = result, closed
+    return events
+
+
+def _state(lead: Lead, before: str, after: str, at: datetime, rep: Any, reason: str) -> LeadEvent:
+    return LeadEvent(lead=lead, at=at, kind=LeadEvent.Kind.STATE, from_value=before, to_value=after,
+                     actor=rep, actor_label=rep.get_username(), reason=reason)  # fmt: skip
+
+
+def _missed(lead: Lead, now: datetime) -> list[SlaBreach]:
+    """The deadlines this demo lead missed, recorded as the breach scan would have found them."""
+    clocks = [
+        ("claim", lead.claim_due_at, lead.claimed_at),
+        ("first_contact", lead.first_contact_due_at, lead.first_contact_at),
+        ("accept", lead.accept_due_at, lead.decided_at),
+        ("outcome", lead.outcome_due_at, lead.outcome_at),
+    ]
+    found = []
+    for clock, due, done in clocks:
+        if due is None or due >= now or (done is not None and done <= due):
+            continue
+        if clock == "outcome" and lead.state in (State.RECYCLED, State.NEW):
+            continue
+        detected = due + timedelta(minutes=1)
+        found.append(SlaBreach(lead=lead, clock=clock, deadline=due, detected_at=detected, late_seconds=60,
+                               owner=lead.owner if done is None or clock != "claim" else None))  # fmt: skip
+    return found

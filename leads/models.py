@@ -30,9 +30,28 @@ class Tier(models.TextChoices):
     NONE = "", "—"
 
 
+HANDED_OVER_STATES = (State.MQL, State.SAL, State.SQL)
+
+
 class LeadQuerySet(models.QuerySet["Lead"]):
     def open(self) -> LeadQuerySet:
         return self.exclude(state__in=CLOSED_STATES)
+
+    def in_queue(self) -> LeadQuerySet:
+        """Leads handed to sales and still open: the shared queue."""
+        return self.filter(state__in=HANDED_OVER_STATES)
+
+    def by_priority(self) -> LeadQuerySet:
+        """What matters now: hot leads first, then the nearest SLA deadline, then the score."""
+        hot_first = models.Case(
+            models.When(tier=Tier.HOT, then=0), default=1, output_field=models.IntegerField()
+        )
+        return self.alias(hot_first=hot_first).order_by(
+            "hot_first", models.F("sla_due_at").asc(nulls_last=True), "-score", "pk"
+        )
+
+    def overdue(self, *, now: datetime) -> LeadQuerySet:
+        return self.filter(sla_due_at__lt=now)
 
     def due_for_rescore(self, *, now: datetime) -> LeadQuerySet:
         return self.filter(rescore_at__lte=now).exclude(state__in=CLOSED_STATES)
@@ -79,6 +98,7 @@ class Lead(models.Model):
     rescore_at = models.DateTimeField(null=True, blank=True, help_text="When ageing next changes the score")
     last_activity_at = models.DateTimeField(null=True, blank=True)
     mql_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    handoff_reason = models.CharField(max_length=500, blank=True, help_text="Why it became an MQL")
 
     # Hand-over to sales and its SLA clocks (business time, from the active agreement's terms)
     owner = models.ForeignKey(
@@ -88,6 +108,16 @@ class Lead(models.Model):
     first_contact_due_at = models.DateTimeField(null=True, blank=True)
     accept_due_at = models.DateTimeField(null=True, blank=True)
     outcome_due_at = models.DateTimeField(null=True, blank=True)
+    # When each clock stopped: its event happened
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    first_contact_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True, help_text="Accepted or rejected")
+    outcome_at = models.DateTimeField(null=True, blank=True)
+    sla_clock = models.CharField(max_length=16, blank=True, help_text="The running clock due soonest")
+    sla_due_at = models.DateTimeField(null=True, blank=True, help_text="Its deadline (the queue sorts on it)")
+    next_sla_check_at = models.DateTimeField(
+        null=True, blank=True, help_text="Earliest deadline of a running clock not yet flagged as breached"
+    )
 
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -103,6 +133,11 @@ class Lead(models.Model):
                 fields=["rescore_at"], condition=Q(rescore_at__isnull=False), name="leads_rescore_idx"
             ),
             models.Index(fields=["state", "tier", "claim_due_at"], name="leads_queue_idx"),
+            models.Index(
+                fields=["next_sla_check_at"],
+                condition=Q(next_sla_check_at__isnull=False),
+                name="leads_sla_check_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -301,3 +336,60 @@ class ImportJob(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.total_rows else int(100 * self.processed_rows / self.total_rows)
+
+
+class Clock(models.TextChoices):
+    CLAIM = "claim", "Claim"
+    FIRST_CONTACT = "first_contact", "First contact"
+    ACCEPT = "accept", "Accept or reject"
+    OUTCOME = "outcome", "Outcome"
+
+
+class SlaBreach(models.Model):
+    """A deadline missed: which clock, by how much, whose it was, and what was done. Recorded exactly once."""
+
+    class Action(models.TextChoices):
+        NONE = "none", "Notified"
+        RETURNED = "return_to_queue", "Returned to the shared queue"
+        REASSIGNED = "reassign", "Reassigned"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="breaches")
+    clock = models.CharField(max_length=16, choices=Clock.choices)
+    deadline = models.DateTimeField()
+    detected_at = models.DateTimeField()
+    late_seconds = models.PositiveIntegerField(help_text="How late the scan found it")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices, default=Action.NONE)
+    new_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-detected_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "clock", "deadline"], name="leads_breach_once"),
+        ]
+        indexes = [models.Index(fields=["detected_at"], name="leads_breach_detected_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_clock_display()} breach on lead {self.lead_id}"
+
+    @property
+    def late_minutes(self) -> int:
+        return self.late_seconds // 60
+
+
+class RepProfile(models.Model):
+    """What round-robin assignment needs to know of a rep: away or not, how many open leads at most."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rep_profile"
+    )
+    is_away = models.BooleanField(default=False)
+    capacity = models.PositiveIntegerField(default=50, help_text="Open leads a rep can hold at once")
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({'away' if self.is_away else 'available'}, cap {self.capacity})"

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import transaction
 
+from leads.clocks import stamp_clocks
 from leads.models import QUALIFIABLE_STATES, Activity, Lead, LeadEvent, State, Tier
 from leads.normalise import LEAD_FIELDS, lead_attributes
 from sla.criteria import Activity as Fact
@@ -19,8 +20,9 @@ from sla.terms import ServiceTerms
 
 SCORE_FIELDS = [
     "state", "tier", "score", "fit_score", "engagement_score", "breakdown", "scored_with", "scored_at",
-    "rescore_at", "last_activity_at", "mql_at", "claim_due_at", "first_contact_due_at", "accept_due_at",
-    "outcome_due_at", "updated_at",
+    "rescore_at", "last_activity_at", "mql_at", "handoff_reason", "claim_due_at", "first_contact_due_at", "accept_due_at",
+    "outcome_due_at", "sla_clock", "sla_due_at", "next_sla_check_at", "updated_at", "owner", "claimed_at", "first_contact_at", "decided_at",
+    "outcome_at",
 ]  # fmt: skip
 DEADLINE_FIELDS = {
     "claim": "claim_due_at",
@@ -114,6 +116,8 @@ def leads_rescore(
             result.scored += 1
         Lead.objects.bulk_update(leads, SCORE_FIELDS, batch_size=500)
         LeadEvent.objects.bulk_create(events, batch_size=1000)
+        if rules is not None and rules.terms.auto_assign and result.became_mql:
+            _auto_assign(result.became_mql, now)
         if result.became_hot:
             from leads.tasks import notify_hot_lead
 
@@ -143,7 +147,9 @@ def _apply(
                 _event(lead, LeadEvent.Kind.STATE, lead.state, State.MQL, now, why, reason, evaluation)
             )
             lead.state, lead.mql_at, lead.tier = State.MQL, now, str(evaluation.tier)
-            lead.owner = None
+            lead.handoff_reason = why
+            # a new cycle: a recycled lead that qualifies again starts with fresh clocks and no owner
+            lead.owner = lead.claimed_at = lead.first_contact_at = lead.decided_at = lead.outcome_at = None
             _set_deadlines(lead, rules, now)
             result.became_mql.append(lead.pk)
             if lead.tier == Tier.HOT:
@@ -167,6 +173,7 @@ def _set_deadlines(lead: Lead, rules: Rules, now: datetime, *, only_sooner: bool
         name = DEADLINE_FIELDS.get(key)
         if name and not (only_sooner and getattr(lead, name) and getattr(lead, name) <= due):
             setattr(lead, name, due)
+    stamp_clocks(lead)
 
 
 def _why(evaluation: Evaluation) -> str:
@@ -195,3 +202,15 @@ def _event(
         reason=why,
         data={"trigger": reason, "score": evaluation.total, "tier": str(evaluation.tier)},
     )
+
+
+def _auto_assign(lead_ids: list[int], now: datetime) -> None:
+    """The terms say new MQLs are assigned round-robin; with nobody available they wait in the shared queue."""
+    from leads.exceptions import NoRepAvailable
+    from leads.queue import lead_assign_round_robin
+
+    for lead_id in lead_ids:
+        try:
+            lead_assign_round_robin(lead_id=lead_id, now=now, reason="new MQL, assigned round-robin")
+        except NoRepAvailable:
+            return

@@ -5,6 +5,11 @@ from leads import views
 app_name = "leads"
 
 urlpatterns = [
+    path("queue/", views.queue, name="queue"),
+    path("my-day/", views.my_day, name="my_day"),
     path("<int:pk>/", views.lead_detail, name="detail"),
+    path("<int:pk>/claim/", views.claim, name="claim"),
+    path("<int:pk>/release/", views.release, name="release"),
+    path("<int:pk>/assign/", views.assign, name="assign"),
     path("rescoring/", views.rescore_status, name="rescore_status"),
 ]

@@ -1,20 +1,198 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from datetime import timedelta
+from typing import Any
 
-from alignment.roles import ALL_ROLES, role_required
-from leads.models import Lead, RescoreJob
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
+from django_htmx.middleware import HtmxDetails
+from django_tables2 import RequestConfig
+
+from alignment.roles import ALL_ROLES, SALES, Role, role_required, user_roles
+from leads import queue as queue_services
+from leads.exceptions import LeadError
+from leads.filters import TABS, QueueFilter
+from leads.models import Lead, RescoreJob, SlaBreach, Tier
+from leads.presenters import clock_view, why_view
+from leads.scoring import active_rules
+from leads.tables import QueueTable
+
+QUEUE_ROLES = SALES | {Role.ADMIN, Role.MARKETING_MANAGER, Role.MARKETER}
+PER_PAGE = 25
+POLL_SECONDS = 15
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _calendar():
+    rules = active_rules()
+    return rules.terms.calendar if rules else None
+
+
+def _decorate(leads: Any, *, now) -> None:
+    calendar = _calendar()
+    for lead in leads:
+        lead.clock = clock_view(lead, now=now, calendar=calendar)
+        lead.why = why_view(lead)
+
+
+def _choices() -> dict[str, list[str]]:
+    base = Lead.objects.in_queue()
+    return {
+        name: list(base.exclude(**{name: ""}).order_by(name).values_list(name, flat=True).distinct()[:200])
+        for name in ("source", "campaign")
+    }
+
+
+def _queue_context(request: HtmxHttpRequest) -> dict[str, Any]:
+    now = timezone.now()
+    params = request.GET.copy()
+    if params.get("tab") not in dict(TABS):
+        params["tab"] = "all"
+    queryset = Lead.objects.in_queue().select_related("owner").by_priority()
+    filterset = QueueFilter(params, queryset=queryset, user=request.user, choices=_choices())
+    can_manage = bool(user_roles(request.user) & {Role.SALES_MANAGER, Role.ADMIN})
+    table = QueueTable(
+        filterset.qs,
+        context={
+            "can_claim": Role.REP in user_roles(request.user),
+            "can_manage": can_manage,
+            "user": request.user,
+            "query": params.urlencode(),
+        },
+        order_by=request.GET.get("sort") or None,
+    )
+    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    records = [row.record for row in table.paginated_rows]
+    _decorate(records, now=now)
+    hot_ids = [lead.pk for lead in records if lead.tier == Tier.HOT and lead.owner_id is None]
+    return {
+        "table": table,
+        "filter": filterset,
+        "tabs": TABS,
+        "tab": params["tab"],
+        "query": params.urlencode(),
+        "hot_ids": ",".join(map(str, hot_ids)),
+        "poll_seconds": POLL_SECONDS,
+        "now": now,
+    }
+
+
+@role_required(QUEUE_ROLES)
+@require_GET
+def queue(request: HtmxHttpRequest) -> HttpResponse:
+    context = _queue_context(request)
+    template = "leads/queue.html"
+    if request.htmx and request.htmx.target == "queue-table":
+        template += "#queue-table"
+    return render(request, template, context)
+
+
+def _after_action(request: HtmxHttpRequest, *, ok: str = "", error: str = "") -> HttpResponse:
+    """Re-render the queue the rep was looking at (same filters, sort and page), with the outcome said."""
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        elif ok:
+            messages.success(request, ok)
+        return redirect(f"{reverse('leads:queue')}?{request.GET.urlencode()}")
+    context = _queue_context(request)
+    context.update(action_ok=ok, action_error=error)
+    response = render(request, "leads/queue.html#queue-table", context, status=409 if error else 200)
+    if not error:
+        trigger_client_event(response, "queueChanged")
+    return response
+
+
+@role_required(Role.REP)
+@require_POST
+def claim(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    lead = get_object_or_404(Lead, pk=pk)
+    try:
+        queue_services.lead_claim(lead_id=lead.pk, rep=request.user, now=timezone.now())
+    except LeadError as error:
+        return _after_action(request, error=str(error))
+    return _after_action(request, ok=f"{lead} is yours. The first-contact clock is running.")
+
+
+@role_required(SALES | {Role.ADMIN})
+@require_POST
+def release(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    lead = get_object_or_404(Lead, pk=pk)
+    try:
+        queue_services.lead_release(lead_id=lead.pk, user=request.user, now=timezone.now())
+    except LeadError as error:
+        return _after_action(request, error=str(error))
+    return _after_action(request, ok=f"{lead} is back in the shared queue.")
+
+
+@role_required(Role.SALES_MANAGER, Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    lead = get_object_or_404(Lead.objects.select_related("owner"), pk=pk)
+    reps = queue_services.available_reps()
+    if request.method == "GET":
+        return render(
+            request, "leads/_assign_form.html", {"lead": lead, "reps": reps, "query": request.GET.urlencode()}
+        )
+    User = get_user_model()
+    try:
+        rep = User.objects.get(pk=int(request.POST.get("rep", "0")))
+    except (ValueError, User.DoesNotExist):
+        return _after_action(request, error="Choose a rep to assign the lead to.")
+    try:
+        queue_services.lead_assign(lead_id=lead.pk, rep=rep, by=request.user, now=timezone.now())
+    except LeadError as error:
+        return _after_action(request, error=str(error))
+    return _after_action(request, ok=f"{lead} assigned to {rep.get_full_name() or rep.get_username()}.")
+
+
+@role_required(Role.REP, Role.SALES_MANAGER)
+@require_GET
+def my_day(request: HtmxHttpRequest) -> HttpResponse:
+    """A rep's day: my leads by urgency, what is due next, what I missed."""
+    now = timezone.now()
+    mine = list(
+        Lead.objects.in_queue().filter(owner=request.user).select_related("owner").by_priority()[:200]
+    )
+    _decorate(mine, now=now)
+    end_of_day = timezone.localtime(now).replace(hour=23, minute=59, second=59)
+    overdue = [lead for lead in mine if lead.sla_due_at and lead.sla_due_at <= now]
+    today = [lead for lead in mine if lead.sla_due_at and now < lead.sla_due_at <= end_of_day]
+    later = [lead for lead in mine if lead not in overdue and lead not in today]
+    missed = SlaBreach.objects.filter(
+        owner=request.user, detected_at__gte=now - timedelta(days=7)
+    ).select_related("lead")[:50]
+    unassigned_hot = Lead.objects.in_queue().filter(owner__isnull=True, tier=Tier.HOT).count()
+    return render(
+        request,
+        "leads/my_day.html",
+        {
+            "overdue": overdue,
+            "today": today,
+            "later": later,
+            "missed": missed,
+            "unassigned_hot": unassigned_hot,
+        },
+    )
 
 
 @role_required(ALL_ROLES)
 @require_GET
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(Lead.objects.select_related("owner", "scored_with"), pk=pk)
+    now = timezone.now()
+    _decorate([lead], now=now)
     activities = lead.activities.order_by("-occurred_at")[:100]
     events = lead.events.select_related("actor").order_by("-at", "-pk")[:100]
-    identities = lead.identities.all()
     return render(
         request,
         "leads/detail.html",
@@ -22,8 +200,13 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "lead": lead,
             "activities": activities,
             "events": events,
-            "identities": identities,
+            "identities": lead.identities.all(),
+            "breaches": lead.breaches.select_related("owner", "new_owner"),
             "b": lead.breakdown,
+            "now": now,
+            "can_claim": Role.REP in user_roles(request.user)
+            and lead.owner_id is None
+            and lead.state == "mql",
         },
     )
 
@@ -33,9 +216,11 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def rescore_status(request: HttpRequest) -> HttpResponse:
     """The progress of the rescoring run an agreement's activation started (polled while it runs)."""
     version_id = request.GET.get("version", "")
+    if version_id and not version_id.isdigit():
+        raise Http404("No such agreement version.")
     job = (
         RescoreJob.objects.filter(agreement_id=int(version_id)).order_by("-created_at").first()
-        if version_id.isdigit()
+        if version_id
         else None
     )
     return render(request, "leads/_rescore_status.html", {"job": job})

@@ -24,3 +24,25 @@ document.addEventListener("htmx:load", (event) => {
   const field = form && (form.querySelector(".has-error input, .has-error select") || form.querySelector("input:not([type=hidden]), select, textarea"));
   if (field) field.focus();
 });
+
+// The queue refreshes itself; announce hot leads that were not there before, without stealing focus.
+let knownHot = null;
+document.addEventListener("htmx:load", (event) => {
+  const table = event.detail.elt.id === "queue-table" ? event.detail.elt : event.detail.elt.querySelector && event.detail.elt.querySelector("#queue-table");
+  if (!table) return;
+  const ids = (table.dataset.hotIds || "").split(",").filter(Boolean);
+  if (knownHot !== null) {
+    const fresh = ids.filter((id) => !knownHot.has(id));
+    const box = document.getElementById("queue-announcer");
+    if (box && fresh.length) box.textContent = `${fresh.length} new hot lead${fresh.length > 1 ? "s" : ""} in the queue`;
+  }
+  knownHot = new Set(ids);
+});
+
+// Never refresh under the rep's hands: skip a poll while the tab is hidden or a form in the table is open.
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const elt = event.detail.elt;
+  if (elt.dataset && elt.dataset.poll === "true" && event.detail.requestConfig.triggeringEvent === undefined) {
+    if (document.visibilityState !== "visible" || elt.querySelector("form, .editing")) event.preventDefault();
+  }
+});

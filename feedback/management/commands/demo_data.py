@@ -37,7 +37,10 @@ class Command(BaseCommand):
                 f"Leads: {Lead.objects.count():,} already there (demo leads are generated once)."
             )
         else:
-            result = demo_leads_generate(rules=Rules.of(version), now=timezone.now(), count=options["leads"])
+            reps = [by_role[Role.REP], User.objects.get(username="rep2")]
+            result = demo_leads_generate(
+                rules=Rules.of(version), now=timezone.now(), reps=reps, count=options["leads"]
+            )
             self.stdout.write(
                 f"Leads: {result.leads:,} generated, {result.activities:,} activities, {result.mqls:,} MQLs"
             )

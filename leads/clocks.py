@@ -1,0 +1,68 @@
+"""Which SLA clocks of a lead are running and when the next one falls due. Pure Python, no ORM."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+CLOSED = frozenset({"won", "lost", "disqualified"})
+HANDED_OVER = frozenset({"mql", "sal", "sql"})
+
+
+@dataclass(frozen=True)
+class ClockState:
+    state: str
+    claim_due_at: datetime | None
+    first_contact_due_at: datetime | None
+    accept_due_at: datetime | None
+    outcome_due_at: datetime | None
+    claimed_at: datetime | None
+    first_contact_at: datetime | None
+    decided_at: datetime | None
+    outcome_at: datetime | None
+
+
+def running_clocks(lead: ClockState) -> list[tuple[str, datetime]]:
+    """(clock, deadline) of each clock that has started and not stopped, soonest first.
+
+    The claim and accept clocks run while the lead waits as an MQL; first contact until a contact is logged;
+    the outcome clock until an outcome is recorded. A recycled or closed lead has no running clock.
+    """
+    if lead.state not in HANDED_OVER:
+        return []
+    clocks = []
+    if lead.state == "mql" and lead.claimed_at is None and lead.claim_due_at:
+        clocks.append(("claim", lead.claim_due_at))
+    if lead.first_contact_at is None and lead.first_contact_due_at:
+        clocks.append(("first_contact", lead.first_contact_due_at))
+    if lead.state == "mql" and lead.decided_at is None and lead.accept_due_at:
+        clocks.append(("accept", lead.accept_due_at))
+    if lead.outcome_at is None and lead.outcome_due_at:
+        clocks.append(("outcome", lead.outcome_due_at))
+    return sorted(clocks, key=lambda clock: clock[1])
+
+
+def next_check(lead: ClockState, *, flagged: Iterable[tuple[str, datetime]] = ()) -> datetime | None:
+    """The earliest deadline among running clocks not already flagged as breached (None: nothing to watch)."""
+    done = set(flagged)
+    return next((due for clock, due in running_clocks(lead) if (clock, due) not in done), None)
+
+
+def clock_state(lead: object) -> ClockState:
+    return ClockState(**{name: getattr(lead, name) for name in ClockState.__dataclass_fields__})
+
+
+def clock_fields(lead: ClockState, *, flagged: Iterable[tuple[str, datetime]] = ()) -> dict[str, object]:
+    """The stored clock summary of a lead: the soonest running clock, its deadline, and when to check next."""
+    running = running_clocks(lead)
+    clock, due = running[0] if running else ("", None)
+    return {"sla_clock": clock, "sla_due_at": due, "next_sla_check_at": next_check(lead, flagged=flagged)}
+
+
+def stamp_clocks(lead: object, *, flagged: Iterable[tuple[str, datetime]] = ()) -> list[str]:
+    """Set the clock summary on a model instance; returns the field names for save(update_fields=...)."""
+    fields = clock_fields(clock_state(lead), flagged=flagged)
+    for name, value in fields.items():
+        setattr(lead, name, value)
+    return list(fields)

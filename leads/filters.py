@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from alignment.roles import Role
+from leads.models import HANDED_OVER_STATES, Lead, State, Tier
+
+TABS = [
+    ("all", "All"),
+    ("unassigned", "Unassigned"),
+    ("mine", "Mine"),
+    ("team", "My team"),
+    ("overdue", "Overdue"),
+]
+
+
+def _reps(request: Any = None) -> QuerySet[Any]:
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=Role.REP.value)
+        .order_by("first_name", "username")
+    )
+
+
+class QueueFilter(django_filters.FilterSet):
+    """The queue's tabs and filters; all of them live in the URL, so reload and back/forward keep them."""
+
+    tab = django_filters.ChoiceFilter(choices=TABS, method="filter_tab", empty_label=None, label="Show")
+    q = django_filters.CharFilter(method="filter_text", label="Search")
+    tier = django_filters.ChoiceFilter(
+        choices=[(Tier.HOT, "Hot"), (Tier.WARM, "Warm")], empty_label="Any tier"
+    )
+    state = django_filters.ChoiceFilter(
+        choices=[(s, State(s).label) for s in HANDED_OVER_STATES], empty_label="Any state"
+    )
+    source = django_filters.ChoiceFilter(choices=[], empty_label="Any source")
+    campaign = django_filters.ChoiceFilter(choices=[], empty_label="Any campaign")
+    owner = django_filters.ModelChoiceFilter(queryset=_reps, empty_label="Any owner")
+
+    class Meta:
+        model = Lead
+        fields = ["tab", "q", "tier", "state", "source", "campaign", "owner"]
+
+    def __init__(self, *args: Any, user: Any, choices: dict[str, list[str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.filters["source"].extra["choices"] = [(value, value) for value in choices["source"]]
+        self.filters["campaign"].extra["choices"] = [(value, value) for value in choices["campaign"]]
+
+    def filter_tab(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
+        if value == "unassigned":
+            return queryset.filter(owner__isnull=True)
+        if value == "mine":
+            return queryset.filter(owner=self.user)
+        if value == "team":
+            return queryset.filter(owner__isnull=False)
+        if value == "overdue":
+            return queryset.overdue(now=timezone.now())
+        return queryset
+
+    def filter_text(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
+        query = Q()
+        for word in value.split()[:5]:
+            query &= (
+                Q(first_name__icontains=word) | Q(last_name__icontains=word)
+                | Q(email__icontains=word) | Q(company__icontains=word)
+            )  # fmt: skip
+        return queryset.filter(query)

@@ -1,0 +1,87 @@
+"""What a queue row says, computed from stored fields only (no query per row)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from leads.models import Clock, Lead
+from sla.calendar import BusinessCalendar, business_minutes_between
+
+
+@dataclass(frozen=True)
+class ClockView:
+    label: str
+    text: str
+    urgency: str  # late, soon, ok, none
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class WhyView:
+    reasons: list[str]
+    latest: str
+    latest_at: datetime | None
+
+
+def _span(minutes: float) -> str:
+    minutes = int(round(minutes))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {rest} min" if rest and hours < 10 else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def clock_view(lead: Lead, *, now: datetime, calendar: BusinessCalendar | None) -> ClockView:
+    """Business time left on the soonest running clock, or how late it is (in real time)."""
+    if not lead.sla_clock or lead.sla_due_at is None:
+        return ClockView(label="", text="—", urgency="none", due_at=None)
+    label = Clock(lead.sla_clock).label
+    if lead.sla_due_at <= now:
+        return ClockView(label=label, text=f"{_span((now - lead.sla_due_at).total_seconds() / 60)} late",
+                         urgency="late", due_at=lead.sla_due_at)  # fmt: skip
+    left = (
+        business_minutes_between(start=now, end=lead.sla_due_at, calendar=calendar)
+        if calendar
+        else (lead.sla_due_at - now).total_seconds() / 60
+    )
+    soon = left <= (15 if lead.tier == "hot" else 60)
+    return ClockView(
+        label=label, text=f"{_span(left)} left", urgency="soon" if soon else "ok", due_at=lead.sla_due_at
+    )
+
+
+def why_view(lead: Lead) -> WhyView:
+    """The trigger (or the top rules) that qualified the lead, and its latest key action."""
+    breakdown = lead.breakdown or {}
+    triggers = breakdown.get("triggers", [])
+    if triggers:
+        reasons = [hit["reason"] for hit in triggers]
+    else:
+        top = sorted(
+            (hit for hit in breakdown.get("breakdown", []) if hit["points"] > 0), key=lambda h: -h["points"]
+        )
+        reasons = [f"{hit['name']} +{hit['points']}" for hit in top[:2]]
+    latest_detail, latest_at = "", None
+    for hit in [*triggers, *breakdown.get("breakdown", [])]:
+        for item in hit.get("evidence", []) or ([hit] if "occurred_at" in hit else []):
+            at = datetime.fromisoformat(item["occurred_at"])
+            if latest_at is None or at > latest_at:
+                latest_at = at
+                latest_detail = _action_words(item)
+    return WhyView(reasons=reasons, latest=latest_detail, latest_at=latest_at)
+
+
+def _action_words(item: dict) -> str:
+    detail = item.get("detail") or ""
+    kind = item.get("type") or ""
+    if kind == "page" and detail:
+        return f"viewed {detail}"
+    if kind == "demo_request":
+        return "requested a demo"
+    if kind and detail:
+        return f"{kind.replace('_', ' ')}: {detail}"
+    return item.get("reason") or kind.replace("_", " ") or "acted"

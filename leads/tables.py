@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from typing import Any
+
+import django_tables2 as tables
+from django.template.loader import render_to_string
+
+from leads.models import Lead
+
+
+class QueueTable(tables.Table):
+    """One row per lead: tier, who, why now, score, SLA clock, owner, state, actions."""
+
+    tier = tables.Column(verbose_name="", orderable=False)
+    who = tables.Column(verbose_name="Who", accessor="last_name", order_by=("last_name", "first_name"))
+    why = tables.Column(verbose_name="Why now", accessor="pk", orderable=False)
+    score = tables.Column(verbose_name="Score", attrs={"td": {"class": "num"}, "th": {"class": "num"}})
+    sla_due_at = tables.Column(verbose_name="SLA clock", order_by=("sla_due_at",))
+    owner = tables.Column(verbose_name="Owner", order_by=("owner__first_name", "owner__username"))
+    state = tables.Column(verbose_name="State")
+    actions = tables.Column(
+        verbose_name="", accessor="pk", orderable=False, attrs={"td": {"class": "no-print actions"}}
+    )
+
+    class Meta:
+        model = Lead
+        fields = ("tier", "who", "why", "score", "sla_due_at", "owner", "state", "actions")
+        empty_text = "No lead matches. Clear the filters, or enjoy the calm."
+        attrs = {"class": "queue"}
+        row_attrs = {
+            "id": lambda record: f"lead-{record.pk}",
+            "class": lambda record: f"tier-{record.tier or 'none'}",
+        }
+
+    def __init__(self, *args: Any, context: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.context_extra = context
+
+    def _cell(self, name: str, record: Lead) -> str:
+        return render_to_string(f"leads/cells/{name}.html", {"lead": record, **self.context_extra})
+
+    def render_tier(self, record: Lead) -> str:
+        return self._cell("tier", record)
+
+    def render_who(self, record: Lead) -> str:
+        return self._cell("who", record)
+
+    def render_why(self, record: Lead) -> str:
+        return self._cell("why", record)
+
+    def render_score(self, record: Lead) -> str:
+        return self._cell("score", record)
+
+    def render_sla_due_at(self, record: Lead) -> str:
+        return self._cell("clock", record)
+
+    def render_owner(self, record: Lead) -> str:
+        return self._cell("owner", record)
+
+    def render_state(self, record: Lead) -> str:
+        return record.get_state_display()
+
+    def render_actions(self, record: Lead) -> str:
+        return self._cell("actions", record)
