@@ -1,0 +1,51 @@
+"""A rep's morning in a real headless Chromium: filter the queue, claim a hot lead, find it in Mine, read why."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from leads.scoring import leads_rescore
+
+pytestmark = pytest.mark.browser
+
+
+def test_rep_filters_claims_a_hot_lead_and_reads_why_it_is_hot(page, browser_login, agreement, make_lead, rep):
+    # given a hot lead that requested a demo minutes ago, and a warm one
+    now = timezone.now()
+    hot = make_lead(now=now, first_name="Hana", last_name="Hot", company="Hooli", employees=20, source="Google",
+                    activities=[("demo_request", now - timedelta(minutes=3), {})])  # fmt: skip
+    warm = make_lead(now=now, first_name="Walt", last_name="Warm", company="Wonka", employees=500, seniority="vp",
+                     industry="software", source="Reference", activities=[("webinar", now, {})])  # fmt: skip
+    leads_rescore(lead_ids=[hot.pk, warm.pk], now=now)
+
+    # when the rep logs in and opens the queue
+    browser_login(rep)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Queue").click()
+    table = page.locator("#queue-table")
+    expect(table.get_by_role("link", name="Hana Hot")).to_be_visible()
+    expect(table.get_by_role("link", name="Walt Warm")).to_be_visible()
+
+    # and filters to hot leads
+    page.locator("select[name=tier]").select_option("hot")
+    expect(table.get_by_role("link", name="Walt Warm")).to_have_count(0)
+    assert "tier=hot" in page.url
+    row = table.get_by_role("row", name="Hana Hot")
+    expect(row).to_contain_text("requested a demo")
+
+    # and claims the hot lead from its row
+    row.get_by_role("button", name="Claim").click()
+    expect(table.get_by_text("is yours")).to_be_visible()
+
+    # then it is in "Mine", with the first-contact clock running
+    page.get_by_role("link", name="Mine").click()
+    mine_row = page.locator("#queue-table").get_by_role("row", name="Hana Hot")
+    expect(mine_row).to_contain_text(rep.first_name)
+    expect(mine_row).to_contain_text("First contact")
+
+    # and the lead page says in words why it is hot
+    mine_row.get_by_role("link", name="Hana Hot").click()
+    expect(page.get_by_role("heading", name="Hana Hot")).to_be_visible()
+    expect(page.get_by_text("Demo request: requested a demo")).to_be_visible()
+    expect(page.get_by_role("heading", name="SLA clocks")).to_be_visible()
