@@ -43,12 +43,8 @@ class LeadQuerySet(models.QuerySet["Lead"]):
 
     def by_priority(self) -> LeadQuerySet:
         """What matters now: hot leads first, then the nearest SLA deadline, then the score."""
-        hot_first = models.Case(
-            models.When(tier=Tier.HOT, then=0), default=1, output_field=models.IntegerField()
-        )
-        return self.alias(hot_first=hot_first).order_by(
-            "hot_first", models.F("sla_due_at").asc(nulls_last=True), "-score", "pk"
-        )
+        # Queued leads are always hot or warm, and "hot" sorts before "warm": the queue index serves this order.
+        return self.order_by("tier", models.F("sla_due_at").asc(nulls_last=True), "-score", "pk")
 
     def overdue(self, *, now: datetime) -> LeadQuerySet:
         return self.filter(sla_due_at__lt=now)
@@ -132,7 +128,11 @@ class Lead(models.Model):
             models.Index(
                 fields=["rescore_at"], condition=Q(rescore_at__isnull=False), name="leads_rescore_idx"
             ),
-            models.Index(fields=["state", "tier", "claim_due_at"], name="leads_queue_idx"),
+            models.Index(
+                fields=["tier", "sla_due_at", "-score", "id"],
+                condition=Q(state__in=["mql", "sal", "sql"]),
+                name="leads_queue_order_idx",
+            ),  # fmt: skip
             models.Index(
                 fields=["next_sla_check_at"],
                 condition=Q(next_sla_check_at__isnull=False),

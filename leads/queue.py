@@ -16,6 +16,7 @@ from leads.clocks import clock_state, running_clocks, stamp_clocks
 from leads.exceptions import LeadAlreadyClaimed, LeadError, NoRepAvailable
 from leads.models import Lead, LeadEvent, RepProfile, SlaBreach, State
 from leads.scoring import active_rules
+from leads.tasks import notify_breaches
 
 SCAN_BATCH = 500
 OPEN_FOR_CAPACITY = (State.MQL, State.SAL, State.SQL)
@@ -149,6 +150,7 @@ def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
             if not leads:
                 break
             flagged: dict[int, set[tuple[str, datetime]]] = {lead.pk: set() for lead in leads}
+            batch_found: list[int] = []
             for lead_id, clock, deadline in SlaBreach.objects.filter(lead__in=leads).values_list(
                 "lead_id", "clock", "deadline"
             ):
@@ -161,12 +163,15 @@ def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
                     breach = _record_breach(lead, clock, due, now)
                     if breach:
                         found.append(breach.pk)
+                        batch_found.append(breach.pk)
                         _escalate(lead, breach, terms, now)
                     flagged[lead.pk].add((clock, due))
                 fields = stamp_clocks(lead, flagged=flagged[lead.pk])
                 if lead.next_sla_check_at and lead.next_sla_check_at <= now:
                     lead.next_sla_check_at = None  # defensive: never loop on one lead
             Lead.objects.bulk_update(leads, fields)
+            if batch_found:
+                notify_breaches.delay_on_commit(batch_found, bool(terms and terms.notify_manager))
         if len(leads) < batch:
             break
     return ScanResult(breaches=found, checked=checked)
@@ -188,8 +193,6 @@ def _record_breach(lead: Lead, clock: str, due: datetime, now: datetime) -> SlaB
 
 
 def _escalate(lead: Lead, breach: SlaBreach, terms: Any, now: datetime) -> None:
-    from leads.tasks import notify_breach
-
     action = str(terms.on_breach) if terms else "none"
     if lead.owner_id and breach.clock in ("first_contact", "accept") and action == "return_to_queue":
         before = lead.owner
@@ -212,5 +215,5 @@ def _escalate(lead: Lead, breach: SlaBreach, terms: Any, now: datetime) -> None:
         else:
             lead.owner = updated.owner
             breach.action, breach.new_owner = SlaBreach.Action.REASSIGNED, updated.owner
-    breach.save(update_fields=["action", "new_owner"])
-    notify_breach.delay_on_commit(breach.pk, bool(terms and terms.notify_manager))
+    if breach.action != SlaBreach.Action.NONE:
+        breach.save(update_fields=["action", "new_owner"])

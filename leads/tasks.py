@@ -58,31 +58,50 @@ def _recipients(lead) -> list[str]:
 
 
 @shared_task(autoretry_for=(urllib.error.URLError, TimeoutError), retry_backoff=True, max_retries=5)
-def notify_breach(breach_id: int, notify_manager: bool = True) -> str:
-    """A deadline was missed: tell the owner, and the sales managers if the terms say so (e-mail and webhook)."""
+def notify_breaches(breach_ids: list[int], notify_manager: bool = True) -> int:
+    """Deadlines were missed: one e-mail per person (each owner; the sales managers if the terms say so)
+    listing what they need to know, and one webhook message per breach (a digest when there are many)."""
     from leads.models import SlaBreach
 
-    breach = SlaBreach.objects.filter(pk=breach_id).select_related("lead", "owner", "new_owner").first()
-    if breach is None:
-        return "gone"
+    breaches = list(SlaBreach.objects.filter(pk__in=breach_ids).select_related("lead", "owner", "new_owner"))
+    if not breaches:
+        return 0
+    managers: set[str] = set()
+    if notify_manager:
+        User = get_user_model()
+        users = User.objects.filter(is_active=True, groups__name=Role.SALES_MANAGER.value)
+        managers = {email for email in users.values_list("email", flat=True) if email}
+    lines_for: dict[str, list[str]] = {}
+    texts = []
+    for breach in breaches:
+        text = _breach_text(breach)
+        texts.append(text)
+        recipients = set(managers)
+        if breach.owner and breach.owner.email:
+            recipients.add(breach.owner.email)
+        for email in recipients:
+            lines_for.setdefault(email, []).append(text)
+    for email, lines in sorted(lines_for.items()):
+        subject = lines[0].split(" http", 1)[0] if len(lines) == 1 else f"{len(lines)} SLA breaches"
+        send_mail(subject, "\n".join(lines), None, [email], fail_silently=False)
+    if len(texts) <= 5:
+        for breach, text in zip(breaches, texts, strict=True):
+            _post_webhook({"text": text, "lead_id": breach.lead_id, "breach_id": breach.pk})
+    else:
+        _post_webhook(
+            {"text": f"{len(texts)} SLA breaches:\n" + "\n".join(texts[:20]), "breach_ids": breach_ids}
+        )
+    return len(breaches)
+
+
+def _breach_text(breach) -> str:
     lead = breach.lead
-    late = breach.late_seconds // 60
-    text = f"SLA breach: {breach.get_clock_display().lower()} deadline missed by {late} min on {lead}."
-    if breach.action != SlaBreach.Action.NONE:
+    text = f"SLA breach: {breach.get_clock_display().lower()} deadline missed by {breach.late_minutes} min on {lead}."
+    if breach.action != "none":
         text += f" {breach.get_action_display()}"
         text += f" to {breach.new_owner.get_username()}." if breach.new_owner else "."
     url = f"{settings.SITE_URL.rstrip('/')}{lead.get_absolute_url()}" if settings.SITE_URL else ""
-    recipients = {breach.owner.email} if breach.owner and breach.owner.email else set()
-    if notify_manager:
-        User = get_user_model()
-        managers = User.objects.filter(is_active=True, groups__name=Role.SALES_MANAGER.value)
-        recipients |= {email for email in managers.values_list("email", flat=True) if email}
-    if recipients:
-        send_mail(
-            f"SLA breach: {lead}", f"{text}\n{url}".strip(), None, sorted(recipients), fail_silently=False
-        )
-    _post_webhook({"text": f"{text} {url}".strip(), "lead_id": lead.pk, "breach_id": breach.pk})
-    return text
+    return f"{text} {url}".strip()
 
 
 @shared_task

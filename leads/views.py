@@ -5,6 +5,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -45,11 +46,18 @@ def _decorate(leads: Any, *, now) -> None:
 
 
 def _choices() -> dict[str, list[str]]:
-    base = Lead.objects.in_queue()
-    return {
-        name: list(base.exclude(**{name: ""}).order_by(name).values_list(name, flat=True).distinct()[:200])
-        for name in ("source", "campaign")
-    }
+    """Sources and campaigns to filter by; a distinct over the whole queue, so cached for a few minutes."""
+
+    def compute() -> dict[str, list[str]]:
+        base = Lead.objects.in_queue()
+        return {
+            name: list(
+                base.exclude(**{name: ""}).order_by(name).values_list(name, flat=True).distinct()[:200]
+            )
+            for name in ("source", "campaign")
+        }
+
+    return cache.get_or_set("leads:queue-choices", compute, timeout=300)
 
 
 def _queue_context(request: HtmxHttpRequest) -> dict[str, Any]:

@@ -283,7 +283,8 @@ def test_breach_is_detected_once_notified_and_escalated_to_the_queue(
     lead.refresh_from_db()
     assert lead.owner is None and breach.action == "return_to_queue"
     # and the owner and the sales manager were told, by e-mail and webhook
-    assert sorted(mail.outbox[0].to) == sorted([rep.email, sales_manager.email])
+    assert sorted(message.to[0] for message in mail.outbox) == sorted([rep.email, sales_manager.email])
+    assert "first contact deadline missed by 15 min" in mail.outbox[0].body
     assert "first contact deadline missed by 15 min" in webhook[0]["text"]
 
 
