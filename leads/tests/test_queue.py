@@ -337,3 +337,39 @@ def test_my_day_groups_my_leads_by_urgency(agreement, make_lead, rep, login, now
     html = login(rep).get(reverse("leads:my_day")).content.decode()
     assert html.index("Overdue") < html.index("Late") < html.index("Due today")
     assert "Fresh" in html
+
+
+def test_clocks_skip_public_holidays(agreement, make_lead):
+    # given a hot lead qualifying at 17:28 on Christmas Eve 2026 (a closed date in the starter calendar is
+    # 24 Dec; 25 and 28 Dec are English public holidays, 26–27 a weekend)
+    lead = mql(make_lead, now=datetime(2026, 12, 23, 17, 28, tzinfo=UTC), hot=True)
+    # then 2 minutes run on the 23rd and the other 3 on Tuesday 29 December from 09:00
+    assert lead.claim_due_at == datetime(2026, 12, 29, 9, 3, tzinfo=UTC)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_scanners_at_once_record_each_breach_exactly_once(agreement, make_lead, rep, now):
+    """Two beat processes scanning at the same moment, on two real connections."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SKIP LOCKED is a no-op on SQLite; this race is proven on PostgreSQL (CI runs it)")
+    start = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
+    leads = [mql(make_lead, now=start, hot=True) for _ in range(40)]
+    later = start + timedelta(hours=2)
+    barrier = threading.Barrier(2)
+    found: list[list[int]] = []
+
+    def scan() -> None:
+        try:
+            barrier.wait(timeout=10)
+            found.append(sla_breaches_scan(now=later, batch=7).breaches)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=scan) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # then every lead's claim and first-contact breaches (accept is due at 14:00) exist once, split between them
+    assert SlaBreach.objects.count() == 2 * len(leads)
+    assert sorted(found[0] + found[1]) == sorted(SlaBreach.objects.values_list("pk", flat=True))
