@@ -13,5 +13,7 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("agreement/", include("sla.urls")),
     path("leads/", include("leads.urls")),
+    path("feedback/", include("feedback.urls")),
+    path("", include("leads.api")),  # Segment-compatible /v1/... events and the /api/... read API
     path("admin/", admin.site.urls),
 ]

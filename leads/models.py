@@ -20,8 +20,9 @@ class State(models.TextChoices):
 
 
 CLOSED_STATES = (State.WON, State.LOST, State.DISQUALIFIED)
-# States in which scoring may (re)qualify a lead as an MQL: not yet handed over, or handed back to marketing.
-QUALIFIABLE_STATES = (State.NEW, State.RECYCLED)
+# States in which scoring may (re)qualify a lead as an MQL: not yet handed over, handed back to marketing,
+# or lost and active again (a new cycle).
+QUALIFIABLE_STATES = (State.NEW, State.RECYCLED, State.LOST)
 
 
 class Tier(models.TextChoices):

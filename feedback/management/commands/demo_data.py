@@ -6,6 +6,8 @@ from django.utils import timezone
 
 from alignment.demo import ensure_demo_users
 from alignment.roles import Role
+from feedback.demo import demo_cycles_generate
+from feedback.reasons import ensure_default_reasons
 from leads.demo import demo_leads_generate
 from leads.models import Lead
 from leads.scoring import Rules
@@ -21,6 +23,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        ensure_default_reasons()
         users = ensure_demo_users()
         User = get_user_model()
         by_role = {demo.role: User.objects.get(username=demo.username) for demo in users}
@@ -44,6 +47,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Leads: {result.leads:,} generated, {result.activities:,} activities, {result.mqls:,} MQLs"
             )
+            self.stdout.write(f"Hand-overs: {demo_cycles_generate():,} cycles with what sales did")
         self.stdout.write("Demo users (username / password / role):")
         for demo in users:
             self.stdout.write(f"  {demo.username:<18} {demo.password:<22} {demo.role.value}")

@@ -1,0 +1,56 @@
+"""Demo cycles and outcomes for the demo leads (what sales did with each hand-over), so the review has data."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+from feedback.models import ContactAttempt, Cycle, Reason
+from leads.models import Lead, LeadEvent, State
+
+
+def demo_cycles_generate(*, seed: int = 2026) -> int:
+    rng = random.Random(seed)
+    reasons = {
+        kind: list(Reason.objects.filter(kind=kind, needs_comment=False)) for kind in Reason.Kind.values
+    }
+    leads = list(Lead.objects.filter(mql_at__isnull=False).select_related("owner"))
+    transitions: dict[int, dict[str, LeadEvent]] = {}
+    for event in LeadEvent.objects.filter(lead__in=leads, kind=LeadEvent.Kind.STATE).select_related("actor"):
+        transitions.setdefault(event.lead_id, {})[event.to_value] = event
+    cycles, contacts = [], []
+    for lead in leads:
+        moves = transitions.get(lead.pk, {})
+        rejected = moves.get(State.RECYCLED)
+        owner = lead.owner or (rejected.actor if rejected else None)
+        cycle = Cycle(
+            lead=lead, number=1, handed_over_at=lead.mql_at, agreement_id=lead.scored_with_id,
+            tier=lead.tier or ("hot" if "demo" in lead.handoff_reason or "pricing" in lead.handoff_reason else "warm"),
+            score=lead.score, fit_score=lead.fit_score, engagement_score=lead.engagement_score,
+            breakdown=lead.breakdown, reason=lead.handoff_reason, source=lead.source, campaign=lead.campaign,
+            owner=owner, first_contact_at=lead.first_contact_at,
+        )  # fmt: skip
+        if rejected:
+            cycle.rejected_at = cycle.closed_at = rejected.at
+            cycle.outcome, cycle.rejection_reason = Cycle.Outcome.REJECTED, rng.choice(reasons["rejection"])
+        if State.SAL in moves:
+            cycle.accepted_at = moves[State.SAL].at
+        if State.SQL in moves:
+            cycle.sql_at = moves[State.SQL].at
+            cycle.opportunity_amount = Decimal(rng.randrange(2_000, 60_000, 500))
+            cycle.qualification = {"need": {"met": True, "note": ""}, "authority": {"met": True, "note": ""},
+                                   "budget": {"met": True, "note": ""}}  # fmt: skip
+        if State.WON in moves:
+            cycle.outcome, cycle.closed_at = Cycle.Outcome.WON, moves[State.WON].at
+            cycle.won_amount = cycle.opportunity_amount
+        elif State.LOST in moves:
+            cycle.outcome, cycle.closed_at = Cycle.Outcome.LOST, moves[State.LOST].at
+            cycle.outcome_reason = rng.choice(reasons["loss"])
+        cycles.append(cycle)
+    Cycle.objects.bulk_create(cycles, batch_size=500)
+    for cycle in cycles:
+        if cycle.first_contact_at and cycle.owner:
+            contacts.append(ContactAttempt(cycle=cycle, lead=cycle.lead, rep=cycle.owner, channel="call",
+                                           connected=rng.random() < 0.6, at=cycle.first_contact_at))  # fmt: skip
+    ContactAttempt.objects.bulk_create(contacts, batch_size=500)
+    return len(cycles)

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Reason(models.Model):
+    """A reason from the lists the managers keep: why a lead was rejected, why a deal was lost."""
+
+    class Kind(models.TextChoices):
+        REJECTION = "rejection", "Rejection"
+        LOSS = "loss", "Loss"
+        DISQUALIFICATION = "disqualification", "Disqualification"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    code = models.SlugField(max_length=40)
+    label = models.CharField(max_length=100)
+    needs_comment = models.BooleanField(default=False, help_text="Ask for a comment (e.g. “other”)")
+    is_active = models.BooleanField(default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["kind", "order", "label"]
+        constraints = [models.UniqueConstraint(fields=["kind", "code"], name="feedback_reason_unique")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class CycleQuerySet(models.QuerySet["Cycle"]):
+    def open(self) -> CycleQuerySet:
+        return self.filter(closed_at__isnull=True)
+
+
+class Cycle(models.Model):
+    """One hand-over of a lead to sales and what came of it. The score, breakdown and agreement version at
+    hand-off are frozen here, so the review compares what sales received with the result it gave."""
+
+    class Outcome(models.TextChoices):
+        OPEN = "", "Open"
+        REJECTED = "rejected", "Rejected"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+        DISQUALIFIED = "disqualified", "Disqualified"
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="cycles")
+    number = models.PositiveSmallIntegerField()
+    # frozen at hand-off
+    handed_over_at = models.DateTimeField(db_index=True)
+    agreement = models.ForeignKey(
+        "sla.AgreementVersion", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    tier = models.CharField(max_length=8)
+    score = models.IntegerField()
+    fit_score = models.IntegerField()
+    engagement_score = models.IntegerField()
+    breakdown = models.JSONField(default=dict)
+    reason = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=100, blank=True)
+    campaign = models.CharField(max_length=200, blank=True)
+    # what sales did
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    first_contact_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.ForeignKey(
+        Reason, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rejection_comment = models.TextField(blank=True)
+    qualification = models.JSONField(default=dict, blank=True, help_text="{item key: {met, note}}")
+    sql_at = models.DateTimeField(null=True, blank=True)
+    opportunity_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    expected_close = models.DateField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.OPEN, blank=True)
+    outcome_reason = models.ForeignKey(
+        Reason, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome_comment = models.TextField(blank=True)
+    won_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CycleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["lead", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "number"], name="feedback_cycle_number"),
+            models.UniqueConstraint(
+                fields=["lead"], condition=Q(closed_at__isnull=True), name="feedback_one_open_cycle"
+            ),
+        ]
+        indexes = [models.Index(fields=["outcome", "closed_at"], name="feedback_cycle_outcome_idx")]
+
+    def __str__(self) -> str:
+        return f"Cycle {self.number} of lead {self.lead_id}"
+
+
+class ContactAttempt(models.Model):
+    class Channel(models.TextChoices):
+        CALL = "call", "Call"
+        EMAIL = "email", "E-mail"
+        MEETING = "meeting", "Meeting"
+        SOCIAL = "social", "Social"
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="contacts")
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="contacts")
+    rep = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    connected = models.BooleanField(default=False)
+    note = models.TextField(blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} by {self.rep} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,269 @@
+"""What reps record: contact attempts, accept/reject, qualification, opportunity and result. Each one
+transactional, checked against the lead's state (no step skipped), and written to the audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+
+from alignment.audit import audit_record
+from alignment.roles import Role, user_roles
+from feedback.exceptions import OutcomeRefused
+from feedback.models import ContactAttempt, Cycle, Reason
+from leads.exceptions import LeadError
+from leads.lifecycle import lead_progress
+from leads.models import Lead, State
+from sla.criteria import SqlCriteria, sql_check
+from sla.models import AgreementVersion
+
+
+def cycles_open(*, lead_ids: Iterable[int], at: datetime) -> list[Cycle]:
+    """Open a cycle for each lead just handed over, freezing its score, breakdown and agreement version."""
+    leads = list(Lead.objects.filter(pk__in=list(lead_ids)))
+    numbers = dict(
+        Cycle.objects.filter(lead__in=leads)
+        .values("lead_id")
+        .annotate(n=Max("number"))
+        .values_list("lead_id", "n")
+    )
+    Cycle.objects.filter(lead__in=leads, closed_at__isnull=True).update(closed_at=at)  # a stale open cycle
+    cycles = [
+        Cycle(
+            lead=lead,
+            number=numbers.get(lead.pk, 0) + 1,
+            handed_over_at=lead.mql_at or at,
+            agreement_id=lead.scored_with_id,
+            tier=lead.tier,
+            score=lead.score,
+            fit_score=lead.fit_score,
+            engagement_score=lead.engagement_score,
+            breakdown=lead.breakdown,
+            reason=lead.handoff_reason,
+            source=lead.source,
+            campaign=lead.campaign,
+            owner_id=lead.owner_id,
+        )  # fmt: skip
+        for lead in leads
+    ]
+    return Cycle.objects.bulk_create(cycles)
+
+
+def _may_record(user: Any, lead: Lead) -> None:
+    roles = user_roles(user)
+    if Role.SALES_MANAGER in roles or Role.ADMIN in roles:
+        return
+    if Role.REP in roles and lead.owner_id == user.pk:
+        return
+    if Role.REP in roles and lead.owner_id is None:
+        raise OutcomeRefused("Claim this lead first: outcomes are recorded by the lead's owner.")
+    raise OutcomeRefused("Only the lead's owner or a sales manager records outcomes for this lead.")
+
+
+def _cycle(lead: Lead) -> Cycle:
+    cycle = Cycle.objects.select_for_update().filter(lead=lead, closed_at__isnull=True).first()
+    if cycle is None:
+        raise OutcomeRefused("This lead has no open hand-over: it is not with sales right now.")
+    return cycle
+
+
+def _locked(lead_id: int, user: Any) -> tuple[Lead, Cycle]:
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead_id)
+    _may_record(user, lead)
+    return lead, _cycle(lead)
+
+
+def _progress(lead: Lead, user: Any, now: datetime, **kwargs: Any) -> Lead:
+    try:
+        return lead_progress(lead_id=lead.pk, actor=user, now=now, **kwargs)
+    except LeadError as error:
+        raise OutcomeRefused(str(error)) from error
+
+
+def _reason(kind: str, reason: Reason | int | None, comment: str) -> Reason:
+    if reason is None:
+        raise OutcomeRefused("Choose a reason.")
+    obj = reason if isinstance(reason, Reason) else Reason.objects.filter(pk=reason).first()
+    if obj is None or obj.kind != kind or not obj.is_active:
+        raise OutcomeRefused("Choose a reason from the list.")
+    if obj.needs_comment and not comment.strip():
+        raise OutcomeRefused(f"Say more: “{obj.label}” needs a comment.")
+    return obj
+
+
+@transaction.atomic
+def contact_log(
+    *, lead_id: int, user: Any, channel: str, connected: bool, note: str, now: datetime
+) -> ContactAttempt:
+    """A call, e-mail, meeting or social touch. The first one stops the first-contact clock."""
+    lead, cycle = _locked(lead_id, user)
+    if channel not in ContactAttempt.Channel.values:
+        raise OutcomeRefused("Choose how you made contact: call, e-mail, meeting or social.")
+    attempt = ContactAttempt.objects.create(
+        cycle=cycle, lead=lead, rep=user, channel=channel, connected=connected, note=note.strip(), at=now
+    )
+    if cycle.first_contact_at is None:
+        cycle.first_contact_at = now
+        cycle.save(update_fields=["first_contact_at"])
+        _progress(lead, user, now, stop=("first_contact",), reason=f"first contact: {channel}")
+    audit_record(
+        actor=user,
+        action="lead.contacted",
+        target=lead,
+        reason=f"{channel}{' (connected)' if connected else ''}",
+        at=now,
+    )
+    return attempt
+
+
+@transaction.atomic
+def lead_accept(*, lead_id: int, user: Any, now: datetime) -> Cycle:
+    """The rep takes the MQL on: it becomes a sales-accepted lead (SAL)."""
+    lead, cycle = _locked(lead_id, user)
+    if lead.state != State.MQL:
+        raise OutcomeRefused(f"Only an MQL can be accepted; this lead is {lead.get_state_display()}.")
+    cycle.accepted_at, cycle.owner = now, lead.owner or cycle.owner
+    cycle.save(update_fields=["accepted_at", "owner"])
+    _progress(
+        lead, user, now, to_state=State.SAL, expect_states=(State.MQL,), stop=("decision",), reason="accepted"
+    )
+    audit_record(actor=user, action="lead.accepted", target=lead, changes={"state": ("mql", "sal")}, at=now)
+    return cycle
+
+
+@transaction.atomic
+def lead_reject(
+    *, lead_id: int, user: Any, reason: Reason | int | None, comment: str, now: datetime
+) -> Cycle:
+    """Not for sales (yet): recycled to marketing's nurture pool with the reason, history kept."""
+    lead, cycle = _locked(lead_id, user)
+    if lead.state != State.MQL:
+        raise OutcomeRefused(f"Only an MQL can be rejected; this lead is {lead.get_state_display()}.")
+    chosen = _reason(Reason.Kind.REJECTION, reason, comment)
+    cycle.rejected_at = cycle.closed_at = now
+    cycle.outcome, cycle.rejection_reason, cycle.rejection_comment = (
+        Cycle.Outcome.REJECTED,
+        chosen,
+        comment.strip(),
+    )
+    cycle.save(update_fields=["rejected_at", "closed_at", "outcome", "rejection_reason", "rejection_comment"])
+    _progress(lead, user, now, to_state=State.RECYCLED, expect_states=(State.MQL,), stop=("decision", "outcome"),
+              clear_owner=True, reason=f"rejected: {chosen.label}" + (f" ({comment.strip()})" if comment.strip() else ""))  # fmt: skip
+    audit_record(actor=user, action="lead.rejected", target=lead, changes={"state": ("mql", "recycled")},
+                 reason=chosen.label, at=now)  # fmt: skip
+    return cycle
+
+
+@transaction.atomic
+def lead_qualify(
+    *, lead_id: int, user: Any, answers: Mapping[str, Mapping[str, Any]], now: datetime
+) -> Cycle:
+    """Check the lead against the agreed SQL checklist; it becomes an SQL only when the checklist is met.
+
+    Refused (nothing saved) with a message that says precisely which items are missing.
+    """
+    lead, cycle = _locked(lead_id, user)
+    if lead.state not in (State.SAL, State.SQL):
+        raise OutcomeRefused("Accept the lead before qualifying it.")
+    criteria = sql_criteria_for(cycle)
+    known = {item.key for item in criteria.items}
+    cycle.qualification = {
+        key: {"met": bool(value.get("met")), "note": str(value.get("note", "")).strip()[:1000]}
+        for key, value in answers.items()
+        if key in known
+    }
+    cycle.save(update_fields=["qualification"])
+    result = sql_check(criteria, {key for key, value in cycle.qualification.items() if value["met"]})
+    if not result.qualified:
+        raise OutcomeRefused(result.message)
+    if lead.state == State.SAL:
+        cycle.sql_at = now
+        cycle.save(update_fields=["sql_at"])
+        _progress(lead, user, now, to_state=State.SQL, expect_states=(State.SAL,), reason="qualified")
+        audit_record(
+            actor=user, action="lead.qualified", target=lead, changes={"state": ("sal", "sql")}, at=now
+        )
+    return cycle
+
+
+def sql_criteria_for(cycle: Cycle) -> SqlCriteria:
+    """The checklist of the agreement in force (what sales signed up to now), else the hand-off version's."""
+    version = AgreementVersion.objects.active() or cycle.agreement
+    if version is None:
+        raise OutcomeRefused("No agreement is in force, so there is no checklist to qualify against.")
+    return SqlCriteria.from_dict(version.content["sql"])
+
+
+@transaction.atomic
+def opportunity_set(
+    *, lead_id: int, user: Any, amount: Decimal, expected_close: date | None, now: datetime
+) -> Cycle:
+    lead, cycle = _locked(lead_id, user)
+    if lead.state != State.SQL:
+        raise OutcomeRefused("Qualify the lead (SQL) before opening an opportunity.")
+    if amount is None or amount <= 0:
+        raise OutcomeRefused("The opportunity amount must be more than zero.")
+    before = (str(cycle.opportunity_amount) if cycle.opportunity_amount else None, cycle.expected_close)
+    cycle.opportunity_amount, cycle.expected_close = amount, expected_close
+    cycle.save(update_fields=["opportunity_amount", "expected_close"])
+    audit_record(actor=user, action="lead.opportunity", target=lead,
+                 changes={"opportunity": (before, (str(amount), expected_close))}, at=now)  # fmt: skip
+    return cycle
+
+
+@transaction.atomic
+def lead_win(*, lead_id: int, user: Any, amount: Decimal, now: datetime) -> Cycle:
+    lead, cycle = _locked(lead_id, user)
+    if lead.state != State.SQL:
+        raise OutcomeRefused(
+            f"A deal is won from a qualified lead (SQL); this lead is {lead.get_state_display()}. "
+            "Accept it and complete the checklist first."
+        )
+    if amount is None or amount <= 0:
+        raise OutcomeRefused("Enter the amount won.")
+    return _close(lead, cycle, user, now, Cycle.Outcome.WON, State.WON, won_amount=amount)
+
+
+@transaction.atomic
+def lead_lose(*, lead_id: int, user: Any, reason: Reason | int | None, comment: str, now: datetime) -> Cycle:
+    lead, cycle = _locked(lead_id, user)
+    if lead.state != State.SQL:
+        raise OutcomeRefused(
+            f"Only a qualified lead (SQL) can be lost; this lead is {lead.get_state_display()}."
+        )
+    chosen = _reason(Reason.Kind.LOSS, reason, comment)
+    return _close(lead, cycle, user, now, Cycle.Outcome.LOST, State.LOST, reason=chosen, comment=comment)
+
+
+@transaction.atomic
+def lead_disqualify(
+    *, lead_id: int, user: Any, reason: Reason | int | None, comment: str, now: datetime
+) -> Cycle:
+    lead, cycle = _locked(lead_id, user)
+    if lead.state not in (State.SAL, State.SQL):
+        raise OutcomeRefused(
+            "Accept the lead before disqualifying it; an MQL that is not for sales is rejected."
+        )
+    chosen = _reason(Reason.Kind.DISQUALIFICATION, reason, comment)
+    return _close(
+        lead, cycle, user, now, Cycle.Outcome.DISQUALIFIED, State.DISQUALIFIED, reason=chosen, comment=comment
+    )
+
+
+def _close(
+    lead: Lead, cycle: Cycle, user: Any, now: datetime, outcome: str, state: State, *,
+    won_amount: Decimal | None = None, reason: Reason | None = None, comment: str = "",
+) -> Cycle:  # fmt: skip
+    before = lead.state
+    cycle.outcome, cycle.closed_at, cycle.won_amount = outcome, now, won_amount
+    cycle.outcome_reason, cycle.outcome_comment = reason, comment.strip()
+    cycle.save(update_fields=["outcome", "closed_at", "won_amount", "outcome_reason", "outcome_comment"])
+    why = outcome + (f": {reason.label}" if reason else f": {won_amount}" if won_amount else "")
+    _progress(lead, user, now, to_state=state, expect_states=(before,), stop=("outcome",), reason=why)
+    audit_record(actor=user, action=f"lead.{outcome}", target=lead, changes={"state": (before, state)},
+                 reason=why, at=now)  # fmt: skip
+    return cycle

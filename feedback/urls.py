@@ -1,0 +1,19 @@
+from django.urls import path
+
+from feedback import views
+
+app_name = "feedback"
+
+urlpatterns = [
+    path("leads/<int:pk>/outcome/", views.panel, name="panel"),
+    path("leads/<int:pk>/contact/", views.contact, name="contact"),
+    path("leads/<int:pk>/accept/", views.accept, name="accept"),
+    path("leads/<int:pk>/reject/", views.reject, name="reject"),
+    path("leads/<int:pk>/qualify/", views.qualify, name="qualify"),
+    path("leads/<int:pk>/opportunity/", views.opportunity, name="opportunity"),
+    path("leads/<int:pk>/win/", views.win, name="win"),
+    path("leads/<int:pk>/lose/", views.lose, name="lose"),
+    path("leads/<int:pk>/disqualify/", views.disqualify, name="disqualify"),
+    path("nurture/", views.nurture, name="nurture"),
+    path("reasons/", views.reasons, name="reasons"),
+]
