@@ -11,7 +11,9 @@ from leads.scoring import leads_rescore
 pytestmark = pytest.mark.browser
 
 
-def test_rep_filters_claims_a_hot_lead_and_reads_why_it_is_hot(page, browser_login, agreement, make_lead, rep):
+def test_rep_filters_claims_a_hot_lead_and_reads_why_it_is_hot(
+    page, browser_login, agreement, make_lead, rep
+):
     # given a hot lead that requested a demo minutes ago, and a warm one
     now = timezone.now()
     hot = make_lead(now=now, first_name="Hana", last_name="Hot", company="Hooli", employees=20, source="Google",

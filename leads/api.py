@@ -1,0 +1,458 @@
+"""Alignment's HTTP API (django-ninja): the Segment-compatible event ingest and the read API for leads.
+
+Ingest speaks Segment's HTTP Tracking API (`POST /v1/batch`, `/v1/track`, `/v1/identify`, `/v1/page`), so any
+Segment library pointed at this site sends events here unchanged. Reads (`GET /api/leads/`) take a personal API
+token or a logged-in session. One OpenAPI document covers both: /api/openapi.json.
+"""
+
+import base64
+import binascii
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from django.conf import settings
+from django.db import OperationalError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import Field, NinjaAPI, Query, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.pagination import PageNumberPagination, paginate
+from ninja.security import HttpBearer, SessionAuth
+from ninja.security.http import HttpAuthBase
+from pydantic import BaseModel, ConfigDict
+
+from alignment.roles import user_roles
+from leads import ingest, segment
+from leads.models import ApiToken, Lead, State, WriteKey
+from leads.services import key_hash
+
+TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often per key
+
+
+def _setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+api = NinjaAPI(
+    urls_namespace="api",
+    title="Alignment API",
+    version="1",
+    description=(
+        "**Events in** — Segment's HTTP Tracking API: point any Segment library's `host` at this site. "
+        "Authenticate with a write key as the HTTP basic auth user name (empty password) or as `writeKey` in "
+        "the JSON body. Bodies may be gzip-compressed (`Content-Encoding: gzip`); at most 32 KB per message "
+        "and 500 KB per batch request once decompressed. A message whose `messageId` was stored before is "
+        "skipped, so retries never count twice. A bad message refuses the whole batch with a 400 naming it "
+        "(`batch[3].event: required for track`); a 429 with `Retry-After` asks the client to retry later.\n\n"
+        "**Leads out** — `GET /api/leads/` and `/api/leads/{id}` with `Authorization: Bearer <API token>` "
+        "or a logged-in session of any role."
+    ),
+    openapi_url="/api/openapi.json",
+    docs_url=None,  # Swagger UI would load from a CDN; the site works offline, so only the JSON is published
+)
+
+
+# --- ingest: authentication, body, back-pressure ------------------------------------------------------------
+
+
+class WriteKeyError(Exception):
+    pass
+
+
+class Overloaded(Exception):
+    pass
+
+
+def _payload(request: HttpRequest, limit: int) -> Any:
+    """The JSON body, decompressed and size-checked once per request (auth may need its writeKey first)."""
+    cached = getattr(request, "_segment_payload", None)
+    if cached is not None:
+        return cached[0]
+    encoding = request.headers.get("Content-Encoding", "")
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    slack = limit // 100 + 1024 if encoding.strip().lower() in ("gzip", "x-gzip") else 0
+    if declared.isdigit() and int(declared) > limit + slack:
+        raise segment.PayloadError(
+            f"request body is {int(declared):,} bytes; the limit is {limit:,} bytes",
+            status=413,
+            code="too_large",
+        )
+    payload = segment.parse_json(segment.decode_body(request.body, encoding=encoding, limit=limit))
+    request._segment_payload = (payload,)  # type: ignore[attr-defined]
+    return payload
+
+
+def _touch(keys: QuerySet[Any], now: datetime) -> None:
+    """Note when a key was last used; a busy database skips it (the next minute's request will note it)."""
+    with suppress(OperationalError):
+        keys.update(last_used_at=now)
+
+
+class WriteKeyAuth(HttpAuthBase):
+    """Segment's write key: the basic auth user name (password empty), or `writeKey` in the JSON body."""
+
+    openapi_scheme = "basic"
+
+    def __init__(self, limit_setting: str, limit_default: int) -> None:
+        self.limit_setting = limit_setting
+        self.limit_default = limit_default
+        super().__init__()
+
+    def __call__(self, request: HttpRequest) -> WriteKey:
+        header = request.headers.get("Authorization", "")
+        if header:
+            scheme, _, value = header.partition(" ")
+            if scheme.lower() != "basic":
+                raise WriteKeyError(
+                    f"{scheme} authorization is not accepted here: send the write key as the basic auth user name"
+                )
+            try:
+                raw = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")[0]
+            except (binascii.Error, UnicodeDecodeError):
+                raise WriteKeyError("The Authorization header is not valid basic auth") from None
+        else:
+            payload = _payload(request, _setting(self.limit_setting, self.limit_default))
+            raw = payload.get("writeKey") if isinstance(payload, dict) else None
+            if not raw:
+                raise WriteKeyError(
+                    "No write key: send it as the basic auth user name (empty password) or as writeKey in the body"
+                )
+        key = WriteKey.objects.filter(key_hash=key_hash(str(raw)), is_active=True).first()
+        if key is None:
+            raise WriteKeyError("Invalid or inactive write key")
+        now = timezone.now()
+        if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
+            _touch(WriteKey.objects.filter(pk=key.pk), now)
+        return key
+
+
+batch_auth = WriteKeyAuth("INGEST_MAX_BATCH_BYTES", segment.MAX_BATCH_BYTES)
+message_auth = WriteKeyAuth("INGEST_MAX_MESSAGE_BYTES", segment.MAX_MESSAGE_BYTES)
+
+
+class _Gate:
+    """At most INGEST_MAX_CONCURRENT ingest requests at once in this process; the next ones get a 429."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.active = 0
+
+    @contextmanager
+    def enter(self) -> Iterator[None]:
+        with self._lock:
+            if self.active >= _setting("INGEST_MAX_CONCURRENT", 8):
+                raise Overloaded()
+            self.active += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.active -= 1
+
+
+gate = _Gate()
+
+
+def _ingest_error(request: HttpRequest, status: int, code: str, message: str, **extra: Any) -> HttpResponse:
+    # `code` and `message` are what Segment's libraries read from an error body and log.
+    return api.create_response(
+        request, {"success": False, "code": code, "message": message, **extra}, status=status
+    )
+
+
+@api.exception_handler(segment.PayloadError)
+def _payload_error(request: HttpRequest, exc: segment.PayloadError) -> HttpResponse:
+    return _ingest_error(request, exc.status, exc.code, exc.message, errors=exc.errors)
+
+
+@api.exception_handler(WriteKeyError)
+def _write_key_error(request: HttpRequest, exc: WriteKeyError) -> HttpResponse:
+    response = _ingest_error(request, 401, "unauthorized", str(exc))
+    response["WWW-Authenticate"] = 'Basic realm="Alignment events"'
+    return response
+
+
+def _busy(request: HttpRequest, message: str) -> HttpResponse:
+    response = _ingest_error(request, 429, "rate_limited", message)
+    response["Retry-After"] = str(_setting("INGEST_RETRY_AFTER_SECONDS", 2))
+    return response
+
+
+@api.exception_handler(Overloaded)
+def _overloaded(request: HttpRequest, exc: Overloaded) -> HttpResponse:
+    return _busy(request, "Too many event requests at once: retry after the delay in Retry-After")
+
+
+@api.exception_handler(ingest.IngestBusy)
+def _database_busy(request: HttpRequest, exc: ingest.IngestBusy) -> HttpResponse:
+    return _busy(request, "The database is busy: retry after the delay in Retry-After; nothing was stored")
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = api.create_response(
+        request,
+        {"detail": "Authentication required: send Authorization: Bearer <API token>, or log in"},
+        status=401,
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="Alignment API"'
+    return response
+
+
+# --- ingest: endpoints --------------------------------------------------------------------------------------
+
+
+class Success(Schema):
+    success: bool = True
+
+
+class IngestError(Schema):
+    success: bool = False
+    code: str = Field(..., examples=["invalid_request"])
+    message: str = Field(..., examples=["batch[3].event: required for track"])
+    errors: list[str] | None = None
+
+
+class SegmentMessage(BaseModel):
+    """A Segment message (documentation of the body; the API validates it itself to name each bad field)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str | None = Field(
+        None, description="identify, track, page (screen, group, alias accepted, not stored)"
+    )
+    userId: str | None = None
+    anonymousId: str | None = None
+    messageId: str | None = Field(None, description="Unique per message: a retried message is stored once")
+    event: str | None = Field(None, description="track: the event name, e.g. “Demo Requested”")
+    name: str | None = Field(None, description="page: the page name")
+    properties: dict[str, Any] | None = None
+    traits: dict[str, Any] | None = Field(None, description="identify: email, firstName, company, title, ...")
+    context: dict[str, Any] | None = None
+    timestamp: datetime | None = None
+    originalTimestamp: datetime | None = None
+    sentAt: datetime | None = None
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+MESSAGE_SCHEMA = SegmentMessage.model_json_schema()
+BATCH_SCHEMA = {
+    "title": "SegmentBatch",
+    "type": "object",
+    "required": ["batch"],
+    "properties": {
+        "batch": {"type": "array", "items": MESSAGE_SCHEMA},
+        "sentAt": {"type": "string", "format": "date-time"},
+        "context": {"type": "object"},
+        "writeKey": {"type": "string", "description": "The write key, when not sent as basic auth"},
+    },
+}
+INGEST_RESPONSES = {200: Success, frozenset({400, 401, 413, 415, 429}): IngestError}
+
+
+def _store(messages: list[segment.Message], now: datetime) -> dict[str, bool]:
+    ingest.events_ingest(messages=messages, now=now, source="api")
+    return {"success": True}
+
+
+@api.post(
+    "/v1/batch", auth=batch_auth, response=INGEST_RESPONSES, tags=["events"], summary="Send a batch of messages",
+    openapi_extra=_body(BATCH_SCHEMA),
+)  # fmt: skip
+def segment_batch(request: HttpRequest) -> dict[str, bool]:
+    with gate.enter():
+        now = timezone.now()
+        payload = _payload(request, _setting("INGEST_MAX_BATCH_BYTES", segment.MAX_BATCH_BYTES))
+        messages = segment.parse_batch(
+            payload,
+            received_at=now,
+            max_message_bytes=_setting("INGEST_MAX_MESSAGE_BYTES", segment.MAX_MESSAGE_BYTES),
+        )
+        return _store(messages, now)
+
+
+def _single(request: HttpRequest, type_: str) -> dict[str, bool]:
+    with gate.enter():
+        now = timezone.now()
+        limit = _setting("INGEST_MAX_MESSAGE_BYTES", segment.MAX_MESSAGE_BYTES)
+        message = segment.parse_message(
+            _payload(request, limit), type_=type_, received_at=now, max_message_bytes=limit
+        )
+        return _store([message], now)
+
+
+@api.post(
+    "/v1/track", auth=message_auth, response=INGEST_RESPONSES, tags=["events"], summary="Record an event",
+    openapi_extra=_body(MESSAGE_SCHEMA),
+)  # fmt: skip
+def segment_track(request: HttpRequest) -> dict[str, bool]:
+    return _single(request, "track")
+
+
+@api.post(
+    "/v1/identify", auth=message_auth, response=INGEST_RESPONSES, tags=["events"],
+    summary="Say who a user is (traits → lead fields)", openapi_extra=_body(MESSAGE_SCHEMA),
+)  # fmt: skip
+def segment_identify(request: HttpRequest) -> dict[str, bool]:
+    return _single(request, "identify")
+
+
+@api.post(
+    "/v1/page", auth=message_auth, response=INGEST_RESPONSES, tags=["events"], summary="Record a page view",
+    openapi_extra=_body(MESSAGE_SCHEMA),
+)  # fmt: skip
+def segment_page(request: HttpRequest) -> dict[str, bool]:
+    return _single(request, "page")
+
+
+# --- read API -----------------------------------------------------------------------------------------------
+
+
+def _require_role(user: Any) -> Any:
+    if not user_roles(user):
+        raise HttpError(403, "Your account holds no role in Alignment, so it may not read leads")
+    return user
+
+
+class ApiTokenAuth(HttpBearer):
+    """A personal API token (leads.ApiToken): `Authorization: Bearer <token>`."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        row = ApiToken.objects.select_related("user").filter(key_hash=key_hash(token.strip())).first()
+        if row is None or not row.user.is_active:
+            return None
+        now = timezone.now()
+        if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
+            _touch(ApiToken.objects.filter(pk=row.pk), now)
+        return _require_role(row.user)
+
+
+class RoleSessionAuth(SessionAuth):
+    """A logged-in session of a user holding any role (CSRF applies to unsafe methods, as for any form)."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        if not request.user.is_authenticated:
+            return None
+        return _require_role(request.user)
+
+
+read_auth = [ApiTokenAuth(), RoleSessionAuth()]
+
+
+class TierFilter(StrEnum):
+    HOT = "hot"
+    WARM = "warm"
+    NONE = "none"
+
+
+class LeadFilters(Schema):
+    email: str | None = Field(None, description="Exact e-mail address (case-insensitive)")
+    state: State | None = None
+    tier: TierFilter | None = None
+    updated_since: datetime | None = Field(None, description="Changed at or after this instant (ISO-8601)")
+
+    def apply(self, leads: QuerySet[Lead]) -> QuerySet[Lead]:
+        if self.email:
+            leads = leads.with_email(self.email)
+        if self.state:
+            leads = leads.filter(state=self.state)
+        if self.tier:
+            leads = leads.filter(tier="" if self.tier is TierFilter.NONE else self.tier.value)
+        if self.updated_since:
+            since = self.updated_since
+            leads = leads.filter(updated_at__gte=since if since.tzinfo else since.replace(tzinfo=UTC))
+        return leads
+
+
+class OwnerOut(Schema):
+    id: int
+    username: str
+    name: str
+
+
+class DeadlinesOut(Schema):
+    claim: datetime | None
+    first_contact: datetime | None
+    accept: datetime | None
+    outcome: datetime | None
+
+
+class LeadOut(Schema):
+    id: int
+    url: str
+    email: str
+    first_name: str
+    last_name: str
+    company: str
+    job_title: str
+    seniority: str
+    department: str
+    industry: str
+    employees: int | None
+    country: str
+    source: str
+    campaign: str
+    attributes: dict[str, Any]
+    state: State
+    tier: str = Field(..., description="hot, warm, or empty when the lead is not an MQL")
+    score: int
+    fit_score: int = Field(..., description="Points from attributes (fit rules)")
+    engagement_score: int = Field(..., description="Points from activities (engagement rules, with ageing)")
+    breakdown: dict[str, Any] = Field(..., description="The evaluation: rules, evidence, gates, triggers")
+    owner: OwnerOut | None
+    deadlines: DeadlinesOut
+    mql_at: datetime | None
+    last_activity_at: datetime | None
+    scored_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_url(lead: Lead) -> str:
+        return lead.get_absolute_url()
+
+    @staticmethod
+    def resolve_owner(lead: Lead) -> dict[str, Any] | None:
+        owner = lead.owner
+        if owner is None:
+            return None
+        return {
+            "id": owner.pk,
+            "username": owner.get_username(),
+            "name": owner.get_full_name() or owner.get_username(),
+        }
+
+    @staticmethod
+    def resolve_deadlines(lead: Lead) -> dict[str, datetime | None]:
+        return {
+            "claim": lead.claim_due_at,
+            "first_contact": lead.first_contact_due_at,
+            "accept": lead.accept_due_at,
+            "outcome": lead.outcome_due_at,
+        }
+
+
+@api.get("/api/leads/", auth=read_auth, response=list[LeadOut], tags=["leads"], summary="List leads")
+@paginate(PageNumberPagination, page_size=50, max_page_size=500)
+def leads_list(request: HttpRequest, filters: Query[LeadFilters]) -> QuerySet[Lead]:
+    """Leads in order of their last change (oldest first, so `updated_since` can page through changes)."""
+    return filters.apply(Lead.objects.select_related("owner")).order_by("updated_at", "pk")
+
+
+@api.get("/api/leads/{lead_id}", auth=read_auth, response=LeadOut, tags=["leads"], summary="One lead")
+def lead_detail(request: HttpRequest, lead_id: int) -> Lead:
+    return get_object_or_404(Lead.objects.select_related("owner"), pk=lead_id)
+
+
+# alignment/urls.py mounts these at the site root: path("", include("leads.api")).
+app_name = "api"
+urlpatterns = api.urls[0]
