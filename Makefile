@@ -48,7 +48,7 @@ worker: install
 beat: install
 	$(VENV)/bin/celery -A alignment beat --loglevel=INFO
 
-bench: migrate
+bench: install
 	$(PY) bench/run.py
 
 check-deploy: install
