@@ -122,3 +122,7 @@ def _post_webhook(payload: dict) -> None:
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         response.read()
+
+
+# Celery discovers `tasks` modules only; the import task lives beside the import code.
+from leads.import_tasks import import_run_task  # noqa: E402, F401

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from leads import views
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/release/", views.release, name="release"),
     path("<int:pk>/assign/", views.assign, name="assign"),
     path("rescoring/", views.rescore_status, name="rescore_status"),
+    path("imports/", include("leads.import_urls")),
 ]

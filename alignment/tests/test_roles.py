@@ -55,6 +55,22 @@ def _a_lead_with_the_same_pk(samples):
     )
 
 
+@pytest.fixture(autouse=True)
+def _an_import_job_with_the_same_pk(samples):
+    """Import URLs take `pk` for the import job: one with a small file, not yet started, has the sample pk."""
+    from leads.models import ImportJob
+
+    ImportJob.objects.create(
+        pk=samples["pk"],
+        filename="walk.csv",
+        data=b"Email,Company\r\nwalk-import@example.com,Walk Ltd\r\n",
+        mapping={"Email": {"target": "email", "name": ""}, "Company": {"target": "company", "name": ""}},
+        preset="auto",
+        total_rows=1,
+        created_at=timezone.now(),
+    )
+
+
 def test_every_view_declares_the_roles_that_may_use_it():
     # given every named URL of the site except Django's admin and the login flow
     undeclared = [

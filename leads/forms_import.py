@@ -1,0 +1,99 @@
+"""Forms of the CSV import: the upload, and the column mapping (one target and one name per column)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+
+from leads import imports
+from leads.imports import ColumnMap, ColumnMapping
+
+TARGET_CHOICES = [
+    ("Identify the lead", [("email", "E-mail"), (imports.EXTERNAL_ID, imports.TARGETS[imports.EXTERNAL_ID])]),
+    ("Lead field", [(name, label) for name, label in imports.FIELD_LABELS.items() if name != "email"]),
+    (
+        "Custom attribute",
+        [(imports.CUSTOM, "Custom attribute (text)"), (imports.NUMBER, "Custom attribute (number)")],
+    ),
+    ("Skip", [(imports.IGNORE, "Ignore this column")]),
+]
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text=f"Comma, semicolon or tab separated; UTF-8 or Windows-1252; at most "
+        f"{imports.MAX_BYTES // 1024 // 1024} MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.tsv,.txt,text/csv", "autofocus": True}),
+    )
+    preset = forms.ChoiceField(
+        label="Exported from",
+        choices=list(imports.PRESETS.items()),
+        initial="auto",
+        help_text="Suggests where each column goes; you check and change it on the next page.",
+    )
+
+
+class MappingForm(forms.Form):
+    """One select (where the column goes) and one text input (the custom attribute's name) per CSV column."""
+
+    def __init__(
+        self, *args: Any, columns: Sequence[tuple[str, ColumnMapping, list[str]]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.columns = list(columns)
+        for index, (header, current, _) in enumerate(self.columns):
+            self.fields[f"c{index}_target"] = forms.ChoiceField(
+                label=f"Where “{header}” goes", choices=TARGET_CHOICES, initial=current.target
+            )
+            self.fields[f"c{index}_name"] = forms.CharField(
+                label=f"Attribute name for “{header}”",
+                required=False,
+                max_length=60,
+                initial=current.name or imports.slug(header, fallback=f"column_{index + 1}"),
+                widget=forms.TextInput(attrs={"size": 24, "spellcheck": "false", "autocomplete": "off"}),
+            )
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "header": header,
+                "samples": samples,
+                "target": self[f"c{index}_target"],
+                "name": self[f"c{index}_name"],
+            }
+            for index, (header, _, samples) in enumerate(self.columns)
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        for index in range(len(self.columns)):
+            target = cleaned.get(f"c{index}_target")
+            name = (cleaned.get(f"c{index}_name") or "").strip()
+            if target in (imports.CUSTOM, imports.NUMBER):
+                if not imports.CUSTOM_NAME.fullmatch(name):
+                    self.add_error(
+                        f"c{index}_name",
+                        "Start with a letter; use only lower-case letters, digits and _.",
+                    )
+                elif name in imports.FIELD_LABELS:
+                    self.add_error(
+                        f"c{index}_name", f"“{name}” is a lead field: choose it in the list instead."
+                    )
+        if not self.errors:
+            for problem in imports.mapping_problems(self.mapping()):
+                self.add_error(None, problem)
+        return cleaned
+
+    def mapping(self) -> ColumnMap:
+        result: ColumnMap = {}
+        for index, (header, _, _) in enumerate(self.columns):
+            target = self.cleaned_data[f"c{index}_target"]
+            name = (self.cleaned_data.get(f"c{index}_name") or "").strip()
+            custom = target in (imports.CUSTOM, imports.NUMBER)
+            result[header] = ColumnMapping(target, name if custom else "")
+        return result
