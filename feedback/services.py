@@ -59,8 +59,11 @@ def _may_record(user: Any, lead: Lead) -> None:
         return
     if Role.REP in roles and lead.owner_id == user.pk:
         return
-    if Role.REP in roles and lead.owner_id is None:
+    if Role.REP in roles and lead.owner_id is None and lead.state == State.MQL:
         raise OutcomeRefused("Claim this lead first: outcomes are recorded by the lead's owner.")
+    if Role.REP in roles and lead.owner_id is None and lead.state not in (State.SAL, State.SQL):
+        # e.g. rejected by a manager meanwhile: a recycled or closed lead cannot be claimed
+        raise OutcomeRefused(f"This lead is {lead.get_state_display()}: it is not with sales right now.")
     raise OutcomeRefused("Only the lead's owner or a sales manager records outcomes for this lead.")
 
 
@@ -171,6 +174,7 @@ def lead_qualify(
         raise OutcomeRefused("Accept the lead before qualifying it.")
     criteria = sql_criteria_for(cycle)
     known = {item.key for item in criteria.items}
+    before = cycle.qualification
     cycle.qualification = {
         key: {"met": bool(value.get("met")), "note": str(value.get("note", "")).strip()[:1000]}
         for key, value in answers.items()
@@ -187,6 +191,9 @@ def lead_qualify(
         audit_record(
             actor=user, action="lead.qualified", target=lead, changes={"state": ("sal", "sql")}, at=now
         )
+    elif cycle.qualification != before:
+        audit_record(actor=user, action="lead.checklist_updated", target=lead,
+                     changes={"qualification": (before, cycle.qualification)}, at=now)  # fmt: skip
     return cycle
 
 
@@ -207,11 +214,13 @@ def opportunity_set(
         raise OutcomeRefused("Qualify the lead (SQL) before opening an opportunity.")
     if amount is None or amount <= 0:
         raise OutcomeRefused("The opportunity amount must be more than zero.")
-    before = (str(cycle.opportunity_amount) if cycle.opportunity_amount else None, cycle.expected_close)
+    changes = {
+        "opportunity_amount": (cycle.opportunity_amount, amount),
+        "expected_close": (cycle.expected_close, expected_close),
+    }
     cycle.opportunity_amount, cycle.expected_close = amount, expected_close
     cycle.save(update_fields=["opportunity_amount", "expected_close"])
-    audit_record(actor=user, action="lead.opportunity", target=lead,
-                 changes={"opportunity": (before, (str(amount), expected_close))}, at=now)  # fmt: skip
+    audit_record(actor=user, action="lead.opportunity", target=lead, changes=changes, at=now)
     return cycle
 
 

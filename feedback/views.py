@@ -31,6 +31,17 @@ from feedback.tables import NurtureTable
 from leads.models import Lead, State
 
 RECORDERS = SALES | {Role.ADMIN}
+# The states in which panel.html shows each form: a refusal on a form it does not show goes on top of the panel.
+FORM_STATES = {
+    "contact_form": (State.MQL, State.SAL, State.SQL),
+    "accept_form": (State.MQL,),
+    "reject_form": (State.MQL,),
+    "qualify_form": (State.SAL, State.SQL),
+    "disqualify_form": (State.SAL, State.SQL),
+    "opportunity_form": (State.SQL,),
+    "win_form": (State.SQL,),
+    "lose_form": (State.SQL,),
+}
 
 
 def _panel_context(request: HttpRequest, lead: Lead, **forms_: Any) -> dict[str, Any]:
@@ -109,6 +120,10 @@ def _act(
     lead.refresh_from_db()
     context = _panel_context(request, lead, **({name: form} if status != 200 else {}))
     context["panel_message"] = message
+    if status != 200 and not (context["can_record"] and lead.state in FORM_STATES[name]):
+        context["panel_error"] = (
+            " ".join(form.non_field_errors()) or "This step is not open for this lead now."
+        )
     response = render(request, "feedback/panel.html#outcome-panel", context, status=status)
     if status == 200:
         trigger_client_event(response, "leadChanged")

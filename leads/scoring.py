@@ -112,7 +112,7 @@ def leads_rescore(
             if rules is None:
                 lead.updated_at = now
                 continue
-            evaluation = evaluate(rules.criteria, attributes_of(lead), lead_facts, now)
+            evaluation = evaluate(rules.criteria, attributes_of(lead), _counting(lead, lead_facts), now)
             events += _apply(lead, evaluation, rules, now, reason, result)
             result.scored += 1
         # INSERT … ON CONFLICT (id) DO UPDATE writes the locked rows back ~10× faster than bulk_update's CASE WHEN
@@ -130,6 +130,18 @@ def leads_rescore(
             for lead_id in result.became_hot:
                 notify_hot_lead.delay_on_commit(lead_id)
     return result
+
+
+def _counting(lead: Lead, facts: list[Fact]) -> list[Fact]:
+    """The activity that counts: all of it, except for a lead handed back (recycled) or lost, whose earlier
+    activity already led to a hand-over sales turned down. It qualifies again only on what it did since."""
+    if lead.state == State.RECYCLED and lead.decided_at:
+        since = lead.decided_at
+    elif lead.state == State.LOST and lead.outcome_at:
+        since = lead.outcome_at
+    else:
+        return facts
+    return [fact for fact in facts if fact.occurred_at > since]
 
 
 def _apply(

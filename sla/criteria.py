@@ -780,7 +780,7 @@ def sql_check(criteria: SqlCriteria, met: set[str]) -> SqlResult:
         message = f"Qualified: {met_count} of {len(criteria.items)} items met ({needed} needed)."
     else:
         missing_text = f"Missing required: {', '.join(missing)}. " if missing else ""
-        message = f"{missing_text}{met_count} of {needed} items met."
+        message = f"{missing_text}{met_count} met; {needed} needed, every required one among them."
     return SqlResult(
         qualified=qualified,
         missing_required=missing,

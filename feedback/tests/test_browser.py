@@ -14,12 +14,16 @@ pytestmark = pytest.mark.browser
 
 
 def hot_lead(make_lead, now, **fields):
-    lead = make_lead(now=now, employees=40, activities=[("demo_request", now - timedelta(minutes=2), {})], **fields)
+    lead = make_lead(
+        now=now, employees=40, activities=[("demo_request", now - timedelta(minutes=2), {})], **fields
+    )
     leads_rescore(lead_ids=[lead.pk], now=now)
     return lead
 
 
-def test_a_deal_won_and_a_lead_handed_back(page, browser_login, agreement, make_lead, rep, make_user, marketer):
+def test_a_deal_won_and_a_lead_handed_back(
+    page, browser_login, agreement, make_lead, rep, make_user, marketer
+):
     from alignment.roles import Role
 
     ensure_default_reasons()

@@ -190,3 +190,25 @@ def test_the_agreement_page_shows_the_rescoring_progress(agreement, make_lead, r
     RescoreJob.objects.filter(pk=job.pk).update(status="done", done=10, changed=3)
     done = client.get(f"/leads/rescoring/?version={agreement.pk}").content.decode()
     assert "All 10 open leads were rescored" in done and "every 1s" not in done
+
+
+def test_a_recycled_lead_qualifies_again_only_on_what_it_did_since(agreement, make_lead, rep):
+    # given a hot lead sales handed back an hour after its demo request
+    lead = make_lead(now=NOW, employees=20, activities=[("demo_request", NOW, {})])
+    leads_rescore(lead_ids=[lead.pk], now=NOW)
+    handed_back = NOW + timedelta(hours=1)
+    Lead.objects.filter(pk=lead.pk).update(state=State.RECYCLED, decided_at=handed_back, owner=None)
+    # when it merely opens an e-mail the next day (the old demo request still within its 7 days)
+    next_day = NOW + timedelta(days=1)
+    activities_record(lead=lead, activities=[ActivityData("email_open", next_day, {})], now=next_day)
+    leads_rescore(lead_ids=[lead.pk], now=next_day)
+    # then it stays with marketing
+    lead.refresh_from_db()
+    assert lead.state == State.RECYCLED
+    # when it requests a demo again
+    later = NOW + timedelta(days=2)
+    activities_record(lead=lead, activities=[ActivityData("demo_request", later, {})], now=later)
+    leads_rescore(lead_ids=[lead.pk], now=later)
+    # then it is handed to sales again, as a new hot MQL
+    lead.refresh_from_db()
+    assert (lead.state, lead.tier, lead.mql_at) == (State.MQL, Tier.HOT, later)

@@ -1209,7 +1209,7 @@ def test_sql_check_names_missing_required_items() -> None:
     # then
     assert not result.qualified
     assert result.missing_required == ("Need",)
-    assert result.message == "Missing required: Need. 2 of 3 items met."
+    assert result.message == "Missing required: Need. 2 met; 3 needed, every required one among them."
 
 
 def test_sql_check_needs_min_met_items() -> None:
@@ -1221,7 +1221,7 @@ def test_sql_check_needs_min_met_items() -> None:
 
     # then
     assert not result.qualified
-    assert result.message == "2 of 3 items met."
+    assert result.message == "2 met; 3 needed, every required one among them."
 
 
 @pytest.mark.parametrize(
