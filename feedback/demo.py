@@ -5,12 +5,18 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
-from feedback.models import ContactAttempt, Cycle, Reason
+from feedback.models import ContactAttempt, Cycle, CycleRule, Reason
+from feedback.services import cycle_from_lead, fired_rules
 from leads.models import Lead, LeadEvent, State
+from sla.calendar import business_minutes_between
+from sla.models import AgreementVersion
+from sla.terms import ServiceTerms
 
 
 def demo_cycles_generate(*, seed: int = 2026) -> int:
     rng = random.Random(seed)
+    version = AgreementVersion.objects.active()
+    calendar = ServiceTerms.from_dict(version.content["terms"]).calendar if version else None
     reasons = {
         kind: list(Reason.objects.filter(kind=kind, needs_comment=False)) for kind in Reason.Kind.values
     }
@@ -23,13 +29,14 @@ def demo_cycles_generate(*, seed: int = 2026) -> int:
         moves = transitions.get(lead.pk, {})
         rejected = moves.get(State.RECYCLED)
         owner = lead.owner or (rejected.actor if rejected else None)
-        cycle = Cycle(
-            lead=lead, number=1, handed_over_at=lead.mql_at, agreement_id=lead.scored_with_id,
-            tier=lead.tier or ("hot" if "demo" in lead.handoff_reason or "pricing" in lead.handoff_reason else "warm"),
-            score=lead.score, fit_score=lead.fit_score, engagement_score=lead.engagement_score,
-            breakdown=lead.breakdown, reason=lead.handoff_reason, source=lead.source, campaign=lead.campaign,
-            owner=owner, first_contact_at=lead.first_contact_at,
-        )  # fmt: skip
+        cycle = cycle_from_lead(lead, number=1, at=lead.mql_at)
+        cycle.tier = lead.tier or (
+            "hot" if "demo" in lead.handoff_reason or "pricing" in lead.handoff_reason else "warm"
+        )
+        cycle.owner, cycle.first_contact_at = owner, lead.first_contact_at
+        if lead.first_contact_at and calendar:
+            cycle.first_contact_minutes = business_minutes_between(start=lead.mql_at, end=lead.first_contact_at,
+                                                                   calendar=calendar)  # fmt: skip
         if rejected:
             cycle.rejected_at = cycle.closed_at = rejected.at
             cycle.outcome, cycle.rejection_reason = Cycle.Outcome.REJECTED, rng.choice(reasons["rejection"])
@@ -48,6 +55,7 @@ def demo_cycles_generate(*, seed: int = 2026) -> int:
             cycle.outcome_reason = rng.choice(reasons["loss"])
         cycles.append(cycle)
     Cycle.objects.bulk_create(cycles, batch_size=500)
+    CycleRule.objects.bulk_create([rule for cycle in cycles for rule in fired_rules(cycle)], batch_size=1000)
     for cycle in cycles:
         if cycle.first_contact_at and cycle.owner:
             contacts.append(ContactAttempt(cycle=cycle, lead=cycle.lead, rep=cycle.owner, channel="call",

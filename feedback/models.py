@@ -59,11 +59,19 @@ class Cycle(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     source = models.CharField(max_length=100, blank=True)
     campaign = models.CharField(max_length=200, blank=True)
+    claim_due_at = models.DateTimeField(null=True, blank=True)
+    first_contact_due_at = models.DateTimeField(null=True, blank=True)
+    accept_due_at = models.DateTimeField(null=True, blank=True)
+    outcome_due_at = models.DateTimeField(null=True, blank=True)
     # what sales did
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    claimed_at = models.DateTimeField(null=True, blank=True)
     first_contact_at = models.DateTimeField(null=True, blank=True)
+    first_contact_minutes = models.FloatField(
+        null=True, blank=True, help_text="Business minutes from hand-off to first contact"
+    )
     accepted_at = models.DateTimeField(null=True, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)
     rejection_reason = models.ForeignKey(
@@ -118,3 +126,60 @@ class ContactAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} by {self.rep} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class CycleRule(models.Model):
+    """A rule or trigger that had fired when the lead was handed over: the review's lifts group by these."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="rules")
+    rule_id = models.CharField(max_length=40)
+    kind = models.CharField(max_length=12, help_text="fit, engagement, inactivity or trigger")
+    name = models.CharField(max_length=120)
+    points = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cycle", "rule_id"], name="feedback_cycle_rule_once")]
+        indexes = [models.Index(fields=["rule_id"], name="feedback_cyclerule_rule_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} on cycle {self.cycle_id}"
+
+
+class Decision(models.Model):
+    """What the monthly review meeting decided: an action item with an owner, or an accepted suggestion whose
+    change goes into the next draft agreement."""
+
+    month = models.DateField(help_text="First day of the reviewed month")
+    text = models.CharField(max_length=500)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    due = models.DateField(null=True, blank=True)
+    change = models.JSONField(
+        null=True, blank=True, help_text="The agreement change an accepted suggestion makes"
+    )
+    evidence = models.TextField(blank=True)
+    done = models.BooleanField(default=False)
+    applied_to = models.ForeignKey(
+        "sla.AgreementVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["month", "created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Snapshot(models.Model):
+    """A month's figures frozen as they were shown, so the record never drifts."""
+
+    month = models.DateField(unique=True)
+    data = models.JSONField()
+    frozen_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    frozen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Review {self.month:%Y-%m} (frozen)"

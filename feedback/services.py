@@ -14,16 +14,19 @@ from django.db.models import Max
 from alignment.audit import audit_record
 from alignment.roles import Role, user_roles
 from feedback.exceptions import OutcomeRefused
-from feedback.models import ContactAttempt, Cycle, Reason
+from feedback.models import ContactAttempt, Cycle, CycleRule, Reason
 from leads.exceptions import LeadError
 from leads.lifecycle import lead_progress
 from leads.models import Lead, State
+from sla.calendar import business_minutes_between
 from sla.criteria import SqlCriteria, sql_check
 from sla.models import AgreementVersion
+from sla.terms import ServiceTerms
 
 
 def cycles_open(*, lead_ids: Iterable[int], at: datetime) -> list[Cycle]:
-    """Open a cycle for each lead just handed over, freezing its score, breakdown and agreement version."""
+    """Open a cycle for each lead just handed over, freezing its score, breakdown, agreement version and SLA
+    deadlines, and the rules and triggers that had fired (for the review's lifts)."""
     leads = list(Lead.objects.filter(pk__in=list(lead_ids)))
     numbers = dict(
         Cycle.objects.filter(lead__in=leads)
@@ -32,25 +35,56 @@ def cycles_open(*, lead_ids: Iterable[int], at: datetime) -> list[Cycle]:
         .values_list("lead_id", "n")
     )
     Cycle.objects.filter(lead__in=leads, closed_at__isnull=True).update(closed_at=at)  # a stale open cycle
-    cycles = [
-        Cycle(
-            lead=lead,
-            number=numbers.get(lead.pk, 0) + 1,
-            handed_over_at=lead.mql_at or at,
-            agreement_id=lead.scored_with_id,
-            tier=lead.tier,
-            score=lead.score,
-            fit_score=lead.fit_score,
-            engagement_score=lead.engagement_score,
-            breakdown=lead.breakdown,
-            reason=lead.handoff_reason,
-            source=lead.source,
-            campaign=lead.campaign,
-            owner_id=lead.owner_id,
-        )  # fmt: skip
-        for lead in leads
+    cycles = Cycle.objects.bulk_create(
+        [cycle_from_lead(lead, number=numbers.get(lead.pk, 0) + 1, at=at) for lead in leads]
+    )
+    CycleRule.objects.bulk_create(
+        [rule for cycle in cycles for rule in fired_rules(cycle)], ignore_conflicts=True
+    )
+    return cycles
+
+
+def cycle_from_lead(lead: Lead, *, number: int, at: datetime) -> Cycle:
+    return Cycle(
+        lead=lead, number=number, handed_over_at=lead.mql_at or at, agreement_id=lead.scored_with_id,
+        tier=lead.tier, score=lead.score, fit_score=lead.fit_score, engagement_score=lead.engagement_score,
+        breakdown=lead.breakdown, reason=lead.handoff_reason, source=lead.source, campaign=lead.campaign,
+        owner_id=lead.owner_id, claimed_at=lead.claimed_at, claim_due_at=lead.claim_due_at,
+        first_contact_due_at=lead.first_contact_due_at, accept_due_at=lead.accept_due_at,
+        outcome_due_at=lead.outcome_due_at,
+    )  # fmt: skip
+
+
+def fired_rules(cycle: Cycle) -> list[CycleRule]:
+    breakdown = cycle.breakdown or {}
+    rules = [
+        CycleRule(
+            cycle=cycle, rule_id=hit["rule_id"], kind=hit["kind"], name=hit["name"], points=hit["points"]
+        )
+        for hit in breakdown.get("breakdown", [])
     ]
-    return Cycle.objects.bulk_create(cycles)
+    rules += [
+        CycleRule(cycle=cycle, rule_id=hit["trigger_id"], kind="trigger", name=hit["name"], points=0)
+        for hit in breakdown.get("triggers", [])
+    ]
+    return rules
+
+
+def cycle_claimed(*, lead_id: int, owner_id: int | None, at: datetime) -> None:
+    """The open cycle's claim time and owner (the first owner claims; later owners only take it over)."""
+    Cycle.objects.filter(lead_id=lead_id, closed_at__isnull=True, claimed_at__isnull=True).update(
+        claimed_at=at
+    )
+    if owner_id:
+        Cycle.objects.filter(lead_id=lead_id, closed_at__isnull=True).update(owner_id=owner_id)
+
+
+def _business_minutes(start: datetime, end: datetime) -> float | None:
+    version = AgreementVersion.objects.active()
+    if version is None:
+        return None
+    calendar = ServiceTerms.from_dict(version.content["terms"]).calendar
+    return business_minutes_between(start=start, end=end, calendar=calendar)
 
 
 def _may_record(user: Any, lead: Lead) -> None:
@@ -111,7 +145,8 @@ def contact_log(
     )
     if cycle.first_contact_at is None:
         cycle.first_contact_at = now
-        cycle.save(update_fields=["first_contact_at"])
+        cycle.first_contact_minutes = _business_minutes(cycle.handed_over_at, now)
+        cycle.save(update_fields=["first_contact_at", "first_contact_minutes"])
         _progress(lead, user, now, stop=("first_contact",), reason=f"first contact: {channel}")
     audit_record(
         actor=user,

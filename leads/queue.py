@@ -16,6 +16,7 @@ from leads.clocks import clock_state, running_clocks, stamp_clocks
 from leads.exceptions import LeadAlreadyClaimed, LeadError, NoRepAvailable
 from leads.models import Lead, LeadEvent, RepProfile, SlaBreach, State
 from leads.scoring import active_rules
+from leads.signals import lead_owner_set
 from leads.tasks import notify_breaches
 
 SCAN_BATCH = 500
@@ -23,6 +24,8 @@ OPEN_FOR_CAPACITY = (State.MQL, State.SAL, State.SQL)
 
 
 def _owner_event(lead: Lead, before: Any, after: Any, *, actor: Any, now: datetime, reason: str) -> None:
+    if after is not None:
+        lead_owner_set.send(sender=Lead, lead_id=lead.pk, owner_id=after.pk, at=now)
     LeadEvent.objects.create(
         lead=lead,
         at=now,
