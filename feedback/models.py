@@ -159,6 +159,7 @@ class Decision(models.Model):
         null=True, blank=True, help_text="The agreement change an accepted suggestion makes"
     )
     evidence = models.TextField(blank=True)
+    suggestion_key = models.CharField(max_length=200, blank=True, help_text="The suggestion it accepted")
     done = models.BooleanField(default=False)
     applied_to = models.ForeignKey(
         "sla.AgreementVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

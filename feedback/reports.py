@@ -385,7 +385,7 @@ def discussion_lists(month: date, queryset: QuerySet[Cycle], *, threshold: int |
     low = queryset.filter(outcome=Cycle.Outcome.WON).order_by("score", "pk")
     if threshold is not None:
         high = high.filter(score__gte=threshold)
-        low = low.filter(Q(score__lt=threshold) | Q(tier="hot"))
+        low = low.filter(score__lt=threshold)
     start, end = month_bounds(month)
     never = (
         Lead.objects.filter(created_at__gte=start, created_at__lt=end, cycles__isnull=True)
@@ -432,11 +432,28 @@ def reasons(queryset: QuerySet[Cycle]) -> dict[str, Any]:
     return {
         "rejection_by_source": table(Cycle.Outcome.REJECTED, "rejection_reason__label"),
         "loss_by_source": table(Cycle.Outcome.LOST, "outcome_reason__label"),
-        "rejection_by_rule": [
-            {"rule": row["name"], "reason": row["cycle__rejection_reason__label"] or "(none)", "n": row["n"]}
-            for row in by_rule
-        ],
+        "rejection_by_rule": _by_rule(by_rule),
     }
+
+
+def _by_rule(rows: Any) -> list[dict[str, Any]]:
+    """One line per rule: how many of its hand-overs sales rejected, and why (most frequent first)."""
+    grouped: dict[str, list[tuple[str, int]]] = {}
+    for row in rows:
+        grouped.setdefault(row["name"], []).append(
+            (row["cycle__rejection_reason__label"] or "(none)", row["n"])
+        )
+    return sorted(
+        (
+            {
+                "rule": rule,
+                "n": sum(n for _, n in reasons),
+                "reasons": ", ".join(f"{r} {n}" for r, n in reasons),
+            }
+            for rule, reasons in grouped.items()
+        ),
+        key=lambda item: (-item["n"], item["rule"]),
+    )
 
 
 # --- the whole review ------------------------------------------------------------------------------------

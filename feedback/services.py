@@ -14,7 +14,7 @@ from django.db.models import Max
 from alignment.audit import audit_record
 from alignment.roles import Role, user_roles
 from feedback.exceptions import OutcomeRefused
-from feedback.models import ContactAttempt, Cycle, CycleRule, Reason
+from feedback.models import ContactAttempt, Cycle, CycleRule, Decision, Reason, Snapshot
 from leads.exceptions import LeadError
 from leads.lifecycle import lead_progress
 from leads.models import Lead, State
@@ -311,3 +311,57 @@ def _close(
     audit_record(actor=user, action=f"lead.{outcome}", target=lead, changes={"state": (before, state)},
                  reason=why, at=now)  # fmt: skip
     return cycle
+
+
+# --- the monthly review ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def decision_record(
+    *, month: date, user: Any, text: str, now: datetime, owner: Any = None, due: date | None = None,
+    change: dict[str, Any] | None = None, evidence: str = "", suggestion_key: str = "",
+) -> Decision:  # fmt: skip
+    text = text.strip()
+    if not text:
+        raise OutcomeRefused("Write down what was decided.")
+    decision = Decision.objects.create(
+        month=month, text=text[:500], owner=owner, due=due, change=change, evidence=evidence, created_by=user,
+        created_at=now, suggestion_key=suggestion_key,
+    )  # fmt: skip
+    audit_record(actor=user, action="review.decided", target=decision, reason=text[:200], at=now)
+    return decision
+
+
+@transaction.atomic
+def review_start_draft(*, month: date, user: Any, now: datetime) -> AgreementVersion:
+    """A draft agreement with the month's accepted suggestions applied; it then goes through normal sign-off."""
+    from feedback.apply import apply_changes
+    from sla import services as sla_services
+
+    decisions = list(
+        Decision.objects.select_for_update().filter(
+            month=month, change__isnull=False, applied_to__isnull=True
+        )
+    )
+    if not decisions:
+        raise OutcomeRefused("Accept at least one suggestion before starting the next draft.")
+    draft = sla_services.agreement_draft_create(
+        user=user, now=now, title=f"Changes from the {month:%B %Y} review",
+        summary="\n".join(f"- {d.text}" for d in decisions),
+    )  # fmt: skip
+    sla_services.agreement_change(
+        version_id=draft.pk, user=user, now=now, action="agreement.from_review",
+        change=lambda content: apply_changes(content, [d.change for d in decisions]),
+    )  # fmt: skip
+    Decision.objects.filter(pk__in=[d.pk for d in decisions]).update(applied_to=draft)
+    draft.refresh_from_db()
+    return draft
+
+
+@transaction.atomic
+def review_freeze(*, month: date, user: Any, data: dict[str, Any], now: datetime) -> Snapshot:
+    if Snapshot.objects.filter(month=month).exists():
+        raise OutcomeRefused(f"{month:%B %Y} is already frozen.")
+    snapshot = Snapshot.objects.create(month=month, data=data, frozen_by=user, frozen_at=now)
+    audit_record(actor=user, action="review.frozen", target=snapshot, at=now)
+    return snapshot

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from feedback import views
+from feedback import review_views, views
 
 app_name = "feedback"
 
@@ -16,4 +16,9 @@ urlpatterns = [
     path("leads/<int:pk>/disqualify/", views.disqualify, name="disqualify"),
     path("nurture/", views.nurture, name="nurture"),
     path("reasons/", views.reasons, name="reasons"),
+    path("review/", review_views.review, name="review"),
+    path("review/export.csv", review_views.review_csv, name="review_csv"),
+    path("review/decisions/", review_views.decide, name="decide"),
+    path("review/next-draft/", review_views.start_draft, name="start_draft"),
+    path("review/freeze/", review_views.freeze, name="freeze"),
 ]

@@ -13,3 +13,43 @@ def duration_minutes(value: int | None) -> str:
     if not hours:
         return f"{rest} min"
     return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+@register.filter
+def duration_minutes_f(value: float | None) -> str:
+    """Like duration_minutes, for measured (fractional) minutes."""
+    return "—" if value is None else duration_minutes(int(round(value)))
+
+
+@register.filter
+def percent(value: float | None, digits: int = 0) -> str:
+    """0.4213 → "42%"; None (no denominator) → "—"."""
+    if value is None or value == "":
+        return "—"
+    return f"{100 * float(value):.{int(digits)}f}%"
+
+
+@register.filter
+def split(value: str, sep: str = ",") -> list[str]:
+    return [part.strip() for part in value.split(sep)]
+
+
+@register.filter
+def chart_y(percent_value: str | int) -> float:
+    """Where a percentage sits on the review chart's 160-pixel-high axis (0% at y=180)."""
+    return 180 - 1.6 * float(percent_value)
+
+
+@register.filter
+def band_x(index: int) -> float:
+    return 50 + int(index) * 110 + 38
+
+
+@register.filter
+def clock_label(value: str) -> str:
+    return {
+        "claim": "claim",
+        "first_contact": "first contact",
+        "accept": "accept/reject",
+        "outcome": "outcome",
+    }.get(value, value)

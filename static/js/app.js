@@ -46,3 +46,7 @@ document.addEventListener("htmx:beforeRequest", (event) => {
     if (document.visibilityState !== "visible" || elt.querySelector("form, .editing")) event.preventDefault();
   }
 });
+
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-print]")) window.print();
+});

@@ -1,0 +1,223 @@
+"""The monthly review screen, its CSV exports, decisions, the next draft, and freezing a month."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from alignment.roles import ALL_ROLES, MANAGERS, Role, role_required, user_roles
+from feedback import services
+from feedback.exceptions import OutcomeRefused
+from feedback.models import Decision, Snapshot
+from feedback.reports import BANDS, months_with_data, review_for
+
+DECIDERS = MANAGERS | {Role.MARKETER}
+CSV_TABLES = {
+    "funnel": "Funnel",
+    "sources": "MQLs by source",
+    "campaigns": "MQLs by campaign",
+    "reps": "Sales SLA per rep",
+    "score_bands": "Conversion by score band",
+    "rule_lifts": "Rule and trigger lifts",
+    "high_score_not_converted": "High score, rejected or lost",
+    "low_score_won": "Low score, won",
+    "rejection_reasons": "Rejection reasons by source",
+    "loss_reasons": "Loss reasons by source",
+    "suggestions": "Suggestions",
+}
+
+
+def _month(request: HttpRequest) -> date:
+    raw = request.GET.get("month") or request.POST.get("month") or ""
+    if raw:
+        try:
+            year, month = (int(part) for part in raw.split("-"))
+            return date(year, month, 1)
+        except ValueError:
+            raise Http404("Month must look like 2026-10.") from None
+    today = timezone.localdate()
+    return date(today.year, today.month, 1)
+
+
+def figures(month: date) -> tuple[dict[str, Any], Snapshot | None]:
+    """The frozen figures if the month was frozen, else computed now (JSON round-trip: same types either way)."""
+    snapshot = Snapshot.objects.filter(month=month).select_related("frozen_by").first()
+    if snapshot:
+        return snapshot.data, snapshot
+    return json.loads(json.dumps(review_for(month), cls=DjangoJSONEncoder)), None
+
+
+def _chart(bands: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Bar geometry for the score-band chart (inline SVG, no script: CSP-safe and printable)."""
+    bars = []
+    for index, band in enumerate(bands):
+        for offset, key in enumerate(("accept_rate", "sql_rate", "win_rate")):
+            value = band[key] or 0.0
+            height = round(160 * value, 1)
+            bars.append({"x": 50 + index * 110 + offset * 28, "y": 180 - height, "height": height, "key": key,
+                         "label": f"{band['band']}: {100 * value:.0f}%"})  # fmt: skip
+    return bars
+
+
+@role_required(ALL_ROLES)
+@require_GET
+def review(request: HttpRequest) -> HttpResponse:
+    month = _month(request)
+    data, snapshot = figures(month)
+    roles = user_roles(request.user)
+    accepted_keys = set(
+        Decision.objects.filter(month=month)
+        .exclude(suggestion_key="")
+        .values_list("suggestion_key", flat=True)
+    )
+    User = get_user_model()
+    context = {
+        "month": month,
+        "data": data,
+        "snapshot": snapshot,
+        "months": months_with_data(),
+        "bands_labels": [label for _, _, label in BANDS],
+        "chart": _chart(data["score_bands"]),
+        "decisions": Decision.objects.filter(month=month).select_related("owner", "applied_to", "created_by"),
+        "pending_changes": Decision.objects.filter(
+            month=month, change__isnull=False, applied_to__isnull=True
+        ).count(),
+        "accepted_keys": accepted_keys,
+        "can_decide": bool(roles & DECIDERS),
+        "can_freeze": bool(roles & MANAGERS),
+        "people": User.objects.filter(is_active=True, groups__isnull=False).distinct().order_by("first_name"),
+        "csv_tables": CSV_TABLES,
+        "funnel_rows": _funnel_rows(data),
+    }
+    return render(request, "feedback/review.html", context)
+
+
+def _funnel_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    now, before = data["funnel"], data["previous_funnel"]
+    names = [("leads", "Leads"), ("mqls", "MQLs"), ("accepted", "Accepted (SAL)"), ("sqls", "SQL"), ("won", "Won"),
+             ("rejected", "Rejected / recycled"), ("lost", "Lost"), ("immature", "Still open")]  # fmt: skip
+    return [
+        {"name": label, "now": now[key], "before": before[key], "change": now[key] - before[key]}
+        for key, label in names
+    ]
+
+
+def _rows(data: dict[str, Any], table: str) -> tuple[list[str], list[list[Any]]]:
+    if table == "funnel":
+        rows = _funnel_rows(data)
+        return ["stage", "this month", "previous month", "change"], [
+            [r["name"], r["now"], r["before"], r["change"]] for r in rows
+        ]
+    sources = {"sources": data["marketing"]["by_source"], "campaigns": data["marketing"]["by_campaign"],
+               "reps": data["sales"]["reps"], "score_bands": data["score_bands"], "rule_lifts": data["rule_lifts"],
+               "high_score_not_converted": data["lists"]["high_score_not_converted"],
+               "low_score_won": data["lists"]["low_score_won"],
+               "rejection_reasons": data["reasons"]["rejection_by_source"],
+               "loss_reasons": data["reasons"]["loss_by_source"],
+               "suggestions": [{k: v for k, v in s.items() if k in ("kind", "title", "evidence")} for s in data["suggestions"]]}  # fmt: skip
+    rows = sources[table]
+    if not rows:
+        return ["(no rows)"], []
+    header = [key for key in rows[0] if not isinstance(rows[0][key], dict | list)]
+    return header, [[row.get(key) for key in header] for row in rows]
+
+
+@role_required(ALL_ROLES)
+@require_GET
+def review_csv(request: HttpRequest) -> HttpResponse:
+    month = _month(request)
+    table = request.GET.get("table", "")
+    if table not in CSV_TABLES:
+        raise Http404("No such table.")
+    data, _ = figures(month)
+    header, rows = _rows(data, table)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="review-{month:%Y-%m}-{table}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response
+
+
+def _back(month: date) -> HttpResponse:
+    return redirect(f"{reverse('feedback:review')}?month={month:%Y-%m}")
+
+
+@role_required(DECIDERS)
+@require_POST
+def decide(request: HttpRequest) -> HttpResponse:
+    """Record a decision, or accept a suggestion (its change goes into the next draft)."""
+    month = _month(request)
+    change, evidence, text = None, "", request.POST.get("text", "")
+    key = request.POST.get("suggestion", "")
+    if key:
+        data, _ = figures(month)
+        suggestion = next((s for s in data["suggestions"] if s["key"] == key), None)
+        if suggestion is None:
+            messages.error(request, "That suggestion is no longer in this month's figures.")
+            return _back(month)
+        change, evidence, text = suggestion["change"], suggestion["evidence"], suggestion["title"]
+    User = get_user_model()
+    owner = User.objects.filter(pk=request.POST.get("owner") or 0).first()
+    due = None
+    if request.POST.get("due"):
+        try:
+            due = date.fromisoformat(request.POST["due"])
+        except ValueError:
+            messages.error(request, "The due date must look like 2026-12-31.")
+            return _back(month)
+    try:
+        services.decision_record(month=month, user=request.user, text=text, owner=owner, due=due, change=change,
+                                 evidence=evidence, suggestion_key=key, now=timezone.now())  # fmt: skip
+    except OutcomeRefused as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Suggestion accepted for the next draft." if key else "Decision recorded.")
+    return _back(month)
+
+
+@role_required(DECIDERS)
+@require_POST
+def start_draft(request: HttpRequest) -> HttpResponse:
+    month = _month(request)
+    try:
+        draft = services.review_start_draft(month=month, user=request.user, now=timezone.now())
+    except OutcomeRefused as error:
+        messages.error(request, str(error))
+        return _back(month)
+    except Exception as error:  # an agreement refusal (e.g. a change that no longer validates)
+        from sla.exceptions import AgreementError
+
+        if not isinstance(error, AgreementError):
+            raise
+        messages.error(request, str(error))
+        return _back(month)
+    messages.success(
+        request,
+        f"Draft v{draft.number} started with the accepted suggestions. Review it and propose it for sign-off.",
+    )
+    return redirect(draft)
+
+
+@role_required(MANAGERS)
+@require_POST
+def freeze(request: HttpRequest) -> HttpResponse:
+    month = _month(request)
+    try:
+        services.review_freeze(month=month, user=request.user, data=figures(month)[0], now=timezone.now())
+    except OutcomeRefused as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{month:%B %Y} is frozen: these figures will not change.")
+    return _back(month)
