@@ -30,6 +30,10 @@ def demo_cycles_generate(*, seed: int = 2026) -> int:
         rejected = moves.get(State.RECYCLED)
         owner = lead.owner or (rejected.actor if rejected else None)
         cycle = cycle_from_lead(lead, number=1, at=lead.mql_at)
+        handoff = moves[State.MQL].data if State.MQL in moves else {}
+        if handoff.get("breakdown"):  # the score as sales received it, not as it has aged since
+            cycle.score, cycle.fit_score = handoff["score"], handoff["fit"]
+            cycle.engagement_score, cycle.breakdown = handoff["engagement"], handoff["breakdown"]
         cycle.tier = lead.tier or (
             "hot" if "demo" in lead.handoff_reason or "pricing" in lead.handoff_reason else "warm"
         )

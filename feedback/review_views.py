@@ -221,3 +221,20 @@ def freeze(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, f"{month:%B %Y} is frozen: these figures will not change.")
     return _back(month)
+
+
+WHATIF_ROLES = MANAGERS | {Role.MARKETER, Role.ADMIN}
+
+
+@role_required(WHATIF_ROLES)
+@require_GET
+def whatif(request: HttpRequest, pk: int) -> HttpResponse:
+    """The draft scored against current open leads and past leads with known outcomes, beside the active one."""
+    from feedback.whatif import whatif_for
+    from sla.models import AgreementVersion
+
+    version = AgreementVersion.objects.filter(pk=pk).first()
+    if version is None:
+        raise Http404("No such agreement version.")
+    data = whatif_for(version, now=timezone.now())
+    return render(request, "feedback/whatif.html", {"version": version, "data": data})

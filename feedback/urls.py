@@ -21,4 +21,5 @@ urlpatterns = [
     path("review/decisions/", review_views.decide, name="decide"),
     path("review/next-draft/", review_views.start_draft, name="start_draft"),
     path("review/freeze/", review_views.freeze, name="freeze"),
+    path("agreements/<int:pk>/what-if/", review_views.whatif, name="whatif"),
 ]

@@ -177,8 +177,11 @@ def _score_through_time(lead: Lead, facts: list[Fact], rules: Rules, now: dateti
             stamp_clocks(lead)
             why = "; ".join(hit.reason for hit in evaluation.triggers) or f"score {evaluation.total}"
             lead.handoff_reason = why
+            lead.handoff_score = evaluation.total
+            handoff = {"score": evaluation.total, "fit": evaluation.fit, "engagement": evaluation.engagement,
+                       "tier": str(evaluation.tier), "breakdown": evaluation.to_dict()}  # fmt: skip
             events.append(LeadEvent(lead=lead, at=fact.occurred_at, kind=LeadEvent.Kind.STATE, from_value=State.NEW,
-                                    to_value=State.MQL, actor_label="scoring", reason=why))  # fmt: skip
+                                    to_value=State.MQL, actor_label="scoring", reason=why, data=handoff))  # fmt: skip
             break
     final = evaluate(rules.criteria, attributes, facts, now)
     lead.score, lead.fit_score, lead.engagement_score = final.total, final.fit, final.engagement
@@ -216,14 +219,15 @@ def _work_the_lead(rng: random.Random, lead: Lead, reps: list[Any], now: datetim
     if decided >= now or rng.random() < 0.1:
         return events
     lead.decided_at = decided
-    if rng.random() < 0.28 - 0.2 * (lead.score > 60):
+    score = getattr(lead, "handoff_score", lead.score)  # what sales saw at hand-off drives what happens next
+    if rng.random() < 0.4 - 0.004 * max(min(score, 80), 0):
         events.append(_state(lead, State.MQL, State.RECYCLED, decided, rep, "rejected: not ready"))
         lead.state, lead.owner = State.RECYCLED, None
         return events
     events.append(_state(lead, State.MQL, State.SAL, decided, rep, "accepted"))
     lead.state = State.SAL
     qualified = decided + timedelta(days=rng.uniform(1, 10))
-    if qualified >= now or rng.random() < 0.45 - 0.2 * (lead.tier == "hot"):
+    if qualified >= now or rng.random() < 0.55 - 0.2 * (lead.tier == "hot") - 0.003 * max(min(score, 80), 0):
         return events
     events.append(_state(lead, State.SAL, State.SQL, qualified, rep, "qualified"))
     lead.state = State.SQL
