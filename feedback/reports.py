@@ -320,13 +320,14 @@ def rule_lifts(queryset: QuerySet[Cycle]) -> list[dict[str, Any]]:
         won=Count("id", filter=Q(outcome=Cycle.Outcome.WON)),
         accepted=Count("id", filter=Q(accepted_at__isnull=False)),
     )
+    # one row per (cycle, rule) is guaranteed by a constraint, so plain counts are distinct cycles
     rows = (
         CycleRule.objects.filter(cycle__in=queryset)
         .values("rule_id", "kind", "name")
         .annotate(
-            n=Count("cycle_id", distinct=True),
-            won=Count("cycle_id", filter=Q(cycle__outcome=Cycle.Outcome.WON), distinct=True),
-            accepted=Count("cycle_id", filter=Q(cycle__accepted_at__isnull=False), distinct=True),
+            n=Count("id"),
+            won=Count("id", filter=Q(cycle__outcome=Cycle.Outcome.WON)),
+            accepted=Count("id", filter=Q(cycle__accepted_at__isnull=False)),
         )
         .order_by("kind", "name")
     )

@@ -75,25 +75,29 @@ def _rule_points(version: AgreementVersion | None) -> dict[str, tuple[str, dict[
 
 def rule_weights(cycles: Any) -> tuple[dict[str, float], int]:
     """Logistic weights per rule id over closed cycles (won = 1), and how many cycles the model saw."""
-    closed = list(cycles.filter(closed_at__isnull=False).values_list("id", "outcome"))
+    closed = list(cycles.filter(closed_at__isnull=False).order_by("id").values_list("id", "outcome"))
     if len(closed) < 2 * MIN_EVIDENCE:
         return {}, len(closed)
     ids = np.array([pk for pk, _ in closed])
     y = np.array([outcome == Cycle.Outcome.WON for _, outcome in closed], dtype=float)
     if y.min() == y.max():
         return {}, len(closed)
-    pairs = list(CycleRule.objects.filter(cycle_id__in=ids.tolist()).values_list("cycle_id", "rule_id"))
-    if not pairs:
+    pairs = np.array(
+        list(
+            CycleRule.objects.filter(cycle__in=cycles.filter(closed_at__isnull=False)).values_list(
+                "cycle_id", "rule_id"
+            )
+        ),
+        dtype=object,
+    ).reshape(-1, 2)
+    if not pairs.size:
         return {}, len(closed)
-    rule_ids = sorted({rule for _, rule in pairs})
-    row_of = {pk: index for index, pk in enumerate(ids.tolist())}
-    col_of = {rule: index for index, rule in enumerate(rule_ids)}
+    rule_ids, cols = np.unique(pairs[:, 1].astype(str), return_inverse=True)
+    rows = np.searchsorted(ids, pairs[:, 0].astype(np.int64))
     x = np.zeros((len(ids), len(rule_ids)))
-    rows = np.fromiter((row_of[pk] for pk, _ in pairs), dtype=int, count=len(pairs))
-    cols = np.fromiter((col_of[rule] for _, rule in pairs), dtype=int, count=len(pairs))
     x[rows, cols] = 1.0
     weights = fit_logistic(x, y)
-    return dict(zip(rule_ids, weights[1:].tolist(), strict=True)), len(closed)
+    return dict(zip(rule_ids.tolist(), weights[1:].tolist(), strict=True)), len(closed)
 
 
 def _round_points(value: float) -> int:

@@ -116,7 +116,7 @@ class Lead(models.Model):
         null=True, blank=True, help_text="Earliest deadline of a running clock not yet flagged as breached"
     )
 
-    created_at = models.DateTimeField()
+    created_at = models.DateTimeField(db_index=True)
     updated_at = models.DateTimeField()
 
     objects = LeadQuerySet.as_manager()
