@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, TextField, Value, When
+from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, TextField, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
@@ -116,7 +116,9 @@ def marketing_side(month: date, version: AgreementVersion | None) -> dict[str, A
     ]
     complete = Q()
     for name in required:
-        complete &= ~Q(**{f"lead__{name}": ""}) & Q(**{f"lead__{name}__isnull": False})
+        complete &= Q(**{f"lead__{name}__isnull": False})
+        if Lead._meta.get_field(name).empty_strings_allowed:  # text; a number (employees) is only ever NULL
+            complete &= ~Q(**{f"lead__{name}": ""})
     month_cycles = cohort(month)
     totals = month_cycles.aggregate(delivered=Count("id"), complete=Count("id", filter=complete))
     by = {}
@@ -323,8 +325,9 @@ def rule_lifts(queryset: QuerySet[Cycle]) -> list[dict[str, Any]]:
     # one row per (cycle, rule) is guaranteed by a constraint, so plain counts are distinct cycles
     rows = (
         CycleRule.objects.filter(cycle__in=queryset)
-        .values("rule_id", "kind", "name")
+        .values("rule_id", "kind")  # a rule renamed mid-month stays one row (under one of its names)
         .annotate(
+            name=Max("name"),
             n=Count("id"),
             won=Count("id", filter=Q(cycle__outcome=Cycle.Outcome.WON)),
             accepted=Count("id", filter=Q(cycle__accepted_at__isnull=False)),

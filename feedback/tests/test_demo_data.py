@@ -30,6 +30,8 @@ def test_demo_data_gives_a_fresh_site_users_an_agreement_and_scored_leads_and_is
     assert mqls.filter(claim_due_at__isnull=True).count() == 0
     assert len({lead.mql_at.date() for lead in mqls}) > 5
     # and sales worked some of them: claimed, accepted or rejected, won or lost
-    assert Lead.objects.filter(state__in=[State.SAL, State.SQL, State.WON, State.LOST, State.RECYCLED]).exists()
+    assert Lead.objects.filter(
+        state__in=[State.SAL, State.SQL, State.WON, State.LOST, State.RECYCLED]
+    ).exists()
     # and every MQL's hand-over is recorded as an event with the reason
     assert all(lead.events.filter(to_value="mql").exists() for lead in mqls)

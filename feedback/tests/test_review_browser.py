@@ -19,7 +19,9 @@ from sla.models import AgreementVersion, Status
 pytestmark = pytest.mark.browser
 
 
-def test_review_meeting_accepts_a_suggestion_and_starts_the_next_draft(page, browser_login, agreement, make_user):
+def test_review_meeting_accepts_a_suggestion_and_starts_the_next_draft(
+    page, browser_login, agreement, make_user
+):
     # given six months of demo leads, hand-overs and outcomes under the starter agreement
     ensure_default_reasons()
     ensure_demo_users()
