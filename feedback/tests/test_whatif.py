@@ -1,0 +1,89 @@
+"""What-if preview of a draft agreement: current open leads (by the database) and past hand-overs re-weighted."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from feedback.models import Cycle
+from feedback.whatif import whatif_for
+from leads.scoring import leads_rescore
+from sla.services import agreement_change, agreement_draft_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def draft(agreement, marketer):
+    """v2: threshold 50 → 40 and "Decision maker" +20 → +30."""
+    version = agreement_draft_create(user=marketer, now=timezone.now())
+
+    def change(content):
+        content["mql"]["threshold"] = 40
+        content["mql"]["fit_rules"][0]["points"] = 30
+        return content
+
+    return agreement_change(version_id=version.pk, user=marketer, change=change, now=timezone.now())
+
+
+def test_current_open_leads_entering_and_leaving_the_queue(draft, make_lead):
+    # given a lead at 45 points (director 20 + software 15 + webinar 10): below 50, above 40
+    now = timezone.now()
+    near = make_lead(now=now, first_name="Nora", last_name="Near", seniority="director", industry="software",
+                     employees=40, activities=[("webinar", now - timedelta(days=2), {})])  # fmt: skip
+    # and a lead far below both thresholds
+    make_lead(now=now, first_name="Fay", last_name="Far", employees=40)
+    # when the draft is previewed
+    data = whatif_for(draft, now=now)
+    current = data["current"]
+    # then the database says the near lead enters the queue under the draft, with its score under each version
+    assert current["expressible"] is True
+    assert current["open_leads"] == 2
+    assert (current["active"]["mqls"], current["draft"]["mqls"]) == (0, 1)
+    assert (current["enter"], current["leave"]) == (1, 0)
+    assert current["entering"] == [
+        {"lead_id": near.pk, "name": "Nora Near", "company": "", "active_score": 45, "draft_score": 55}
+    ]
+
+
+def test_past_hand_overs_rescored_with_the_drafts_points(draft, make_lead, rep):
+    # given two closed hand-overs: a decision maker at 45 points who was won, and a 50-pointer who was lost
+    now = timezone.now()
+    won = make_lead(now=now, seniority="director", industry="software", employees=40,
+                    activities=[("demo_request", now - timedelta(minutes=5), {}), ("webinar", now, {})])  # fmt: skip
+    lost = make_lead(now=now, industry="software", employees=500,
+                     activities=[("demo_request", now - timedelta(minutes=5), {}), ("webinar", now, {}),
+                                 ("page", now, {"path": "/pricing"})])  # fmt: skip
+    leads_rescore(lead_ids=[won.pk, lost.pk], now=now)
+    Cycle.objects.filter(lead=won).update(outcome="won", closed_at=now)
+    Cycle.objects.filter(lead=lost).update(outcome="lost", closed_at=now)
+    # when the draft is previewed
+    past = whatif_for(draft, now=now)["past"]
+    # then each version's points are applied to the rules that had fired at hand-off
+    assert (past["active"]["hand_overs"], past["draft"]["hand_overs"]) == (2, 2)
+    assert past["active"]["auc"]["auc"] == 0.0  # under v1 the won lead scored lower (45 < 50)
+    assert past["draft"]["auc"]["auc"] == 1.0  # the draft's +30 decision maker ranks it first (55 > 50)
+    assert past["draft"]["mqls"] == 2 and past["draft"]["won_among_mqls"] == 1
+    assert past["rules_not_in_history"] == []
+
+
+def test_the_page_and_the_command_show_the_same_preview(draft, marketing_manager, rep, login):
+    page = login(marketing_manager).get(f"/feedback/agreements/{draft.pk}/what-if/")
+    assert page.status_code == 200
+    assert f"What if v{draft.number} were in force?" in page.content.decode()
+    assert login(rep).get(f"/feedback/agreements/{draft.pk}/what-if/").status_code == 403
+    out = StringIO()
+    call_command("whatif", "--agreement", str(draft.number), "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["draft"] == {"id": draft.pk, "number": draft.number, "threshold": 40}
+    assert data["current"]["expressible"] is True
+
+
+def test_the_draft_page_links_to_its_what_if(draft, marketer, login):
+    html = login(marketer).get(draft.get_absolute_url()).content.decode()
+    assert f"/feedback/agreements/{draft.pk}/what-if/" in html
