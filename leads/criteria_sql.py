@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
@@ -638,7 +638,9 @@ class _Activities:
         return cls(now, frozenset(_type_key(name) for name in named) - {ANY_ACTIVITY})
 
     def since(self, days: int) -> Q:
-        """Half-open window: an activity exactly `days` old no longer counts."""
+        """Half-open window: an activity exactly `days` old no longer counts. The cutoff is `now - days` in
+        `now`'s own time zone, as evaluate() computes it (wall-clock days: across a DST change in that zone the
+        window is an hour longer or shorter; leads.scoring passes UTC)."""
         return Q(GreaterThan(F("occurred_at"), self.now - timedelta(days=days)))
 
     def matching(self, activity_type: str, where: ActivityMatch | None, window: int | None) -> Q:
@@ -668,8 +670,9 @@ class _Activities:
         return counted * Value(rule.points)
 
     def inactivity_points(self, inactivity: Inactivity) -> Case:
-        """No activity at all gives MAX() NULL, hence no penalty: that silence has no start."""
-        cutoff = self.now - timedelta(days=inactivity.days)
+        """No activity at all gives MAX() NULL, hence no penalty: that silence has no start. evaluate() adds the
+        days to the last activity, a UTC time, so the cutoff is taken in UTC."""
+        cutoff = self.now.astimezone(UTC) - timedelta(days=inactivity.days)
         return _points_if(Q(LessThanOrEqual(Max("occurred_at"), cutoff)), inactivity.points)
 
     def engagement(self, criteria: MqlCriteria) -> Expression | None:
@@ -795,10 +798,12 @@ class _Judgement:
         return _flag(_true(ref, _GATES) & reason)
 
     def tier(self, ref: Ref) -> Case:
-        gates, triggered = _true(ref, _GATES), self.triggered(ref)
-        hot = [] if triggered is None else [When(gates & triggered, then=Value("hot"))]
-        warm = When(gates & self.by_score(ref), then=Value("warm"))
-        return Case(*hot, warm, default=Value(""), output_field=CharField())
+        """A lead that fails a gate has no tier, whatever fired; then a trigger makes it hot, the score warm."""
+        triggered = self.triggered(ref)
+        outside = When(~_true(ref, _GATES), then=Value(""))
+        hot = [] if triggered is None else [When(triggered, then=Value("hot"))]
+        warm = When(self.by_score(ref), then=Value("warm"))
+        return Case(outside, *hot, warm, default=Value(""), output_field=CharField())
 
     @property
     def scores_activity(self) -> bool:
@@ -868,7 +873,9 @@ def annotate_evaluation(queryset: QuerySet, *, criteria: MqlCriteria, now: datet
 
 def count_mqls(queryset: QuerySet, *, criteria: MqlCriteria, now: datetime) -> dict[str, int]:
     """How many of these leads the criteria make MQLs at `now`, hot and warm: one aggregate query that scans
-    each lead's activities once (GROUP BY the tier)."""
+    each lead's activities once (GROUP BY the tier). On PostgreSQL, JIT-compiling the large expression can take
+    as long as the scan itself over a few hundred thousand leads (bench/bench_criteria_sql.py); `jit = off` for
+    the session or role that runs it avoids that."""
     _check(criteria, now)
     judgement = _Judgement(criteria, _Activities.of(criteria, now))
     reads_activities = judgement.scores_activity or bool(criteria.triggers)

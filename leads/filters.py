@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -38,8 +39,9 @@ class QueueFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(
         choices=[(s, State(s).label) for s in HANDED_OVER_STATES], empty_label="Any state"
     )
-    source = django_filters.ChoiceFilter(choices=[], empty_label="Any source")
-    campaign = django_filters.ChoiceFilter(choices=[], empty_label="Any campaign")
+    # Any value filters (a link may name a source newer than the cached list); the list only fills the menu.
+    source = django_filters.CharFilter(widget=forms.Select)
+    campaign = django_filters.CharFilter(widget=forms.Select)
     owner = django_filters.ModelChoiceFilter(queryset=_reps, empty_label="Any owner")
 
     class Meta:
@@ -49,8 +51,12 @@ class QueueFilter(django_filters.FilterSet):
     def __init__(self, *args: Any, user: Any, choices: dict[str, list[str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        self.filters["source"].extra["choices"] = [(value, value) for value in choices["source"]]
-        self.filters["campaign"].extra["choices"] = [(value, value) for value in choices["campaign"]]
+        for name, empty in (("source", "Any source"), ("campaign", "Any campaign")):
+            values = list(choices[name])
+            current = self.data.get(name) if self.data else None
+            if current and current not in values:
+                values.append(current)
+            self.form.fields[name].widget.choices = [("", empty)] + [(value, value) for value in values]
 
     def filter_tab(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
         if value == "unassigned":

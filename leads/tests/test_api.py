@@ -556,8 +556,9 @@ def test_a_100_message_batch_takes_a_bounded_number_of_queries(
             track(message_id=f"t{n}", userId=f"u{n}"),
         ]
     assert len(batch) == 100
-    # when posted / then a fixed number of queries, whatever the number of messages
-    with django_assert_max_num_queries(25):
+    # when posted / then a fixed number of queries, whatever the number of messages (the hand-over to sales
+    # opens a cycle per new MQL in bulk: part of the same fixed budget)
+    with django_assert_max_num_queries(30):
         response = post(client, "/v1/batch", {"batch": batch}, key=write_key)
     assert response.status_code == 200
     assert (Lead.objects.count(), Activity.objects.count()) == (25, 75)

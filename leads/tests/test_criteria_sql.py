@@ -13,6 +13,7 @@ import os
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db.models import Count
@@ -270,9 +271,9 @@ def random_criteria(rng: random.Random) -> MqlCriteria:
 # --- the comparison ----------------------------------------------------------------------------------------
 
 
-def python_view(criteria: MqlCriteria, lead: Lead, facts: list) -> dict[str, Any]:
+def python_view(criteria: MqlCriteria, lead: Lead, facts: list, now: datetime = NOW) -> dict[str, Any]:
     """What evaluate() says, in the shape of the SQL annotations."""
-    evaluation = evaluate(criteria, attributes_of(lead), facts, NOW)
+    evaluation = evaluate(criteria, attributes_of(lead), facts, now)
     points = {hit.rule_id: hit.points for hit in evaluation.breakdown}
     failed = {gate.gate_id for gate in evaluation.failed_gates}
     fired = {hit.trigger_id for hit in evaluation.triggers}
@@ -296,13 +297,13 @@ def python_view(criteria: MqlCriteria, lead: Lead, facts: list) -> dict[str, Any
     return view
 
 
-def assert_same(criteria: MqlCriteria, leads: list[Lead]) -> int:
+def assert_same(criteria: MqlCriteria, leads: list[Lead], now: datetime = NOW) -> int:
     """Compare every lead; return how many of them the criteria make MQLs."""
     by_pk = {lead.pk: lead for lead in leads}
     facts = facts_for(list(by_pk))
-    expected = {pk: python_view(criteria, lead, facts.get(pk, [])) for pk, lead in by_pk.items()}
+    expected = {pk: python_view(criteria, lead, facts.get(pk, []), now) for pk, lead in by_pk.items()}
     names = list(next(iter(expected.values())))
-    rows = annotate_evaluation(Lead.objects.filter(pk__in=by_pk), criteria=criteria, now=NOW).values(
+    rows = annotate_evaluation(Lead.objects.filter(pk__in=by_pk), criteria=criteria, now=now).values(
         "pk", *names
     )
     seen = 0
@@ -545,6 +546,20 @@ def test_the_evaluation_groups_in_sql(django_assert_num_queries):
         )
     # then
     assert {(row["source"], row["rule_e1"]): row["n"] for row in rows} == expected
+
+
+def test_now_in_another_time_zone_is_the_same_instant():
+    leads = make_leads(seed=4, count=40)
+    assert_same(STARTER, leads, now=NOW.astimezone(ZoneInfo("America/New_York")))
+
+
+def test_count_mqls_of_no_leads():
+    assert count_mqls(Lead.objects.none(), criteria=STARTER, now=NOW) == {
+        "leads": 0,
+        "mqls": 0,
+        "hot": 0,
+        "warm": 0,
+    }
 
 
 def test_criteria_without_activity_rules_are_judged_on_the_lead_row():
