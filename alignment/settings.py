@@ -93,6 +93,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The set-based criteria queries are large; PostgreSQL's JIT spends more compiling them than it saves.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a lock instead of failing at once: the dev server and an in-process task may write together.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
