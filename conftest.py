@@ -164,7 +164,7 @@ def browser_login(page):
         page.get_by_label("Username").fill(user.username)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Log in").click()
-        page.wait_for_url("**/")
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)  # "**/" would match the login page too
         return page
 
     return login
