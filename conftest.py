@@ -159,12 +159,21 @@ def page(browser, live_server, transactional_db):
 @pytest.fixture
 def browser_login(page):
     def login(user, password: str = "correct-horse-battery"):
+        # Let the previous page's htmx requests finish first: a late response could set cookies after the clear.
+        page.wait_for_load_state("networkidle")
         page.context.clear_cookies()
         page.goto("/accounts/login/")
         page.get_by_label("Username").fill(user.username)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(lambda url: "/accounts/login/" not in url)  # "**/" would match the login page too
+        try:
+            page.wait_for_url(
+                lambda url: "/accounts/login/" not in url
+            )  # "**/" would match the login page too
+        except Exception as error:
+            raise AssertionError(
+                f"login as {user.username} failed; the page says: {page.inner_text('main')}"
+            ) from error
         return page
 
     return login
