@@ -130,6 +130,14 @@ def _act(
     return response
 
 
+def _with_reason(
+    request: HttpRequest, pk: int, form: forms.Form, name: str, service: Callable[..., Any], done: str
+) -> HttpResponse:
+    """Reject, lose and disqualify: the same form (reason from a managed list + comment), another service."""
+    return _act(request, pk, form, name, lambda lead, data: service(
+        lead_id=lead.pk, user=request.user, now=timezone.now(), reason=data["reason"], comment=data["comment"]), done)  # fmt: skip
+
+
 @role_required(RECORDERS)
 @require_POST
 def contact(request: HttpRequest, pk: int) -> HttpResponse:
@@ -148,10 +156,8 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(RECORDERS)
 @require_POST
 def reject(request: HttpRequest, pk: int) -> HttpResponse:
-    form = RejectForm(request.POST, prefix="reject")
-    return _act(request, pk, form, "reject_form", lambda lead, data: services.lead_reject(
-        lead_id=lead.pk, user=request.user, now=timezone.now(), reason=data["reason"], comment=data["comment"]),
-        "Rejected and recycled to marketing with your reason.")  # fmt: skip
+    return _with_reason(request, pk, RejectForm(request.POST, prefix="reject"), "reject_form", services.lead_reject,
+                        "Rejected and recycled to marketing with your reason.")  # fmt: skip
 
 
 @role_required(RECORDERS)
@@ -191,19 +197,15 @@ def win(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(RECORDERS)
 @require_POST
 def lose(request: HttpRequest, pk: int) -> HttpResponse:
-    form = LoseForm(request.POST, prefix="lose")
-    return _act(request, pk, form, "lose_form", lambda lead, data: services.lead_lose(
-        lead_id=lead.pk, user=request.user, now=timezone.now(), reason=data["reason"], comment=data["comment"]),
-        "Recorded as lost.")  # fmt: skip
+    return _with_reason(request, pk, LoseForm(request.POST, prefix="lose"), "lose_form", services.lead_lose,
+                        "Recorded as lost.")  # fmt: skip
 
 
 @role_required(RECORDERS)
 @require_POST
 def disqualify(request: HttpRequest, pk: int) -> HttpResponse:
-    form = DisqualifyForm(request.POST, prefix="dq")
-    return _act(request, pk, form, "disqualify_form", lambda lead, data: services.lead_disqualify(
-        lead_id=lead.pk, user=request.user, now=timezone.now(), reason=data["reason"], comment=data["comment"]),
-        "Recorded as disqualified.")  # fmt: skip
+    return _with_reason(request, pk, DisqualifyForm(request.POST, prefix="dq"), "disqualify_form",
+                        services.lead_disqualify, "Recorded as disqualified.")  # fmt: skip
 
 
 @role_required(MARKETING | {Role.SALES_MANAGER, Role.ADMIN})
