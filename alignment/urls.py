@@ -14,6 +14,6 @@ urlpatterns = [
     path("agreement/", include("sla.urls")),
     path("leads/", include("leads.urls")),
     path("feedback/", include("feedback.urls")),
-    path("", include("leads.api")),  # Segment-compatible /v1/... events and the /api/... read API
+    path("", include("leads.intake.api")),  # Segment-compatible /v1/... events and the /api/... read API
     path("admin/", admin.site.urls),
 ]

@@ -1,4 +1,4 @@
-"""MQL criteria judged by PostgreSQL (leads.criteria_sql.count_mqls) against the Python evaluator.
+"""MQL criteria judged by PostgreSQL (leads.scoring.criteria_sql.count_mqls) against the Python evaluator.
 
     python bench/bench_criteria_sql.py [--leads 200000] [--activities 10] [--sample 10000] [--fresh]
 
@@ -179,9 +179,9 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from leads.criteria_sql import count_mqls
     from leads.models import Activity, Lead
     from leads.scoring import attributes_of, facts_for
+    from leads.scoring.criteria_sql import count_mqls
     from sla.content import STARTER_MQL
     from sla.criteria import MqlCriteria, evaluate
 

@@ -8,18 +8,18 @@ judged by the outcome they have now; those without an outcome yet are "immature"
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, TextField, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
 from feedback.models import Cycle, CycleRule
+from feedback.months import MIN_EVIDENCE, month_bounds, month_start, next_month, previous_month, rate  # noqa: F401 (re-exported)
+from feedback.suggest import suggestions_for
 from leads.models import Lead, SlaBreach
 from sla.models import AgreementVersion
 
@@ -35,35 +35,11 @@ BANDS: tuple[tuple[int | None, int | None, str], ...] = (
     (100, None, "100 and over"),
 )
 CLOSED_LOST = (Cycle.Outcome.REJECTED, Cycle.Outcome.LOST, Cycle.Outcome.DISQUALIFIED)
-MIN_EVIDENCE = 20  # below this many leads a rate is shown but never used for a suggestion
-
-
-def month_start(value: date) -> date:
-    return value.replace(day=1)
-
-
-def previous_month(month: date) -> date:
-    return date(month.year - 1, 12, 1) if month.month == 1 else date(month.year, month.month - 1, 1)
-
-
-def next_month(month: date) -> date:
-    return date(month.year + 1, 1, 1) if month.month == 12 else date(month.year, month.month + 1, 1)
-
-
-def month_bounds(month: date) -> tuple[datetime, datetime]:
-    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    start = datetime(month.year, month.month, 1, tzinfo=zone)
-    end_month = next_month(month)
-    return start, datetime(end_month.year, end_month.month, 1, tzinfo=zone)
 
 
 def cohort(month: date) -> QuerySet[Cycle]:
     start, end = month_bounds(month)
     return Cycle.objects.filter(handed_over_at__gte=start, handed_over_at__lt=end)
-
-
-def rate(part: int | float, whole: int | float) -> float | None:
-    return None if not whole else part / whole
 
 
 # --- funnel ----------------------------------------------------------------------------------------------
@@ -471,8 +447,6 @@ class MonthChoice:
 
 def review_for(month: date) -> dict[str, Any]:
     """Every figure of the month's review, with last month's funnel beside it, as JSON-ready data."""
-    from feedback.suggest import suggestions_for
-
     month = month_start(month)
     version = agreement_in_force(month)
     threshold = (version.content.get("mql", {}) if version else {}).get("threshold")

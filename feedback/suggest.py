@@ -17,7 +17,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.fields.json import KT
 
 from feedback.models import Cycle, CycleRule
-from feedback.reports import MIN_EVIDENCE, month_bounds, previous_month, rate
+from feedback.months import MIN_EVIDENCE, month_bounds, previous_month, rate
 from leads.models import Activity, Lead
 from sla.models import AgreementVersion
 

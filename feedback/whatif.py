@@ -1,6 +1,6 @@
 """What-if preview of a draft agreement, beside the active one.
 
-- **Current open leads**: both versions' MQL criteria evaluated by the database (leads.criteria_sql) over every
+- **Current open leads**: both versions' MQL criteria evaluated by the database (leads.scoring.criteria_sql) over every
   open lead: how many MQLs (hot, warm) each would make, and which leads would enter or leave the queue.
 - **Past leads with a known outcome**: the hand-overs of the last six months, re-weighted with the draft's points
   for the rules that had fired at hand-off (stored per cycle), judged against the draft's threshold: conversion by
@@ -19,8 +19,8 @@ from django.db.models.functions import Coalesce, TruncMonth
 
 from feedback.models import Cycle, CycleRule
 from feedback.reports import BANDS, auc, rate
-from leads.criteria_sql import NotExpressible, annotate_evaluation, can_express
 from leads.models import CLOSED_STATES, Lead
+from leads.scoring.criteria_sql import NotExpressible, annotate_evaluation, can_express
 from sla.criteria import MqlCriteria
 from sla.models import AgreementVersion
 

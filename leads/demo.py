@@ -13,9 +13,9 @@ from typing import Any
 
 from django.db import transaction
 
-from leads.clocks import stamp_clocks
 from leads.models import Activity, Lead, LeadEvent, LeadIdentity, SlaBreach, State, Tier
 from leads.normalise import seniority_from_title
+from leads.queue.clocks import stamp_clocks
 from leads.scoring import DEADLINE_FIELDS, Rules, attributes_of
 from sla.criteria import Activity as Fact
 from sla.criteria import evaluate

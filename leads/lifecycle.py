@@ -7,9 +7,9 @@ from typing import Any
 
 from django.db import transaction
 
-from leads.clocks import stamp_clocks
 from leads.exceptions import LeadError
 from leads.models import Lead, LeadEvent, SlaBreach, State
+from leads.queue.clocks import stamp_clocks
 
 CLOCK_FIELDS = {"first_contact": "first_contact_at", "decision": "decided_at", "outcome": "outcome_at"}
 

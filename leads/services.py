@@ -25,6 +25,7 @@ from leads.models import (
 )
 from leads.normalise import LEAD_FIELDS
 from leads.scoring import Rules, active_rules, leads_rescore
+from leads.signals import rescore_job_queued
 from sla.models import AgreementVersion
 
 RESCORE_CHUNK = 1000
@@ -179,9 +180,7 @@ def lead_merge(*, keep: Lead, merge: Lead, now: datetime, reason: str) -> Lead:
 def rescore_job_start(*, version: AgreementVersion, reason: str, now: datetime) -> RescoreJob:
     total = Lead.objects.open().count()
     job = RescoreJob.objects.create(agreement=version, reason=reason, total=total, created_at=now)
-    from leads.tasks import rescore_job_run
-
-    rescore_job_run.delay_on_commit(job.pk)
+    rescore_job_queued.send(sender=Lead, job_id=job.pk)
     return job
 
 

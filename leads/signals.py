@@ -7,3 +7,12 @@ leads_handed_over = Signal()
 # Sent inside the transaction that gives a lead an owner (claim, assignment, round-robin); kwargs: lead_id,
 # owner_id, at. feedback/ records the claim on the open cycle.
 lead_owner_set = Signal()
+
+# Side effects a service asks for, sent inside its transaction; leads/receivers.py turns each into a Celery task
+# run after commit. Services never import tasks (tasks import services), so the two cannot import each other.
+lead_became_hot = Signal()  # kwargs: lead_ids, at. Announce hot leads to sales.
+sla_breaches_found = (
+    Signal()
+)  # kwargs: breach_ids, notify_manager. Tell owners (and managers) of missed deadlines.
+rescore_job_queued = Signal()  # kwargs: job_id. Run a background rescoring job.
+import_job_queued = Signal()  # kwargs: job_id. Run a CSV import job in the background.

@@ -12,29 +12,26 @@ from django.core.mail import send_mail
 from django.utils import timezone
 
 from alignment.roles import Role
+from leads import services
+from leads.models import Lead, SlaBreach
+from leads.queue import sla_breaches_scan
 
 log = logging.getLogger(__name__)
 
 
 @shared_task
 def rescore_job_run(job_id: int) -> int:
-    from leads.services import rescore_job_run as run
-
-    return run(job_id=job_id, now_func=timezone.now).done
+    return services.rescore_job_run(job_id=job_id, now_func=timezone.now).done
 
 
 @shared_task
 def leads_rescore_aged() -> int:
-    from leads.services import leads_rescore_aged as rescore
-
-    return rescore(now=timezone.now())
+    return services.leads_rescore_aged(now=timezone.now())
 
 
 @shared_task(autoretry_for=(urllib.error.URLError, TimeoutError), retry_backoff=True, max_retries=5)
 def notify_hot_lead(lead_id: int) -> str:
     """Tell sales at once: e-mail to the owner (or every rep and sales manager) and the outbound webhook."""
-    from leads.models import Lead
-
     lead = Lead.objects.filter(pk=lead_id).select_related("owner").first()
     if lead is None:
         return "gone"
@@ -61,8 +58,6 @@ def _recipients(lead) -> list[str]:
 def notify_breaches(breach_ids: list[int], notify_manager: bool = True) -> int:
     """Deadlines were missed: one e-mail per person (each owner; the sales managers if the terms say so)
     listing what they need to know, and one webhook message per breach (a digest when there are many)."""
-    from leads.models import SlaBreach
-
     breaches = list(SlaBreach.objects.filter(pk__in=breach_ids).select_related("lead", "owner", "new_owner"))
     if not breaches:
         return 0
@@ -106,8 +101,6 @@ def _breach_text(breach) -> str:
 
 @shared_task
 def sla_breach_scan() -> int:
-    from leads.queue import sla_breaches_scan
-
     return len(sla_breaches_scan(now=timezone.now()).breaches)
 
 
@@ -125,4 +118,4 @@ def _post_webhook(payload: dict) -> None:
 
 
 # Celery discovers `tasks` modules only; the import task lives beside the import code.
-from leads.import_tasks import import_run_task  # noqa: E402, F401
+from leads.intake.import_tasks import import_run_task  # noqa: E402, F401

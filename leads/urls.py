@@ -12,5 +12,5 @@ urlpatterns = [
     path("<int:pk>/release/", views.release, name="release"),
     path("<int:pk>/assign/", views.assign, name="assign"),
     path("rescoring/", views.rescore_status, name="rescore_status"),
-    path("imports/", include("leads.import_urls")),
+    path("imports/", include("leads.intake.import_urls")),
 ]

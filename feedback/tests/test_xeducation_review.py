@@ -29,7 +29,7 @@ from feedback import services
 from feedback.models import Cycle, CycleRule, Reason
 from feedback.reasons import ensure_default_reasons
 from feedback.reports import review_for
-from leads.import_services import import_create, import_start
+from leads.intake.import_services import import_create, import_start
 from leads.models import IdentityKind, Lead, LeadIdentity, State
 from sla import services as sla_services
 from sla.content import starter_content

@@ -17,10 +17,10 @@ from django.test import Client
 from django.utils import timezone
 from openapi_spec_validator import validate
 
-from leads import ingest
-from leads.api import gate
+from leads.intake import ingest
+from leads.intake.api import gate
+from leads.intake.segment import PayloadError
 from leads.models import Activity, IdentityKind, Lead, LeadEvent, LeadIdentity, State, Tier, WriteKey
-from leads.segment import PayloadError
 from leads.services import LeadData, api_token_create, key_hash, lead_upsert, write_key_create
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""The database's judgement of MQL criteria (leads.criteria_sql) is sla.criteria.evaluate's, lead for lead.
+"""The database's judgement of MQL criteria (leads.scoring.criteria_sql) is sla.criteria.evaluate's, lead for lead.
 
 Generated leads carry blank, padded, mixed-case, non-ASCII, missing and oddly typed attributes, and 0-30
 activities placed at random or exactly on window, silence and inactivity edges; the starter agreement and randomly
@@ -18,7 +18,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db.models import Count
 
-from leads.criteria_sql import (
+from leads.models import Activity, Lead
+from leads.scoring import attributes_of, facts_for
+from leads.scoring.criteria_sql import (
     _WHITESPACE,
     NotExpressible,
     annotate_evaluation,
@@ -28,8 +30,6 @@ from leads.criteria_sql import (
     rule_alias,
     trigger_alias,
 )
-from leads.models import Activity, Lead
-from leads.scoring import attributes_of, facts_for
 from sla.content import STARTER_MQL
 from sla.criteria import MqlCriteria, evaluate
 

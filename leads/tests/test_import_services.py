@@ -13,9 +13,9 @@ from django.db.models import Sum
 from django.db.models.fields.json import KT
 
 import conftest
-from leads import import_services, imports
-from leads.import_services import ImportStateError, import_create, import_preview, import_start
-from leads.imports import CsvError
+from leads.intake import import_services, imports
+from leads.intake.import_services import ImportStateError, import_create, import_preview, import_start
+from leads.intake.imports import CsvError
 from leads.models import IdentityKind, ImportJob, Lead, LeadIdentity
 
 pytestmark = pytest.mark.django_db

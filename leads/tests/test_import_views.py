@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from leads import import_services
+from leads.intake import import_services
 from leads.models import ImportJob, Lead
 
 pytestmark = pytest.mark.django_db
@@ -130,7 +130,7 @@ def test_an_empty_file_is_refused(login, marketer):
 
 
 def test_a_file_over_the_limit_is_refused_before_it_is_read(login, marketer, monkeypatch):
-    monkeypatch.setattr("leads.imports.MAX_BYTES", 10)
+    monkeypatch.setattr("leads.intake.imports.MAX_BYTES", 10)
     response = login(marketer).post(
         reverse("leads:import_new"),
         {"file": SimpleUploadedFile("big.csv", b"Email\r\na@b.example\r\n"), "preset": "auto"},

@@ -9,8 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leads import imports
-from leads.imports import ColumnMapping, CsvError, FileContext, RowError, parse, suggest_mapping, validate_row
+from leads.intake import imports
+from leads.intake.imports import (
+    ColumnMapping,
+    CsvError,
+    FileContext,
+    RowError,
+    parse,
+    suggest_mapping,
+    validate_row,
+)
 
 HUBSPOT_HEADERS = [
     "Record ID", "First Name", "Last Name", "Email", "Company Name", "Job Title", "Lead Status",

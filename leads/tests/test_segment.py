@@ -8,8 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leads import segment
-from leads.segment import PayloadError, activity_type, decode_body, parse_batch, parse_json, parse_message
+from leads.intake import segment
+from leads.intake.segment import (
+    PayloadError,
+    activity_type,
+    decode_body,
+    parse_batch,
+    parse_json,
+    parse_message,
+)
 
 NOW = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
 

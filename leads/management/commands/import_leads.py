@@ -9,8 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from leads import import_services, imports
-from leads.imports import CsvError
+from leads.intake import import_services, imports
+from leads.intake.imports import CsvError
 
 SHOWN = 20
 

@@ -14,10 +14,10 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alignment.roles import Role, role_required
-from leads import import_services, imports
-from leads.forms_import import MappingForm, UploadForm
-from leads.import_services import ImportStateError
-from leads.imports import CsvError
+from leads.intake import import_services, imports
+from leads.intake.forms_import import MappingForm, UploadForm
+from leads.intake.import_services import ImportStateError
+from leads.intake.imports import CsvError
 from leads.models import ImportJob
 
 IMPORTERS = frozenset({Role.MARKETER, Role.MARKETING_MANAGER, Role.SALES_MANAGER, Role.ADMIN})

@@ -7,8 +7,8 @@ from typing import Any
 
 from django import forms
 
-from leads import imports
-from leads.imports import ColumnMap, ColumnMapping
+from leads.intake import imports
+from leads.intake.imports import ColumnMap, ColumnMapping
 
 TARGET_CHOICES = [
     ("Identify the lead", [("email", "E-mail"), (imports.EXTERNAL_ID, imports.TARGETS[imports.EXTERNAL_ID])]),

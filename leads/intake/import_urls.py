@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from leads import import_views
+from leads.intake import import_views
 
 urlpatterns = [
     path("", import_views.import_list, name="import_list"),

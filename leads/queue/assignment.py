@@ -1,29 +1,27 @@
-"""The shared queue's writes: claim, release, assign, round-robin, and the SLA breach scan with escalation."""
+"""Who works a lead: claim, release, assign, round-robin. Every owner change is recorded and announced."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count, F, Q
 
 from alignment.audit import audit_record
 from alignment.roles import Role
-from leads.clocks import clock_state, running_clocks, stamp_clocks
 from leads.exceptions import LeadAlreadyClaimed, LeadError, NoRepAvailable
 from leads.models import Lead, LeadEvent, RepProfile, SlaBreach, State
-from leads.scoring import active_rules
+from leads.queue.clocks import stamp_clocks
 from leads.signals import lead_owner_set
-from leads.tasks import notify_breaches
 
-SCAN_BATCH = 500
 OPEN_FOR_CAPACITY = (State.MQL, State.SAL, State.SQL)
 
 
-def _owner_event(lead: Lead, before: Any, after: Any, *, actor: Any, now: datetime, reason: str) -> None:
+def owner_change_record(
+    lead: Lead, before: Any, after: Any, *, actor: Any, now: datetime, reason: str
+) -> None:
     if after is not None:
         lead_owner_set.send(sender=Lead, lead_id=lead.pk, owner_id=after.pk, at=now)
     LeadEvent.objects.create(
@@ -55,7 +53,7 @@ def lead_claim(*, lead_id: int, rep: Any, now: datetime) -> Lead:
         )
     lead.owner, lead.claimed_at, lead.updated_at = rep, lead.claimed_at or now, now
     lead.save(update_fields=["owner", "claimed_at", "updated_at", *_stamp(lead)])
-    _owner_event(lead, None, rep, actor=rep, now=now, reason="claimed")
+    owner_change_record(lead, None, rep, actor=rep, now=now, reason="claimed")
     RepProfile.objects.update_or_create(user=rep, defaults={"last_assigned_at": now})
     return lead
 
@@ -71,7 +69,9 @@ def lead_release(*, lead_id: int, user: Any, now: datetime, reason: str = "") ->
     before = lead.owner
     lead.owner, lead.updated_at = None, now
     lead.save(update_fields=["owner", "updated_at"])
-    _owner_event(lead, before, None, actor=user, now=now, reason=reason or "released to the shared queue")
+    owner_change_record(
+        lead, before, None, actor=user, now=now, reason=reason or "released to the shared queue"
+    )
     return lead
 
 
@@ -88,7 +88,7 @@ def lead_assign(*, lead_id: int, rep: Any, by: Any, now: datetime, reason: str =
         return lead
     lead.owner, lead.claimed_at, lead.updated_at = rep, lead.claimed_at or now, now
     lead.save(update_fields=["owner", "claimed_at", "updated_at", *_stamp(lead)])
-    _owner_event(
+    owner_change_record(
         lead, before, rep, actor=by, now=now, reason=reason or ("reassigned" if before else "assigned")
     )
     audit_record(
@@ -124,99 +124,3 @@ def lead_assign_round_robin(
     lead = lead_assign(lead_id=lead_id, rep=rep, by="round-robin", now=now, reason=reason)
     RepProfile.objects.update_or_create(user=rep, defaults={"last_assigned_at": now})
     return lead
-
-
-@dataclass
-class ScanResult:
-    breaches: list[int]
-    checked: int
-
-
-def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
-    """Find running clocks past their deadline, record each breach once, notify, and escalate per the terms.
-
-    Reads only leads whose `next_sla_check_at` has passed (an indexed range). Rows are locked with SKIP LOCKED,
-    and the (lead, clock, deadline) unique constraint makes a second scanner's insert a no-op, so two beat
-    processes never handle one breach twice.
-    """
-    rules = active_rules()
-    terms = rules.terms if rules else None
-    found: list[int] = []
-    checked = 0
-    while True:
-        with transaction.atomic():
-            leads = list(
-                Lead.objects.select_for_update(skip_locked=True)
-                .filter(next_sla_check_at__lte=now)
-                .order_by("next_sla_check_at", "pk")[:batch]
-            )
-            if not leads:
-                break
-            flagged: dict[int, set[tuple[str, datetime]]] = {lead.pk: set() for lead in leads}
-            batch_found: list[int] = []
-            for lead_id, clock, deadline in SlaBreach.objects.filter(lead__in=leads).values_list(
-                "lead_id", "clock", "deadline"
-            ):
-                flagged[lead_id].add((clock, deadline))
-            for lead in leads:
-                checked += 1
-                for clock, due in running_clocks(clock_state(lead)):
-                    if due > now or (clock, due) in flagged[lead.pk]:
-                        continue
-                    breach = _record_breach(lead, clock, due, now)
-                    if breach:
-                        found.append(breach.pk)
-                        batch_found.append(breach.pk)
-                        _escalate(lead, breach, terms, now)
-                    flagged[lead.pk].add((clock, due))
-                fields = stamp_clocks(lead, flagged=flagged[lead.pk])
-                if lead.next_sla_check_at and lead.next_sla_check_at <= now:
-                    lead.next_sla_check_at = None  # defensive: never loop on one lead
-            Lead.objects.bulk_update(leads, fields)
-            if batch_found:
-                notify_breaches.delay_on_commit(batch_found, bool(terms and terms.notify_manager))
-        if len(leads) < batch:
-            break
-    return ScanResult(breaches=found, checked=checked)
-
-
-def _record_breach(lead: Lead, clock: str, due: datetime, now: datetime) -> SlaBreach | None:
-    try:
-        with transaction.atomic():
-            return SlaBreach.objects.create(
-                lead=lead,
-                clock=clock,
-                deadline=due,
-                detected_at=now,
-                late_seconds=int((now - due).total_seconds()),
-                owner_id=lead.owner_id,
-            )
-    except IntegrityError:
-        return None  # another scanner recorded it first
-
-
-def _escalate(lead: Lead, breach: SlaBreach, terms: Any, now: datetime) -> None:
-    action = str(terms.on_breach) if terms else "none"
-    if lead.owner_id and breach.clock in ("first_contact", "accept") and action == "return_to_queue":
-        before = lead.owner
-        Lead.objects.filter(pk=lead.pk).update(owner=None, updated_at=now)
-        lead.owner = None
-        _owner_event(
-            lead, before, None, actor="sla", now=now, reason=f"{breach.get_clock_display()} deadline missed"
-        )
-        breach.action = SlaBreach.Action.RETURNED
-    elif action == "reassign" and breach.clock in ("claim", "first_contact", "accept"):
-        try:
-            updated = lead_assign_round_robin(
-                lead_id=lead.pk,
-                now=now,
-                exclude=lead.owner,
-                reason=f"{breach.get_clock_display()} deadline missed",
-            )
-        except NoRepAvailable:
-            pass
-        else:
-            lead.owner = updated.owner
-            breach.action, breach.new_owner = SlaBreach.Action.REASSIGNED, updated.owner
-    if breach.action != SlaBreach.Action.NONE:
-        breach.save(update_fields=["action", "new_owner"])

@@ -28,7 +28,7 @@ from ninja.security.http import HttpAuthBase
 from pydantic import BaseModel, ConfigDict
 
 from alignment.roles import user_roles
-from leads import ingest, segment
+from leads.intake import ingest, segment
 from leads.models import ApiToken, Lead, State, WriteKey
 from leads.services import key_hash
 
@@ -453,6 +453,6 @@ def lead_detail(request: HttpRequest, lead_id: int) -> Lead:
     return get_object_or_404(Lead.objects.select_related("owner"), pk=lead_id)
 
 
-# alignment/urls.py mounts these at the site root: path("", include("leads.api")).
+# alignment/urls.py mounts these at the site root: path("", include("leads.intake.api")).
 app_name = "api"
 urlpatterns = api.urls[0]

@@ -19,9 +19,9 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 
 from leads import services
+from leads.intake.segment import Message, parse_batch
 from leads.models import Activity, IdentityKind, Lead, LeadIdentity, State
 from leads.scoring import leads_rescore
-from leads.segment import Message, parse_batch
 
 EMAIL = "email"
 ATTEMPTS = 3  # a lost race (a lead or id created, or merged away, by a concurrent batch) is retried
@@ -55,7 +55,7 @@ def events_ingest(
 ) -> IngestResult:
     """Store a batch once: activities, identities, lead fields, merges; then rescore the leads touched.
 
-    `messages` are parsed messages (leads.segment.parse_batch), or raw Segment message dicts, which are
+    `messages` are parsed messages (leads.intake.segment.parse_batch), or raw Segment message dicts, which are
     validated here first (segment.PayloadError names the bad ones; nothing is written then).
     Retried deliveries are harmless: an activity whose messageId is stored is skipped, and identify only sets
     what it already set. A database lock wait that times out raises IngestBusy (the API answers 429).

@@ -21,11 +21,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F
 
 from alignment.audit import audit_record
-from leads import imports
-from leads.imports import ColumnMap, CsvError, ParsedCsv, RowError
+from leads.intake import imports
+from leads.intake.imports import ColumnMap, CsvError, ParsedCsv, RowError
 from leads.models import IdentityKind, ImportJob, Lead, LeadIdentity
 from leads.scoring import Rules, active_rules, leads_rescore
 from leads.services import EDITABLE_FIELDS, LeadData, lead_upsert
+from leads.signals import import_job_queued
 
 log = logging.getLogger(__name__)
 
@@ -215,9 +216,7 @@ def import_start(
         if inline is None:
             inline = job.total_rows < INLINE_LIMIT
         if not inline:
-            from leads.import_tasks import import_run_task
-
-            import_run_task.delay_on_commit(job.pk)
+            import_job_queued.send(sender=Lead, job_id=job.pk)
             return job
     return import_run(job_id=job.pk, now_func=now_func)
 

@@ -10,14 +10,15 @@ from typing import Any
 
 from django.db import transaction
 
-from leads.clocks import stamp_clocks
+from leads.exceptions import NoRepAvailable
 from leads.models import QUALIFIABLE_STATES, Activity, Lead, LeadEvent, State, Tier
 from leads.normalise import LEAD_FIELDS, lead_attributes
-from leads.signals import leads_handed_over
+from leads.queue.assignment import lead_assign_round_robin
+from leads.queue.clocks import stamp_clocks
+from leads.rules import Rules, active_rules
+from leads.signals import lead_became_hot, leads_handed_over
 from sla.criteria import Activity as Fact
-from sla.criteria import Evaluation, MqlCriteria, evaluate
-from sla.models import AgreementVersion
-from sla.terms import ServiceTerms
+from sla.criteria import Evaluation, evaluate
 
 SCORE_FIELDS = [
     "state", "tier", "score", "fit_score", "engagement_score", "breakdown", "scored_with", "scored_at",
@@ -31,35 +32,6 @@ DEADLINE_FIELDS = {
     "accept": "accept_due_at",
     "outcome": "outcome_due_at",
 }
-
-
-@dataclass(frozen=True)
-class Rules:
-    """An agreement version compiled for scoring (criteria and terms parsed once, reused for every lead)."""
-
-    version: AgreementVersion
-    criteria: MqlCriteria
-    terms: ServiceTerms
-
-    @classmethod
-    def of(cls, version: AgreementVersion) -> Rules:
-        cached = _compiled.get(version.pk)
-        if cached is None or cached.version.content_hash != version.content_hash:
-            cached = cls(
-                version=version,
-                criteria=MqlCriteria.from_dict(version.content["mql"]),
-                terms=ServiceTerms.from_dict(version.content["terms"]),
-            )
-            _compiled[version.pk] = cached
-        return cached
-
-
-_compiled: dict[int, Rules] = {}
-
-
-def active_rules() -> Rules | None:
-    version = AgreementVersion.objects.active()
-    return Rules.of(version) if version else None
 
 
 @dataclass
@@ -125,10 +97,7 @@ def leads_rescore(
         if rules is not None and rules.terms.auto_assign and result.became_mql:
             _auto_assign(result.became_mql, now)
         if result.became_hot:
-            from leads.tasks import notify_hot_lead
-
-            for lead_id in result.became_hot:
-                notify_hot_lead.delay_on_commit(lead_id)
+            lead_became_hot.send(sender=Lead, lead_ids=result.became_hot, at=now)
     return result
 
 
@@ -224,9 +193,6 @@ def _event(
 
 def _auto_assign(lead_ids: list[int], now: datetime) -> None:
     """The terms say new MQLs are assigned round-robin; with nobody available they wait in the shared queue."""
-    from leads.exceptions import NoRepAvailable
-    from leads.queue import lead_assign_round_robin
-
     for lead_id in lead_ids:
         try:
             lead_assign_round_robin(lead_id=lead_id, now=now, reason="new MQL, assigned round-robin")
