@@ -16,8 +16,9 @@ from alignment.roles import Role, user_roles
 from feedback.exceptions import OutcomeRefused
 from feedback.models import ContactAttempt, Cycle, CycleRule, Decision, Reason, Snapshot
 from leads.exceptions import LeadError
-from leads.lifecycle import lead_progress
-from leads.models import Lead, State
+from leads.lifecycle import rules as life
+from leads.lifecycle.services import lead_progress
+from leads.models import Lead
 from sla.calendar import business_minutes_between
 from sla.criteria import SqlCriteria, sql_check
 from sla.models import AgreementVersion
@@ -93,9 +94,9 @@ def _may_record(user: Any, lead: Lead) -> None:
         return
     if Role.REP in roles and lead.owner_id == user.pk:
         return
-    if Role.REP in roles and lead.owner_id is None and lead.state == State.MQL:
+    if Role.REP in roles and lead.owner_id is None and life.allowed(life.Action.CLAIM, lead.state):
         raise OutcomeRefused("Claim this lead first: outcomes are recorded by the lead's owner.")
-    if Role.REP in roles and lead.owner_id is None and lead.state not in (State.SAL, State.SQL):
+    if Role.REP in roles and lead.owner_id is None and lead.state not in life.WITH_SALES:
         # e.g. rejected by a manager meanwhile: a recycled or closed lead cannot be claimed
         raise OutcomeRefused(f"This lead is {lead.get_state_display()}: it is not with sales right now.")
     raise OutcomeRefused("Only the lead's owner or a sales manager records outcomes for this lead.")
@@ -114,9 +115,17 @@ def _locked(lead_id: int, user: Any) -> tuple[Lead, Cycle]:
     return lead, _cycle(lead)
 
 
-def _progress(lead: Lead, user: Any, now: datetime, **kwargs: Any) -> Lead:
+def _allowed(action: life.Action, lead: Lead) -> life.Move:
+    """The lifecycle's move for this action, or the refusal it gives (nothing is written then)."""
     try:
-        return lead_progress(lead_id=lead.pk, actor=user, now=now, **kwargs)
+        return life.move(action, lead.state)
+    except life.NotAllowed as error:
+        raise OutcomeRefused(str(error)) from error
+
+
+def _progress(lead: Lead, user: Any, now: datetime, action: life.Action, reason: str) -> Lead:
+    try:
+        return lead_progress(lead_id=lead.pk, actor=user, now=now, action=action, reason=reason)
     except LeadError as error:
         raise OutcomeRefused(str(error)) from error
 
@@ -140,6 +149,7 @@ def contact_log(
     lead, cycle = _locked(lead_id, user)
     if channel not in ContactAttempt.Channel.values:
         raise OutcomeRefused("Choose how you made contact: call, e-mail, meeting or social.")
+    _allowed(life.Action.CONTACT, lead)
     attempt = ContactAttempt.objects.create(
         cycle=cycle, lead=lead, rep=user, channel=channel, connected=connected, note=note.strip(), at=now
     )
@@ -147,7 +157,7 @@ def contact_log(
         cycle.first_contact_at = now
         cycle.first_contact_minutes = _business_minutes(cycle.handed_over_at, now)
         cycle.save(update_fields=["first_contact_at", "first_contact_minutes"])
-        _progress(lead, user, now, stop=("first_contact",), reason=f"first contact: {channel}")
+        _progress(lead, user, now, life.Action.CONTACT, reason=f"first contact: {channel}")
     audit_record(
         actor=user,
         action="lead.contacted",
@@ -162,13 +172,10 @@ def contact_log(
 def lead_accept(*, lead_id: int, user: Any, now: datetime) -> Cycle:
     """The rep takes the MQL on: it becomes a sales-accepted lead (SAL)."""
     lead, cycle = _locked(lead_id, user)
-    if lead.state != State.MQL:
-        raise OutcomeRefused(f"Only an MQL can be accepted; this lead is {lead.get_state_display()}.")
+    _allowed(life.Action.ACCEPT, lead)
     cycle.accepted_at, cycle.owner = now, lead.owner or cycle.owner
     cycle.save(update_fields=["accepted_at", "owner"])
-    _progress(
-        lead, user, now, to_state=State.SAL, expect_states=(State.MQL,), stop=("decision",), reason="accepted"
-    )
+    _progress(lead, user, now, life.Action.ACCEPT, reason="accepted")
     audit_record(actor=user, action="lead.accepted", target=lead, changes={"state": ("mql", "sal")}, at=now)
     return cycle
 
@@ -179,8 +186,7 @@ def lead_reject(
 ) -> Cycle:
     """Not for sales (yet): recycled to marketing's nurture pool with the reason, history kept."""
     lead, cycle = _locked(lead_id, user)
-    if lead.state != State.MQL:
-        raise OutcomeRefused(f"Only an MQL can be rejected; this lead is {lead.get_state_display()}.")
+    _allowed(life.Action.REJECT, lead)
     chosen = _reason(Reason.Kind.REJECTION, reason, comment)
     cycle.rejected_at = cycle.closed_at = now
     cycle.outcome, cycle.rejection_reason, cycle.rejection_comment = (
@@ -189,8 +195,8 @@ def lead_reject(
         comment.strip(),
     )
     cycle.save(update_fields=["rejected_at", "closed_at", "outcome", "rejection_reason", "rejection_comment"])
-    _progress(lead, user, now, to_state=State.RECYCLED, expect_states=(State.MQL,), stop=("decision", "outcome"),
-              clear_owner=True, reason=f"rejected: {chosen.label}" + (f" ({comment.strip()})" if comment.strip() else ""))  # fmt: skip
+    _progress(lead, user, now, life.Action.REJECT,
+              reason=f"rejected: {chosen.label}" + (f" ({comment.strip()})" if comment.strip() else ""))  # fmt: skip
     audit_record(actor=user, action="lead.rejected", target=lead, changes={"state": ("mql", "recycled")},
                  reason=chosen.label, at=now)  # fmt: skip
     return cycle
@@ -205,8 +211,7 @@ def lead_qualify(
     Refused (nothing saved) with a message that says precisely which items are missing.
     """
     lead, cycle = _locked(lead_id, user)
-    if lead.state not in (State.SAL, State.SQL):
-        raise OutcomeRefused("Accept the lead before qualifying it.")
+    _allowed(life.Action.QUALIFY, lead)
     criteria = sql_criteria_for(cycle)
     known = {item.key for item in criteria.items}
     before = cycle.qualification
@@ -219,10 +224,10 @@ def lead_qualify(
     result = sql_check(criteria, {key for key, value in cycle.qualification.items() if value["met"]})
     if not result.qualified:
         raise OutcomeRefused(result.message)
-    if lead.state == State.SAL:
+    if life.next_state(life.Action.QUALIFY, lead.state) != lead.state:
         cycle.sql_at = now
         cycle.save(update_fields=["sql_at"])
-        _progress(lead, user, now, to_state=State.SQL, expect_states=(State.SAL,), reason="qualified")
+        _progress(lead, user, now, life.Action.QUALIFY, reason="qualified")
         audit_record(
             actor=user, action="lead.qualified", target=lead, changes={"state": ("sal", "sql")}, at=now
         )
@@ -245,8 +250,7 @@ def opportunity_set(
     *, lead_id: int, user: Any, amount: Decimal, expected_close: date | None, now: datetime
 ) -> Cycle:
     lead, cycle = _locked(lead_id, user)
-    if lead.state != State.SQL:
-        raise OutcomeRefused("Qualify the lead (SQL) before opening an opportunity.")
+    _allowed(life.Action.OPPORTUNITY, lead)
     if amount is None or amount <= 0:
         raise OutcomeRefused("The opportunity amount must be more than zero.")
     changes = {
@@ -262,25 +266,20 @@ def opportunity_set(
 @transaction.atomic
 def lead_win(*, lead_id: int, user: Any, amount: Decimal, now: datetime) -> Cycle:
     lead, cycle = _locked(lead_id, user)
-    if lead.state != State.SQL:
-        raise OutcomeRefused(
-            f"A deal is won from a qualified lead (SQL); this lead is {lead.get_state_display()}. "
-            "Accept it and complete the checklist first."
-        )
+    _allowed(life.Action.WIN, lead)
     if amount is None or amount <= 0:
         raise OutcomeRefused("Enter the amount won.")
-    return _close(lead, cycle, user, now, Cycle.Outcome.WON, State.WON, won_amount=amount)
+    return _close(lead, cycle, user, now, Cycle.Outcome.WON, life.Action.WIN, won_amount=amount)
 
 
 @transaction.atomic
 def lead_lose(*, lead_id: int, user: Any, reason: Reason | int | None, comment: str, now: datetime) -> Cycle:
     lead, cycle = _locked(lead_id, user)
-    if lead.state != State.SQL:
-        raise OutcomeRefused(
-            f"Only a qualified lead (SQL) can be lost; this lead is {lead.get_state_display()}."
-        )
+    _allowed(life.Action.LOSE, lead)
     chosen = _reason(Reason.Kind.LOSS, reason, comment)
-    return _close(lead, cycle, user, now, Cycle.Outcome.LOST, State.LOST, reason=chosen, comment=comment)
+    return _close(
+        lead, cycle, user, now, Cycle.Outcome.LOST, life.Action.LOSE, reason=chosen, comment=comment
+    )
 
 
 @transaction.atomic
@@ -288,26 +287,30 @@ def lead_disqualify(
     *, lead_id: int, user: Any, reason: Reason | int | None, comment: str, now: datetime
 ) -> Cycle:
     lead, cycle = _locked(lead_id, user)
-    if lead.state not in (State.SAL, State.SQL):
-        raise OutcomeRefused(
-            "Accept the lead before disqualifying it; an MQL that is not for sales is rejected."
-        )
+    _allowed(life.Action.DISQUALIFY, lead)
     chosen = _reason(Reason.Kind.DISQUALIFICATION, reason, comment)
     return _close(
-        lead, cycle, user, now, Cycle.Outcome.DISQUALIFIED, State.DISQUALIFIED, reason=chosen, comment=comment
+        lead,
+        cycle,
+        user,
+        now,
+        Cycle.Outcome.DISQUALIFIED,
+        life.Action.DISQUALIFY,
+        reason=chosen,
+        comment=comment,
     )
 
 
 def _close(
-    lead: Lead, cycle: Cycle, user: Any, now: datetime, outcome: str, state: State, *,
+    lead: Lead, cycle: Cycle, user: Any, now: datetime, outcome: str, action: life.Action, *,
     won_amount: Decimal | None = None, reason: Reason | None = None, comment: str = "",
 ) -> Cycle:  # fmt: skip
-    before = lead.state
+    before, state = lead.state, life.next_state(action, lead.state).value
     cycle.outcome, cycle.closed_at, cycle.won_amount = outcome, now, won_amount
     cycle.outcome_reason, cycle.outcome_comment = reason, comment.strip()
     cycle.save(update_fields=["outcome", "closed_at", "won_amount", "outcome_reason", "outcome_comment"])
     why = outcome + (f": {reason.label}" if reason else f": {won_amount}" if won_amount else "")
-    _progress(lead, user, now, to_state=state, expect_states=(before,), stop=("outcome",), reason=why)
+    _progress(lead, user, now, action, reason=why)
     audit_record(actor=user, action=f"lead.{outcome}", target=lead, changes={"state": (before, state)},
                  reason=why, at=now)  # fmt: skip
     return cycle

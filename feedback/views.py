@@ -28,19 +28,21 @@ from feedback.forms import (
 )
 from feedback.models import ContactAttempt, Cycle, Reason
 from feedback.tables import NurtureTable
+from leads.lifecycle import rules as life
 from leads.models import Lead, State
 
 RECORDERS = SALES | {Role.ADMIN}
-# The states in which panel.html shows each form: a refusal on a form it does not show goes on top of the panel.
-FORM_STATES = {
-    "contact_form": (State.MQL, State.SAL, State.SQL),
-    "accept_form": (State.MQL,),
-    "reject_form": (State.MQL,),
-    "qualify_form": (State.SAL, State.SQL),
-    "disqualify_form": (State.SAL, State.SQL),
-    "opportunity_form": (State.SQL,),
-    "win_form": (State.SQL,),
-    "lose_form": (State.SQL,),
+# The lifecycle action behind each form: panel.html shows a form when the lifecycle allows its action (`can`);
+# a refusal on a form it does not show goes on top of the panel.
+FORM_ACTIONS = {
+    "contact_form": life.Action.CONTACT,
+    "accept_form": life.Action.ACCEPT,
+    "reject_form": life.Action.REJECT,
+    "qualify_form": life.Action.QUALIFY,
+    "disqualify_form": life.Action.DISQUALIFY,
+    "opportunity_form": life.Action.OPPORTUNITY,
+    "win_form": life.Action.WIN,
+    "lose_form": life.Action.LOSE,
 }
 
 
@@ -55,7 +57,8 @@ def _panel_context(request: HttpRequest, lead: Lead, **forms_: Any) -> dict[str,
         roles & {Role.SALES_MANAGER, Role.ADMIN} or (Role.REP in roles and lead.owner_id == request.user.pk)
     )
     qualify_form = forms_.pop("qualify_form", None)
-    if qualify_form is None and cycle and lead.state in (State.SAL, State.SQL):
+    can = {action.value: True for action in life.allowed_actions(lead.state)}
+    if qualify_form is None and cycle and can.get(life.Action.QUALIFY):
         try:
             criteria = services.sql_criteria_for(cycle)
         except OutcomeRefused:
@@ -70,7 +73,10 @@ def _panel_context(request: HttpRequest, lead: Lead, **forms_: Any) -> dict[str,
         ),
         "contacts": ContactAttempt.objects.filter(lead=lead).select_related("rep")[:20],
         "can_record": can_record and cycle is not None and cycle.closed_at is None,
-        "needs_claim": Role.REP in roles and lead.owner_id is None and lead.state == State.MQL,
+        "needs_claim": Role.REP in roles and lead.owner_id is None and bool(can.get(life.Action.CLAIM)),
+        "can": can,
+        "qualifying_moves_on": bool(can.get(life.Action.QUALIFY))
+        and life.next_state(life.Action.QUALIFY, lead.state) != lead.state,
         "contact_form": forms_.pop("contact_form", None) or ContactForm(prefix="contact"),
         "reject_form": forms_.pop("reject_form", None) or RejectForm(prefix="reject"),
         "qualify_form": qualify_form,
@@ -120,7 +126,7 @@ def _act(
     lead.refresh_from_db()
     context = _panel_context(request, lead, **({name: form} if status != 200 else {}))
     context["panel_message"] = message
-    if status != 200 and not (context["can_record"] and lead.state in FORM_STATES[name]):
+    if status != 200 and not (context["can_record"] and life.allowed(FORM_ACTIONS[name], lead.state)):
         context["panel_error"] = (
             " ".join(form.non_field_errors()) or "This step is not open for this lead now."
         )

@@ -7,8 +7,12 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from leads.lifecycle import rules as life
+
 
 class State(models.TextChoices):
+    """The stored form of leads.lifecycle.rules.State (same values and labels; a test keeps them equal)."""
+
     NEW = "new", "New"
     MQL = "mql", "MQL"
     SAL = "sal", "Accepted (SAL)"
@@ -19,10 +23,9 @@ class State(models.TextChoices):
     DISQUALIFIED = "disqualified", "Disqualified"
 
 
-CLOSED_STATES = (State.WON, State.LOST, State.DISQUALIFIED)
-# States in which scoring may (re)qualify a lead as an MQL: not yet handed over, handed back to marketing,
-# or lost and active again (a new cycle).
-QUALIFIABLE_STATES = (State.NEW, State.RECYCLED, State.LOST)
+CLOSED_STATES = tuple(state for state in State if state in life.CLOSED)
+# States in which scoring may (re)qualify a lead as an MQL (leads.lifecycle.rules.QUALIFIABLE).
+QUALIFIABLE_STATES = tuple(state for state in State if state in life.QUALIFIABLE)
 
 
 class Tier(models.TextChoices):
@@ -31,7 +34,7 @@ class Tier(models.TextChoices):
     NONE = "", "—"
 
 
-HANDED_OVER_STATES = (State.MQL, State.SAL, State.SQL)
+HANDED_OVER_STATES = tuple(state for state in State if state in life.WITH_SALES)
 
 
 class LeadQuerySet(models.QuerySet["Lead"]):

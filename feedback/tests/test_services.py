@@ -19,7 +19,8 @@ from feedback.exceptions import OutcomeRefused
 from feedback.models import ContactAttempt, Cycle, Reason
 from feedback.reasons import ensure_default_reasons
 from leads.exceptions import LeadError
-from leads.lifecycle import lead_progress
+from leads.lifecycle.rules import Action
+from leads.lifecycle.services import lead_progress
 from leads.models import Lead, LeadEvent, SlaBreach, State
 from leads.queue import lead_claim, sla_breaches_scan
 from leads.scoring import leads_rescore
@@ -937,9 +938,7 @@ def test_lead_progress_refuses_a_move_from_a_state_the_lead_has_left(agreement, 
             lead_id=lead.pk,
             actor=rep,
             now=START,
-            to_state=State.SAL,
-            expect_states=(State.MQL,),
-            stop=("decision",),
+            action=Action.ACCEPT,
         )
     # then the lead is unchanged
     lead.refresh_from_db()

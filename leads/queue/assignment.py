@@ -12,11 +12,12 @@ from django.db.models import Count, F, Q
 from alignment.audit import audit_record
 from alignment.roles import Role
 from leads.exceptions import LeadAlreadyClaimed, LeadError, NoRepAvailable
+from leads.lifecycle import rules as life
 from leads.models import Lead, LeadEvent, RepProfile, SlaBreach, State
 from leads.queue.clocks import stamp_clocks
 from leads.signals import lead_owner_set
 
-OPEN_FOR_CAPACITY = (State.MQL, State.SAL, State.SQL)
+OPEN_FOR_CAPACITY = tuple(state for state in State if state in life.WITH_SALES)
 
 
 def owner_change_record(
@@ -36,6 +37,13 @@ def owner_change_record(
     )
 
 
+def _allowed(action: life.Action, lead: Lead) -> life.Move:
+    try:
+        return life.move(action, lead.state)
+    except life.NotAllowed as error:
+        raise LeadError(str(error)) from error
+
+
 def _stamp(lead: Lead) -> list[str]:
     flagged = set(SlaBreach.objects.filter(lead=lead).values_list("clock", "deadline"))
     return stamp_clocks(lead, flagged=flagged)
@@ -47,10 +55,7 @@ def lead_claim(*, lead_id: int, rep: Any, now: datetime) -> Lead:
     lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead_id)
     if lead.owner_id:
         raise LeadAlreadyClaimed(lead, lead.owner)
-    if lead.state != State.MQL:
-        raise LeadError(
-            f"Only an MQL waiting in the queue can be claimed; this lead is {lead.get_state_display()}."
-        )
+    _allowed(life.Action.CLAIM, lead)
     lead.owner, lead.claimed_at, lead.updated_at = rep, lead.claimed_at or now, now
     lead.save(update_fields=["owner", "claimed_at", "updated_at", *_stamp(lead)])
     owner_change_record(lead, None, rep, actor=rep, now=now, reason="claimed")
@@ -81,8 +86,7 @@ def lead_assign(*, lead_id: int, rep: Any, by: Any, now: datetime, reason: str =
     if not rep.groups.filter(name=Role.REP.value).exists() or not rep.is_active:
         raise LeadError(f"{rep.get_full_name() or rep.get_username()} is not an active rep.")
     lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead_id)
-    if lead.state not in OPEN_FOR_CAPACITY:
-        raise LeadError(f"This lead is {lead.get_state_display()}; only leads handed to sales are assigned.")
+    _allowed(life.Action.ASSIGN, lead)
     before = lead.owner
     if before and before.pk == rep.pk:
         return lead

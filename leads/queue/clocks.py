@@ -6,8 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-CLOSED = frozenset({"won", "lost", "disqualified"})
-HANDED_OVER = frozenset({"mql", "sal", "sql"})
+from leads.lifecycle.rules import Clock, clocks_running_in
 
 
 @dataclass(frozen=True)
@@ -29,16 +28,15 @@ def running_clocks(lead: ClockState) -> list[tuple[str, datetime]]:
     The claim and accept clocks run while the lead waits as an MQL; first contact until a contact is logged;
     the outcome clock until an outcome is recorded. A recycled or closed lead has no running clock.
     """
-    if lead.state not in HANDED_OVER:
-        return []
+    running = clocks_running_in(lead.state)
     clocks = []
-    if lead.state == "mql" and lead.claimed_at is None and lead.claim_due_at:
+    if Clock.CLAIM in running and lead.claimed_at is None and lead.claim_due_at:
         clocks.append(("claim", lead.claim_due_at))
-    if lead.first_contact_at is None and lead.first_contact_due_at:
+    if Clock.FIRST_CONTACT in running and lead.first_contact_at is None and lead.first_contact_due_at:
         clocks.append(("first_contact", lead.first_contact_due_at))
-    if lead.state == "mql" and lead.decided_at is None and lead.accept_due_at:
+    if Clock.ACCEPT in running and lead.decided_at is None and lead.accept_due_at:
         clocks.append(("accept", lead.accept_due_at))
-    if lead.outcome_at is None and lead.outcome_due_at:
+    if Clock.OUTCOME in running and lead.outcome_at is None and lead.outcome_due_at:
         clocks.append(("outcome", lead.outcome_due_at))
     return sorted(clocks, key=lambda clock: clock[1])
 

@@ -11,7 +11,8 @@ from typing import Any
 from django.db import transaction
 
 from leads.exceptions import NoRepAvailable
-from leads.models import QUALIFIABLE_STATES, Activity, Lead, LeadEvent, State, Tier
+from leads.lifecycle import rules as life
+from leads.models import Activity, Lead, LeadEvent, Tier
 from leads.normalise import LEAD_FIELDS, lead_attributes
 from leads.queue.assignment import lead_assign_round_robin
 from leads.queue.clocks import stamp_clocks
@@ -104,11 +105,8 @@ def leads_rescore(
 def _counting(lead: Lead, facts: list[Fact]) -> list[Fact]:
     """The activity that counts: all of it, except for a lead handed back (recycled) or lost, whose earlier
     activity already led to a hand-over sales turned down. It qualifies again only on what it did since."""
-    if lead.state == State.RECYCLED and lead.decided_at:
-        since = lead.decided_at
-    elif lead.state == State.LOST and lead.outcome_at:
-        since = lead.outcome_at
-    else:
+    since = life.counts_since(lead.state, decided_at=lead.decided_at, outcome_at=lead.outcome_at)
+    if since is None:
         return facts
     return [fact for fact in facts if fact.occurred_at > since]
 
@@ -127,22 +125,21 @@ def _apply(
     lead.rescore_at = evaluation.next_change_at
     events = []
     why = _why(evaluation)
-    if lead.state in QUALIFIABLE_STATES:
+    if life.allowed(life.Action.HAND_OVER, lead.state):
         lead.tier = Tier.NONE
         if evaluation.is_mql:
-            events.append(
-                _event(lead, LeadEvent.Kind.STATE, lead.state, State.MQL, now, why, reason, evaluation)
-            )
-            lead.state, lead.mql_at, lead.tier = State.MQL, now, str(evaluation.tier)
+            to = life.next_state(life.Action.HAND_OVER, lead.state).value
+            events.append(_event(lead, LeadEvent.Kind.STATE, lead.state, to, now, why, reason, evaluation))
+            lead.state, lead.mql_at, lead.tier = to, now, str(evaluation.tier)
             lead.handoff_reason = why
-            # a new cycle: a recycled lead that qualifies again starts with fresh clocks and no owner
+            # a new cycle (life.MOVES[HAND_OVER].new_cycle): fresh clocks and no owner, even for a recycled lead
             lead.owner = lead.claimed_at = lead.first_contact_at = lead.decided_at = lead.outcome_at = None
             _set_deadlines(lead, rules, now)
             result.became_mql.append(lead.pk)
             if lead.tier == Tier.HOT:
                 result.became_hot.append(lead.pk)
     elif (
-        lead.state == State.MQL
+        life.allowed(life.Action.HEAT, lead.state)
         and lead.owner_id is None
         and lead.tier == Tier.WARM
         and evaluation.tier == "hot"

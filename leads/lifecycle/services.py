@@ -1,4 +1,5 @@
-"""Moves of a lead through sales' hands that other apps (feedback) ask for: stop a clock, change state."""
+"""Apply a lifecycle move to a stored lead: the state change, the clocks it stops, the owner it clears, the
+event it records; then restamp the lead's SLA clocks. The rules themselves are leads.lifecycle.rules."""
 
 from __future__ import annotations
 
@@ -8,47 +9,48 @@ from typing import Any
 from django.db import transaction
 
 from leads.exceptions import LeadError
-from leads.models import Lead, LeadEvent, SlaBreach, State
+from leads.lifecycle import rules as life
+from leads.models import Lead, LeadEvent, SlaBreach
 from leads.queue.clocks import stamp_clocks
 
-CLOCK_FIELDS = {"first_contact": "first_contact_at", "decision": "decided_at", "outcome": "outcome_at"}
+STOP_FIELDS = {
+    life.Stop.CLAIM: "claimed_at",
+    life.Stop.FIRST_CONTACT: "first_contact_at",
+    life.Stop.DECISION: "decided_at",
+    life.Stop.OUTCOME: "outcome_at",
+}
 
 
 @transaction.atomic
 def lead_progress(
-    *,
-    lead_id: int,
-    actor: Any,
-    now: datetime,
-    to_state: State | None = None,
-    expect_states: tuple[str, ...] = (),
-    stop: tuple[str, ...] = (),
-    clear_owner: bool = False,
-    reason: str = "",
+    *, lead_id: int, actor: Any, now: datetime, action: life.Action | str, reason: str = ""
 ) -> Lead:
-    """Change a lead's state and/or stop clocks, record the event, and restamp its SLA clocks. Locks the row.
+    """Move a lead by `action` (leads.lifecycle.rules.MOVES): change its state, stop its clocks, clear its owner
+    as the move says, record the event, and restamp its SLA clocks. Locks the row.
 
-    `expect_states` guards against a concurrent change: the move is refused if the lead is no longer in one.
+    The move is refused if the lead's state no longer allows it (a concurrent change got there first).
     """
     lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead_id)
-    if expect_states and lead.state not in expect_states:
+    try:
+        chosen = life.move(action, lead.state)
+    except life.NotAllowed as error:
         raise LeadError(
             f"This lead is now {lead.get_state_display()}; refresh the page to see its latest state."
-        )
+        ) from error
     changed = ["updated_at"]
-    for clock in stop:
-        field = CLOCK_FIELDS[clock]
+    for stop in chosen.stops:
+        field = STOP_FIELDS[stop]
         if getattr(lead, field) is None:
             setattr(lead, field, now)
             changed.append(field)
-    if to_state and to_state != lead.state:
+    if chosen.to and chosen.to != lead.state:
         LeadEvent.objects.create(
-            lead=lead, at=now, kind=LeadEvent.Kind.STATE, from_value=lead.state, to_value=to_state,
+            lead=lead, at=now, kind=LeadEvent.Kind.STATE, from_value=lead.state, to_value=chosen.to,
             actor=actor, actor_label=actor.get_username(), reason=reason[:500],
         )  # fmt: skip
-        lead.state = to_state
+        lead.state = chosen.to.value
         changed.append("state")
-    if clear_owner and lead.owner_id:
+    if chosen.clears_owner and lead.owner_id:
         LeadEvent.objects.create(
             lead=lead, at=now, kind=LeadEvent.Kind.OWNER, from_value=lead.owner.get_username(), to_value="",
             actor=actor, actor_label=actor.get_username(), reason=reason[:500],
