@@ -1,7 +1,7 @@
 from django.dispatch import receiver
 
 from leads.models import Lead
-from leads.signals import lead_owner_set, leads_handed_over
+from leads.signals import lead_merging, lead_owner_set, leads_handed_over
 
 
 @receiver(leads_handed_over, sender=Lead, dispatch_uid="feedback.open_cycles")
@@ -16,3 +16,10 @@ def record_claim(sender, lead_id, owner_id, at, **kwargs) -> None:
     from feedback.services import cycle_claimed
 
     cycle_claimed(lead_id=lead_id, owner_id=owner_id, at=at)
+
+
+@receiver(lead_merging, sender=Lead, dispatch_uid="feedback.move_cycles")
+def move_cycles(sender, keep_id, merge_id, at, **kwargs) -> None:
+    from feedback.services import cycles_move
+
+    cycles_move(keep_id=keep_id, merge_id=merge_id, at=at)

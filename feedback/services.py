@@ -71,6 +71,22 @@ def fired_rules(cycle: Cycle) -> list[CycleRule]:
     return rules
 
 
+def cycles_move(*, keep_id: int, merge_id: int, at: datetime) -> int:
+    """Two leads were one person: the merged lead's hand-overs (cycles, with their rules and contacts) move to
+    the kept lead, numbered after its own. A lead has one open cycle at most: if both had one, the kept lead's
+    stays open and the merged one's is closed (without an outcome) at the merge."""
+    moving = list(Cycle.objects.select_for_update().filter(lead_id=merge_id).order_by("number"))
+    if not moving:
+        return 0
+    last = Cycle.objects.filter(lead_id=keep_id).aggregate(n=Max("number"))["n"] or 0
+    keep_open = Cycle.objects.filter(lead_id=keep_id, closed_at__isnull=True).exists()
+    for offset, cycle in enumerate(moving, start=1):
+        closed_at = cycle.closed_at or (at if keep_open else None)
+        Cycle.objects.filter(pk=cycle.pk).update(lead_id=keep_id, number=last + offset, closed_at=closed_at)
+    ContactAttempt.objects.filter(lead_id=merge_id).update(lead_id=keep_id)
+    return len(moving)
+
+
 def cycle_claimed(*, lead_id: int, owner_id: int | None, at: datetime) -> None:
     """The open cycle's claim time and owner (the first owner claims; later owners only take it over)."""
     Cycle.objects.filter(lead_id=lead_id, closed_at__isnull=True, claimed_at__isnull=True).update(

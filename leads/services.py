@@ -20,12 +20,13 @@ from leads.models import (
     LeadEvent,
     LeadIdentity,
     RescoreJob,
+    SlaBreach,
     WriteKey,
     normalise_email,
 )
 from leads.normalise import LEAD_FIELDS
 from leads.scoring import Rules, active_rules, leads_rescore
-from leads.signals import rescore_job_queued
+from leads.signals import lead_merging, rescore_job_queued
 from sla.models import AgreementVersion
 
 RESCORE_CHUNK = 1000
@@ -163,6 +164,12 @@ def lead_merge(*, keep: Lead, merge: Lead, now: datetime, reason: str) -> Lead:
     Activity.objects.filter(lead=merge).update(lead=keep)
     LeadIdentity.objects.filter(lead=merge).update(lead=keep)
     LeadEvent.objects.filter(lead=merge).update(lead=keep)
+    # a breach is recorded once per (lead, clock, deadline): one the kept lead already has stays with it
+    kept = set(SlaBreach.objects.filter(lead=keep).values_list("clock", "deadline"))
+    for breach in SlaBreach.objects.filter(lead=merge):
+        if (breach.clock, breach.deadline) not in kept:
+            SlaBreach.objects.filter(pk=breach.pk).update(lead=keep)
+    lead_merging.send(sender=Lead, keep_id=keep.pk, merge_id=merge.pk, at=now)
     for name in EDITABLE_FIELDS:
         if getattr(keep, name) in (None, "") and getattr(merge, name) not in (None, ""):
             setattr(keep, name, getattr(merge, name))

@@ -8,6 +8,11 @@ leads_handed_over = Signal()
 # owner_id, at. feedback/ records the claim on the open cycle.
 lead_owner_set = Signal()
 
+# Sent inside lead_merge's transaction just before the merged lead is deleted; kwargs: keep_id, merge_id, at.
+# Every app that keeps rows about a lead moves them onto `keep` here (feedback: the hand-over cycles and
+# contacts), or the delete would cascade them away.
+lead_merging = Signal()
+
 # Side effects a service asks for, sent inside its transaction; leads/receivers.py turns each into a Celery task
 # run after commit. Services never import tasks (tasks import services), so the two cannot import each other.
 lead_became_hot = Signal()  # kwargs: lead_ids, at. Announce hot leads to sales.

@@ -353,7 +353,7 @@ def leads_upsert_bulk(rows: Sequence[tuple[int, dict[str, Any]]], *, now: dateti
             result.updated += 1
             if email and not lead.email:
                 lead.email = email
-        _apply(lead, data)
+        _apply_row(lead, data)
         lead.updated_at = now
         if lead.pk:
             changed[lead.pk] = lead
@@ -375,7 +375,7 @@ def leads_upsert_bulk(rows: Sequence[tuple[int, dict[str, Any]]], *, now: dateti
     return result
 
 
-def _apply(lead: Lead, data: Mapping[str, Any]) -> None:
+def _apply_row(lead: Lead, data: Mapping[str, Any]) -> None:
     for name, value in data["fields"].items():
         if name in EDITABLE_FIELDS and value not in (None, ""):
             setattr(lead, name, value)

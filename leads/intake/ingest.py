@@ -313,7 +313,7 @@ def _write(walk: _Walk, locked: dict[int, Lead], now: datetime, source: str, res
     fields: set[str] = {"updated_at"}
     for message, person in walk.updates:
         lead = lead_of(person)
-        names = _apply(lead, message)
+        names = _apply_message(lead, message)
         if names and lead.pk is not None:
             changed[lead.pk] = lead
             fields |= names
@@ -365,7 +365,7 @@ def _write(walk: _Walk, locked: dict[int, Lead], now: datetime, source: str, res
         )
 
 
-def _apply(lead: Lead, message: Message) -> set[str]:
+def _apply_message(lead: Lead, message: Message) -> set[str]:
     """Set identify traits on a lead: new values win, blanks never erase; UTM defaults only fill blanks.
 
     Returns the names of the fields that changed.

@@ -231,6 +231,16 @@ def counts_since(
     return None
 
 
+def may_hand_over(state: State | str, *, since: datetime | None, new_activity: int) -> bool:
+    """Whether scoring may hand this lead to sales now, if the criteria say it is an MQL.
+
+    A lead handed back (`since` from `counts_since`) waits for new activity: however well it scores on what
+    it is (fit), it comes back only when it does something again, so a new agreement with a lower threshold
+    does not send every rejected lead back to sales.
+    """
+    return allowed(Action.HAND_OVER, state) and (since is None or new_activity > 0)
+
+
 @dataclass(frozen=True)
 class Life:
     """A lead's life as the rules see it: state, whether it has an owner, and when each clock stopped."""

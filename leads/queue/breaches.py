@@ -9,6 +9,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from leads.exceptions import NoRepAvailable
+from leads.lifecycle import rules as life
 from leads.models import Lead, SlaBreach
 from leads.queue.assignment import lead_assign_round_robin, owner_change_record
 from leads.queue.clocks import clock_state, running_clocks, stamp_clocks
@@ -91,7 +92,12 @@ def _record_breach(lead: Lead, clock: str, due: datetime, now: datetime) -> SlaB
 
 def _escalate(lead: Lead, breach: SlaBreach, terms: Any, now: datetime) -> None:
     action = str(terms.on_breach) if terms else "none"
-    if lead.owner_id and breach.clock in ("first_contact", "accept") and action == "return_to_queue":
+    if (
+        lead.owner_id
+        and breach.clock in ("first_contact", "accept")
+        and action == "return_to_queue"
+        and life.allowed(life.Action.RETURN_TO_QUEUE, lead.state)
+    ):
         before = lead.owner
         Lead.objects.filter(pk=lead.pk).update(owner=None, updated_at=now)
         lead.owner = None
@@ -110,7 +116,14 @@ def _escalate(lead: Lead, breach: SlaBreach, terms: Any, now: datetime) -> None:
         except NoRepAvailable:
             pass
         else:
-            lead.owner = updated.owner
+            # lead_assign saved the new owner and stopped the claim clock on its own copy of the row: carry both
+            # over, or the restamp below (and the bulk write of the clock summary) would bring back the stale,
+            # overdue claim clock
+            lead.owner, lead.claimed_at, lead.updated_at = (
+                updated.owner,
+                updated.claimed_at,
+                updated.updated_at,
+            )
             breach.action, breach.new_owner = SlaBreach.Action.REASSIGNED, updated.owner
     if breach.action != SlaBreach.Action.NONE:
         breach.save(update_fields=["action", "new_owner"])

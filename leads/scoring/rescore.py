@@ -85,8 +85,13 @@ def leads_rescore(
             if rules is None:
                 lead.updated_at = now
                 continue
-            evaluation = evaluate(rules.criteria, attributes_of(lead), _counting(lead, lead_facts), now)
-            events += _apply(lead, evaluation, rules, now, reason, result)
+            since = life.counts_since(lead.state, decided_at=lead.decided_at, outcome_at=lead.outcome_at)
+            counting = _counting(lead_facts, since)
+            evaluation = evaluate(rules.criteria, attributes_of(lead), counting, now)
+            may_hand_over = life.may_hand_over(lead.state, since=since, new_activity=len(counting))
+            events += _store_judgement(
+                lead, evaluation, rules, now, reason, result, may_hand_over=may_hand_over
+            )
             result.scored += 1
         # INSERT … ON CONFLICT (id) DO UPDATE writes the locked rows back ~10× faster than bulk_update's CASE WHEN
         Lead.objects.bulk_create(
@@ -102,17 +107,24 @@ def leads_rescore(
     return result
 
 
-def _counting(lead: Lead, facts: list[Fact]) -> list[Fact]:
+def _counting(facts: list[Fact], since: datetime | None) -> list[Fact]:
     """The activity that counts: all of it, except for a lead handed back (recycled) or lost, whose earlier
-    activity already led to a hand-over sales turned down. It qualifies again only on what it did since."""
-    since = life.counts_since(lead.state, decided_at=lead.decided_at, outcome_at=lead.outcome_at)
+    activity already led to a hand-over sales turned down (life.counts_since). It qualifies again only on
+    what it did since."""
     if since is None:
         return facts
     return [fact for fact in facts if fact.occurred_at > since]
 
 
-def _apply(
-    lead: Lead, evaluation: Evaluation, rules: Rules, now: datetime, reason: str, result: RescoreResult
+def _store_judgement(
+    lead: Lead,
+    evaluation: Evaluation,
+    rules: Rules,
+    now: datetime,
+    reason: str,
+    result: RescoreResult,
+    *,
+    may_hand_over: bool,
 ) -> list[LeadEvent]:
     lead.score, lead.fit_score, lead.engagement_score = (
         evaluation.total,
@@ -127,7 +139,7 @@ def _apply(
     why = _why(evaluation)
     if life.allowed(life.Action.HAND_OVER, lead.state):
         lead.tier = Tier.NONE
-        if evaluation.is_mql:
+        if evaluation.is_mql and may_hand_over:
             to = life.next_state(life.Action.HAND_OVER, lead.state).value
             events.append(_event(lead, LeadEvent.Kind.STATE, lead.state, to, now, why, reason, evaluation))
             lead.state, lead.mql_at, lead.tier = to, now, str(evaluation.tier)

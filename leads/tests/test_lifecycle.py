@@ -51,8 +51,10 @@ def run(actions: list[str]):
             outcome_at=lead.stopped_at(life.Stop.OUTCOME),
         )
         counted = [when for when in activity if since is None or when > since]
-        if action == life.Action.HAND_OVER and not counted:
-            continue  # scoring sees nothing that counts: no hand-over
+        if action == life.Action.HAND_OVER and not life.may_hand_over(
+            lead.state, since=since, new_activity=len(counted)
+        ):
+            continue  # as scoring: no hand-over
         try:
             after = life.step(lead, action, at)
         except life.NotAllowed:
