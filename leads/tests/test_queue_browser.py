@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from alignment.testing.browser import assert_one_layout
 from leads.scoring import leads_rescore
 
 pytestmark = pytest.mark.browser
@@ -36,6 +37,11 @@ def test_rep_filters_claims_a_hot_lead_and_reads_why_it_is_hot(
     row = table.get_by_role("row", name="Hana Hot")
     expect(row).to_contain_text("requested a demo")
 
+    # and sorting by score swaps only the table, keeping one page on screen
+    table.get_by_role("link", name="Score").click()
+    page.wait_for_url("**sort=*")
+    assert_one_layout(page)
+
     # and claims the hot lead from its row
     row.get_by_role("button", name="Claim").click()
     expect(table.get_by_text("is yours")).to_be_visible()
@@ -49,5 +55,8 @@ def test_rep_filters_claims_a_hot_lead_and_reads_why_it_is_hot(
     # and the lead page says in words why it is hot
     mine_row.get_by_role("link", name="Hana Hot").click()
     expect(page.get_by_role("heading", name="Hana Hot")).to_be_visible()
+    # as a page of its own: one nav, one footer, no queue filters around it
+    assert_one_layout(page)
+    expect(page.locator("form.filters")).to_have_count(0)
     expect(page.get_by_text("Demo request: requested a demo")).to_be_visible()
     expect(page.get_by_role("heading", name="SLA clocks")).to_be_visible()
