@@ -20,7 +20,7 @@ from leads import queue as queue_services
 from leads.exceptions import LeadError
 from leads.filters import TABS, QueueFilter
 from leads.models import Lead, RescoreJob, SlaBreach, Tier
-from leads.presenters import clock_view, why_view
+from leads.presenters import clock_rows, clock_view, history_lines, why_view
 from leads.scoring import active_rules
 from leads.tables import QueueTable
 
@@ -105,7 +105,11 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _after_action(request: HtmxHttpRequest, *, ok: str = "", error: str = "") -> HttpResponse:
-    """Re-render the queue the rep was looking at (same filters, sort and page), with the outcome said."""
+    """Re-render the queue the rep was looking at (same filters, sort and page), with the outcome said.
+
+    A refused action (the claim race lost) is still a 200 for htmx: the table is fresh and says who has the
+    lead; an error status would make htmx drop the table and show only a status code.
+    """
     if not request.htmx:
         if error:
             messages.error(request, error)
@@ -114,7 +118,7 @@ def _after_action(request: HtmxHttpRequest, *, ok: str = "", error: str = "") ->
         return redirect(f"{reverse('leads:queue')}?{request.GET.urlencode()}")
     context = _queue_context(request)
     context.update(action_ok=ok, action_error=error)
-    response = render(request, "leads/queue.html#queue-table", context, status=409 if error else 200)
+    response = render(request, "leads/queue.html#queue-table", context)
     if not error:
         trigger_client_event(response, "queueChanged")
     return response
@@ -207,11 +211,12 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "lead": lead,
             "activities": activities,
-            "events": events,
+            "events": history_lines(list(events)),
             "identities": lead.identities.all(),
             "breaches": lead.breaches.select_related("owner", "new_owner"),
             "b": lead.breakdown,
             "now": now,
+            "clock_rows": clock_rows(lead, now=now),
             "can_claim": Role.REP in user_roles(request.user)
             and lead.owner_id is None
             and lead.state == "mql",

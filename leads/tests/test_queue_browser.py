@@ -60,3 +60,32 @@ def test_rep_filters_claims_a_hot_lead_and_reads_why_it_is_hot(
     expect(page.locator("form.filters")).to_have_count(0)
     expect(page.get_by_text("Demo request: requested a demo")).to_be_visible()
     expect(page.get_by_role("heading", name="SLA clocks")).to_be_visible()
+
+
+def test_the_rep_who_loses_a_claim_race_is_told_who_has_the_lead(
+    page, browser_login, agreement, make_lead, rep, make_user
+):
+    from alignment.roles import Role
+    from leads.queue import lead_claim
+
+    # given a hot lead on the rep's screen
+    now = timezone.now()
+    hanako = make_user(Role.REP, username="hsato", first_name="Hanako", last_name="Sato")
+    lead = make_lead(now=now, first_name="Rita", last_name="Race", company="Rapid", employees=20,
+                     activities=[("demo_request", now - timedelta(minutes=1), {})])  # fmt: skip
+    leads_rescore(lead_ids=[lead.pk], now=now)
+    browser_login(rep)
+    page.goto("/leads/queue/")
+    row = page.locator("#queue-table").get_by_role("row", name="Rita Race")
+    expect(row.get_by_role("button", name="Claim")).to_be_visible()
+
+    # when a colleague claims it first, then the rep presses Claim
+    lead_claim(lead_id=lead.pk, rep=hanako, now=timezone.now())
+    row.get_by_role("button", name="Claim").click()
+
+    # then the rep reads who has it, the row shows her as owner, and no bare status code is shown
+    table = page.locator("#queue-table")
+    expect(table.get_by_role("alert")).to_have_text("Already claimed by Hanako Sato.")
+    expect(table.get_by_role("row", name="Rita Race")).to_contain_text("Hanako Sato")
+    expect(page.locator("#htmx-error")).to_be_hidden()
+    assert_one_layout(page)
