@@ -59,14 +59,16 @@ class QueueFilter(django_filters.FilterSet):
             self.form.fields[name].widget.choices = [("", empty)] + [(value, value) for value in values]
 
     def filter_tab(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
+        now = timezone.now()
+        if value == "overdue":
+            return queryset.overdue(now=now).order_by("sla_due_at", "pk")
+        queryset = queryset.savable(now=now).by_urgency(now=now)
         if value == "unassigned":
             return queryset.filter(owner__isnull=True)
         if value == "mine":
             return queryset.filter(owner=self.user)
         if value == "team":
             return queryset.filter(owner__isnull=False)
-        if value == "overdue":
-            return queryset.overdue(now=timezone.now())
         return queryset
 
     def filter_text(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:

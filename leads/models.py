@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -34,6 +34,8 @@ class Tier(models.TextChoices):
     NONE = "", "—"
 
 
+# A lead late by more than this no longer crowds the rep's queue: it is the manager's to sort out (Overdue tab).
+LONG_LATE = timedelta(days=1)
 HANDED_OVER_STATES = tuple(state for state in State if state in life.WITH_SALES)
 
 
@@ -49,6 +51,17 @@ class LeadQuerySet(models.QuerySet["Lead"]):
         """What matters now: hot leads first, then the nearest SLA deadline, then the score."""
         # Queued leads are always hot or warm, and "hot" sorts before "warm": the queue index serves this order.
         return self.order_by("tier", models.F("sla_due_at").asc(nulls_last=True), "-score", "pk")
+
+    def by_urgency(self, *, now: datetime) -> LeadQuerySet:
+        """What a rep can still save first: clocks not yet run out (hot first, nearest deadline), then late ones."""
+        late = models.Case(models.When(sla_due_at__lt=now, then=models.Value(1)), default=models.Value(0))
+        return self.alias(late=late).order_by(
+            "late", "tier", models.F("sla_due_at").asc(nulls_last=True), "-score", "pk"
+        )
+
+    def savable(self, *, now: datetime) -> LeadQuerySet:
+        """Without the long-breached: late by more than LONG_LATE, they go to the Overdue tab and the manager."""
+        return self.exclude(sla_due_at__lt=now - LONG_LATE)
 
     def overdue(self, *, now: datetime) -> LeadQuerySet:
         return self.filter(sla_due_at__lt=now)

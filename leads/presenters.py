@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from leads.lifecycle.rules import LABELS, State, clocks_running_in
 from leads.models import Clock, Lead, LeadEvent, Tier
+from leads.queue.wording import due_words, late_words
 from sla.calendar import BusinessCalendar, business_minutes_between
 
 
@@ -27,34 +29,26 @@ class WhyView:
     latest_at: datetime | None
 
 
-def _span(minutes: float) -> str:
-    minutes = int(round(minutes))
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, rest = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {rest} min" if rest and hours < 10 else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
-
-
 def clock_view(lead: Lead, *, now: datetime, calendar: BusinessCalendar | None) -> ClockView:
-    """Business time left on the soonest running clock, or how late it is (in real time)."""
+    """The soonest running clock in words (leads.queue.wording): business time left, or real time late."""
     if not lead.sla_clock or lead.sla_due_at is None:
         return ClockView(label="", text="—", urgency="none", due_at=None)
     label = Clock(lead.sla_clock).label
     if lead.sla_due_at <= now:
-        return ClockView(label=label, text=f"{_span((now - lead.sla_due_at).total_seconds() / 60)} late",
-                         urgency="late", due_at=lead.sla_due_at)  # fmt: skip
+        return ClockView(
+            label=label, text=late_words(now - lead.sla_due_at), urgency="late", due_at=lead.sla_due_at
+        )
     left = (
         business_minutes_between(start=now, end=lead.sla_due_at, calendar=calendar)
         if calendar
         else (lead.sla_due_at - now).total_seconds() / 60
     )
     soon = left <= (15 if lead.tier == "hot" else 60)
-    return ClockView(
-        label=label, text=f"{_span(left)} left", urgency="soon" if soon else "ok", due_at=lead.sla_due_at
+    zone = calendar.zone if calendar else timezone.get_current_timezone()
+    text = due_words(
+        business_minutes_left=left, due_local=lead.sla_due_at.astimezone(zone), now_local=now.astimezone(zone)
     )
+    return ClockView(label=label, text=text, urgency="soon" if soon else "ok", due_at=lead.sla_due_at)
 
 
 @dataclass(frozen=True)

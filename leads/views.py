@@ -3,9 +3,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,14 +21,13 @@ from alignment.roles import ALL_ROLES, SALES, Role, role_required, user_roles
 from leads import queue as queue_services
 from leads.exceptions import LeadError
 from leads.filters import TABS, QueueFilter
-from leads.models import Lead, RescoreJob, SlaBreach, Tier
+from leads.models import LONG_LATE, Lead, RescoreJob, SlaBreach, Tier
 from leads.presenters import clock_rows, clock_view, history_lines, why_view
 from leads.scoring import active_rules
 from leads.tables import QueueTable
 
 QUEUE_ROLES = SALES | {Role.ADMIN, Role.MARKETING_MANAGER, Role.MARKETER}
 PER_PAGE = 25
-POLL_SECONDS = 15
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -82,6 +83,10 @@ def _queue_context(request: HtmxHttpRequest) -> dict[str, Any]:
     records = [row.record for row in table.paginated_rows]
     _decorate(records, now=now)
     hot_ids = [lead.pk for lead in records if lead.tier == Tier.HOT and lead.owner_id is None]
+    overdue = Lead.objects.in_queue().overdue(now=now)
+    counts = overdue.aggregate(
+        overdue=Count("pk"), long_late=Count("pk", filter=Q(sla_due_at__lt=now - LONG_LATE))
+    )
     return {
         "table": table,
         "filter": filterset,
@@ -89,7 +94,9 @@ def _queue_context(request: HtmxHttpRequest) -> dict[str, Any]:
         "tab": params["tab"],
         "query": params.urlencode(),
         "hot_ids": ",".join(map(str, hot_ids)),
-        "poll_seconds": POLL_SECONDS,
+        "poll_seconds": settings.QUEUE_POLL_SECONDS,
+        "overdue_count": counts["overdue"],
+        "long_late_count": counts["long_late"],
         "now": now,
     }
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from alignment.testing.browser import assert_one_layout
+from leads.models import Lead
 from leads.scoring import leads_rescore
 
 pytestmark = pytest.mark.browser
@@ -89,3 +90,34 @@ def test_the_rep_who_loses_a_claim_race_is_told_who_has_the_lead(
     expect(table.get_by_role("row", name="Rita Race")).to_contain_text("Hanako Sato")
     expect(page.locator("#htmx-error")).to_be_hidden()
     assert_one_layout(page)
+
+
+def test_a_new_hot_lead_is_announced_in_a_visible_banner_the_rep_can_dismiss(
+    page, browser_login, agreement, make_lead, rep, settings
+):
+    # given the queue open on the rep's screen, refreshing every second
+    settings.QUEUE_POLL_SECONDS = 1
+    now = timezone.now()
+    make_lead(now=now, first_name="Walt", last_name="Warm", company="Wonka", employees=500, seniority="vp",
+              industry="software", activities=[("webinar", now, {})])  # fmt: skip
+    leads_rescore(lead_ids=list(Lead.objects.values_list("pk", flat=True)), now=now)
+    browser_login(rep)
+    page.goto("/leads/queue/")
+    expect(page.locator("#queue-table").get_by_role("link", name="Walt Warm")).to_be_visible()
+    banner = page.locator("#hot-banner")
+    expect(banner).to_be_hidden()
+
+    # when a hot lead arrives
+    hot = make_lead(now=now, first_name="Hana", last_name="Hot", company="Hooli", employees=20,
+                    activities=[("demo_request", timezone.now(), {})])  # fmt: skip
+    leads_rescore(lead_ids=[hot.pk], now=timezone.now())
+
+    # then a banner anyone can see says so, above the table, and the hot lead is listed first with its clock
+    expect(banner).to_be_visible(timeout=10_000)
+    expect(banner).to_contain_text("1 new hot lead in the queue")
+    first_row = page.locator("#queue-table tbody tr").first
+    expect(first_row).to_contain_text("Hana Hot")
+    expect(first_row).to_contain_text("business minutes")
+    # and the rep dismisses it
+    banner.get_by_role("button", name="Dismiss").click()
+    expect(banner).to_be_hidden()

@@ -33,8 +33,11 @@ document.addEventListener("htmx:load", (event) => {
   const ids = (table.dataset.hotIds || "").split(",").filter(Boolean);
   if (knownHot !== null) {
     const fresh = ids.filter((id) => !knownHot.has(id));
-    const box = document.getElementById("queue-announcer");
-    if (box && fresh.length) box.textContent = `${fresh.length} new hot lead${fresh.length > 1 ? "s" : ""} in the queue`;
+    const banner = document.getElementById("hot-banner");
+    if (banner && fresh.length) {
+      banner.querySelector(".hot-banner-text").textContent = `${fresh.length} new hot lead${fresh.length > 1 ? "s" : ""} in the queue`;
+      banner.hidden = false;
+    }
   }
   knownHot = new Set(ids);
 });
@@ -49,4 +52,11 @@ document.addEventListener("htmx:beforeRequest", (event) => {
 
 document.addEventListener("click", (event) => {
   if (event.target.closest("[data-print]")) window.print();
+});
+
+// A dismissible notice: the button names the element it hides.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-dismiss]");
+  const box = button && document.getElementById(button.dataset.dismiss);
+  if (box) box.hidden = true;
 });
