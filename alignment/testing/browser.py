@@ -74,3 +74,13 @@ def assert_one_layout(page: Page) -> None:
     }
     assert counts == {"header.topbar": 1, "main": 1, "footer.footer": 1}, f"{page.url}: {counts}"
     assert page.locator("nav.mainnav").count() <= 1, f"{page.url}: two main navs"
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save a full-page screenshot when SCREENSHOT_DIR is set (to look at the screens, not to compare pixels)."""
+    import os
+
+    folder = os.environ.get("SCREENSHOT_DIR")
+    if folder:
+        size = page.viewport_size or {"width": 0}
+        page.screenshot(path=f"{folder}/{name}-{size['width']}.png", full_page=True)
