@@ -410,3 +410,19 @@ class RepProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({'away' if self.is_away else 'available'}, cap {self.capacity})"
+
+
+class ImportedLead(models.Model):
+    """A lead an import created or updated: the import's result links to its leads, and a lead to its imports."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="lead_links")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="import_links")
+    created = models.BooleanField(
+        help_text="True: the import created the lead; False: it updated a known one"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "lead"], name="leads_imported_lead_once")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} {'created' if self.created else 'updated'} {self.lead_id}"

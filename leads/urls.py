@@ -5,6 +5,7 @@ from leads import views
 app_name = "leads"
 
 urlpatterns = [
+    path("", views.lead_list, name="list"),
     path("queue/", views.queue, name="queue"),
     path("my-day/", views.my_day, name="my_day"),
     path("<int:pk>/", views.lead_detail, name="detail"),

@@ -20,11 +20,11 @@ from django_tables2 import RequestConfig
 from alignment.roles import ALL_ROLES, SALES, Role, role_required, user_roles
 from leads import queue as queue_services
 from leads.exceptions import LeadError
-from leads.filters import TABS, QueueFilter
-from leads.models import LONG_LATE, Lead, RescoreJob, SlaBreach, Tier
+from leads.filters import TABS, LeadListFilter, QueueFilter
+from leads.models import LONG_LATE, ImportJob, Lead, RescoreJob, SlaBreach, Tier
 from leads.presenters import clock_rows, clock_view, history_lines, why_view
 from leads.scoring import active_rules
-from leads.tables import QueueTable
+from leads.tables import LeadListTable, QueueTable
 
 QUEUE_ROLES = SALES | {Role.ADMIN, Role.MARKETING_MANAGER, Role.MARKETER}
 PER_PAGE = 25
@@ -244,3 +244,39 @@ def rescore_status(request: HttpRequest) -> HttpResponse:
         else None
     )
     return render(request, "leads/_rescore_status.html", {"job": job})
+
+
+LIST_PER_PAGE = 50
+
+
+@role_required(ALL_ROLES)
+@require_GET
+def lead_list(request: HtmxHttpRequest) -> HttpResponse:
+    """Find any lead: every state, imported ones included, searchable, filtered and sorted from the URL."""
+    sources = cache.get_or_set(
+        "leads:list-sources",
+        lambda: list(
+            Lead.objects.exclude(source="")
+            .order_by("source")
+            .values_list("source", flat=True)
+            .distinct()[:200]
+        ),
+        timeout=300,
+    )
+    queryset = Lead.objects.select_related("owner").order_by("-updated_at", "-pk")
+    filterset = LeadListFilter(request.GET, queryset=queryset, sources=sources)
+    if filterset.is_bound and not filterset.is_valid():
+        # A hand-edited URL (import_job=abc): say so rather than fail
+        return render(request, "leads/list.html", {"filter": filterset, "table": None}, status=400)
+    table = LeadListTable(filterset.qs.distinct(), order_by=request.GET.get("sort") or None)
+    RequestConfig(request, paginate={"per_page": LIST_PER_PAGE}).configure(table)
+    job_id = filterset.form.cleaned_data.get("import_job")
+    context = {
+        "filter": filterset,
+        "table": table,
+        "import_job": ImportJob.objects.defer("data", "errors").filter(pk=job_id).first() if job_id else None,
+    }
+    template = "leads/list.html"
+    if request.htmx and request.htmx.target == "leads-table":
+        template += "#leads-table"
+    return render(request, template, context)
