@@ -20,6 +20,10 @@ TABS = [
 ]
 
 
+def _person(user: Any) -> str:
+    return user.get_full_name() or user.get_username()
+
+
 def _reps(request: Any = None) -> QuerySet[Any]:
     return (
         get_user_model()
@@ -51,6 +55,7 @@ class QueueFilter(django_filters.FilterSet):
     def __init__(self, *args: Any, user: Any, choices: dict[str, list[str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        self.form.fields["owner"].label_from_instance = _person
         for name, empty in (("source", "Any source"), ("campaign", "Any campaign")):
             values = list(choices[name])
             current = self.data.get(name) if self.data else None
@@ -104,6 +109,7 @@ class LeadListFilter(django_filters.FilterSet):
 
     def __init__(self, *args: Any, sources: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.form.fields["owner"].label_from_instance = _person
         values = list(sources)
         current = self.data.get("source") if self.data else None
         if current and current not in values:
