@@ -78,10 +78,10 @@ def home_figures(*, user: Any, now: datetime) -> HomeFigures:
         )
         unassigned_hot = Lead.objects.in_queue().filter(owner__isnull=True, tier=Tier.HOT).count()
         if mine["overdue"]:
-            figures.todos.append(Todo(f"{mine['overdue']} of your leads are past a deadline", mine["overdue"],
+            figures.todos.append(Todo(f"{mine['overdue']} of your leads {'is' if mine['overdue'] == 1 else 'are'} past a deadline", mine["overdue"],
                                       reverse("leads:my_day"), urgent=True))  # fmt: skip
         if mine["due_today"]:
-            figures.todos.append(Todo(f"{mine['due_today']} of your leads fall due in the next 24 hours", mine["due_today"],
+            figures.todos.append(Todo(f"{mine['due_today']} of your leads {'falls' if mine['due_today'] == 1 else 'fall'} due in the next 24 hours", mine["due_today"],
                                       reverse("leads:my_day")))  # fmt: skip
         if unassigned_hot:
             figures.todos.append(Todo(f"{unassigned_hot} hot lead{'s' if unassigned_hot > 1 else ''} waiting to be claimed", unassigned_hot,

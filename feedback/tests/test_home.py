@@ -35,7 +35,7 @@ def test_a_rep_is_told_what_of_theirs_is_late_and_what_waits_to_be_claimed(
     client = login(rep)
     with django_assert_max_num_queries(8):
         html = client.get(reverse("home")).content.decode()
-    assert "1 of your leads are past a deadline" in html
+    assert "1 of your leads is past a deadline" in html
     assert "1 hot lead waiting to be claimed" in html
     assert "Your open leads" in html
 
