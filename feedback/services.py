@@ -19,10 +19,10 @@ from leads.exceptions import LeadError
 from leads.lifecycle import rules as life
 from leads.lifecycle.services import lead_progress
 from leads.models import Lead
+from sla.agreement import Agreement
 from sla.calendar import business_minutes_between
 from sla.criteria import SqlCriteria, sql_check
 from sla.models import AgreementVersion
-from sla.terms import ServiceTerms
 
 
 def cycles_open(*, lead_ids: Iterable[int], at: datetime) -> list[Cycle]:
@@ -100,7 +100,7 @@ def _business_minutes(start: datetime, end: datetime) -> float | None:
     version = AgreementVersion.objects.active()
     if version is None:
         return None
-    calendar = ServiceTerms.from_dict(version.content["terms"]).calendar
+    calendar = Agreement.of(version).terms.calendar
     return business_minutes_between(start=start, end=end, calendar=calendar)
 
 
@@ -258,7 +258,7 @@ def sql_criteria_for(cycle: Cycle) -> SqlCriteria:
     version = AgreementVersion.objects.active() or cycle.agreement
     if version is None:
         raise OutcomeRefused("No agreement is in force, so there is no checklist to qualify against.")
-    return SqlCriteria.from_dict(version.content["sql"])
+    return Agreement.of(version).checklist
 
 
 @transaction.atomic
