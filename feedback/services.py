@@ -57,16 +57,14 @@ def cycle_from_lead(lead: Lead, *, number: int, at: datetime) -> Cycle:
 
 
 def fired_rules(cycle: Cycle) -> list[CycleRule]:
-    breakdown = cycle.breakdown or {}
+    evaluation = cycle.evaluation
     rules = [
-        CycleRule(
-            cycle=cycle, rule_id=hit["rule_id"], kind=hit["kind"], name=hit["name"], points=hit["points"]
-        )
-        for hit in breakdown.get("breakdown", [])
+        CycleRule(cycle=cycle, rule_id=hit.rule_id, kind=hit.kind, name=hit.name, points=hit.points)
+        for hit in evaluation.breakdown
     ]
     rules += [
-        CycleRule(cycle=cycle, rule_id=hit["trigger_id"], kind="trigger", name=hit["name"], points=0)
-        for hit in breakdown.get("triggers", [])
+        CycleRule(cycle=cycle, rule_id=hit.trigger_id, kind="trigger", name=hit.name, points=0)
+        for hit in evaluation.triggers
     ]
     return rules
 
