@@ -151,6 +151,7 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "alignment.tasks.worker_heartbeat", "schedule": 60.0},
     "leads-rescore-aged": {"task": "leads.tasks.leads_rescore_aged", "schedule": 300.0},
     "leads-sla-breach-scan": {"task": "leads.tasks.sla_breach_scan", "schedule": 60.0},
+    "feedback-cycles-repair": {"task": "feedback.tasks.cycles_repair", "schedule": 600.0},
 }
 
 # Event API (Segment's HTTP Tracking API at /v1/...): Segment's size limits, and back-pressure: past

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 
 from alignment.audit import audit_record
 from alignment.roles import Role, user_roles
@@ -18,7 +18,7 @@ from feedback.models import ContactAttempt, Cycle, CycleRule, Decision, Reason, 
 from leads.exceptions import LeadError
 from leads.lifecycle import rules as life
 from leads.lifecycle.services import lead_progress
-from leads.models import Lead
+from leads.models import HANDED_OVER_STATES, Lead
 from sla.agreement import Agreement
 from sla.calendar import business_minutes_between
 from sla.criteria import SqlCriteria, sql_check
@@ -92,6 +92,22 @@ def cycle_claimed(*, lead_id: int, owner_id: int | None, at: datetime) -> None:
     )
     if owner_id:
         Cycle.objects.filter(lead_id=lead_id, closed_at__isnull=True).update(owner_id=owner_id)
+
+
+@transaction.atomic
+def cycles_repair(*, now: datetime) -> int:
+    """Open the cycles a failed receiver left out (feedback/receivers.py): every lead with sales and no open
+    cycle gets one, frozen from the lead (handed over at its `mql_at`, with its owner and claim). Idempotent."""
+    open_cycle = Cycle.objects.filter(lead=OuterRef("pk"), closed_at__isnull=True)
+    lead_ids = list(
+        Lead.objects.filter(state__in=HANDED_OVER_STATES)
+        .exclude(Exists(open_cycle))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if lead_ids:
+        cycles_open(lead_ids=lead_ids, at=now)
+    return len(lead_ids)
 
 
 def _business_minutes(start: datetime, end: datetime) -> float | None:
