@@ -1,7 +1,9 @@
 """Settings for Alignment: one module, driven by the environment, with an embedded default.
 
-With nothing set the site runs on a SQLite file, Celery tasks run in-process and e-mail goes to the console.
-Production sets DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis).
+DEBUG is off unless DJANGO_DEBUG=1 (`make run` and the tests set it, through alignment/settings_dev.py): with
+DEBUG off the development secret key is refused, so a deploy that forgets its environment fails at start.
+In development the site runs on a SQLite file, Celery tasks run in-process and e-mail goes to the console.
+Production sets DJANGO_SECRET_KEY, DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis).
 """
 
 import os
@@ -24,7 +26,7 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEFAULT_SECRET_KEY)
 if not DEBUG and SECRET_KEY == DEFAULT_SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
