@@ -11,6 +11,8 @@ urlpatterns = [
     path("<int:pk>/claim/", views.claim, name="claim"),
     path("<int:pk>/release/", views.release, name="release"),
     path("<int:pk>/assign/", views.assign, name="assign"),
+    path("<int:pk>/pause/", views.pause, name="pause"),
+    path("<int:pk>/resume/", views.resume, name="resume"),
     path("rescoring/", views.rescore_status, name="rescore_status"),
     path("imports/", include("leads.intake.import_urls")),
 ]

@@ -211,7 +211,7 @@ def clocks_running_in(state: State | str) -> frozenset[Clock]:
     """The clocks that may run in a state (each runs until its stop; none outside sales' hands)."""
     state = State(state)
     if state == State.MQL:
-        return frozenset(Clock)
+        return frozenset({Clock.CLAIM, Clock.FIRST_CONTACT, Clock.ACCEPT, Clock.OUTCOME})
     if state in (State.SAL, State.SQL):
         return frozenset({Clock.FIRST_CONTACT, Clock.OUTCOME, Clock.STATUS_UPDATE})
     return frozenset()
