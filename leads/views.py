@@ -22,6 +22,7 @@ from leads.filters import TABS, QueueFilter
 from leads.lifecycle import services as lifecycle_services
 from leads.models import HANDED_OVER_STATES, Lead, RescoreJob, SlaBreach, Tier
 from leads.presenters import clock_view, why_view
+from leads.queue.assignment import rep_statuses
 from leads.scoring import active_rules
 from leads.tables import QueueTable
 
@@ -147,8 +148,9 @@ def release(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(Lead.objects.select_related("owner"), pk=pk)
-    reps = queue_services.available_reps()
     if request.method == "GET":
+        # every rep, marked when away, off hours or over capacity (a manager may still choose them)
+        reps = rep_statuses(now=timezone.now())
         return render(
             request, "leads/_assign_form.html", {"lead": lead, "reps": reps, "query": request.GET.urlencode()}
         )
