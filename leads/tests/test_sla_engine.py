@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from alignment.roles import Role
@@ -310,5 +311,34 @@ def test_pausing_is_refused_when_the_agreement_does_not_allow_it(terms, rep):
     with pytest.raises(LeadError, match="does not allow pausing"):
         lead_pause(lead_id=lead.pk, actor=rep, now=START + timedelta(minutes=2))
     # then the clocks still run
+    lead.refresh_from_db()
+    assert lead.paused_at is None and lead.sla_clock == "first_contact"
+
+
+# --- the lead page's waiting-on-customer action -------------------------------------------------------------------
+
+
+def test_the_owner_pauses_and_resumes_from_the_lead_page(terms, rep, make_user, login):
+    # given terms that allow pausing and a lead the rep owns
+    terms(pause_on_customer=True, escalation=[])
+    lead = hot_mql(now=timezone.now() - timedelta(minutes=1), owner=rep)
+    page = login(rep).get(lead.get_absolute_url()).content.decode()
+    assert "Waiting on customer (pause clocks)" in page
+    # when the rep marks it waiting on the customer
+    client = login(rep)
+    response = client.post(reverse("leads:pause", args=[lead.pk]), follow=True)
+    # then the page says the clocks are paused and offers to resume
+    body = response.content.decode()
+    assert "Waiting on the customer: clocks paused." in body and "Customer answered: resume clocks" in body
+    lead.refresh_from_db()
+    assert lead.paused_at is not None and lead.sla_clock == ""
+    # and another rep may not resume it
+    other = make_user(Role.REP, username="not-owner")
+    refused = login(other).post(reverse("leads:resume", args=[lead.pk]), follow=True).content.decode()
+    assert "owner or a sales manager can do this" in refused
+    lead.refresh_from_db()
+    assert lead.paused_at is not None
+    # and the owner resumes it
+    client.post(reverse("leads:resume", args=[lead.pk]))
     lead.refresh_from_db()
     assert lead.paused_at is None and lead.sla_clock == "first_contact"
