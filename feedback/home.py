@@ -106,12 +106,12 @@ def home_figures(*, user: Any, now: datetime) -> HomeFigures:
 
     if roles & {Role.MARKETER, Role.MARKETING_MANAGER}:
         recent = Lead.objects.aggregate(
-            mql=Count("pk", filter=Q(mql_at__gte=week_ago)),
-            recycled=Count("pk", filter=Q(state=State.RECYCLED, decided_at__gte=week_ago)),
+            handed_over=Count("pk", filter=Q(mql_at__gte=week_ago)),
+            handed_back=Count("pk", filter=Q(state=State.RECYCLED, decided_at__gte=week_ago)),
         )
         figures.counts += [
-            ("MQLs handed to sales in the last 7 days", recent["mql"], queue_url),
-            ("Handed back to marketing in the last 7 days", recent["recycled"], reverse("feedback:nurture")),
+            ("MQLs handed to sales in the last 7 days", recent["handed_over"], queue_url),
+            ("Handed back to marketing in the last 7 days", recent["handed_back"], reverse("feedback:nurture")),
         ]
     return figures
 
