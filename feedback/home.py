@@ -111,7 +111,11 @@ def home_figures(*, user: Any, now: datetime) -> HomeFigures:
         )
         figures.counts += [
             ("MQLs handed to sales in the last 7 days", recent["handed_over"], queue_url),
-            ("Handed back to marketing in the last 7 days", recent["handed_back"], reverse("feedback:nurture")),
+            (
+                "Handed back to marketing in the last 7 days",
+                recent["handed_back"],
+                reverse("feedback:nurture"),
+            ),
         ]
     return figures
 

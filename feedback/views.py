@@ -238,4 +238,3 @@ def nurture(request: HttpRequest) -> HttpResponse:
     if getattr(request, "htmx", None) and request.htmx.target == "nurture-table":
         template += "#nurture-table"
     return render(request, template, {"table": table, "counts": counts, "reason": reason})
-

@@ -45,7 +45,9 @@ def test_review_meeting_accepts_a_suggestion_and_starts_the_next_draft(
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "review")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the review scrolls sideways on a phone"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, (
+        "the review scrolls sideways on a phone"
+    )
     page.set_viewport_size({"width": 1280, "height": 900})
 
     # then the score-versus-result chart is there, with a bar per band and outcome, and the AUC with its sample
