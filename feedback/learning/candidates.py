@@ -58,8 +58,8 @@ def rule_key(section: str, rule: dict[str, Any]) -> str:
 def fired_by_condition(condition: dict[str, Any], population: Population) -> np.ndarray:
     parsed = Condition.from_dict(condition)
     matches = _matcher(parsed.op, parsed.value)
-    return np.fromiter((matches(a.get(parsed.field)) for a in population.attributes), dtype=float,
-                       count=len(population))  # fmt: skip
+    codes, values = population.column(parsed.field)
+    return np.array([matches(value) for value in values], dtype=float)[codes] if values else np.zeros(0)
 
 
 def activity_counts(population: Population) -> dict[str, np.ndarray]:

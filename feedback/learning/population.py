@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,25 @@ class Population:
     activities: list[list[Fact]]
     won: np.ndarray  # 1.0 won / converted, 0.0 not
     labels: list[str]
+
+    _columns: dict[str, tuple[np.ndarray, list[Any]]] = field(default_factory=dict, repr=False)
+
+    def column(self, name: str) -> tuple[np.ndarray, list[Any]]:
+        """One attribute over the population as (codes, distinct raw values): conditions are judged once per
+        distinct value, not once per lead."""
+        if name not in self._columns:
+            index: dict[str, int] = {}
+            values: list[Any] = []
+            codes = np.empty(len(self), dtype=np.int64)
+            for i, attributes in enumerate(self.attributes):
+                raw = attributes.get(name)
+                key = json.dumps(raw, sort_keys=True, default=str)
+                if key not in index:
+                    index[key] = len(values)
+                    values.append(raw)
+                codes[i] = index[key]
+            self._columns[name] = (codes, values)
+        return self._columns[name]
 
     def __len__(self) -> int:
         return len(self.lead_ids)

@@ -422,7 +422,7 @@ class Trigger:
         }
 
 
-_MQL_KEYS = ("threshold", "fit_rules", "engagement_rules", "inactivity", "gates", "triggers")
+_MQL_KEYS = ("threshold", "fit_rules", "engagement_rules", "inactivity", "gates", "triggers", "max_rules")
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,6 +433,7 @@ class MqlCriteria:
     inactivity: Inactivity | None = None
     gates: tuple[Gate, ...] = ()
     triggers: tuple[Trigger, ...] = ()
+    max_rules: int | None = None  # the most scoring rules the review may propose (None: its default, 15)
     # The engine's compiled matchers, set on first evaluation (sla.criteria.engine.compiled).
     _compiled: Any = field(init=False, repr=False, compare=False, hash=False)
 
@@ -475,6 +476,7 @@ class MqlCriteria:
             inactivity=inactivity,
             gates=tuple(gates),
             triggers=tuple(triggers),
+            max_rules=_positive_or_null(data.get("max_rules"), f"{path}.max_rules"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -485,7 +487,7 @@ class MqlCriteria:
             "inactivity": None if self.inactivity is None else self.inactivity.to_dict(),
             "gates": [gate.to_dict() for gate in self.gates],
             "triggers": [trigger.to_dict() for trigger in self.triggers],
-        }
+        } | ({} if self.max_rules is None else {"max_rules": self.max_rules})
 
 
 def _items(data: Mapping[str, Any], key: str, path: str) -> list[tuple[int, Any]]:
