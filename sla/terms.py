@@ -133,6 +133,9 @@ class ServiceTerms:
     auto_assign: bool
     marketing: MarketingTerms
     calendar: BusinessCalendar
+    # How many MQLs sales can work a month, when the agreement states it (`terms.sales.capacity_per_month`);
+    # the review's threshold suggestion aims at it rather than at marketing's commitment.
+    sales_capacity_per_month: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tiers", MappingProxyType(dict(self.tiers)))
@@ -153,7 +156,11 @@ class ServiceTerms:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, path: str = "terms") -> ServiceTerms:
         """Raises TermsError for every problem, calendar ones included, so callers catch one exception."""
-        data = _object(data, path, _TERMS_KEYS)
+        data = _object(data, path, _TERMS_KEYS, optional=("sales",))
+        capacity = None
+        if data.get("sales") is not None:
+            sales = _object(data["sales"], f"{path}.sales", ("capacity_per_month",))
+            capacity = _whole(sales["capacity_per_month"], f"{path}.sales.capacity_per_month", minimum=1)
         raw_tiers = data["tiers"]
         if not isinstance(raw_tiers, Mapping):
             raise TermsError(f"{path}.tiers: must be an object")
@@ -176,6 +183,7 @@ class ServiceTerms:
             auto_assign=_flag(data["auto_assign"], f"{path}.auto_assign"),
             marketing=MarketingTerms.from_dict(data["marketing"], path=f"{path}.marketing"),
             calendar=calendar,
+            sales_capacity_per_month=capacity,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -186,7 +194,11 @@ class ServiceTerms:
             "auto_assign": self.auto_assign,
             "marketing": self.marketing.to_dict(),
             "calendar": self.calendar.to_dict(),
-        }
+        } | (
+            {}
+            if self.sales_capacity_per_month is None
+            else {"sales": {"capacity_per_month": self.sales_capacity_per_month}}
+        )
 
     def tier(self, name: str) -> TierTerms:
         try:

@@ -101,19 +101,25 @@ def _fit_candidates(population: Population) -> list[Candidate]:
         present = [value for value in raw if value is not None and str(value).strip() != ""]
         conditions: list[tuple[dict[str, Any], str]] = []
         if present and len(present) < len(raw):
-            conditions.append(({"field": field, "op": "is_empty", "value": None}, f"{_label(field)} is blank"))
+            conditions.append(
+                ({"field": field, "op": "is_empty", "value": None}, f"{_label(field)} is blank")
+            )
         numbers = np.array([n for n in (_number(v) for v in present) if n is not None])
         if present and len(numbers) >= 0.95 * len(present):
             cuts = sorted({float(q) for q in np.quantile(numbers, QUANTILES)} - {float(numbers.min())})
             for cut in cuts:
                 value = int(cut) if float(cut).is_integer() else round(float(cut), 2)
-                conditions.append(({"field": field, "op": "gte", "value": value}, f"{_label(field)} ≥ {value}"))
+                conditions.append(
+                    ({"field": field, "op": "gte", "value": value}, f"{_label(field)} ≥ {value}")
+                )
         else:
             texts = Counter(str(value).strip() for value in present)
             if len(texts) > 0.5 * len(population):
                 continue  # an identifier, not a trait
             for value, _ in texts.most_common(MAX_VALUES):
-                conditions.append(({"field": field, "op": "equals", "value": value}, f"{_label(field)} is {value}"))
+                conditions.append(
+                    ({"field": field, "op": "equals", "value": value}, f"{_label(field)} is {value}")
+                )
         for condition, name in conditions:
             fired = fired_by_condition(condition, population)
             if _useful(fired):
@@ -139,12 +145,20 @@ def _engagement_candidates(population: Population) -> list[Candidate]:
     return found
 
 
+def fingerprint(fired: np.ndarray) -> bytes:
+    return np.packbits(fired > 0).tobytes()
+
+
 def candidates_for(population: Population) -> list[Candidate]:
-    """Every candidate, with duplicates (same leads fired) kept once: the first, simplest one."""
-    unique: dict[bytes, Candidate] = {}
+    """Every candidate, kept once per set of leads it fires on (the first, simplest one), and never with its
+    complement too: "is blank" and "is not blank" are one fact, and two columns would split its weight."""
+    found: list[Candidate] = []
+    seen: set[bytes] = set()
     for candidate in [*_fit_candidates(population), *_engagement_candidates(population)]:
-        unique.setdefault(np.packbits(candidate.fired.astype(bool)).tobytes(), candidate)
-    return list(unique.values())
+        if fingerprint(candidate.fired) not in seen:
+            seen |= {fingerprint(candidate.fired), fingerprint(1 - candidate.fired)}
+            found.append(candidate)
+    return found
 
 
 def describe_condition(condition: dict[str, Any]) -> str:

@@ -125,7 +125,9 @@ def record_outcomes(lead_ids: set[int], who: People, now: datetime) -> int:
         if imported_outcome(attributes or {}) == 1.0:
             services.lead_accept(lead_id=lead_id, user=who.sales, now=now)
             services.lead_qualify(lead_id=lead_id, user=who.sales, answers=BANT, now=now + timedelta(hours=1))
-            services.lead_win(lead_id=lead_id, user=who.sales, amount=Decimal("1000"), now=now + timedelta(days=2))
+            services.lead_win(
+                lead_id=lead_id, user=who.sales, amount=Decimal("1000"), now=now + timedelta(days=2)
+            )
         else:
             services.lead_reject(lead_id=lead_id, user=who.sales, reason=reason, comment="", now=now)
         n += 1

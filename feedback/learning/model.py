@@ -21,7 +21,7 @@ from sklearn.model_selection import StratifiedKFold
 
 POINTS_PER_DOUBLING = 10  # +10 points = twice the odds of converting
 SCALE = POINTS_PER_DOUBLING / math.log(2)
-C_GRID = tuple(float(c) for c in np.logspace(-2.5, 0.0, 8))
+C_GRID = tuple(float(c) for c in np.logspace(-2.5, 0.0, 6))
 FOLDS = 3
 DEFAULT_CAP = 15
 
@@ -75,21 +75,33 @@ def _refit(x: np.ndarray, y: np.ndarray, columns: list[int], cap: int) -> tuple[
     return [], []
 
 
-def fit_rules(x: np.ndarray, y: np.ndarray, *, cap: int = DEFAULT_CAP, seed: int = 0) -> Fitted:
-    """At most `cap` rules with integer points; C chosen by stratified cross-validation on these leads."""
-    if x.shape[1] == 0 or y.min() == y.max():
-        return Fitted((), (), 0.0, None)
+def choose_strength(
+    x: np.ndarray, y: np.ndarray, *, cap: int = DEFAULT_CAP, seed: int = 0
+) -> tuple[float, float]:
+    """The L1 strength whose rounded points rank the held-back folds best, and that mean AUC."""
     folds = list(StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(x, y))
     best: tuple[float, float] | None = None
     for strength in C_GRID:
         aucs = []
         for train, check in folds:
-            columns, points = _refit(x[train], y[train], _select(x[train], y[train], strength, cap), cap)
-            fold = Fitted(tuple(columns), tuple(points), strength, None)
+            fold = fit_with(x[train], y[train], strength, cap=cap)
             aucs.append(auc_of(fold.scores(x[check]), y[check]) or 0.5)
         mean = float(np.mean(aucs))
         if best is None or mean > best[1] + 1e-4:
             best = (strength, mean)
     assert best is not None
-    columns, points = _refit(x, y, _select(x, y, best[0], cap), cap)
-    return Fitted(tuple(columns), tuple(points), best[0], best[1])
+    return best
+
+
+def fit_with(x: np.ndarray, y: np.ndarray, strength: float, *, cap: int = DEFAULT_CAP,
+             cv_auc: float | None = None) -> Fitted:  # fmt: skip
+    columns, points = _refit(x, y, _select(x, y, strength, cap), cap)
+    return Fitted(tuple(columns), tuple(points), strength, cv_auc)
+
+
+def fit_rules(x: np.ndarray, y: np.ndarray, *, cap: int = DEFAULT_CAP, seed: int = 0) -> Fitted:
+    """At most `cap` rules with integer points; C chosen by stratified cross-validation on these leads."""
+    if x.shape[1] == 0 or y.min() == y.max():
+        return Fitted((), (), 0.0, None)
+    strength, cv_auc = choose_strength(x, y, cap=cap, seed=seed)
+    return fit_with(x, y, strength, cap=cap, cv_auc=cv_auc)

@@ -8,9 +8,9 @@ or `outcome_won`). Each lead keeps its label so every figure can say which popul
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,9 +21,9 @@ from leads.models import Lead
 from leads.scoring.rescore import attributes_of, facts_for
 from sla.criteria import Activity as Fact
 
-HANDED_OVER = "handed over"
-REJECTED = "handed over, turned down"
-IMPORTED = "never handed over, outcome imported"
+HANDED_OVER = "handed over, won"
+REJECTED = "handed over, not won"
+IMPORTED = "outcome imported, not closed by sales"
 IMPORTED_OUTCOME_FIELDS = ("outcome_converted", "outcome_won")
 _TRUE = {"1", "1.0", "true", "yes", "won", "converted", "y"}
 _FALSE = {"0", "0.0", "false", "no", "lost", "not converted", "n"}
@@ -72,7 +72,7 @@ class Population:
             "leads": len(self), "won": int(self.won.sum()),
             "conversion": float(self.won.mean()) if len(self) else None,
             "by_source": dict(sorted(Counter(self.labels).items())),
-            "text": (f"all {len(self)} leads with a known result ({int(self.won.sum())} won): "
+            "text": (f"{len(self)} leads with a known result, {int(self.won.sum())} converted — "
                      + ", ".join(f"{n} {label}" for label, n in sorted(Counter(self.labels).items()))),
         }  # fmt: skip
 

@@ -13,9 +13,16 @@ from typing import Any
 import numpy as np
 
 from feedback.learning.candidates import (
-    Candidate, activity_counts, candidates_for, fired_by_condition, fired_by_engagement, rule_key,
-)  # fmt: skip
-from feedback.learning.model import DEFAULT_CAP, POINTS_PER_DOUBLING, Fitted, auc_of, fit_rules
+    MIN_LEADS,
+    Candidate,
+    activity_counts,
+    candidates_for,
+    fingerprint,
+    fired_by_condition,
+    fired_by_engagement,
+    rule_key,
+)
+from feedback.learning.model import DEFAULT_CAP, POINTS_PER_DOUBLING, Fitted, auc_of, fit_rules, fit_with
 from feedback.learning.population import Population
 
 CHECK_SHARE = 0.3
@@ -41,23 +48,33 @@ def _current(content: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [(section, rule) for section in SECTIONS for rule in mql.get(section, [])]
 
 
-def _column(section: str, rule: dict[str, Any], population: Population, counts: dict[str, np.ndarray]) -> np.ndarray:
+def _column(
+    section: str, rule: dict[str, Any], population: Population, counts: dict[str, np.ndarray]
+) -> np.ndarray:
     if section == "fit_rules":
         return fired_by_condition(rule["condition"], population)
     return fired_by_engagement(rule, population, counts)
 
 
 def _design(content: dict[str, Any], population: Population) -> tuple[list[Candidate], np.ndarray]:
-    """The candidates plus the agreement's own rules (so a rule the model keeps is re-weighted, not re-added)."""
+    """The agreement's own rules first, then every candidate firing on a different set of leads: a rule the model
+    keeps is re-weighted, never re-added under another name."""
     counts = activity_counts(population)
-    found = candidates_for(population)
-    keys = {c.key for c in found}
+    found: list[Candidate] = []
     for section, rule in _current(content):
-        key = rule_key(section, rule)
-        if key not in keys:
-            keys.add(key)
-            plain = {k: v for k, v in rule.items() if k not in ("id", "points")}
-            found.append(Candidate(key, section, plain, _column(section, rule, population, counts)))
+        plain = {k: v for k, v in rule.items() if k not in ("id", "points")}
+        found.append(
+            Candidate(rule_key(section, rule), section, plain, _column(section, rule, population, counts))
+        )
+    seen = (
+        {fingerprint(c.fired) for c in found}
+        | {fingerprint(1 - c.fired) for c in found}
+        | {c.key for c in found}
+    )
+    for candidate in candidates_for(population):
+        if fingerprint(candidate.fired) not in seen and candidate.key not in seen:
+            seen |= {fingerprint(candidate.fired), fingerprint(1 - candidate.fired), candidate.key}
+            found.append(candidate)
     x = np.column_stack([c.fired for c in found]) if found else np.zeros((len(population), 0))
     return found, x
 
@@ -75,8 +92,8 @@ def _evidence(fired: np.ndarray, won: np.ndarray, population: str) -> tuple[str,
     n_on, n_off = int(on.sum()), int((~on).sum())
     rate_on = float(won[on].mean()) if n_on else None
     rate_off = float(won[~on].mean()) if n_off else None
-    text = (f"Fires on {n_on} of {n_on + n_off} leads with a known result ({population}): {_pct(rate_on)} of them "
-            f"converted, against {_pct(rate_off)} of the {n_off} others.")  # fmt: skip
+    text = (f"Fires on {n_on} of {n_on + n_off} leads with a known result: {_pct(rate_on)} of them converted, "
+            f"against {_pct(rate_off)} of the {n_off} others (population: {population}).")  # fmt: skip
     return text, {"leads": n_on, "others": n_off, "conversion_with": rate_on, "conversion_without": rate_off}
 
 
@@ -92,12 +109,12 @@ def plan(content: dict[str, Any], population: Population, *, seed: int = 0) -> P
     # 1. measure: fit on 70%, judge on the 30% the model never saw
     rng = np.random.default_rng(seed)
     check = rng.random(len(population)) < CHECK_SHARE
-    measured = fit_rules(x[~check], y[~check], cap=cap, seed=seed)
+    measured = fit_rules(x[~check], y[~check], cap=cap, seed=seed)  # C chosen by CV on the 70% only
     measured_rules = {found[c].key: p for c, p in zip(measured.columns, measured.points, strict=True)}
     now_auc = auc_of(x[check] @ _points_vector(current, found), y[check])
     all_auc = auc_of(measured.scores(x[check]), y[check])
     # 2. propose: the same procedure on every lead
-    final: Fitted = fit_rules(x, y, cap=cap, seed=seed)
+    final: Fitted = fit_with(x, y, measured.strength, cap=cap, cv_auc=measured.cv_auc)
     proposed = {found[c].key: p for c, p in zip(final.columns, final.points, strict=True)}
     by_key = {c.key: (i, c) for i, c in enumerate(found)}
     ids = {rule_key(s, r): (s, r) for s, r in _current(content)}
@@ -105,8 +122,8 @@ def plan(content: dict[str, Any], population: Population, *, seed: int = 0) -> P
     for key in [*ids, *(k for k in proposed if k not in ids)]:
         index, candidate = by_key[key]
         old, new = current.get(key, 0), proposed.get(key, 0)
-        if old == new:
-            continue
+        if old == new or x[:, index].sum() < MIN_LEADS:
+            continue  # nothing to change, or too few leads to say anything about the rule
         alone = dict(current)
         alone[key] = measured_rules.get(key, new)
         alone_auc = auc_of(x[check] @ _points_vector(alone, found), y[check])

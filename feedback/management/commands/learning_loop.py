@@ -50,5 +50,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result, indent=2))
             return
         for row in result["versions"]:
-            self.stdout.write(f"v{row['version']}: {row['rules']:>2} rules  holdout AUC {row['holdout_auc']:.3f}")
+            self.stdout.write(
+                f"v{row['version']}: {row['rules']:>2} rules  holdout AUC {row['holdout_auc']:.3f}"
+            )
         self.stdout.write(f"logistic regression bound: {result['lr_bound_auc']:.3f}")
