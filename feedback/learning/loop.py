@@ -27,15 +27,21 @@ from sklearn.preprocessing import MaxAbsScaler
 
 from alignment.roles import Role
 from feedback import services
-from feedback.learning import propose
 from feedback.learning.candidates import SKIP_FIELDS
 from feedback.learning.model import auc_of
-from feedback.learning.population import Population, imported_outcome, known_results
+from feedback.learning.population import (
+    IMPORTED_OUTCOME_FIELDS,
+    Population,
+    imported_outcome,
+    known_results,
+    population_of,
+)
 from feedback.models import Reason
 from feedback.reasons import ensure_default_reasons
+from feedback.reports import review_for
 from leads.intake import imports
 from leads.intake.import_services import import_create, import_start
-from leads.models import Lead, RescoreJob, State
+from leads.models import IdentityKind, Lead, LeadIdentity, RescoreJob, State
 from leads.services import rescore_job_run, rescore_job_start
 from sla import services as sla_services
 from sla.content import starter_content
@@ -67,6 +73,7 @@ def naive_starter() -> dict[str, Any]:
         ],
         "engagement_rules": [], "inactivity": None, "gates": [], "triggers": [],
     }  # fmt: skip
+    content["terms"]["sales"] = {"capacity_per_month": 1500}
     return content
 
 
@@ -100,18 +107,40 @@ def _sign(version: AgreementVersion, who: People, now: datetime) -> AgreementVer
     return version
 
 
-def limited(data: bytes, limit: int | None) -> bytes:
-    """The header and the first `limit` rows (a CSV writer keeps quoted commas intact)."""
-    if not limit:
-        return data
-    rows = csv.reader(io.StringIO(data.decode("utf-8-sig")))
+def split_file(
+    data: bytes, *, holdout_share: float, seed: int, limit: int | None
+) -> tuple[bytes, dict[str, float]]:
+    """The file to import, with the outcome blanked on a seeded random part of the rows, and those rows' outcomes
+    by external id: the product never sees a held-out result, so no review can learn from one."""
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    if not rows:
+        raise LoopError("The file is empty.")
+    headers, body = rows[0], rows[1 : (limit + 1) if limit else None]
+    mapping = imports.suggest_mapping(headers, imports.detect_preset(headers) or "auto")
+    outcome = [i for i, h in enumerate(headers) if mapping[h].name in IMPORTED_OUTCOME_FIELDS]
+    external = [i for i, h in enumerate(headers) if mapping[h].target == imports.EXTERNAL_ID]
+    if not outcome or not external:
+        raise LoopError(
+            "The file needs an outcome column (converted or won) and an id column to hold leads out."
+        )
+    rng = np.random.default_rng(seed)
+    held: dict[str, float] = {}
     out = io.StringIO()
     writer = csv.writer(out)
-    for i, row in enumerate(rows):
-        if i > limit:
-            break
+    writer.writerow(headers)
+    for row in body:
+        if len(row) == len(headers) and rng.random() < holdout_share:
+            won = imported_outcome({"outcome_converted": row[outcome[0]]})
+            if won is not None and row[external[0]].strip():
+                held[row[external[0]].strip()] = won
+                row = [*row]
+                row[outcome[0]] = ""
         writer.writerow(row)
-    return out.getvalue().encode()
+    return out.getvalue().encode(), held
+
+
+class LoopError(ValueError):
+    """The file cannot drive the loop; the message says why."""
 
 
 def record_outcomes(lead_ids: set[int], who: People, now: datetime) -> int:
@@ -184,9 +213,32 @@ def _row(version: AgreementVersion, holdout: Population, now: datetime) -> dict[
     }  # fmt: skip
 
 
+def _held_out(held: dict[str, float]) -> Population:
+    ids = dict(
+        LeadIdentity.objects.filter(kind=IdentityKind.EXTERNAL, value__in=list(held)).values_list(
+            "lead_id", "value"
+        )
+    )
+    return population_of({lead_id: held[value] for lead_id, value in ids.items()}, "held out")
+
+
+def _accept_all(month: date, who: People, at: datetime) -> int:
+    """The month's review as the product computes it; every suggestion with a change becomes a decision."""
+    report = review_for(month)
+    accepted = 0
+    for suggestion in report["suggestions"]:
+        if suggestion.get("change"):
+            services.decision_record(month=month, user=who.marketing, text=suggestion["title"], now=at,
+                                     change=suggestion["change"], evidence=suggestion["evidence"],
+                                     suggestion_key=suggestion["key"])  # fmt: skip
+            accepted += 1
+    return accepted
+
+
 def run(data: bytes, *, filename: str = "leads.csv", holdout_share: float = 0.5, seed: int = 1,
         iterations: int = 3, starter: dict[str, Any] | None = None, limit: int | None = None,
         say: Callable[[str], None] = lambda _: None) -> dict[str, Any]:  # fmt: skip
+    data, held = split_file(data, holdout_share=holdout_share, seed=seed, limit=limit)
     who = people()
     now = START
     starter_version = sla_services.agreement_draft_create(user=who.marketing, now=now, title="Starter")
@@ -194,17 +246,13 @@ def run(data: bytes, *, filename: str = "leads.csv", holdout_share: float = 0.5,
     sla_services.agreement_change(version_id=starter_version.pk, user=who.marketing, now=now,
                                   change=lambda _: content)  # fmt: skip
     version = _sign(starter_version, who, now)
-    data = limited(data, limit)
-    headers = next(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    headers = next(csv.reader(io.StringIO(data.decode())))
     job = import_create(user=who.marketer, filename=filename, data=data,
                         preset=imports.detect_preset(headers) or "auto", now=now)  # fmt: skip
     job = import_start(job_id=job.pk, user=who.marketer, now_func=lambda: now, inline=True)
-    say(f"imported {job.imported} leads ({job.rejected} rejected)")
-    everyone = known_results()
-    rng = np.random.default_rng(seed)
-    held = rng.random(len(everyone)) < holdout_share
-    train, holdout = everyone.subset(~held), everyone.subset(held)
-    train_ids = set(train.lead_ids.tolist())
+    say(f"imported {job.imported} leads ({job.rejected} rejected), {len(held)} held out")
+    holdout = _held_out(held)
+    train_ids = set(known_results().lead_ids.tolist())  # held-out rows were imported without their outcome
     rows = [_row(version, holdout, now)]
     say(f"v{version.number}: {rows[-1]['rules']} rules, holdout AUC {rows[-1]['holdout_auc']:.3f}")
     closed = record_outcomes(train_ids, who, now + timedelta(hours=1))
@@ -212,25 +260,21 @@ def run(data: bytes, *, filename: str = "leads.csv", holdout_share: float = 0.5,
     month = date(now.year, now.month, 1)
     for _ in range(iterations):
         review_at = datetime(month.year, month.month, 25, 9, 0, tzinfo=UTC)
-        population = known_results(train_ids)
-        plan = propose.plan(version.content, population, seed=seed)
-        if not plan.suggestions:
-            say(f"{month:%B %Y}: nothing to suggest")
-            break
-        for suggestion in plan.suggestions:
-            services.decision_record(month=month, user=who.marketing, text=suggestion["title"], now=review_at,
-                                     change=suggestion["change"], evidence=suggestion["evidence"],
-                                     suggestion_key=suggestion["key"])  # fmt: skip
-        draft = services.review_start_draft(month=month, user=who.marketing, now=review_at)
-        version = _sign(draft, who, review_at + timedelta(hours=1))
-        rows.append(_row(version, holdout, review_at))
-        rows[-1]["suggestions_accepted"] = len(plan.suggestions)
-        rows[-1]["review_check"] = plan.holdout
+        accepted = _accept_all(month, who, review_at)
+        if not accepted:
+            say(f"{month:%B %Y}: nothing to suggest; v{version.number} stays")
+            rows.append({**rows[-1], "review": month.isoformat(), "suggestions_accepted": 0})
+        else:
+            draft = services.review_start_draft(month=month, user=who.marketing, now=review_at)
+            version = _sign(draft, who, review_at + timedelta(hours=1))
+            rows.append({**_row(version, holdout, review_at), "review": month.isoformat(),
+                         "suggestions_accepted": accepted})  # fmt: skip
+            record_outcomes(train_ids, who, review_at + timedelta(hours=2))
         say(f"v{version.number}: {rows[-1]['rules']} rules, holdout AUC {rows[-1]['holdout_auc']:.3f}")
-        record_outcomes(train_ids, who, review_at + timedelta(hours=2))
         month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    train = known_results()
     return {
-        "seed": seed, "holdout_share": holdout_share, "leads": len(everyone), "train": len(train),
+        "seed": seed, "holdout_share": holdout_share, "leads": len(train) + len(holdout), "train": len(train),
         "holdout": len(holdout), "population": train.describe()["text"], "versions": rows,
         "lr_bound_auc": lr_bound(train, holdout),
     }  # fmt: skip

@@ -95,6 +95,8 @@ def choose_strength(
 
 def fit_with(x: np.ndarray, y: np.ndarray, strength: float, *, cap: int = DEFAULT_CAP,
              cv_auc: float | None = None) -> Fitted:  # fmt: skip
+    if strength <= 0 or cap <= 0 or x.shape[1] == 0 or y.min() == y.max():
+        return Fitted((), (), strength, cv_auc)
     columns, points = _refit(x, y, _select(x, y, strength, cap), cap)
     return Fitted(tuple(columns), tuple(points), strength, cv_auc)
 

@@ -90,6 +90,18 @@ def imported_outcome(attributes: dict[str, Any]) -> float | None:
     return None
 
 
+def population_of(outcomes: dict[int, float], label: str) -> Population:
+    """Leads whose results are known outside the product (e.g. a held-out part of a file), in lead id order."""
+    ids = sorted(outcomes)
+    leads = {lead.pk: lead for lead in Lead.objects.filter(pk__in=ids)}
+    facts = facts_for(ids)
+    return Population(
+        lead_ids=np.array(ids, dtype=np.int64), attributes=[attributes_of(leads[pk]) for pk in ids],
+        activities=[facts.get(pk, []) for pk in ids], won=np.array([outcomes[pk] for pk in ids], dtype=float),
+        labels=[label] * len(ids),
+    )  # fmt: skip
+
+
 def known_results(lead_ids: Iterable[int] | None = None) -> Population:
     """The population, in lead id order. The latest closed hand-over decides; a lead never closed by sales counts
     when an imported column says how it ended."""

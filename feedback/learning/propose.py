@@ -106,15 +106,20 @@ def plan(content: dict[str, Any], population: Population, *, seed: int = 0) -> P
     found, x = _design(content, population)
     y = population.won
     current = {rule_key(s, r): int(r.get("points", 0)) for s, r in _current(content)}
-    # 1. measure: fit on 70%, judge on the 30% the model never saw
+    # A rule firing on too few leads cannot be judged: it stays as it is, and counts against the cap.
+    judged = x.sum(axis=0) >= MIN_LEADS
+    unjudged = sum(1 for c, ok in zip(found, judged, strict=True) if not ok and c.key in current)
+    model_cap = max(cap - unjudged, 0)
+    x_fit = np.where(judged, x, 0.0)
+    # 1. measure: fit on 70%, judge on the 30% the model never saw (C chosen by cross-validation on the 70%)
     rng = np.random.default_rng(seed)
     check = rng.random(len(population)) < CHECK_SHARE
-    measured = fit_rules(x[~check], y[~check], cap=cap, seed=seed)  # C chosen by CV on the 70% only
+    measured = fit_rules(x_fit[~check], y[~check], cap=model_cap, seed=seed)
     measured_rules = {found[c].key: p for c, p in zip(measured.columns, measured.points, strict=True)}
     now_auc = auc_of(x[check] @ _points_vector(current, found), y[check])
     all_auc = auc_of(measured.scores(x[check]), y[check])
     # 2. propose: the same procedure on every lead
-    final: Fitted = fit_with(x, y, measured.strength, cap=cap, cv_auc=measured.cv_auc)
+    final: Fitted = fit_with(x_fit, y, measured.strength, cap=model_cap, cv_auc=measured.cv_auc)
     proposed = {found[c].key: p for c, p in zip(final.columns, final.points, strict=True)}
     by_key = {c.key: (i, c) for i, c in enumerate(found)}
     ids = {rule_key(s, r): (s, r) for s, r in _current(content)}
@@ -122,7 +127,7 @@ def plan(content: dict[str, Any], population: Population, *, seed: int = 0) -> P
     for key in [*ids, *(k for k in proposed if k not in ids)]:
         index, candidate = by_key[key]
         old, new = current.get(key, 0), proposed.get(key, 0)
-        if old == new or x[:, index].sum() < MIN_LEADS:
+        if old == new or not judged[index]:
             continue  # nothing to change, or too few leads to say anything about the rule
         alone = dict(current)
         alone[key] = measured_rules.get(key, new)

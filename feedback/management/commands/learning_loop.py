@@ -41,11 +41,10 @@ class Command(BaseCommand):
             except InvalidContent as error:
                 raise CommandError(f"--starter: {error}") from error
         quiet = options["json"]
-        result = loop.run(
-            options["file"].read_bytes(), filename=options["file"].name, holdout_share=options["holdout"],
-            seed=options["seed"], iterations=options["iterations"], starter=starter, limit=options["limit"],
-            say=(lambda _: None) if quiet else self.stdout.write,
-        )  # fmt: skip
+        try:
+            result = self._run(options, starter, quiet)
+        except loop.LoopError as error:
+            raise CommandError(str(error)) from error
         if quiet:
             self.stdout.write(json.dumps(result, indent=2))
             return
@@ -54,3 +53,10 @@ class Command(BaseCommand):
                 f"v{row['version']}: {row['rules']:>2} rules  holdout AUC {row['holdout_auc']:.3f}"
             )
         self.stdout.write(f"logistic regression bound: {result['lr_bound_auc']:.3f}")
+
+    def _run(self, options: dict, starter: dict | None, quiet: bool) -> dict:
+        return loop.run(
+            options["file"].read_bytes(), filename=options["file"].name, holdout_share=options["holdout"],
+            seed=options["seed"], iterations=options["iterations"], starter=starter, limit=options["limit"],
+            say=(lambda _: None) if quiet else self.stdout.write,
+        )  # fmt: skip
