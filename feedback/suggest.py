@@ -93,9 +93,10 @@ def sales_capacity(version: AgreementVersion | None) -> tuple[int | None, str]:
     reps = RepProfile.objects.filter(is_away=False, user__is_active=True, user__groups__name=Role.REP.value)
     total = reps.aggregate(n=Count("id"), capacity=Sum("capacity"))
     if total["n"]:
-        return int(
-            total["capacity"]
-        ), f"{total['n']} active reps × their capacity ({total['capacity']} leads)"
+        return (
+            int(total["capacity"]),
+            f"{total['n']} active rep{'s' if total['n'] != 1 else ''} × their capacity ({total['capacity']} leads)",
+        )
     return None, ""
 
 
