@@ -144,3 +144,26 @@ def test_sales_capacity_comes_from_the_agreement_else_the_active_reps_and_says_w
     agreement.content["terms"]["sales"] = {"capacity_per_month": 500}
     validate(agreement.content)
     assert sales_capacity(agreement) == (500, "the agreement's stated sales capacity (500 MQLs a month)")
+
+
+@pytest.mark.django_db
+def test_a_won_column_in_any_csv_import_becomes_a_known_result_and_never_a_scoring_input(
+    make_user, agreement
+):
+    from leads.intake.import_services import import_create, import_start
+
+    # given a CRM export with a Won column, imported through the normal path with automatic mapping
+    marketer = make_user(Role.MARKETER)
+    data = b"Email,Company,Won\nann@acme.example,Acme,yes\nben@globex.example,Globex,no\ncleo@initech.example,Initech,\n"
+    job = import_create(user=marketer, filename="crm.csv", data=data, preset="auto", now=AT)
+    job = import_start(job_id=job.pk, user=marketer, now_func=lambda: AT, inline=True)
+    assert job.imported == 3
+    # then the two leads whose result is known are in the population, labelled as imported outcomes
+    found = pop.known_results()
+    emails = dict(Lead.objects.values_list("pk", "email"))
+    assert {emails[pk]: won for pk, won in zip(found.lead_ids.tolist(), found.won.tolist(), strict=True)} == {
+        "ann@acme.example": 1.0, "ben@globex.example": 0.0,
+    }  # fmt: skip
+    assert set(found.labels) == {pop.IMPORTED}
+    # and the column is kept apart as an outcome, which no rule may read
+    assert Lead.objects.get(email="ann@acme.example").attributes["outcome_won"] == "yes"
