@@ -9,7 +9,6 @@ the threshold aims at what sales can work (their stated or reps' capacity), and 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -23,6 +22,7 @@ from alignment.roles import Role
 from feedback.models import Cycle
 from feedback.months import MIN_EVIDENCE, month_bounds, previous_month, rate
 from leads.models import Lead, RepProfile
+from sla.agreement import Agreement
 from sla.models import AgreementVersion
 
 WINDOW_MONTHS = 3
@@ -47,14 +47,14 @@ def _window(month: date) -> Any:
     return Cycle.objects.filter(handed_over_at__gte=start, handed_over_at__lt=end)
 
 
-def _rule_points(version: AgreementVersion | None) -> dict[str, tuple[str, dict[str, Any]]]:
+def _rule_points(version: AgreementVersion | None) -> dict[str, tuple[str, Any]]:
     if version is None:
         return {}
-    mql = version.content.get("mql", {})
+    mql = Agreement.of(version).criteria
     return {
-        rule["id"]: (section, rule)
+        rule.id: (section, rule)
         for section in ("fit_rules", "engagement_rules", "triggers")
-        for rule in mql.get(section, [])
+        for rule in getattr(mql, section)
     }
 
 
@@ -73,7 +73,7 @@ def trigger_suggestions(data: dict[str, Any], version: AgreementVersion | None) 
         if lift["win_rate_fired"] is not None and lift["win_rate_fired"] < 0.5 * overall:
             section, rule = rules[rid]
             found.append(Suggestion(
-                key=f"trigger-{rid}", kind="trigger", title=f"Trigger “{rule['name']}” fires but rarely converts",
+                key=f"trigger-{rid}", kind="trigger", title=f"Trigger “{rule.name}” fires but rarely converts",
                 evidence=(f"Fired on {lift['fired']} hand-overs, {_pct(lift['win_rate_fired'])} won, against "
                           f"{_pct(overall)} of all MQLs. Hot leads jump the queue: drop it or narrow it."),
                 change={"op": "remove_rule", "section": section, "rule_id": rid},
@@ -86,8 +86,7 @@ def sales_capacity(version: AgreementVersion | None) -> tuple[int | None, str]:
     """How many MQLs sales can work in a month, and where the figure comes from (said next to the suggestion):
     the agreement's stated capacity, else the active reps' capacities added up. Never marketing's commitment,
     which says how many leads marketing promised, not how many sales can take."""
-    terms = (version.content.get("terms") or {}) if version else {}
-    stated = (terms.get("sales") or {}).get("capacity_per_month")
+    stated = Agreement.of(version).terms.sales_capacity_per_month if version else None
     if stated:
         return int(stated), f"the agreement's stated sales capacity ({stated} MQLs a month)"
     reps = RepProfile.objects.filter(is_away=False, user__is_active=True, user__groups__name=Role.REP.value)
@@ -153,13 +152,13 @@ def learned_suggestions(version: AgreementVersion | None) -> tuple[list[Suggesti
     if version is None:
         return [], {}
     population = known_results()
-    digest = hashlib.sha256(json.dumps(version.content, sort_keys=True, default=str).encode())
+    digest = hashlib.sha256(version.content_hash.encode())
     digest.update(population.lead_ids.tobytes())
     digest.update(population.won.tobytes())
     key = f"learning-{digest.hexdigest()}"
     cached = cache.get(key)
     if cached is None:
-        result = propose.plan(version.content, population)
+        result = propose.plan(Agreement.of(version), population)
         cached = ([asdict(Suggestion(**s)) for s in result.suggestions],
                   {"population": result.population, "holdout": result.holdout, "cap": result.cap})  # fmt: skip
         cache.set(key, cached, timeout=6 * 3600)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -44,6 +44,7 @@ from leads.intake.import_services import import_create, import_start
 from leads.models import IdentityKind, Lead, LeadIdentity, RescoreJob, State
 from leads.services import rescore_job_run, rescore_job_start
 from sla import services as sla_services
+from sla.agreement import Agreement
 from sla.content import starter_content
 from sla.criteria import MqlCriteria, evaluate
 from sla.criteria.schema import is_leaky_field
@@ -64,17 +65,17 @@ NAIVE_FIT_RULES = [
 
 
 def naive_starter() -> dict[str, Any]:
-    content = starter_content()
-    content["mql"] = {
+    """The starter's checklist and terms, these fit rules, threshold 30, and a stated sales capacity."""
+    starter = Agreement.from_dict(starter_content())
+    criteria = MqlCriteria.from_dict({
         "threshold": 30,
         "fit_rules": [
             {"id": f"f{i}", "name": name, "points": points, "condition": condition}
             for i, (name, points, condition) in enumerate(NAIVE_FIT_RULES, start=1)
         ],
-        "engagement_rules": [], "inactivity": None, "gates": [], "triggers": [],
-    }  # fmt: skip
-    content["terms"]["sales"] = {"capacity_per_month": 1500}
-    return content
+    })  # fmt: skip
+    terms = replace(starter.terms, sales_capacity_per_month=1500)
+    return replace(starter, criteria=criteria, terms=terms).to_dict()
 
 
 @dataclass(frozen=True)
@@ -163,9 +164,9 @@ def record_outcomes(lead_ids: set[int], who: People, now: datetime) -> int:
     return n
 
 
-def version_scores(content: dict[str, Any], population: Population, now: datetime) -> np.ndarray:
+def version_scores(version: AgreementVersion, population: Population, now: datetime) -> np.ndarray:
     """Each lead's score under the version's full criteria, by the product's own evaluator."""
-    criteria = MqlCriteria.from_dict(content["mql"])
+    criteria = Agreement.of(version).criteria
     return np.array([evaluate(criteria, attributes, facts, now).total
                      for attributes, facts in zip(population.attributes, population.activities, strict=True)],
                     dtype=float)  # fmt: skip
@@ -202,13 +203,13 @@ def bands(scores: np.ndarray, won: np.ndarray, n: int = 5) -> list[dict[str, Any
 
 
 def _row(version: AgreementVersion, holdout: Population, now: datetime) -> dict[str, Any]:
-    scores = version_scores(version.content, holdout, now)
-    mql = version.content["mql"]
+    scores = version_scores(version, holdout, now)
+    mql = Agreement.of(version).criteria
     band_rows = bands(scores, holdout.won)
     rates = [b["conversion"] for b in band_rows if b["conversion"] is not None]
     return {
-        "version": version.number, "rules": len(mql.get("fit_rules", [])) + len(mql.get("engagement_rules", [])),
-        "threshold": mql.get("threshold"), "holdout_auc": auc_of(scores, holdout.won), "bands": band_rows,
+        "version": version.number, "rules": len(mql.fit_rules) + len(mql.engagement_rules),
+        "threshold": mql.threshold, "holdout_auc": auc_of(scores, holdout.won), "bands": band_rows,
         "bands_monotonic": rates == sorted(rates),
     }  # fmt: skip
 

@@ -24,6 +24,7 @@ from feedback.learning.candidates import (
 )
 from feedback.learning.model import DEFAULT_CAP, POINTS_PER_DOUBLING, Fitted, auc_of, fit_rules, fit_with
 from feedback.learning.population import Population
+from sla.agreement import Agreement
 
 CHECK_SHARE = 0.3
 SECTIONS = ("fit_rules", "engagement_rules")
@@ -39,13 +40,14 @@ class Plan:
     cap: int
 
 
-def rule_cap(content: dict[str, Any]) -> int:
-    return int(content.get("mql", {}).get("max_rules") or DEFAULT_CAP)
+def rule_cap(agreement: Agreement) -> int:
+    return int(agreement.criteria.max_rules or DEFAULT_CAP)
 
 
-def _current(content: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    mql = content.get("mql", {})
-    return [(section, rule) for section in SECTIONS for rule in mql.get(section, [])]
+def _current(agreement: Agreement) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (section, rule.to_dict()) for section in SECTIONS for rule in getattr(agreement.criteria, section)
+    ]
 
 
 def _column(
@@ -56,12 +58,12 @@ def _column(
     return fired_by_engagement(rule, population, counts)
 
 
-def _design(content: dict[str, Any], population: Population) -> tuple[list[Candidate], np.ndarray]:
+def _design(agreement: Agreement, population: Population) -> tuple[list[Candidate], np.ndarray]:
     """The agreement's own rules first, then every candidate firing on a different set of leads: a rule the model
     keeps is re-weighted, never re-added under another name."""
     counts = activity_counts(population)
     found: list[Candidate] = []
-    for section, rule in _current(content):
+    for section, rule in _current(agreement):
         plain = {k: v for k, v in rule.items() if k not in ("id", "points")}
         found.append(
             Candidate(rule_key(section, rule), section, plain, _column(section, rule, population, counts))
@@ -97,15 +99,15 @@ def _evidence(fired: np.ndarray, won: np.ndarray, population: str) -> tuple[str,
     return text, {"leads": n_on, "others": n_off, "conversion_with": rate_on, "conversion_without": rate_off}
 
 
-def plan(content: dict[str, Any], population: Population, *, seed: int = 0) -> Plan:
+def plan(agreement: Agreement, population: Population, *, seed: int = 0) -> Plan:
     """Fit on the population (70% to measure, then all of it to propose) and compare with the agreement."""
-    cap = rule_cap(content)
+    cap = rule_cap(agreement)
     about = population.describe()
     if len(population) < 100 or population.won.min() == population.won.max():
         return Plan([], about, {}, cap)
-    found, x = _design(content, population)
+    found, x = _design(agreement, population)
     y = population.won
-    current = {rule_key(s, r): int(r.get("points", 0)) for s, r in _current(content)}
+    current = {rule_key(s, r): int(r.get("points", 0)) for s, r in _current(agreement)}
     # A rule firing on too few leads cannot be judged: it stays as it is, and counts against the cap.
     judged = x.sum(axis=0) >= MIN_LEADS
     unjudged = sum(1 for c, ok in zip(found, judged, strict=True) if not ok and c.key in current)
@@ -122,7 +124,7 @@ def plan(content: dict[str, Any], population: Population, *, seed: int = 0) -> P
     final: Fitted = fit_with(x_fit, y, measured.strength, cap=model_cap, cv_auc=measured.cv_auc)
     proposed = {found[c].key: p for c, p in zip(final.columns, final.points, strict=True)}
     by_key = {c.key: (i, c) for i, c in enumerate(found)}
-    ids = {rule_key(s, r): (s, r) for s, r in _current(content)}
+    ids = {rule_key(s, r): (s, r) for s, r in _current(agreement)}
     suggestions = []
     for key in [*ids, *(k for k in proposed if k not in ids)]:
         index, candidate = by_key[key]

@@ -3,6 +3,7 @@ and suggestions whose evidence is counted once and checked on leads the model wa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -16,6 +17,7 @@ from feedback.learning.propose import plan
 from feedback.models import Cycle
 from feedback.suggest import sales_capacity
 from leads.models import Lead, RepProfile
+from sla.agreement import Agreement
 from sla.content import starter_content, validate
 from sla.exceptions import InvalidContent
 
@@ -105,7 +107,7 @@ def test_a_plan_adds_a_predictive_rule_with_evidence_counted_once_and_a_held_bac
     population = _population([{"origin": str(o)} for o in origins], won)
     content = starter_content()
     # when the review plans the next agreement
-    result = plan(content, population, seed=1)
+    result = plan(Agreement.from_dict(content), population, seed=1)
     # then it proposes scoring "origin is Form" with positive points, with its evidence counted once
     add = next(s for s in result.suggestions if s["kind"] == "add_rule"
                and s["change"]["rule"]["condition"] == {"field": "origin", "op": "equals", "value": "Form"})  # fmt: skip
@@ -124,10 +126,11 @@ def test_a_plan_adds_a_predictive_rule_with_evidence_counted_once_and_a_held_bac
 
 
 def test_a_rule_on_an_outcome_field_is_refused_with_a_clear_message():
-    content = starter_content()
-    content["mql"]["fit_rules"].append(
-        {"id": "f9", "name": "Converted", "points": 50, "condition": {"field": "outcome_converted", "op": "equals", "value": 1}}
-    )  # fmt: skip
+    rule = {"id": "f9", "name": "Converted", "points": 50,
+            "condition": {"field": "outcome_converted", "op": "equals", "value": 1}}  # fmt: skip
+    content = {**starter_content()}
+    mql = Agreement.from_dict(content).criteria.to_dict()
+    content.update(mql={**mql, "fit_rules": [*mql["fit_rules"], rule]})
     with pytest.raises(InvalidContent, match="filled in after hand-off"):
         validate(content)
 
@@ -141,8 +144,10 @@ def test_sales_capacity_comes_from_the_agreement_else_the_active_reps_and_says_w
     # then without a stated capacity it is the active reps' capacity, said so
     assert sales_capacity(agreement) == (60, "1 active rep × their capacity (60 leads)")
     # and an agreement that states it wins
-    agreement.content["terms"]["sales"] = {"capacity_per_month": 500}
-    validate(agreement.content)
+    typed = Agreement.of(agreement)
+    stated = replace(typed, terms=replace(typed.terms, sales_capacity_per_month=500)).to_dict()
+    validate(stated)
+    agreement.content, agreement.content_hash = stated, "stated capacity"
     assert sales_capacity(agreement) == (500, "the agreement's stated sales capacity (500 MQLs a month)")
 
 

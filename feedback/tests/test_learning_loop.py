@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 import conftest
 from feedback.learning.population import imported_outcome
 from leads.models import Lead
+from sla.agreement import Agreement
 from sla.models import AgreementVersion, Status
 
 LEADS_CSV = Path(conftest.SHARED_DATA) / "xeducation" / "Leads.csv"
@@ -48,9 +49,8 @@ def test_the_loop_learns_on_x_education_and_never_sees_the_held_out_outcomes():
     # and the final version is the one in force, signed by both sides
     active = AgreementVersion.objects.get(status=Status.ACTIVE)
     assert active.number == last["version"] > 1
-    assert active.content["mql"]["fit_rules"] and all(
-        not rule["condition"]["field"].startswith("outcome_") for rule in active.content["mql"]["fit_rules"]
-    )
+    fit_rules = Agreement.of(active).criteria.fit_rules
+    assert fit_rules and all(not rule.condition.field.startswith("outcome_") for rule in fit_rules)
     assert versions[1]["suggestions_accepted"] > 0
 
 
