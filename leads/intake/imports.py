@@ -353,7 +353,9 @@ XEDUCATION: dict[str, ColumnMapping] = {
     "leadquality": _c("outcome_lead_quality"),
     **_OURS,
 }
-_AUTO: dict[str, ColumnMapping] = {**XEDUCATION, **SALESFORCE, **HUBSPOT}
+# A historical outcome column in any file: kept apart as `outcome_*` (never scored), learnt from by the review.
+OUTCOMES: dict[str, ColumnMapping] = {"converted": _n("outcome_converted"), "won": _c("outcome_won")}
+_AUTO: dict[str, ColumnMapping] = {**XEDUCATION, **SALESFORCE, **HUBSPOT, **OUTCOMES}
 PRESET_COLUMNS: dict[str, dict[str, ColumnMapping]] = {
     "hubspot": HUBSPOT,
     "salesforce": SALESFORCE,
