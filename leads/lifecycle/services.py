@@ -12,6 +12,7 @@ from leads.exceptions import LeadError
 from leads.lifecycle import rules as life
 from leads.models import Lead, LeadEvent, SlaBreach
 from leads.queue.clocks import stamp_clocks
+from leads.signals import lead_state_changed
 
 STOP_FIELDS = {
     life.Stop.CLAIM: "claimed_at",
@@ -47,6 +48,10 @@ def lead_progress(
         LeadEvent.objects.create(
             lead=lead, at=now, kind=LeadEvent.Kind.STATE, from_value=lead.state, to_value=chosen.to,
             actor=actor, actor_label=actor.get_username(), reason=reason[:500],
+        )  # fmt: skip
+        lead_state_changed.send(
+            sender=Lead, lead_id=lead.pk, from_state=lead.state, to_state=chosen.to.value,
+            actor_id=actor.pk if getattr(actor, "is_authenticated", False) else None, reason=reason, at=now,
         )  # fmt: skip
         lead.state = chosen.to.value
         changed.append("state")
