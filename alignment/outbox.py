@@ -54,39 +54,66 @@ def message_key(event_ref: str, channel: str, recipient: str) -> str:
     return key
 
 
+@dataclass(frozen=True)
+class Item:
+    """One message to write: `ref` names the event occurrence (`sla.breached:12`)."""
+
+    event: str
+    ref: str
+    channel: str
+    recipient: str
+    payload: dict[str, Any]
+
+
+def outbox_put_many(items: list[Item], *, now: datetime) -> int:
+    """Write messages in the current transaction (three queries however many) and queue their delivery for
+    after the commit. A message whose key exists already is not written again: nothing is sent twice.
+    Returns how many were new."""
+    wanted = {message_key(item.ref, item.channel, str(item.recipient)): item for item in items}
+    if not wanted:
+        return 0
+    known = set(OutboxMessage.objects.filter(key__in=list(wanted)).values_list("key", flat=True))
+    new = [
+        OutboxMessage(
+            key=key,
+            event=item.event,
+            channel=item.channel,
+            recipient=str(item.recipient)[:255],
+            payload=item.payload,
+            next_attempt_at=now,
+            created_at=now,
+        )  # fmt: skip
+        for key, item in wanted.items()
+        if key not in known
+    ]
+    if not new:
+        return 0
+    OutboxMessage.objects.bulk_create(new, ignore_conflicts=True)  # a concurrent writer's row wins
+    ids = list(
+        OutboxMessage.objects.filter(key__in=[m.key for m in new], created_at=now, attempts=0).values_list(
+            "pk", flat=True
+        )
+    )
+    transaction.on_commit(partial(_enqueue, ids))
+    return len(new)
+
+
 def outbox_put(
     *, event: str, ref: str, channel: str, recipient: str, payload: dict[str, Any], now: datetime
-) -> OutboxMessage | None:
-    """Write one message in the current transaction and queue its delivery for after the commit.
-
-    Returns None when this (event, channel, recipient) was already written: nothing is sent twice.
-    """
-    message, created = OutboxMessage.objects.get_or_create(
-        key=message_key(ref, channel, recipient),
-        defaults={
-            "event": event,
-            "channel": channel,
-            "recipient": str(recipient),
-            "payload": payload,
-            "next_attempt_at": now,
-            "created_at": now,
-        },
-    )
-    if not created:
-        return None
-    transaction.on_commit(partial(_enqueue, message.pk))
-    return message
+) -> bool:
+    """One message (see outbox_put_many); False when this (event, channel, recipient) was already written."""
+    return bool(outbox_put_many([Item(event, ref, channel, str(recipient), payload)], now=now))
 
 
-def _enqueue(message_id: int) -> None:
-    """Queue a delivery. A broker outage (or any failure here) must not fail the request that committed the
-    state change: the message is stored, and the sweeper delivers it once a worker runs again."""
-    try:
-        outbox_deliver_task.delay(message_id)
-    except Exception:
-        log.warning(
-            "outbox: could not queue message %s; the sweeper will deliver it", message_id, exc_info=True
-        )
+def _enqueue(message_ids: list[int]) -> None:
+    """Queue the deliveries. A broker outage (or any failure here) must not fail the request that committed the
+    state change: the messages are stored, and the sweeper delivers them once a worker runs again."""
+    for message_id in message_ids:
+        try:
+            outbox_deliver_task.delay(message_id)
+        except Exception:
+            log.warning("outbox: could not queue message %s; the sweeper will deliver it", message_id)
+            return
 
 
 @dataclass(frozen=True)
@@ -162,7 +189,7 @@ def message_retry(*, message_id: int, now: datetime) -> OutboxMessage:
         if message.status != Status.SENT:
             message.status, message.next_attempt_at, message.attempts = Status.PENDING, now, 0
             message.save(update_fields=["status", "next_attempt_at", "attempts"])
-            transaction.on_commit(partial(_enqueue, message.pk))
+            transaction.on_commit(partial(_enqueue, [message.pk]))
     return message
 
 

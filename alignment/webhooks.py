@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 
 from alignment.models import OutboxMessage, WebhookSubscription
-from alignment.outbox import outbox_put
+from alignment.outbox import Item, outbox_put, outbox_put_many
 
 EVENT_TYPES: dict[str, str] = {
     "lead.mql": "A lead became a marketing-qualified lead and was handed to sales",
@@ -47,35 +47,50 @@ def subscription_create(
     return subscription
 
 
+def subscriptions_active() -> list[WebhookSubscription]:
+    return list(WebhookSubscription.objects.filter(is_active=True).only("pk", "event_types"))
+
+
+def webhook_items(
+    *,
+    event_type: str,
+    ref: str,
+    data: dict[str, Any],
+    now: datetime,
+    subscriptions: list[WebhookSubscription],
+) -> list[Item]:
+    """One outbox item per endpoint among `subscriptions` subscribed to `event_type`."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"Unknown event type {event_type!r}")
+    body = {"type": event_type, "timestamp": now.isoformat(), "data": data}
+    return [
+        Item(event_type, ref, OutboxMessage.Channel.WEBHOOK, str(subscription.pk), body)
+        for subscription in subscriptions
+        if event_type in subscription.event_types
+    ]
+
+
 def webhook_emit(*, event_type: str, ref: str, data: dict[str, Any], now: datetime) -> int:
     """Write the event for every active endpoint subscribed to it, in the caller's transaction. `ref` names
     this occurrence (`lead.sql:42:2026-12-03T10:00:00`), so announcing it twice sends it once.
     Returns how many messages were written."""
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"Unknown event type {event_type!r}")
-    body = {"type": event_type, "timestamp": now.isoformat(), "data": data}
-    written = 0
-    for subscription in WebhookSubscription.objects.filter(is_active=True).only("pk", "event_types"):
-        if event_type in subscription.event_types:
-            written += bool(
-                outbox_put(
-                    event=event_type,
-                    ref=ref,
-                    channel=OutboxMessage.Channel.WEBHOOK,
-                    recipient=str(subscription.pk),
-                    payload=body,
-                    now=now,
-                )  # fmt: skip
-            )
-    return written
+    items = webhook_items(
+        event_type=event_type, ref=ref, data=data, now=now, subscriptions=subscriptions_active()
+    )
+    return outbox_put_many(items, now=now)
 
 
 @transaction.atomic
 def webhook_send_test(*, subscription: WebhookSubscription, now: datetime) -> OutboxMessage | None:
     """A `webhook.test` message to one endpoint, through the outbox like any other (signed, retried, logged)."""
-    return outbox_put(
+    written = outbox_put(
         event="webhook.test", ref=f"webhook.test:{now.isoformat()}", channel=OutboxMessage.Channel.WEBHOOK,
         recipient=str(subscription.pk),
         payload={"type": "webhook.test", "timestamp": now.isoformat(), "data": {"subscription": subscription.pk}},
         now=now,
     )  # fmt: skip
+    return (
+        OutboxMessage.objects.filter(event="webhook.test", recipient=str(subscription.pk)).first()
+        if written
+        else None
+    )

@@ -15,9 +15,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from alignment.models import OutboxMessage
-from alignment.outbox import outbox_put
+from alignment.outbox import Item, outbox_put_many
 from alignment.roles import Role
-from alignment.webhooks import webhook_emit
+from alignment.webhooks import subscriptions_active, webhook_items
 from leads.models import Clock, Lead, SlaBreach, State
 
 Channel = OutboxMessage.Channel
@@ -48,26 +48,29 @@ def lead_data(lead: Lead) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def people_tell(
-    *, users: Iterable[Any], ref: str, event: str, subject: str, text: str, url: str, now: datetime
-) -> None:
+def people_items(
+    *, users: Iterable[Any], ref: str, event: str, subject: str, text: str, url: str
+) -> list[Item]:
     """E-mail (when the person has an address) and an in-app notification, one message each per person."""
+    path = url.removeprefix(settings.SITE_URL.rstrip("/")) if url else ""
+    items = []
     for user in users:
         if user.email:
-            outbox_put(
-                event=event, ref=ref, channel=Channel.EMAIL, recipient=user.email,
-                payload={"subject": subject, "body": f"{text}\n{url}".strip()}, now=now,
-            )  # fmt: skip
-        outbox_put(
-            event=event, ref=ref, channel=Channel.INAPP, recipient=str(user.pk),
-            payload={"text": text, "url": url.removeprefix(settings.SITE_URL.rstrip("/")) if url else ""},
-            now=now,
-        )  # fmt: skip
+            items.append(
+                Item(
+                    event,
+                    ref,
+                    Channel.EMAIL,
+                    user.email,
+                    {"subject": subject, "body": f"{text}\n{url}".strip()},
+                )
+            )
+        items.append(Item(event, ref, Channel.INAPP, str(user.pk), {"text": text, "url": path}))
+    return items
 
 
-def chat_tell(*, ref: str, event: str, payload: dict[str, Any], now: datetime) -> None:
-    if settings.NOTIFY_WEBHOOK_URL:
-        outbox_put(event=event, ref=ref, channel=Channel.CHAT, recipient="chat", payload=payload, now=now)
+def chat_items(*, ref: str, event: str, payload: dict[str, Any]) -> list[Item]:
+    return [Item(event, ref, Channel.CHAT, "chat", payload)] if settings.NOTIFY_WEBHOOK_URL else []
 
 
 def _active_users(*roles: Role):
@@ -78,21 +81,29 @@ def _active_users(*roles: Role):
 
 def hot_leads_notify(*, lead_ids: Iterable[int], at: datetime) -> None:
     """Tell sales at once: the owner, or every rep and sales manager when nobody owns the lead yet."""
+    items: list[Item] = []
+    subscriptions = subscriptions_active()
+    sales = None
     for lead in Lead.objects.filter(pk__in=list(lead_ids)).select_related("owner"):
+        if lead.owner is None and sales is None:
+            sales = list(_active_users(Role.REP, Role.SALES_MANAGER))
         reasons = (
             "; ".join(hit["reason"] for hit in lead.breakdown.get("triggers", [])) or f"score {lead.score}"
         )
         who = f"{lead} ({lead.company})" if lead.company else str(lead)
         text = f"Hot lead: {who} — {reasons}. Claim within the SLA."
         ref = f"lead.hot:{lead.pk}:{at.isoformat()}"
-        users = [lead.owner] if lead.owner else list(_active_users(Role.REP, Role.SALES_MANAGER))
-        people_tell(users=users, ref=ref, event="lead.hot", subject=f"Hot lead: {who}", text=text, url=_url(lead),
-                    now=at)  # fmt: skip
-        chat_tell(ref=ref, event="lead.hot", payload={"text": f"{text} {_url(lead)}".strip(), "lead_id": lead.pk},
-                  now=at)  # fmt: skip
-        webhook_emit(
-            event_type="lead.hot", ref=ref, data={"lead": lead_data(lead), "reasons": reasons}, now=at
+        users = [lead.owner] if lead.owner else sales or []
+        url = _url(lead)
+        items += people_items(
+            users=users, ref=ref, event="lead.hot", subject=f"Hot lead: {who}", text=text, url=url
         )
+        items += chat_items(
+            ref=ref, event="lead.hot", payload={"text": f"{text} {url}".strip(), "lead_id": lead.pk}
+        )
+        data = {"lead": lead_data(lead), "reasons": reasons}
+        items += webhook_items(event_type="lead.hot", ref=ref, data=data, now=at, subscriptions=subscriptions)
+    outbox_put_many(items, now=at)
 
 
 def breaches_notify(*, breach_ids: Iterable[int], notify_manager: bool, now: datetime) -> None:
@@ -101,22 +112,25 @@ def breaches_notify(*, breach_ids: Iterable[int], notify_manager: bool, now: dat
     breaches = SlaBreach.objects.filter(pk__in=list(breach_ids)).select_related(
         "lead__owner", "owner", "new_owner"
     )
+    items: list[Item] = []
+    subscriptions = subscriptions_active()
     for breach in breaches:
         text = breach_text(breach)
         ref = f"sla.breached:{breach.pk}"
         users = {user.pk: user for user in [*managers, breach.owner] if user is not None}
         subject = text.split(" http", 1)[0]
-        people_tell(users=users.values(), ref=ref, event="sla.breached", subject=subject, text=text,
-                    url=_url(breach.lead), now=now)  # fmt: skip
-        chat_tell(ref=ref, event="sla.breached", now=now,
-                  payload={"text": f"{text} {_url(breach.lead)}".strip(), "lead_id": breach.lead_id,
-                           "breach_id": breach.pk})  # fmt: skip
-        webhook_emit(
-            event_type="sla.breached", ref=ref, now=now,
+        items += people_items(users=users.values(), ref=ref, event="sla.breached", subject=subject, text=text,
+                              url=_url(breach.lead))  # fmt: skip
+        items += chat_items(ref=ref, event="sla.breached",
+                            payload={"text": f"{text} {_url(breach.lead)}".strip(), "lead_id": breach.lead_id,
+                                     "breach_id": breach.pk})  # fmt: skip
+        items += webhook_items(
+            event_type="sla.breached", ref=ref, now=now, subscriptions=subscriptions,
             data={"lead": lead_data(breach.lead), "clock": breach.clock, "deadline": breach.deadline.isoformat(),
                   "late_minutes": breach.late_seconds // 60, "action": breach.action,
                   "owner_email": breach.owner.email if breach.owner else ""},
         )  # fmt: skip
+    outbox_put_many(items, now=now)
 
 
 def breach_text(breach: SlaBreach) -> str:
@@ -135,6 +149,8 @@ def warnings_notify(*, warnings: Iterable[tuple[int, str, datetime]], now: datet
     warnings = list(warnings)
     leads = Lead.objects.select_related("owner").in_bulk([lead_id for lead_id, _, _ in warnings])
     managers = None
+    items: list[Item] = []
+    subscriptions = subscriptions_active()
     for lead_id, clock, due_at in warnings:
         lead = leads.get(lead_id)
         if lead is None:
@@ -144,10 +160,11 @@ def warnings_notify(*, warnings: Iterable[tuple[int, str, datetime]], now: datet
         label = Clock(clock).label.lower() if clock in Clock.values else clock
         text = f"SLA warning: the {label} deadline on {lead} is near (due {due_at:%Y-%m-%d %H:%M} UTC)."
         ref = f"sla.warning:{lead.pk}:{clock}:{due_at.isoformat()}"
-        people_tell(users=[lead.owner] if lead.owner else managers or [], ref=ref, event="sla.warning",
-                    subject=text, text=text, url=_url(lead), now=now)  # fmt: skip
-        webhook_emit(event_type="sla.warning", ref=ref, now=now,
-                     data={"lead": lead_data(lead), "clock": clock, "due_at": due_at.isoformat()})  # fmt: skip
+        items += people_items(users=[lead.owner] if lead.owner else managers or [], ref=ref, event="sla.warning",
+                              subject=text, text=text, url=_url(lead))  # fmt: skip
+        items += webhook_items(event_type="sla.warning", ref=ref, now=now, subscriptions=subscriptions,
+                               data={"lead": lead_data(lead), "clock": clock, "due_at": due_at.isoformat()})  # fmt: skip
+    outbox_put_many(items, now=now)
 
 
 def escalation_notify(
@@ -159,8 +176,9 @@ def escalation_notify(
     label = Clock(clock_name).label.lower() if clock_name in Clock.values else clock_name
     text = f"SLA escalation (step {step}): the {label} deadline on {lead} was missed."
     users = get_user_model().objects.filter(pk__in=list(recipient_ids), is_active=True)
-    people_tell(users=users, ref=f"sla.escalated:{lead_id}:{clock_name}:{step}:{at.isoformat()}",
-                event="sla.escalated", subject=text, text=text, url=_url(lead), now=at)  # fmt: skip
+    ref = f"sla.escalated:{lead_id}:{clock_name}:{step}:{at.isoformat()}"
+    outbox_put_many(people_items(users=users, ref=ref, event="sla.escalated", subject=text, text=text,
+                                 url=_url(lead)), now=at)  # fmt: skip
 
 
 def owner_notify(*, lead_id: int, owner_id: int, actor_id: int | None, at: datetime) -> None:
@@ -175,22 +193,33 @@ def owner_notify(*, lead_id: int, owner_id: int, actor_id: int | None, at: datet
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
     by = f" by {_name(actor)}" if actor else ""
     text = f"{lead} was assigned to you{by}."
-    people_tell(users=[owner], ref=f"lead.assigned:{lead_id}:{owner_id}:{at.isoformat()}", event="lead.assigned",
-                subject=text, text=text, url=_url(lead), now=at)  # fmt: skip
+    ref = f"lead.assigned:{lead_id}:{owner_id}:{at.isoformat()}"
+    outbox_put_many(people_items(users=[owner], ref=ref, event="lead.assigned", subject=text, text=text,
+                                 url=_url(lead)), now=at)  # fmt: skip
 
 
 def handed_over_emit(*, lead_ids: Iterable[int], at: datetime) -> None:
+    subscriptions = [s for s in subscriptions_active() if "lead.mql" in s.event_types]
+    if not subscriptions:
+        return  # nobody listens: no query for the leads
+    items: list[Item] = []
     for lead in Lead.objects.filter(pk__in=list(lead_ids)).select_related("owner"):
-        webhook_emit(event_type="lead.mql", ref=f"lead.mql:{lead.pk}:{at.isoformat()}", now=at,
-                     data={"lead": lead_data(lead), "reason": lead.handoff_reason})  # fmt: skip
+        items += webhook_items(event_type="lead.mql", ref=f"lead.mql:{lead.pk}:{at.isoformat()}", now=at,
+                               data={"lead": lead_data(lead), "reason": lead.handoff_reason},
+                               subscriptions=subscriptions)  # fmt: skip
+    outbox_put_many(items, now=at)
 
 
 def state_change_emit(*, lead_id: int, from_state: str, to_state: str, reason: str, at: datetime) -> None:
     event = STATE_EVENTS.get(State(to_state)) if to_state in State.values else None
-    if event is None:
-        return
+    subscriptions = [s for s in subscriptions_active() if event in s.event_types] if event else []
+    if not subscriptions:
+        return  # nobody listens: one query, no more
     lead = Lead.objects.filter(pk=lead_id).select_related("owner").first()
     if lead is None:
         return
     data = {"lead": {**lead_data(lead), "state": to_state}, "from_state": from_state, "reason": reason}
-    webhook_emit(event_type=event, ref=f"{event}:{lead_id}:{at.isoformat()}", data=data, now=at)
+    ref = f"{event}:{lead_id}:{at.isoformat()}"
+    outbox_put_many(
+        webhook_items(event_type=event, ref=ref, data=data, now=at, subscriptions=subscriptions), now=at
+    )
