@@ -29,9 +29,7 @@ def bell(request: HttpRequest) -> HttpResponse:
 def notification_list(request: HttpRequest) -> HttpResponse:
     notifications = Notification.objects.filter(user=request.user)
     page = Paginator(notifications, 50).get_page(request.GET.get("page"))
-    return render(
-        request, "notifications/list.html", {"page": page, "unread": unread_count(request.user)}
-    )
+    return render(request, "notifications/list.html", {"page": page, "unread": unread_count(request.user)})
 
 
 @role_required(ALL_ROLES)
@@ -43,7 +41,9 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
     target = notification.url
-    if request.POST.get("stay") or not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+    if request.POST.get("stay") or not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}
+    ):
         return redirect("notifications")
     return redirect(target)
 

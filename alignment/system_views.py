@@ -25,7 +25,9 @@ def deliveries(request: HttpRequest) -> HttpResponse:
     """Messages that keep failing (given up, or pending after at least one failed try), newest first."""
     failing = OutboxMessage.objects.filter(Q(status=Status.FAILED) | Q(status=Status.PENDING, attempts__gt=0))
     page = Paginator(failing.order_by("-created_at", "-pk"), 50).get_page(request.GET.get("page"))
-    totals = dict(OutboxMessage.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+    totals = dict(
+        OutboxMessage.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n")
+    )
     return render(request, "system/deliveries.html", {"page": page, "totals": totals})
 
 
@@ -42,7 +44,11 @@ class SubscriptionForm(forms.Form):
     url = forms.URLField(label="Endpoint URL", max_length=500, assume_scheme="https")
     description = forms.CharField(max_length=200, required=False)
     event_types = forms.MultipleChoiceField(
-        choices=[(name, f"{name} — {text}") for name, text in webhooks.EVENT_TYPES.items() if name != "webhook.test"],
+        choices=[
+            (name, f"{name} — {text}")
+            for name, text in webhooks.EVENT_TYPES.items()
+            if name != "webhook.test"
+        ],
         widget=forms.CheckboxSelectMultiple,
     )
 
@@ -53,11 +59,15 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
     form = SubscriptionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         subscription = webhooks.subscription_create(**form.cleaned_data, now=timezone.now())
-        messages.success(request, "Endpoint added. Give its secret to the receiver so it can verify signatures.")
+        messages.success(
+            request, "Endpoint added. Give its secret to the receiver so it can verify signatures."
+        )
         return redirect("webhook_detail", pk=subscription.pk)
     subscriptions = WebhookSubscription.objects.all()
     status = 422 if request.method == "POST" else 200
-    return render(request, "system/webhooks.html", {"form": form, "subscriptions": subscriptions}, status=status)
+    return render(
+        request, "system/webhooks.html", {"form": form, "subscriptions": subscriptions}, status=status
+    )
 
 
 @role_required(Role.ADMIN)

@@ -155,9 +155,8 @@ def test_a_broker_outage_loses_nothing_the_sweeper_delivers_later(monkeypatch, s
     monkeypatch.setattr(outbox.outbox_deliver_task, "delay", broker_down)
     receiver, _ = endpoint(receivers)
     # when an event is written and committed
-    with django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            webhook_emit(event_type="sla.breached", ref="sla.breached:5", data={}, now=NOW)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        webhook_emit(event_type="sla.breached", ref="sla.breached:5", data={}, now=NOW)
     # then the commit went through and the message waits, unsent
     message = OutboxMessage.objects.get()
     assert message.status == Status.PENDING and receiver.received == []
