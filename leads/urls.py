@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from leads import views
+from leads import crm_views, views
 
 app_name = "leads"
 
@@ -12,5 +12,6 @@ urlpatterns = [
     path("<int:pk>/release/", views.release, name="release"),
     path("<int:pk>/assign/", views.assign, name="assign"),
     path("rescoring/", views.rescore_status, name="rescore_status"),
+    path("export/<str:fmt>.csv", crm_views.crm_export, name="crm_export"),
     path("imports/", include("leads.intake.import_urls")),
 ]

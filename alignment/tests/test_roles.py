@@ -43,7 +43,10 @@ def samples(marketing_manager, sales_manager) -> dict[str, Any]:
     version = agreement_ensure_starter(
         marketing_manager=marketing_manager, sales_manager=sales_manager, now=timezone.now()
     )
-    return {"pk": version.pk, "section": "fit_rules", "rule_id": "f1", "direction": "up", "part": "threshold"}
+    return {
+        "pk": version.pk, "section": "fit_rules", "rule_id": "f1", "direction": "up", "part": "threshold",
+        "fmt": "hubspot",
+    }  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
