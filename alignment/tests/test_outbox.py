@@ -226,3 +226,66 @@ def test_e_mail_failure_is_recorded_and_retried(monkeypatch):
     assert first.status == "retry" and swept == 1 and calls["n"] == 2
     assert "SMTP down" in DeliveryAttempt.objects.order_by("pk").first().error
     assert mail.outbox == []  # (send_mail was replaced; the real one is exercised by the leads tests)
+
+
+def test_with_a_real_broker_unreachable_the_commit_stands_and_nothing_raises(receivers, caplog):
+    """Not a mock: Celery publishes to a Redis port nobody listens on, as when Redis is killed."""
+    from alignment.celery import app as celery_app
+
+    receiver, _ = endpoint(receivers)
+    conf = celery_app.conf
+    saved = (conf.task_always_eager, conf.broker_url, conf.broker_connection_retry_on_startup)
+    conf.task_always_eager, conf.broker_url = False, "redis://127.0.0.1:1/0"
+    celery_app._pool, celery_app.amqp._producer_pool = None, None  # no connection cached by an earlier test
+    try:
+        with transaction.atomic():
+            webhook_emit(event_type="sla.breached", ref="sla.breached:11", data={}, now=NOW)
+            message = OutboxMessage.objects.get()
+        outbox._enqueue([message.pk])  # what runs after the commit; it must swallow the broker's error
+    finally:
+        conf.task_always_eager, conf.broker_url, conf.broker_connection_retry_on_startup = saved
+        if celery_app._pool is not None:
+            celery_app._pool.force_close_all()
+        celery_app._pool, celery_app.amqp._producer_pool = None, None
+    # then the publish failed (and said so), the message is still there, unsent, and the sweeper delivers it
+    assert "could not queue message" in caplog.text
+    assert OutboxMessage.objects.get().status == Status.PENDING and receiver.received == []
+    assert outbox.outbox_sweep(now=NOW + timedelta(minutes=1)) == 1 and len(receiver.delivered) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_racing_for_one_message_send_it_once(receivers, monkeypatch):
+    """Four real database connections deliver the same message at once (task retries and the sweeper); the
+    row lock (SKIP LOCKED) lets exactly one send it."""
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "SELECT ... FOR UPDATE SKIP LOCKED is a no-op on SQLite; proven on PostgreSQL (CI runs it)"
+        )
+    receiver, _ = endpoint(receivers)
+    monkeypatch.setattr(
+        outbox.outbox_deliver_task, "delay", lambda message_id: None
+    )  # the queued task is late
+    with transaction.atomic():
+        webhook_emit(event_type="sla.breached", ref="sla.breached:21", data={}, now=NOW)
+    message = OutboxMessage.objects.get()
+    assert message.status == Status.PENDING
+    barrier = threading.Barrier(4)
+    results: list[str] = []
+
+    def attempt() -> None:
+        try:
+            barrier.wait(timeout=10)
+            results.append(outbox.message_deliver(message_id=message.pk, now=NOW).status)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results.count("sent") == 1 and len(results) == 4
+    assert len(receiver.received) == 1
+    assert DeliveryAttempt.objects.filter(message=message).count() == 1
