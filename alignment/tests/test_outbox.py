@@ -289,3 +289,17 @@ def test_workers_racing_for_one_message_send_it_once(receivers, monkeypatch):
     assert results.count("sent") == 1 and len(results) == 4
     assert len(receiver.received) == 1
     assert DeliveryAttempt.objects.filter(message=message).count() == 1
+
+
+def test_the_sweep_command_sends_what_is_due(receivers, monkeypatch, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.OUTBOX_STALE_SECONDS = 0
+    receiver, _ = endpoint(receivers)
+    with transaction.atomic():
+        webhook_emit(event_type="sla.breached", ref="sla.breached:31", data={}, now=NOW)
+    out = StringIO()
+    call_command("outbox_sweep", stdout=out)
+    assert out.getvalue().strip() == "1 sent" and len(receiver.delivered) == 1

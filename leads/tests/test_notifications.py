@@ -18,10 +18,10 @@ from alignment.models import Notification, OutboxMessage
 from alignment.webhooks import subscription_create
 from feedback.services import lead_accept
 from leads.models import Lead, State
-from leads.notifications import escalation_notify, warnings_notify
 from leads.queue import lead_assign, lead_claim, sla_breaches_scan
 from leads.scoring import leads_rescore
 from leads.services import write_key_create
+from leads.signals import sla_escalated, sla_warnings_found
 
 pytestmark = pytest.mark.django_db
 START = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
@@ -103,10 +103,10 @@ def test_warnings_and_escalations_reach_the_people_named(agreement, make_lead, r
     lead_claim(lead_id=lead.pk, rep=rep, now=START)
     due = START + timedelta(minutes=15)
     # when the engine warns twice about the same deadline and fires an escalation step to the manager
-    warnings_notify(warnings=[(lead.pk, "first_contact", due)], now=START + timedelta(minutes=10))
-    warnings_notify(warnings=[(lead.pk, "first_contact", due)], now=START + timedelta(minutes=11))
-    escalation_notify(lead_id=lead.pk, clock_name="first_contact", step=2, recipient_ids=[sales_manager.pk],
-                      at=START + timedelta(minutes=20))  # fmt: skip
+    for _ in range(2):
+        sla_warnings_found.send(sender=Lead, warnings=[(lead.pk, "first_contact", due)])
+    sla_escalated.send(sender=Lead, lead_id=lead.pk, clock_name="first_contact", step=2,
+                       recipient_ids=[sales_manager.pk], at=START + timedelta(minutes=20))  # fmt: skip
     # then the owner has one warning (e-mail and in-app) and the manager one escalation
     assert [m.channel for m in OutboxMessage.objects.filter(event="sla.warning").order_by("channel")] == [
         "email", "inapp",
