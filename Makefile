@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Development: DEBUG on for the dev server, demo data and the worker (servers left unset run with it off).
+export DJANGO_DEBUG ?= 1
 
 .PHONY: run test lint format migrate demo worker beat bench check-deploy clean install
 

@@ -1,7 +1,9 @@
 """Settings for Alignment: one module, driven by the environment, with an embedded default.
 
-With nothing set the site runs on a SQLite file, Celery tasks run in-process and e-mail goes to the console.
-Production sets DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis).
+DEBUG is off unless DJANGO_DEBUG=1 (`make run` and the tests set it, through alignment/settings_dev.py): with
+DEBUG off the development secret key is refused, so a deploy that forgets its environment fails at start.
+In development the site runs on a SQLite file, Celery tasks run in-process and e-mail goes to the console.
+Production sets DJANGO_SECRET_KEY, DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (Redis).
 """
 
 import os
@@ -24,7 +26,7 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEFAULT_SECRET_KEY)
 if not DEBUG and SECRET_KEY == DEFAULT_SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
@@ -151,7 +153,11 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "alignment.tasks.worker_heartbeat", "schedule": 60.0},
     "leads-rescore-aged": {"task": "leads.tasks.leads_rescore_aged", "schedule": 300.0},
     "leads-sla-breach-scan": {"task": "leads.tasks.sla_breach_scan", "schedule": 60.0},
+<<<<<<< HEAD
     "outbox-sweep": {"task": "alignment.outbox.outbox_sweep_task", "schedule": 60.0},
+=======
+    "feedback-cycles-repair": {"task": "feedback.tasks.cycles_repair", "schedule": 600.0},
+>>>>>>> main
 }
 
 # The notification outbox (alignment/outbox.py): tries per message before it is shown as failed, the first

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from leads.lifecycle import rules as life
+from sla.criteria import Evaluation
 
 
 class State(models.TextChoices):
@@ -154,6 +155,11 @@ class Lead(models.Model):
     @property
     def name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def evaluation(self) -> Evaluation:
+        """The stored breakdown, typed (rules, evidence, gates, triggers); read this, not `breakdown[...]`."""
+        return Evaluation.from_dict(self.breakdown)
 
 
 class IdentityKind(models.TextChoices):

@@ -87,9 +87,7 @@ def hot_leads_notify(*, lead_ids: Iterable[int], at: datetime) -> None:
     for lead in Lead.objects.filter(pk__in=list(lead_ids)).select_related("owner"):
         if lead.owner is None and sales is None:
             sales = list(_active_users(Role.REP, Role.SALES_MANAGER))
-        reasons = (
-            "; ".join(hit["reason"] for hit in lead.breakdown.get("triggers", [])) or f"score {lead.score}"
-        )
+        reasons = "; ".join(hit.reason for hit in lead.evaluation.triggers) or f"score {lead.score}"
         who = f"{lead} ({lead.company})" if lead.company else str(lead)
         text = f"Hot lead: {who} — {reasons}. Claim within the SLA."
         ref = f"lead.hot:{lead.pk}:{at.isoformat()}"

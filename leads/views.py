@@ -210,7 +210,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "events": events,
             "identities": lead.identities.all(),
             "breaches": lead.breaches.select_related("owner", "new_owner"),
-            "b": lead.breakdown,
+            "b": lead.evaluation,
             "now": now,
             "can_claim": Role.REP in user_roles(request.user)
             and lead.owner_id is None

@@ -238,7 +238,12 @@ def may_hand_over(state: State | str, *, since: datetime | None, new_activity: i
     it is (fit), it comes back only when it does something again, so a new agreement with a lower threshold
     does not send every rejected lead back to sales.
     """
-    return allowed(Action.HAND_OVER, state) and (since is None or new_activity > 0)
+    return allowed(Action.HAND_OVER, state) and not waits_for_activity(since=since, new_activity=new_activity)
+
+
+def waits_for_activity(*, since: datetime | None, new_activity: int) -> bool:
+    """Handed back (`since` from `counts_since`) and nothing done since: no hand-over, whatever the score."""
+    return since is not None and new_activity == 0
 
 
 @dataclass(frozen=True)
