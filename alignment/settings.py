@@ -153,11 +153,8 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "alignment.tasks.worker_heartbeat", "schedule": 60.0},
     "leads-rescore-aged": {"task": "leads.tasks.leads_rescore_aged", "schedule": 300.0},
     "leads-sla-breach-scan": {"task": "leads.tasks.sla_breach_scan", "schedule": 60.0},
-<<<<<<< HEAD
     "outbox-sweep": {"task": "alignment.outbox.outbox_sweep_task", "schedule": 60.0},
-=======
     "feedback-cycles-repair": {"task": "feedback.tasks.cycles_repair", "schedule": 600.0},
->>>>>>> main
 }
 
 # The notification outbox (alignment/outbox.py): tries per message before it is shown as failed, the first
