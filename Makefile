@@ -29,8 +29,8 @@ demo: migrate
 	$(PY) manage.py demo_data
 
 run: demo
-	@echo "Serving Alignment on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "Serving Alignment on http://$(HOST):$(PORT)/ with a Celery worker and beat (Ctrl-C to stop)"
+	$(PY) manage.py runall $(HOST):$(PORT)
 
 lint: install
 	$(VENV)/bin/ruff check .

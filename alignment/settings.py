@@ -149,10 +149,25 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# `manage.py runall` (what `make run` starts) sets CELERY_BROKER_URL=filesystem:// for its children: kombu's
+# filesystem transport keeps the queue as files under CELERY_BROKER_DIR, so a real worker and beat run the
+# schedule below with no Redis. Tests and plain `runserver` keep the eager default above.
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = Path(os.environ.get("CELERY_BROKER_DIR", BASE_DIR / "var" / "broker"))
+    for _folder in ("queue", "processed", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
+        "store_processed": False,
+    }
+SLA_SCAN_SECONDS = float(os.environ.get("SLA_SCAN_SECONDS", "60"))
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "alignment.tasks.worker_heartbeat", "schedule": 60.0},
     "leads-rescore-aged": {"task": "leads.tasks.leads_rescore_aged", "schedule": 300.0},
-    "leads-sla-breach-scan": {"task": "leads.tasks.sla_breach_scan", "schedule": 60.0},
+    "leads-sla-breach-scan": {"task": "leads.tasks.sla_breach_scan", "schedule": SLA_SCAN_SECONDS},
     "outbox-sweep": {"task": "alignment.outbox.outbox_sweep_task", "schedule": 60.0},
     "feedback-cycles-repair": {"task": "feedback.tasks.cycles_repair", "schedule": 600.0},
 }

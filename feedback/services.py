@@ -17,7 +17,7 @@ from feedback.exceptions import OutcomeRefused
 from feedback.models import ContactAttempt, Cycle, CycleRule, Decision, Reason, Snapshot
 from leads.exceptions import LeadError
 from leads.lifecycle import rules as life
-from leads.lifecycle.services import lead_progress
+from leads.lifecycle.services import lead_progress, lead_status_updated
 from leads.models import HANDED_OVER_STATES, Lead
 from sla.agreement import Agreement
 from sla.calendar import business_minutes_between
@@ -188,6 +188,7 @@ def contact_log(
         cycle.first_contact_minutes = _business_minutes(cycle.handed_over_at, now)
         cycle.save(update_fields=["first_contact_at", "first_contact_minutes"])
         _progress(lead, user, now, life.Action.CONTACT, reason=f"first contact: {channel}")
+    lead_status_updated(lead_id=lead.pk, now=now)  # every contact is a status update: that clock restarts
     audit_record(
         actor=user,
         action="lead.contacted",
@@ -217,6 +218,11 @@ def lead_reject(
     """Not for sales (yet): recycled to marketing's nurture pool with the reason, history kept."""
     lead, cycle = _locked(lead_id, user)
     _allowed(life.Action.REJECT, lead)
+    version = AgreementVersion.objects.active()
+    minimum = Agreement.of(version).terms.min_contact_attempts if version else 0
+    refusal = life.reject_refusal(attempts=cycle.contacts.count(), minimum=minimum)
+    if refusal:
+        raise OutcomeRefused(refusal)
     chosen = _reason(Reason.Kind.REJECTION, reason, comment)
     cycle.rejected_at = cycle.closed_at = now
     cycle.outcome, cycle.rejection_reason, cycle.rejection_comment = (

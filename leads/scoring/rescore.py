@@ -25,7 +25,7 @@ SCORE_FIELDS = [
     "state", "tier", "score", "fit_score", "engagement_score", "breakdown", "scored_with", "scored_at",
     "rescore_at", "last_activity_at", "mql_at", "handoff_reason", "claim_due_at", "first_contact_due_at", "accept_due_at",
     "outcome_due_at", "sla_clock", "sla_due_at", "next_sla_check_at", "updated_at", "owner", "claimed_at", "first_contact_at", "decided_at",
-    "outcome_at",
+    "outcome_at", "status_update_due_at", "paused_at",
 ]  # fmt: skip
 DEADLINE_FIELDS = {
     "claim": "claim_due_at",
@@ -154,6 +154,7 @@ def _store_judgement(
             lead.handoff_reason = why
             # a new cycle (life.MOVES[HAND_OVER].new_cycle): fresh clocks and no owner, even for a recycled lead
             lead.owner = lead.claimed_at = lead.first_contact_at = lead.decided_at = lead.outcome_at = None
+            lead.status_update_due_at = lead.paused_at = None
             _set_deadlines(lead, rules, now)
             result.became_mql.append(lead.pk)
             if lead.tier == Tier.HOT:
