@@ -168,8 +168,19 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "alignment.tasks.worker_heartbeat", "schedule": 60.0},
     "leads-rescore-aged": {"task": "leads.tasks.leads_rescore_aged", "schedule": 300.0},
     "leads-sla-breach-scan": {"task": "leads.tasks.sla_breach_scan", "schedule": SLA_SCAN_SECONDS},
+    "outbox-sweep": {"task": "alignment.outbox.outbox_sweep_task", "schedule": 60.0},
     "feedback-cycles-repair": {"task": "feedback.tasks.cycles_repair", "schedule": 600.0},
 }
+
+# The notification outbox (alignment/outbox.py): tries per message before it is shown as failed, the first
+# retry's wait (doubling each time), and how long a due message waits for its own task before the sweeper sends it.
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "10"))
+OUTBOX_BACKOFF_SECONDS = int(os.environ.get("OUTBOX_BACKOFF_SECONDS", "30"))
+OUTBOX_STALE_SECONDS = int(os.environ.get("OUTBOX_STALE_SECONDS", "30"))
+# Inbound webhooks (leads/intake/inbound.py): Mautic's webhook secret, and the generic JSON endpoint's secret
+# (Standard Webhooks "whsec_..." or any string). An endpoint whose secret is empty answers 404.
+INBOUND_MAUTIC_SECRET = os.environ.get("INBOUND_MAUTIC_SECRET", "")
+INBOUND_GENERIC_SECRET = os.environ.get("INBOUND_GENERIC_SECRET", "")
 
 # Event API (Segment's HTTP Tracking API at /v1/...): Segment's size limits, and back-pressure: past
 # INGEST_MAX_CONCURRENT requests at once in one process, or a database lock wait over INGEST_LOCK_TIMEOUT_MS

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from leads import views
+from leads import crm_views, views
 from leads.routing import views as routing_views
 
 app_name = "leads"
@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/pause/", views.pause, name="pause"),
     path("<int:pk>/resume/", views.resume, name="resume"),
     path("rescoring/", views.rescore_status, name="rescore_status"),
+    path("export/<str:fmt>.csv", crm_views.crm_export, name="crm_export"),
     path("routing/", routing_views.routing, name="routing"),
     path("routing/<int:pk>/", routing_views.routing_rep, name="routing_rep"),
     path("imports/", include("leads.intake.import_urls")),
