@@ -12,5 +12,6 @@ urlpatterns = [
     path("<int:pk>/release/", views.release, name="release"),
     path("<int:pk>/assign/", views.assign, name="assign"),
     path("rescoring/", views.rescore_status, name="rescore_status"),
+    path("rescoring/<int:pk>/retry/", views.rescore_retry, name="rescore_retry"),
     path("imports/", include("leads.intake.import_urls")),
 ]
