@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format migrate demo worker beat bench check-deploy clean install
+.PHONY: run test lint format migrate demo worker beat bench soak check-deploy clean install
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ beat: install
 
 bench: install
 	$(PY) bench/run.py
+
+soak: install  # SOAK=small for the short run CI does
+	$(PY) bench/soak.py
 
 check-deploy: install
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-check-deploy-only-$$(date +%s)-not-a-real-secret-key-0123456789} \
