@@ -379,8 +379,8 @@ def audit(sent: list[str], import_rows: int, sink: list[dict[str, Any]]) -> dict
     overdue = set(Lead.objects.filter(state="mql", owner__isnull=True, claim_due_at__lt=now - timedelta(seconds=SCAN_MARGIN))
                   .values_list("pk", flat=True))  # fmt: skip
     jobs = [
-        *RescoreJob.objects.values_list("status", flat=True),
-        *ImportJob.objects.values_list("status", flat=True),
+        *RescoreJob.objects.values_list("status", "attempts"),
+        *ImportJob.objects.values_list("status", "attempts"),
     ]
     return {
         "sent": len(sent_ids),
@@ -390,13 +390,14 @@ def audit(sent: list[str], import_rows: int, sink: list[dict[str, Any]]) -> dict
         + max(0, imported - import_rows),
         "lost": len(sent_ids - stored_ids) + max(0, users - soak_leads.count()) + max(0, import_rows - imported),
         "scores_differ": differ,
-        "jobs_not_finished": sum(1 for status in jobs if status != "done"),
+        "jobs_not_finished": sum(1 for status, _ in jobs if status != "done"),
         "notifications_not_delivered": len(expected - set(received)),
         "notifications_doubled": sum(1 for key, n in received.items() if n > 1),
         "breaches_missing": len(overdue - breached_claims),
         "breaches_doubled": sum(1 for n in per_clock.values() if n > 1),
         "_context": {
             "leads_open": len(leads), "hot_leads": len(hot), "breaches": len(breaches), "jobs": len(jobs),
+            "jobs_resumed_after_a_fault": sum(1 for _, attempts in jobs if attempts > 1),
             "webhook_messages": len(sink), "expected_notifications": len(expected),
         },
     }  # fmt: skip

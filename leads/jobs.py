@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+LEASE_FIELDS = ("status", "heartbeat_at", "attempts", "started_at")  # never the import's file
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def job_lease(kind: JobKind, *, job_id: int, now: datetime) -> bool:
     """Take the job for this worker. False when there is nothing to do: finished, not started by anyone,
     or held by a worker whose heartbeat is fresh (a redelivered duplicate of a task that is still running)."""
     with transaction.atomic():
-        job = kind.model.objects.select_for_update().filter(pk=job_id).first()
+        job = kind.model.objects.select_for_update().only(*LEASE_FIELDS).filter(pk=job_id).first()
         if job is None or job.status not in (QUEUED, RUNNING):
             return False
         if job.status == RUNNING and job.heartbeat_at and job.heartbeat_at > now - _lease():
@@ -173,7 +174,7 @@ def jobs_watchdog(*, now: datetime) -> WatchdogResult:
         )
         for job_id in ids:
             with transaction.atomic():
-                job = kind.model.objects.select_for_update().filter(pk=job_id).first()
+                job = kind.model.objects.select_for_update().only(*LEASE_FIELDS).filter(pk=job_id).first()
                 if job is None or job.status not in (QUEUED, RUNNING):
                     continue
                 if job.heartbeat_at and job.heartbeat_at >= stale:
