@@ -399,6 +399,7 @@ def audit(sent: list[str], import_rows: int, sink: list[dict[str, Any]]) -> dict
             "leads_open": len(leads), "hot_leads": len(hot), "breaches": len(breaches), "jobs": len(jobs),
             "jobs_resumed_after_a_fault": sum(1 for _, attempts in jobs if attempts > 1),
             "webhook_messages": len(sink), "expected_notifications": len(expected),
+            "notifications_missing": sorted(expected - set(received))[:20],
         },
     }  # fmt: skip
 

@@ -202,7 +202,7 @@ def job_finish(kind: JobKind, *, job_id: int, now: datetime) -> bool:
     """Mark the job done, once (a redelivered run finishing alongside does not finish it twice)."""
     return bool(
         kind.model.objects.filter(pk=job_id, status=RUNNING).update(
-            status=DONE, finished_at=now, heartbeat_at=now
+            status=DONE, finished_at=now, heartbeat_at=now, **{kind.error_field: ""}
         )
     )
 
