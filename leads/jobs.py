@@ -25,8 +25,10 @@ from typing import Any
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, models, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 
-from leads.models import ImportJob, RescoreJob
+from leads.models import ImportJob, Lead, RescoreJob
+from leads.signals import import_job_queued, rescore_job_queued
 
 log = logging.getLogger(__name__)
 
@@ -40,23 +42,11 @@ class JobKind:
     name: str
     model: type[models.Model]
     error_field: str  # where the reason it stopped is written
-    task: Callable[[], Any]  # returns the Celery task that runs one job by id (imported late: no cycle)
+    queued: Signal  # leads.receivers turns it into the Celery task that runs the job, after commit
 
 
-def _rescore_task() -> Any:
-    from leads.tasks import rescore_job_run
-
-    return rescore_job_run
-
-
-def _import_task() -> Any:
-    from leads.intake.import_tasks import import_run_task
-
-    return import_run_task
-
-
-RESCORE = JobKind("rescore", RescoreJob, "error", _rescore_task)
-IMPORT = JobKind("import", ImportJob, "failure", _import_task)
+RESCORE = JobKind("rescore", RescoreJob, "error", rescore_job_queued)
+IMPORT = JobKind("import", ImportJob, "failure", import_job_queued)
 KINDS = (RESCORE, IMPORT)
 
 
@@ -86,8 +76,7 @@ def job_lease(kind: JobKind, *, job_id: int, now: datetime) -> bool:
 def job_queue(kind: JobKind, *, job_id: int, now: datetime) -> None:
     """Queue the job's task after commit; the heartbeat stamps when, so the watchdog knows a lost message."""
     kind.model.objects.filter(pk=job_id).update(status=QUEUED, heartbeat_at=now)
-    task = kind.task()
-    transaction.on_commit(lambda: task.delay(job_id))
+    kind.queued.send(sender=Lead, job_id=job_id)
 
 
 def job_retry(kind: JobKind, *, job_id: int, now: datetime) -> bool:
@@ -97,8 +86,7 @@ def job_retry(kind: JobKind, *, job_id: int, now: datetime) -> bool:
             status=QUEUED, heartbeat_at=now, attempts=0, finished_at=None, **{kind.error_field: ""}
         )
         if updated:
-            task = kind.task()
-            transaction.on_commit(lambda: task.delay(job_id))
+            kind.queued.send(sender=Lead, job_id=job_id)
     return bool(updated)
 
 
