@@ -194,7 +194,11 @@ class Sink(BaseHTTPRequestHandler):
 
 
 def notification_keys(payload: dict[str, Any]) -> list[tuple[str, int]]:
-    """(kind, id) of what one webhook message announces: ("breach", breach id) or ("hot", lead id)."""
+    """(kind, id) of what one webhook message announces: ("breach", breach id) or ("hot", lead id). Other
+    messages (SLA warnings, escalations, assignments) are not counted here."""
+    kind = str(payload.get("kind", ""))
+    if kind and "breach" not in kind and "hot" not in kind:
+        return []
     if "breach_ids" in payload:
         return [("breach", int(i)) for i in payload["breach_ids"]]
     if "breach_id" in payload:
