@@ -46,12 +46,13 @@ PG_PORT, REDIS_PORT, WEB_PORT, SINK_PORT = 55432, 56379, 8140, 8141
 HOST = "127.0.0.1"
 SIZES = {
     # send events for `seconds`; hot leads (demo requests) only in the first `hot_until` share of it, so their
-    # 1-minute claim deadlines pass and the minute's breach scan records them before the audit
+    # 1-minute claim deadlines pass and a breach scan records them before the audit
     "small": {"seconds": 100, "users": 300, "tracks": 3, "import_rows": 2500, "drain": 150},
     "default": {"seconds": 300, "users": 1200, "tracks": 3, "import_rows": 3000, "drain": 180},
 }
 HOT_UNTIL = 0.45
-SCAN_MARGIN = 75  # seconds: the breach scan runs every minute (beat), so a deadline this old must be recorded
+SCAN_SECONDS = 15  # the breach scan's period in beat during the soak (SLA_SCAN_SECONDS)
+SCAN_MARGIN = 2 * SCAN_SECONDS  # seconds: a deadline this old must have been recorded by a scan
 RUN = f"soak{int(time.time())}"
 
 
@@ -78,6 +79,7 @@ class Services:
             "NOTIFY_WEBHOOK_URL": f"http://{HOST}:{SINK_PORT}/hook",
             "DJANGO_DEBUG": "1",
             "JOB_LEASE_SECONDS": "15",
+            "SLA_SCAN_SECONDS": str(SCAN_SECONDS),
             "CELERY_VISIBILITY_TIMEOUT": "60",
             "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
             "DJANGO_LOG_LEVEL": "WARNING",
