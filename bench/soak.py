@@ -255,7 +255,7 @@ def send_events(write_key: str, size: dict[str, int], sent: list[str], errors: l
 
 def django_setup(env: dict[str, str]) -> None:
     for name in ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER", "NOTIFY_WEBHOOK_URL",
-                 "JOB_LEASE_SECONDS", "EMAIL_BACKEND"):  # fmt: skip
+                 "JOB_LEASE_SECONDS", "EMAIL_BACKEND", "DJANGO_DEBUG"):  # fmt: skip
         os.environ[name] = env[name]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alignment.settings")
     sys.path.insert(0, str(ROOT))
