@@ -370,11 +370,12 @@ def audit(sent: list[str], import_rows: int, sink: list[dict[str, Any]]) -> dict
     rules = active_rules()
     leads = list(Lead.objects.exclude(state__in=["won", "lost", "disqualified"]).order_by("pk"))
     facts = facts_for([lead.pk for lead in leads])
-    differ = sum(
-        1 for lead in leads
-        if (lead.score, lead.scored_with_id) != (evaluate(rules.criteria, attributes_of(lead), facts.get(lead.pk, []),
-                                                          now).total, rules.version.pk)
-    )  # fmt: skip
+    differing = []
+    for lead in leads:
+        fresh = evaluate(rules.criteria, attributes_of(lead), facts.get(lead.pk, []), now).total
+        if lead.score != fresh:
+            differing.append([lead.pk, lead.state, lead.score, fresh, lead.scored_with_id, rules.version.pk])
+    differ = len(differing)
     hot = set(LeadEvent.objects.filter(Q(kind="state", data__tier="hot") | Q(kind="tier", to_value="hot"))
               .values_list("lead_id", flat=True))  # fmt: skip
     breaches = list(SlaBreach.objects.values_list("pk", "lead_id", "clock"))
@@ -406,6 +407,7 @@ def audit(sent: list[str], import_rows: int, sink: list[dict[str, Any]]) -> dict
             "jobs_resumed_after_a_fault": sum(1 for _, attempts in jobs if attempts > 1),
             "webhook_messages": len(sink), "expected_notifications": len(expected),
             "notifications_missing": sorted(expected - set(received))[:20],
+            "scores_differing": differing[:10],
         },
     }  # fmt: skip
 
