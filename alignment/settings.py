@@ -146,8 +146,15 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
+# A task is acknowledged once it has run, and redelivered when its worker dies (leads.jobs resumes jobs).
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+}
+JOB_LEASE_SECONDS = int(os.environ.get("JOB_LEASE_SECONDS", "60"))
+JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "5"))
 CELERY_TIMEZONE = TIME_ZONE
 # `manage.py runall` (what `make run` starts) sets CELERY_BROKER_URL=filesystem:// for its children: kombu's
 # filesystem transport keeps the queue as files under CELERY_BROKER_DIR, so a real worker and beat run the
@@ -169,6 +176,7 @@ CELERY_BEAT_SCHEDULE = {
     "leads-rescore-aged": {"task": "leads.tasks.leads_rescore_aged", "schedule": 300.0},
     "leads-sla-breach-scan": {"task": "leads.tasks.sla_breach_scan", "schedule": SLA_SCAN_SECONDS},
     "outbox-sweep": {"task": "alignment.outbox.outbox_sweep_task", "schedule": 60.0},
+    "leads-jobs-watchdog": {"task": "leads.tasks.jobs_watchdog", "schedule": 30.0},
     "feedback-cycles-repair": {"task": "feedback.tasks.cycles_repair", "schedule": 600.0},
 }
 

@@ -305,6 +305,13 @@ class RescoreJob(models.Model):
     done = models.PositiveIntegerField(default=0)
     changed = models.PositiveIntegerField(default=0, help_text="Leads whose state or tier changed")
     error = models.TextField(blank=True)
+    cursor = models.PositiveBigIntegerField(
+        default=0, help_text="The last lead id rescored (leads.jobs resumes after it)"
+    )
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the worker holding it (leads.jobs)"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs started, resumed ones included")
     created_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -317,7 +324,7 @@ class RescoreJob(models.Model):
 
     @property
     def percent(self) -> int:
-        return 100 if not self.total else int(100 * self.done / self.total)
+        return 100 if not self.total else min(100, int(100 * self.done / self.total))
 
 
 class ImportJob(models.Model):
@@ -344,6 +351,10 @@ class ImportJob(models.Model):
     rejected = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text="[{row, column, value, message}]")
     failure = models.TextField(blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the worker holding it (leads.jobs)"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs started, resumed ones included")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -17,6 +17,15 @@ def rescore_job_run(job_id: int) -> int:
 
 
 @shared_task
+def jobs_watchdog() -> int:
+    """Beat sends it every 30 s: jobs whose worker went silent are queued again to resume, or failed."""
+    from leads.jobs import jobs_watchdog as watchdog
+
+    result = watchdog(now=timezone.now())
+    return len(result.resumed) + len(result.failed)
+
+
+@shared_task
 def leads_rescore_aged() -> int:
     return services.leads_rescore_aged(now=timezone.now())
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:pk>/resume/", views.resume, name="resume"),
     path("rescoring/", views.rescore_status, name="rescore_status"),
     path("export/<str:fmt>.csv", crm_views.crm_export, name="crm_export"),
+    path("rescoring/<int:pk>/retry/", views.rescore_retry, name="rescore_retry"),
     path("routing/", routing_views.routing, name="routing"),
     path("routing/<int:pk>/", routing_views.routing_rep, name="routing_rep"),
     path("imports/", include("leads.intake.import_urls")),

@@ -17,7 +17,8 @@ from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 from django_tables2 import RequestConfig
 
-from alignment.roles import ALL_ROLES, SALES, Role, role_required, user_roles
+from alignment.roles import ALL_ROLES, MANAGERS, SALES, Role, role_required, user_roles
+from leads import jobs
 from leads import queue as queue_services
 from leads.exceptions import LeadError
 from leads.filters import TABS, LeadListFilter, QueueFilter
@@ -297,7 +298,31 @@ def rescore_status(request: HttpRequest) -> HttpResponse:
         if version_id
         else None
     )
-    return render(request, "leads/_rescore_status.html", {"job": job})
+    return render(request, "leads/_rescore_status.html", _rescore_context(request, job))
+
+
+RESCORE_RETRY_ROLES = MANAGERS | {Role.ADMIN}
+
+
+def _rescore_context(request: HttpRequest, job: RescoreJob | None) -> dict[str, Any]:
+    return {"job": job, "can_retry": bool(user_roles(request.user) & RESCORE_RETRY_ROLES)}
+
+
+@role_required(RESCORE_RETRY_ROLES)
+@require_POST
+def rescore_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Run a failed rescoring job again: it resumes after the last lead it finished."""
+    job = get_object_or_404(RescoreJob, pk=pk)
+    if not jobs.job_retry(jobs.RESCORE, job_id=job.pk, now=timezone.now()):
+        return HttpResponse(
+            f"This rescoring run is {job.get_status_display().lower()}, not failed: nothing to retry.",
+            status=409,
+        )
+    if not request.htmx:
+        messages.success(request, "Rescoring resumes where it stopped.")
+        return redirect(reverse("sla:version", args=[job.agreement_id]))
+    job.refresh_from_db()
+    return render(request, "leads/_rescore_status.html", _rescore_context(request, job))
 
 
 LIST_PER_PAGE = 50

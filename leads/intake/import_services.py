@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F
 
 from alignment.audit import audit_record
+from leads import jobs
 from leads.intake import imports
 from leads.intake.imports import ColumnMap, CsvError, ParsedCsv, RowError
 from leads.models import IdentityKind, ImportedLead, ImportJob, Lead, LeadIdentity
@@ -204,8 +205,8 @@ def import_start(
         if problems := imports.mapping_problems(parsed_mapping):
             raise ImportStateError(" ".join(problems))
         resumed = job.status == ImportJob.Status.FAILED
-        job.status, job.failure = ImportJob.Status.QUEUED, ""
-        job.save(update_fields=["status", "failure"])
+        job.status, job.failure, job.heartbeat_at, job.attempts = ImportJob.Status.QUEUED, "", now_func(), 0
+        job.save(update_fields=["status", "failure", "heartbeat_at", "attempts"])
         audit_record(
             actor=user,
             action="leads.import_resumed" if resumed else "leads.import_started",
@@ -222,14 +223,14 @@ def import_start(
 
 
 def import_run(*, job_id: int, now_func: Callable[[], datetime]) -> ImportJob:
-    """Import every row not yet processed, chunk by chunk, then mark the job done (or failed, with why)."""
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job_id)
-        if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
-            return job
-        job.status = ImportJob.Status.RUNNING
-        job.started_at = job.started_at or now_func()
-        job.save(update_fields=["status", "started_at"])
+    """Import every row not yet processed, chunk by chunk, then mark the job done (or why it stopped).
+
+    The run holds the job's lease (leads.jobs): a worker killed mid-file leaves the committed chunks and the
+    count of processed rows true, and the watchdog queues the job again to resume after them.
+    """
+    if not jobs.job_lease(jobs.IMPORT, job_id=job_id, now=now_func()):
+        return ImportJob.objects.defer("data").get(pk=job_id)
+    job = ImportJob.objects.get(pk=job_id)
     try:
         parsed = job_file(job)
         mapping = job_mapping(job, parsed)
@@ -237,20 +238,16 @@ def import_run(*, job_id: int, now_func: Callable[[], datetime]) -> ImportJob:
         rules = active_rules()
         records = list(parsed.records())
         while (done := _processed(job.pk)) < len(records):
-            _import_chunk(job.pk, done, records[done : done + CHUNK], mapping, context, rules, now_func())
+            if not _import_chunk(
+                job.pk, done, records[done : done + CHUNK], mapping, context, rules, now_func()
+            ):
+                break
     except Exception as error:
-        log.exception("Import %s failed", job.pk)
-        done = _processed(job.pk)
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportJob.Status.FAILED,
-            failure=f"Stopped after {done:,} rows: {error}"[:2000],
-            finished_at=now_func(),
-        )
+        log.exception("Import %s stopped", job.pk)
+        jobs.job_stopped(jobs.IMPORT, job_id=job.pk, error=_with_progress(error, job.pk), now=now_func())
         return ImportJob.objects.defer("data").get(pk=job.pk)
     now = now_func()
-    finished = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
-        status=ImportJob.Status.DONE, finished_at=now
-    )
+    finished = jobs.job_finish(jobs.IMPORT, job_id=job.pk, now=now)
     job = ImportJob.objects.defer("data").get(pk=job.pk)
     if finished:  # once, even if a redelivered task ran alongside
         audit_record(
@@ -265,6 +262,16 @@ def import_run(*, job_id: int, now_func: Callable[[], datetime]) -> ImportJob:
             at=now,
         )
     return job
+
+
+def _with_progress(error: Exception, job_id: int) -> Exception:
+    """The error, its message prefixed with how far the import got (when the database can still say)."""
+    try:
+        done = _processed(job_id)
+    except Exception:  # the connection is broken; jobs.job_stopped writes on a fresh one
+        return error
+    error.args = (f"Stopped after {done:,} rows: {error}", *error.args[1:])
+    return error
 
 
 def _processed(job_id: int) -> int:
@@ -288,7 +295,8 @@ def _import_chunk(
     context: imports.FileContext,
     rules: Rules | None,
     now: datetime,
-) -> None:
+) -> bool:
+    """Write one chunk with the job's progress and heartbeat; False when the job is no longer running."""
     problems: list[RowError] = []
     valid: list[tuple[int, dict[str, Any]]] = []
     for number, record in chunk:
@@ -297,9 +305,11 @@ def _import_chunk(
         if lead is not None:
             valid.append((number, lead))
     with transaction.atomic():
-        job = ImportJob.objects.select_for_update().only("errors", "processed_rows").get(pk=job_id)
+        job = ImportJob.objects.select_for_update().only("errors", "processed_rows", "status").get(pk=job_id)
+        if job.status != ImportJob.Status.RUNNING:
+            return False
         if job.processed_rows != offset:
-            return  # a redelivered task running alongside did this chunk already
+            return True  # a redelivered task running alongside did this chunk already
         try:
             with transaction.atomic():
                 result = leads_upsert_bulk(valid, now=now)
@@ -324,7 +334,9 @@ def _import_chunk(
             updated=F("updated") + result.updated,
             rejected=F("rejected") + rejected,
             errors=[*(job.errors or []), *(p.to_json() for p in problems)],
+            heartbeat_at=now,
         )
+    return True
 
 
 def leads_upsert_bulk(rows: Sequence[tuple[int, dict[str, Any]]], *, now: datetime) -> ChunkResult:

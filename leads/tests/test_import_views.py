@@ -175,8 +175,9 @@ def test_the_celery_path_for_a_large_file_reports_progress_until_done(
     real_chunk = import_services._import_chunk
 
     def watched(job_id, *args):
-        real_chunk(job_id, *args)
+        more = real_chunk(job_id, *args)
         seen.append(ImportJob.objects.get(pk=job_id).percent)
+        return more
 
     monkeypatch.setattr(import_services, "_import_chunk", watched)
     # when it is started
