@@ -159,8 +159,10 @@ CELERY_BEAT_SCHEDULE = {
 INGEST_MAX_CONCURRENT = int(os.environ.get("INGEST_MAX_CONCURRENT", "8"))
 INGEST_LOCK_TIMEOUT_MS = int(os.environ.get("INGEST_LOCK_TIMEOUT_MS", "3000"))
 INGEST_RETRY_AFTER_SECONDS = int(os.environ.get("INGEST_RETRY_AFTER_SECONDS", "2"))
-INGEST_MAX_MESSAGE_BYTES = 32 * 1024
-INGEST_MAX_BATCH_BYTES = 500 * 1024
+INGEST_MAX_MESSAGE_BYTES = int(os.environ.get("INGEST_MAX_MESSAGE_BYTES", str(32 * 1024)))
+# RudderStack's clients batch up to 4 MB (Segment's 500 KB); a larger limit only costs memory per request.
+INGEST_MAX_BATCH_BYTES = int(os.environ.get("INGEST_MAX_BATCH_BYTES", str(4 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(INGEST_MAX_BATCH_BYTES + 64 * 1024, 2_621_440)  # Django refuses bigger bodies
 
 # Notifications: hot leads and SLA breaches go by e-mail and to this Slack-compatible incoming webhook.
 NOTIFY_WEBHOOK_URL = os.environ.get("NOTIFY_WEBHOOK_URL", "")

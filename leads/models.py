@@ -397,3 +397,36 @@ class RepProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({'away' if self.is_away else 'available'}, cap {self.capacity})"
+
+
+class DataProblemQuerySet(models.QuerySet["DataProblem"]):
+    def recent(self) -> DataProblemQuerySet:
+        return self.select_related("lead").order_by("-created_at", "-pk")
+
+
+class DataProblem(models.Model):
+    """A value set aside on the way in (an e-mail "n/a", employees "unknown", a NUL byte, an epoch timestamp).
+
+    The rest of its message or row was kept; this row tells the marketer what was dropped and where, so the
+    sending form or integration can be fixed. `lead` is empty when the whole message could not be used.
+    """
+
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="data_problems"
+    )
+    source = models.CharField(max_length=60, help_text="api, csv, ...")
+    message_id = models.CharField(max_length=200, blank=True)
+    field = models.CharField(
+        max_length=300, blank=True, help_text="Where the value was: batch[3].traits.email"
+    )
+    problem = models.CharField(max_length=500)
+    value = models.CharField(max_length=200, blank=True, help_text="A printable excerpt of the value")
+    created_at = models.DateTimeField(db_index=True)
+
+    objects = DataProblemQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["lead", "-created_at"], name="leads_dataproblem_lead_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.problem}"

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from alignment.roles import user_roles
 from leads.intake import ingest, segment
+from leads.intake.problems import problems_record
 from leads.models import ApiToken, Lead, State, WriteKey
 from leads.services import key_hash
 
@@ -47,9 +48,13 @@ api = NinjaAPI(
         "**Events in** — Segment's HTTP Tracking API: point any Segment library's `host` at this site. "
         "Authenticate with a write key as the HTTP basic auth user name (empty password) or as `writeKey` in "
         "the JSON body. Bodies may be gzip-compressed (`Content-Encoding: gzip`); at most 32 KB per message "
-        "and 500 KB per batch request once decompressed. A message whose `messageId` was stored before is "
-        "skipped, so retries never count twice. A bad message refuses the whole batch with a 400 naming it "
-        "(`batch[3].event: required for track`); a 429 with `Retry-After` asks the client to retry later.\n\n"
+        "and 4 MB per batch request once decompressed (INGEST_MAX_BATCH_BYTES). A message whose `messageId` was "
+        "stored before is skipped, so retries never count twice. A malformed field (an e-mail “n/a”, employees "
+        "“unknown”, an impossible timestamp, NaN, a NUL byte) is set aside and the rest of the message kept; "
+        "a message that cannot be used at all (no type, no id, over 32 KB) is set aside and the rest of the "
+        "batch kept: the 200 answer lists them in `set_aside`, and marketers see them as data problems. Only a "
+        "body that is not a batch is refused (400 naming why); a 429 or 503 with `Retry-After` asks the client "
+        "to retry later.\n\n"
         "**Leads out** — `GET /api/leads/` and `/api/leads/{id}` with `Authorization: Bearer <API token>` "
         "or a logged-in session of any role."
     ),
@@ -210,6 +215,9 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 
 class Success(Schema):
     success: bool = True
+    set_aside: list[str] | None = Field(
+        None, description="Fields or messages set aside (also listed for marketers); the rest was stored"
+    )
 
 
 class IngestError(Schema):
@@ -259,58 +267,75 @@ BATCH_SCHEMA = {
 INGEST_RESPONSES = {200: Success, frozenset({400, 401, 413, 415, 429}): IngestError}
 
 
-def _store(messages: list[segment.Message], now: datetime) -> dict[str, bool]:
+def _store(messages: list[segment.Message], rejected: list[segment.Problem], now: datetime) -> dict[str, Any]:
+    """Store the usable messages, record what was set aside, and tell the client (it may log it)."""
     ingest.events_ingest(messages=messages, now=now, source="api")
+    problems_record(((problem, None) for problem in rejected), source="api", now=now)
+    set_aside = [str(problem) for problem in rejected]
+    set_aside += [str(problem) for message in messages for problem in message.problems]
+    if set_aside:
+        return {"success": True, "set_aside": set_aside[: segment.MAX_ERRORS]}
     return {"success": True}
 
 
 @api.post(
-    "/v1/batch", auth=batch_auth, response=INGEST_RESPONSES, tags=["events"], summary="Send a batch of messages",
+    "/v1/batch", auth=batch_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"], summary="Send a batch of messages",
     openapi_extra=_body(BATCH_SCHEMA),
 )  # fmt: skip
-def segment_batch(request: HttpRequest) -> dict[str, bool]:
+def segment_batch(request: HttpRequest) -> dict[str, Any]:
     with gate.enter():
         now = timezone.now()
         payload = _payload(request, _setting("INGEST_MAX_BATCH_BYTES", segment.MAX_BATCH_BYTES))
+        rejected: list[segment.Problem] = []
         messages = segment.parse_batch(
             payload,
             received_at=now,
             max_message_bytes=_setting("INGEST_MAX_MESSAGE_BYTES", segment.MAX_MESSAGE_BYTES),
+            rejected=rejected,
         )
-        return _store(messages, now)
+        return _store(messages, rejected, now)
 
 
-def _single(request: HttpRequest, type_: str) -> dict[str, bool]:
+def _single(request: HttpRequest, type_: str) -> dict[str, Any]:
     with gate.enter():
         now = timezone.now()
         limit = _setting("INGEST_MAX_MESSAGE_BYTES", segment.MAX_MESSAGE_BYTES)
-        message = segment.parse_message(
-            _payload(request, limit), type_=type_, received_at=now, max_message_bytes=limit
-        )
-        return _store([message], now)
+        rejected: list[segment.Problem] = []
+        try:
+            message = segment.parse_message(
+                _payload(request, limit),
+                type_=type_,
+                received_at=now,
+                max_message_bytes=limit,
+                rejected=rejected,
+            )
+        except segment.PayloadError:
+            problems_record(((problem, None) for problem in rejected), source="api", now=now)
+            raise
+        return _store([message], [], now)
 
 
 @api.post(
-    "/v1/track", auth=message_auth, response=INGEST_RESPONSES, tags=["events"], summary="Record an event",
+    "/v1/track", auth=message_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"], summary="Record an event",
     openapi_extra=_body(MESSAGE_SCHEMA),
 )  # fmt: skip
-def segment_track(request: HttpRequest) -> dict[str, bool]:
+def segment_track(request: HttpRequest) -> dict[str, Any]:
     return _single(request, "track")
 
 
 @api.post(
-    "/v1/identify", auth=message_auth, response=INGEST_RESPONSES, tags=["events"],
+    "/v1/identify", auth=message_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"],
     summary="Say who a user is (traits → lead fields)", openapi_extra=_body(MESSAGE_SCHEMA),
 )  # fmt: skip
-def segment_identify(request: HttpRequest) -> dict[str, bool]:
+def segment_identify(request: HttpRequest) -> dict[str, Any]:
     return _single(request, "identify")
 
 
 @api.post(
-    "/v1/page", auth=message_auth, response=INGEST_RESPONSES, tags=["events"], summary="Record a page view",
+    "/v1/page", auth=message_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"], summary="Record a page view",
     openapi_extra=_body(MESSAGE_SCHEMA),
 )  # fmt: skip
-def segment_page(request: HttpRequest) -> dict[str, bool]:
+def segment_page(request: HttpRequest) -> dict[str, Any]:
     return _single(request, "page")
 
 
