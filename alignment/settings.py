@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "alignment.errors.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -162,7 +163,10 @@ INGEST_RETRY_AFTER_SECONDS = int(os.environ.get("INGEST_RETRY_AFTER_SECONDS", "2
 INGEST_MAX_MESSAGE_BYTES = int(os.environ.get("INGEST_MAX_MESSAGE_BYTES", str(32 * 1024)))
 # RudderStack's clients batch up to 4 MB (Segment's 500 KB); a larger limit only costs memory per request.
 INGEST_MAX_BATCH_BYTES = int(os.environ.get("INGEST_MAX_BATCH_BYTES", str(4 * 1024 * 1024)))
-DATA_UPLOAD_MAX_MEMORY_SIZE = max(INGEST_MAX_BATCH_BYTES + 64 * 1024, 2_621_440)  # Django refuses bigger bodies
+DATABASE_RETRY_AFTER_SECONDS = int(os.environ.get("DATABASE_RETRY_AFTER_SECONDS", "5"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(
+    INGEST_MAX_BATCH_BYTES + 64 * 1024, 2_621_440
+)  # Django refuses bigger bodies
 
 # Notifications: hot leads and SLA breaches go by e-mail and to this Slack-compatible incoming webhook.
 NOTIFY_WEBHOOK_URL = os.environ.get("NOTIFY_WEBHOOK_URL", "")

@@ -38,14 +38,19 @@ CSV_TABLES = {
 }
 
 
+FIRST_YEAR, LAST_YEAR = 1970, 9000
+
+
 def _month(request: HttpRequest) -> date:
     raw = request.GET.get("month") or request.POST.get("month") or ""
     if raw:
         try:
             year, month = (int(part) for part in raw.split("-"))
+            if not FIRST_YEAR <= year <= LAST_YEAR:
+                raise ValueError(year)  # month arithmetic (the next month, a year back) must stay in range
             return date(year, month, 1)
         except ValueError:
-            raise Http404("Month must look like 2026-10.") from None
+            raise Http404(f"Month must look like 2026-10, in the years {FIRST_YEAR}–{LAST_YEAR}.") from None
     today = timezone.localdate()
     return date(today.year, today.month, 1)
 
@@ -169,7 +174,11 @@ def decide(request: HttpRequest) -> HttpResponse:
             return _back(month)
         change, evidence, text = suggestion["change"], suggestion["evidence"], suggestion["title"]
     User = get_user_model()
-    owner = User.objects.filter(pk=request.POST.get("owner") or 0).first()
+    raw_owner = request.POST.get("owner", "").strip()
+    if raw_owner and not (raw_owner.isdigit() and len(raw_owner) <= 18):  # a bigint, never an overflow
+        messages.error(request, "Choose the decision's owner from the list.")
+        return _back(month)
+    owner = User.objects.filter(pk=int(raw_owner)).first() if raw_owner else None
     due = None
     if request.POST.get("due"):
         try:

@@ -15,18 +15,19 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Field, NinjaAPI, Query, Schema
+from ninja import Field, NinjaAPI, Path, Query, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.security import HttpBearer, SessionAuth
 from ninja.security.http import HttpAuthBase
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
+from alignment import errors
 from alignment.roles import user_roles
 from leads.intake import ingest, segment
 from leads.intake.problems import problems_record
@@ -197,6 +198,12 @@ def _overloaded(request: HttpRequest, exc: Overloaded) -> HttpResponse:
 @api.exception_handler(ingest.IngestBusy)
 def _database_busy(request: HttpRequest, exc: ingest.IngestBusy) -> HttpResponse:
     return _busy(request, "The database is busy: retry after the delay in Retry-After; nothing was stored")
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return errors.unavailable(request)
 
 
 @api.exception_handler(AuthenticationError)
@@ -379,11 +386,36 @@ class TierFilter(StrEnum):
     NONE = "none"
 
 
+MAX_ID = 2**63 - 1  # the largest primary key a database column holds: larger ids are a 422, not a 500
+MAX_PAGE = 10_000_000
+
+
+class LeadPages(PageNumberPagination):
+    """Page numbers bounded, so a page of 10^20 is a clear 422 (the offset would overflow the database's integer)."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=MAX_PAGE)
+        page_size: int | None = Field(None, ge=1, le=500)
+
+
 class LeadFilters(Schema):
-    email: str | None = Field(None, description="Exact e-mail address (case-insensitive)")
+    email: str | None = Field(
+        None, description="Exact e-mail address (case-insensitive)", max_length=254, pattern=r"^[^\x00]*$"
+    )
     state: State | None = None
     tier: TierFilter | None = None
     updated_since: datetime | None = Field(None, description="Changed at or after this instant (ISO-8601)")
+
+    @field_validator("updated_since")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        """As UTC (the database compares in UTC); an instant that has no UTC equivalent is refused."""
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        except OverflowError:
+            raise ValueError("is out of range once converted to UTC") from None
 
     def apply(self, leads: QuerySet[Lead]) -> QuerySet[Lead]:
         if self.email:
@@ -393,8 +425,7 @@ class LeadFilters(Schema):
         if self.tier:
             leads = leads.filter(tier="" if self.tier is TierFilter.NONE else self.tier.value)
         if self.updated_since:
-            since = self.updated_since
-            leads = leads.filter(updated_at__gte=since if since.tzinfo else since.replace(tzinfo=UTC))
+            leads = leads.filter(updated_at__gte=self.updated_since)
         return leads
 
 
@@ -467,14 +498,14 @@ class LeadOut(Schema):
 
 
 @api.get("/api/leads/", auth=read_auth, response=list[LeadOut], tags=["leads"], summary="List leads")
-@paginate(PageNumberPagination, page_size=50, max_page_size=500)
+@paginate(LeadPages, page_size=50, max_page_size=500)
 def leads_list(request: HttpRequest, filters: Query[LeadFilters]) -> QuerySet[Lead]:
     """Leads in order of their last change (oldest first, so `updated_since` can page through changes)."""
     return filters.apply(Lead.objects.select_related("owner")).order_by("updated_at", "pk")
 
 
 @api.get("/api/leads/{lead_id}", auth=read_auth, response=LeadOut, tags=["leads"], summary="One lead")
-def lead_detail(request: HttpRequest, lead_id: int) -> Lead:
+def lead_detail(request: HttpRequest, lead_id: int = Path(..., ge=1, le=MAX_ID)) -> Lead:
     return get_object_or_404(Lead.objects.select_related("owner"), pk=lead_id)
 
 
