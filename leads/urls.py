@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from leads import views
+from leads.intake import problem_views
 
 app_name = "leads"
 
@@ -13,4 +14,5 @@ urlpatterns = [
     path("<int:pk>/assign/", views.assign, name="assign"),
     path("rescoring/", views.rescore_status, name="rescore_status"),
     path("imports/", include("leads.intake.import_urls")),
+    path("data-problems/", problem_views.data_problems, name="data_problems"),
 ]
