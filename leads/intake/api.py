@@ -203,6 +203,7 @@ def _database_busy(request: HttpRequest, exc: ingest.IngestBusy) -> HttpResponse
 @api.exception_handler(OperationalError)
 @api.exception_handler(InterfaceError)
 def _database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    errors.logger.error("database unavailable", exc_info=exc)
     return errors.unavailable(request)
 
 
@@ -260,18 +261,31 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 MESSAGE_SCHEMA = SegmentMessage.model_json_schema()
+# What a message needs to be used (without it, it is set aside and listed as a data problem): an id naming the
+# person; in a batch, its type; for track, the event name.
+_NAMED = {"anyOf": [{"required": ["userId"]}, {"required": ["anonymousId"]}]}
+
+
+def _requiring(*fields: str, title: str) -> dict[str, Any]:
+    return {**MESSAGE_SCHEMA, "title": title, "required": list(fields), **_NAMED}
+
+
+BATCH_ITEM_SCHEMA = _requiring("type", title="SegmentBatchMessage")
+TRACK_SCHEMA = _requiring("event", title="SegmentTrack")
+IDENTIFY_SCHEMA = _requiring(title="SegmentIdentify")
+PAGE_SCHEMA = _requiring(title="SegmentPage")
 BATCH_SCHEMA = {
     "title": "SegmentBatch",
     "type": "object",
     "required": ["batch"],
     "properties": {
-        "batch": {"type": "array", "items": MESSAGE_SCHEMA},
+        "batch": {"type": "array", "items": BATCH_ITEM_SCHEMA},
         "sentAt": {"type": "string", "format": "date-time"},
         "context": {"type": "object"},
         "writeKey": {"type": "string", "description": "The write key, when not sent as basic auth"},
     },
 }
-INGEST_RESPONSES = {200: Success, frozenset({400, 401, 413, 415, 429}): IngestError}
+INGEST_RESPONSES = {200: Success, frozenset({400, 401, 413, 415, 429, 503}): IngestError}
 
 
 def _store(messages: list[segment.Message], rejected: list[segment.Problem], now: datetime) -> dict[str, Any]:
@@ -324,7 +338,7 @@ def _single(request: HttpRequest, type_: str) -> dict[str, Any]:
 
 @api.post(
     "/v1/track", auth=message_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"], summary="Record an event",
-    openapi_extra=_body(MESSAGE_SCHEMA),
+    openapi_extra=_body(TRACK_SCHEMA),
 )  # fmt: skip
 def segment_track(request: HttpRequest) -> dict[str, Any]:
     return _single(request, "track")
@@ -332,7 +346,7 @@ def segment_track(request: HttpRequest) -> dict[str, Any]:
 
 @api.post(
     "/v1/identify", auth=message_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"],
-    summary="Say who a user is (traits → lead fields)", openapi_extra=_body(MESSAGE_SCHEMA),
+    summary="Say who a user is (traits → lead fields)", openapi_extra=_body(IDENTIFY_SCHEMA),
 )  # fmt: skip
 def segment_identify(request: HttpRequest) -> dict[str, Any]:
     return _single(request, "identify")
@@ -340,7 +354,7 @@ def segment_identify(request: HttpRequest) -> dict[str, Any]:
 
 @api.post(
     "/v1/page", auth=message_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"], summary="Record a page view",
-    openapi_extra=_body(MESSAGE_SCHEMA),
+    openapi_extra=_body(PAGE_SCHEMA),
 )  # fmt: skip
 def segment_page(request: HttpRequest) -> dict[str, Any]:
     return _single(request, "page")
@@ -497,14 +511,29 @@ class LeadOut(Schema):
         }
 
 
-@api.get("/api/leads/", auth=read_auth, response=list[LeadOut], tags=["leads"], summary="List leads")
+class Detail(Schema):
+    detail: str | list[dict[str, Any]] = Field(
+        ..., description="Why: a sentence, or (422) one entry per bad parameter with its location"
+    )
+
+
+READ_ERRORS: dict[Any, Any] = {frozenset({401, 403, 404, 422}): Detail, 503: IngestError}
+
+
+@api.get(
+    "/api/leads/", auth=read_auth, response={200: list[LeadOut], **READ_ERRORS}, tags=["leads"],
+    summary="List leads",
+)  # fmt: skip
 @paginate(LeadPages, page_size=50, max_page_size=500)
 def leads_list(request: HttpRequest, filters: Query[LeadFilters]) -> QuerySet[Lead]:
     """Leads in order of their last change (oldest first, so `updated_since` can page through changes)."""
     return filters.apply(Lead.objects.select_related("owner")).order_by("updated_at", "pk")
 
 
-@api.get("/api/leads/{lead_id}", auth=read_auth, response=LeadOut, tags=["leads"], summary="One lead")
+@api.get(
+    "/api/leads/{lead_id}", auth=read_auth, response={200: LeadOut, **READ_ERRORS}, tags=["leads"],
+    summary="One lead",
+)  # fmt: skip
 def lead_detail(request: HttpRequest, lead_id: int = Path(..., ge=1, le=MAX_ID)) -> Lead:
     return get_object_or_404(Lead.objects.select_related("owner"), pk=lead_id)
 

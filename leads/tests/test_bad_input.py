@@ -327,6 +327,15 @@ def test_a_database_outage_on_a_page_is_503_with_retry_after(marketer, login, mo
     assert response.status_code == 503 and response["Retry-After"] == "5"
 
 
-def test_the_openapi_document_names_the_new_answers(client):
+def test_the_openapi_document_says_what_is_required_and_every_status(client):
     spec = json.loads(client.get("/api/openapi.json").content)
+    paths = spec["paths"]
+    batch = paths["/v1/batch"]["post"]
+    item = batch["requestBody"]["content"]["application/json"]["schema"]["properties"]["batch"]["items"]
+    assert item["required"] == ["type"]
+    assert item["anyOf"] == [{"required": ["userId"]}, {"required": ["anonymousId"]}]
+    track = paths["/v1/track"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert track["required"] == ["event"]
+    assert set(batch["responses"]) == {"200", "400", "401", "413", "415", "429", "503"}
+    assert set(paths["/api/leads/"]["get"]["responses"]) == {"200", "401", "403", "404", "422", "503"}
     assert "set_aside" in json.dumps(spec)
