@@ -342,9 +342,18 @@ def leads_upsert_bulk(rows: Sequence[tuple[int, dict[str, Any]]], *, now: dateti
     new: list[Lead] = []
     changed: dict[int, Lead] = {}
     identities: list[tuple[Lead, str]] = []
-    for _, data in rows:
+    for number, data in rows:
         email, external = data["email"], data["identities"].get(EXTERNAL, "")
-        lead = (by_email.get(email) if email else None) or (by_external.get(external) if external else None)
+        named_by_email = by_email.get(email) if email else None
+        named_by_id = by_external.get(external) if external else None
+        if named_by_email is not None and named_by_id is not None and named_by_email is not named_by_id:
+            # two people: writing either would overwrite the other's lead with this row's facts
+            other = named_by_id.email or f"lead {named_by_id.pk}"
+            message = (f"The external id {external} belongs to another lead ({other}) than the e-mail {email}: "
+                       "not imported, so neither lead is overwritten. Check which one this row is.")  # fmt: skip
+            result.errors.append(RowError(number, "", external, message))
+            continue
+        lead = named_by_email or named_by_id
         if lead is None:
             lead = Lead(email=email, created_at=now, updated_at=now)
             new.append(lead)
