@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import date
 from typing import Any
@@ -16,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from alignment import csvsafe
 from alignment.roles import ALL_ROLES, MANAGERS, Role, role_required, user_roles
 from feedback import services
 from feedback.exceptions import OutcomeRefused
@@ -149,7 +149,7 @@ def review_csv(request: HttpRequest) -> HttpResponse:
     header, rows = _rows(data, table)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="review-{month:%Y-%m}-{table}.csv"'
-    writer = csv.writer(response)
+    writer = csvsafe.writer(response)
     writer.writerow(header)
     writer.writerows(rows)
     return response

@@ -7,7 +7,6 @@ with the chunk, so a run that stops resumes where it stopped.
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F
 
+from alignment import csvsafe
 from alignment.audit import audit_record
 from leads.intake import imports
 from leads.intake.imports import ColumnMap, CsvError, ParsedCsv, RowError
@@ -422,7 +422,7 @@ def import_rejected_csv(job: ImportJob) -> bytes:
             where = f"{problem['column']}: " if problem.get("column") else ""
             reasons.setdefault(problem["row"], []).append(f"{where}{problem['message']}")
     out = io.StringIO(newline="")
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     writer.writerow([*parsed.headers, "row", "errors"])
     width = len(parsed.headers)
     for number, values in parsed.rows:

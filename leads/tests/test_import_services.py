@@ -437,3 +437,15 @@ def test_a_nul_byte_in_the_header_refuses_the_file():
     data = b"Email," + b"x" * 5000 + b",Comp\x00any\n" + b"a@b.example,,Acme\n" * 20
     with pytest.raises(CsvError, match="NUL byte"):
         imports.parse(data)
+
+
+def test_the_rejected_rows_file_neutralises_formulas():
+    # given a row whose values are spreadsheet formulas and whose employee count is bad
+    row = hubspot_row("1", "=cmd|' /C calc'!A0", "ann@acme.example", Number_of_Employees="@SUM(1)")
+    job = run(csv_bytes(HUBSPOT_HEADER, [row]))
+    # when the rejected rows are downloaded
+    text = import_services.import_rejected_csv(job).decode("utf-8-sig")
+    cells = [value for line in csv.reader(io.StringIO(text)) for value in line]
+    # then no cell starts as a formula
+    assert "'=cmd|' /C calc'!A0" in cells and "'@SUM(1)" in cells
+    assert not any(value.startswith(("=", "@", "+", "-")) for value in cells)
