@@ -5,6 +5,7 @@ Production sets DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DATABASE_URL (PostgreSQL) and
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -50,7 +51,21 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "csp",
+    "axes",
 ]
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one user name from one address,
+# that pair is locked out for AXES_COOLOFF_TIME, even with the right password (a clear page says so, status 429).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -64,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a lockout raised by authenticate() into the lockout page
 ]
 
 ROOT_URLCONF = "alignment.urls"
@@ -160,6 +176,17 @@ CELERY_BEAT_SCHEDULE = {
 INGEST_MAX_CONCURRENT = int(os.environ.get("INGEST_MAX_CONCURRENT", "8"))
 INGEST_LOCK_TIMEOUT_MS = int(os.environ.get("INGEST_LOCK_TIMEOUT_MS", "3000"))
 INGEST_RETRY_AFTER_SECONDS = int(os.environ.get("INGEST_RETRY_AFTER_SECONDS", "2"))
+# Per write key: at most INGEST_RATE_LIMIT requests (django-ratelimit's "600/m" form); past it, 429 + Retry-After.
+INGEST_RATE_LIMIT = os.environ.get("INGEST_RATE_LIMIT", "600/m")
+# The counters live in the cache: set CACHE_URL (redis://...) in production so every process shares them; a cache
+# outage lets requests through (RATELIMIT_FAIL_OPEN) rather than refusing every event.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+RATELIMIT_FAIL_OPEN = True
 INGEST_MAX_MESSAGE_BYTES = int(os.environ.get("INGEST_MAX_MESSAGE_BYTES", str(32 * 1024)))
 # RudderStack's clients batch up to 4 MB (Segment's 500 KB); a larger limit only costs memory per request.
 INGEST_MAX_BATCH_BYTES = int(os.environ.get("INGEST_MAX_BATCH_BYTES", str(4 * 1024 * 1024)))

@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django_ratelimit.core import get_usage
 from ninja import Field, NinjaAPI, Path, Query, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.pagination import PageNumberPagination, paginate
@@ -73,6 +74,27 @@ class WriteKeyError(Exception):
 
 class Overloaded(Exception):
     pass
+
+
+class KeyRateLimited(Exception):
+    """One write key sent more than INGEST_RATE_LIMIT requests; `retry_after` seconds until its window ends."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(retry_after)
+
+
+def _rate_limit(request: HttpRequest, key: WriteKey) -> None:
+    """Count this request against its write key (django-ratelimit, in the shared cache); past the rate, 429."""
+    usage = get_usage(
+        request,
+        group="ingest",
+        key=lambda group, request: f"write-key:{key.pk}",
+        rate=getattr(settings, "INGEST_RATE_LIMIT", "600/m"),
+        increment=True,
+    )
+    if usage and usage["should_limit"]:
+        raise KeyRateLimited(max(1, int(usage["time_left"])))
 
 
 def _payload(request: HttpRequest, limit: int) -> Any:
@@ -132,6 +154,7 @@ class WriteKeyAuth(HttpAuthBase):
         key = WriteKey.objects.filter(key_hash=key_hash(str(raw)), is_active=True).first()
         if key is None:
             raise WriteKeyError("Invalid or inactive write key")
+        _rate_limit(request, key)
         now = timezone.now()
         if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
             _touch(WriteKey.objects.filter(pk=key.pk), now)
@@ -193,6 +216,16 @@ def _busy(request: HttpRequest, message: str) -> HttpResponse:
 @api.exception_handler(Overloaded)
 def _overloaded(request: HttpRequest, exc: Overloaded) -> HttpResponse:
     return _busy(request, "Too many event requests at once: retry after the delay in Retry-After")
+
+
+@api.exception_handler(KeyRateLimited)
+def _key_rate_limited(request: HttpRequest, exc: KeyRateLimited) -> HttpResponse:
+    response = _ingest_error(
+        request, 429, "rate_limited",
+        f"This write key sent more than {settings.INGEST_RATE_LIMIT} requests: retry after the delay in Retry-After",
+    )  # fmt: skip
+    response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(ingest.IngestBusy)

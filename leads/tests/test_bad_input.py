@@ -339,3 +339,29 @@ def test_the_openapi_document_says_what_is_required_and_every_status(client):
     assert set(batch["responses"]) == {"200", "400", "401", "413", "415", "429", "503"}
     assert set(paths["/api/leads/"]["get"]["responses"]) == {"200", "401", "403", "404", "422", "503"}
     assert "set_aside" in json.dumps(spec)
+
+
+# --- per write key rate limits ------------------------------------------------------------------------------------
+
+
+def test_a_write_key_over_its_rate_gets_429_with_retry_after_and_another_key_does_not(
+    client, write_key, settings
+):
+    # given a limit of 5 requests a minute per write key
+    settings.INGEST_RATE_LIMIT = "5/m"
+    statuses = [send(client, write_key, batch(GOOD)).status_code for _ in range(8)]
+    # then the first 5 pass and the rest are told when to come back
+    assert statuses == [200] * 5 + [429] * 3
+    response = send(client, write_key, batch(GOOD))
+    assert response.json()["code"] == "rate_limited"
+    assert 1 <= int(response["Retry-After"]) <= 60
+    # and another site's key is not slowed by it
+    _, other = write_key_create(name="other", now=timezone.now())
+    assert send(client, other, batch(GOOD)).status_code == 200
+
+
+def test_a_wrong_key_is_not_counted_against_a_real_one(client, write_key, settings):
+    settings.INGEST_RATE_LIMIT = "2/m"
+    for _ in range(5):
+        send(client, "wk_wrong", batch(GOOD))
+    assert send(client, write_key, batch(GOOD)).status_code == 200
