@@ -67,6 +67,14 @@ class AgreementVersion(models.Model):
     def __str__(self) -> str:
         return f"v{self.number} · {self.title}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Refuse to change a signed version (the database triggers refuse it too, also to update() and raw SQL)."""
+        if self.pk is not None:
+            from sla.immutability import check_version_save
+
+            check_version_save(self, kwargs.get("update_fields"))
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("sla:version", args=[self.pk])
 
@@ -114,6 +122,13 @@ class Signature(models.Model):
     def __str__(self) -> str:
         return f"{self.get_side_display()} signature on v{self.version.number}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A signature on a signed version never changes (nor is one added): it is what proves the agreement."""
+        from sla.immutability import check_signature_save
+
+        check_signature_save(self)
+        super().save(*args, **kwargs)
+
 
 class Comment(models.Model):
     version = models.ForeignKey(AgreementVersion, on_delete=models.CASCADE, related_name="comments")
@@ -126,3 +141,22 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment by {self.author} on v{self.version.number}"
+
+
+SIGNED_STATUSES = (Status.ACTIVE, Status.SUPERSEDED)  # signed by both sides: content and signatures are fixed
+
+
+class SignedEditBypass(models.Model):
+    """While a row exists here (inside one transaction), that transaction may edit signed versions.
+
+    Only `sla.immutability.signed_edits_allowed()` writes it, for test fixtures and data repairs that must say so;
+    the database triggers of migration 0002 refuse every other change to a signed version or its signatures.
+    """
+
+    reason = models.CharField(max_length=200)
+
+    class Meta:
+        db_table = "sla_signed_edit_bypass"
+
+    def __str__(self) -> str:
+        return self.reason
