@@ -247,9 +247,18 @@ class WriteKey(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
+    allowed_origins = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Web sites whose pages may send events with this key from the browser (CORS), e.g. "
+        '["https://www.acme.example"]. Empty: server-side sources only.',
+    )
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    def allows_origin(self, origin: str) -> bool:
+        return origin.rstrip("/").lower() in {o.rstrip("/").lower() for o in self.allowed_origins or []}
 
 
 class ApiToken(models.Model):

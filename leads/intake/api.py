@@ -154,6 +154,7 @@ class WriteKeyAuth(HttpAuthBase):
         key = WriteKey.objects.filter(key_hash=key_hash(str(raw)), is_active=True).first()
         if key is None:
             raise WriteKeyError("Invalid or inactive write key")
+        request._write_key = key  # type: ignore[attr-defined]  # CORS: the origins this key allows
         _rate_limit(request, key)
         now = timezone.now()
         if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
@@ -307,6 +308,8 @@ BATCH_ITEM_SCHEMA = _requiring("type", title="SegmentBatchMessage")
 TRACK_SCHEMA = _requiring("event", title="SegmentTrack")
 IDENTIFY_SCHEMA = _requiring(title="SegmentIdentify")
 PAGE_SCHEMA = _requiring(title="SegmentPage")
+GROUP_SCHEMA = _requiring("groupId", title="SegmentGroup")
+ALIAS_SCHEMA = {**MESSAGE_SCHEMA, "title": "SegmentAlias", "required": ["userId", "previousId"]}
 BATCH_SCHEMA = {
     "title": "SegmentBatch",
     "type": "object",
@@ -350,6 +353,15 @@ def segment_batch(request: HttpRequest) -> dict[str, Any]:
         return _store(messages, rejected, now)
 
 
+@api.post(
+    "/v1/import", auth=batch_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"],
+    summary="Send a batch of messages (as /v1/batch; Segment's Ruby library posts here)",
+    openapi_extra=_body(BATCH_SCHEMA),
+)  # fmt: skip
+def segment_import(request: HttpRequest) -> dict[str, Any]:
+    return segment_batch(request)
+
+
 def _single(request: HttpRequest, type_: str) -> dict[str, Any]:
     with gate.enter():
         now = timezone.now()
@@ -391,6 +403,32 @@ def segment_identify(request: HttpRequest) -> dict[str, Any]:
 )  # fmt: skip
 def segment_page(request: HttpRequest) -> dict[str, Any]:
     return _single(request, "page")
+
+
+@api.post(
+    "/v1/group", auth=message_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"],
+    summary="Say which company a user belongs to (traits → company, industry, employees)",
+    openapi_extra=_body(GROUP_SCHEMA),
+)  # fmt: skip
+def segment_group(request: HttpRequest) -> dict[str, Any]:
+    return _single(request, "group")
+
+
+@api.post(
+    "/v1/alias", auth=message_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"],
+    summary="Link a previous id (an anonymousId) to a userId: their histories become one lead",
+    openapi_extra=_body(ALIAS_SCHEMA),
+)  # fmt: skip
+def segment_alias(request: HttpRequest) -> dict[str, Any]:
+    return _single(request, "alias")
+
+
+@api.post(
+    "/v1/screen", auth=message_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"],
+    summary="A mobile screen view (accepted, not stored)", openapi_extra=_body(PAGE_SCHEMA),
+)  # fmt: skip
+def segment_screen(request: HttpRequest) -> dict[str, Any]:
+    return _single(request, "screen")
 
 
 # --- read API -----------------------------------------------------------------------------------------------

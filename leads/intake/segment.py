@@ -36,7 +36,11 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # an event "before 2000" is a clock
 LATEST_AHEAD = timedelta(days=1)  # an event more than a day in the future is a wrong clock
 
 MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
-RECORDED_TYPES = ("identify", "track", "page")  # the rest are accepted (clients send them) and not stored
+# identify, group and alias change leads; track and page record activities; screen is accepted and not stored.
+RECORDED_TYPES = ("identify", "track", "page", "group", "alias")
+# group traits (a company) → identify traits (lead fields); the others are kept as custom company_* attributes.
+GROUP_TRAITS = {"name": "company", "industry": "industry", "employees": "employees",
+                "employeecount": "employees", "numberofemployees": "employees"}  # fmt: skip
 
 # Segment spec event names (and common spellings) → the activity types agreements speak of.
 EVENT_ALIASES: dict[str, str] = {
@@ -331,8 +335,15 @@ def _message(
     anonymous_id = _id(item.get("anonymousId"), f"{at}anonymousId", problems)
     message_id = _id(item.get("messageId"), f"{at}messageId", problems)
     if type_ == "alias":
+        # alias(previousId → userId) links the two ids as identify links an anonymousId to a userId: the
+        # previous id's history joins the user's lead (by identify's rules: never two different people)
+        previous_id = _id(item.get("previousId"), f"{at}previousId", problems)
         if not user_id:
             fatal.append(Problem(f"{at}userId", "required for alias"))
+        elif not previous_id:
+            fatal.append(Problem(f"{at}previousId", "required for alias"))
+        elif previous_id != user_id:
+            anonymous_id = previous_id
     elif not (user_id or anonymous_id) and not fatal:
         fatal.append(Problem(f"{at}userId", "userId or anonymousId is required"))
     activity: str | None = None
@@ -376,8 +387,18 @@ def _message(
                 props.setdefault(key, value)
         activity = "page"
     email, fields, custom = "", {}, {}
+    # RudderStack's clients send identify traits in context.traits (on every call); the message's own win
+    context_traits = _object(own_context.get("traits"), f"{at}context.traits", problems)
+    if context_traits:
+        email, fields, custom = lead_fields(context_traits, f"{at}context.traits", problems)
     if type_ == "identify":
-        email, fields, custom = lead_fields(traits, f"{at}traits", problems)
+        own_email, own_fields, own_custom = lead_fields(traits, f"{at}traits", problems)
+        email, fields, custom = own_email or email, {**fields, **own_fields}, {**custom, **own_custom}
+    elif type_ == "group":
+        group_email, group_fields, group_custom = lead_fields(
+            group_traits(traits, item.get("groupId")), f"{at}traits", problems
+        )
+        fields, custom = {**fields, **group_fields}, {**custom, **group_custom}
     if not email and user_id and is_email(user_id):
         email = user_id.strip().lower()
     return Message(
@@ -661,6 +682,18 @@ def _set(fields: dict[str, Any], name: str, value: Any, path: str, problems: lis
     text = str(value).strip()
     if text:
         fields[name] = text[: TEXT_FIELDS[name]]
+
+
+def group_traits(traits: Mapping[str, Any], group_id: Any) -> dict[str, Any]:
+    """A group call's traits (the company) as identify traits: name → company, industry, employees, others
+    as company_* attributes; the group's own e-mail or phone is the company's, not the lead's, so it is kept aside."""
+    out: dict[str, Any] = {}
+    for key, value in traits.items():
+        target = GROUP_TRAITS.get(re.sub(r"[\s_-]+", "", str(key)).lower())
+        out[target or f"company_{snake_case(str(key))}"] = value
+    if isinstance(group_id, str | int) and not isinstance(group_id, bool) and str(group_id).strip():
+        out.setdefault("company_id", str(group_id).strip()[:MAX_ID_LENGTH])
+    return out
 
 
 def campaign_defaults(campaign: Any) -> dict[str, Any]:

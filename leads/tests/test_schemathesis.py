@@ -24,7 +24,7 @@ from leads.services import api_token_create, write_key_create
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = 20  # per operation: 6 operations × 20 ≈ 120 requests, about 35 s
+EXAMPLES = 15  # per operation: 9 operations × 15 ≈ 135 requests, about 40 s
 
 
 # The document is read through WSGI at collection (no database needed: it is built from the code).

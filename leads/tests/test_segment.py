@@ -121,23 +121,38 @@ def test_utm_campaign_fills_source_and_campaign_only_as_defaults():
     assert message.fields == {}
 
 
-def test_screen_group_and_alias_are_accepted_but_record_nothing():
-    # given messages of types Alignment does not store
+def test_screen_is_accepted_and_group_and_alias_change_leads_without_an_activity():
     payload = {
         "batch": [
             {"type": "screen", "userId": "u", "name": "Home"},
-            {"type": "group", "userId": "u", "groupId": "g"},
+            {
+                "type": "group",
+                "userId": "u",
+                "groupId": "g",
+                "traits": {"name": "Acme", "employees": 250, "plan": "x"},
+            },
             {"type": "alias", "userId": "u", "previousId": "a"},
         ]
     }
     # when parsed
-    messages = parse_batch(payload, received_at=NOW)
-    # then they are valid and carry no activity
-    assert [(m.type, m.recorded, m.activity_type) for m in messages] == [
+    screen, group, alias = parse_batch(payload, received_at=NOW)
+    # then none records an activity; group sets company fields; alias names the previous id as the anonymous one
+    assert [(m.type, m.recorded, m.activity_type) for m in (screen, group, alias)] == [
         ("screen", False, None),
-        ("group", False, None),
-        ("alias", False, None),
+        ("group", True, None),
+        ("alias", True, None),
     ]
+    assert group.fields == {"company": "Acme", "employees": 250}
+    assert group.custom == {"company_plan": "x", "company_id": "g"}
+    assert (alias.user_id, alias.anonymous_id) == ("u", "a")
+
+
+def test_context_traits_are_read_as_identify_traits_and_the_message_traits_win():
+    # given RudderStack's identify: traits only in context.traits, and a track carrying them too
+    message = {"type": "identify", "userId": "u", "context": {"traits": {"email": "Ada@Acme.example", "company": "Old"}},
+               "traits": {"company": "Acme"}}  # fmt: skip
+    [parsed] = parse_batch({"batch": [message]}, received_at=NOW)
+    assert (parsed.email, parsed.fields) == ("ada@acme.example", {"company": "Acme"})
 
 
 # --- identify traits -----------------------------------------------------------------------------------------
