@@ -78,6 +78,13 @@ class AgreementVersion(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("sla:version", args=[self.pk])
 
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        from sla.immutability import check_delete
+
+        stored = AgreementVersion.objects.filter(pk=self.pk).values_list("status", flat=True).first()
+        check_delete(stored, "A version")
+        return super().delete(*args, **kwargs)
+
     @property
     def is_editable(self) -> bool:
         return self.status in (Status.DRAFT, Status.PROPOSED)
@@ -128,6 +135,13 @@ class Signature(models.Model):
 
         check_signature_save(self)
         super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        from sla.immutability import check_delete
+
+        status = AgreementVersion.objects.filter(pk=self.version_id).values_list("status", flat=True).first()
+        check_delete(status, "A signature")
+        return super().delete(*args, **kwargs)
 
 
 class Comment(models.Model):
