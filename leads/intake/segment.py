@@ -70,6 +70,7 @@ TRAIT_FIELDS: dict[str, str] = {
 }  # fmt: skip
 PAGE_CONTEXT_KEYS = ("path", "url", "title", "referrer", "search")
 MAX_EMPLOYEES = 2_147_483_647
+WHOLE_FLOAT = re.compile(r"-?\d{1,30}\.0+")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
@@ -472,6 +473,8 @@ def _id(value: Any, path: str, problems: list[Problem]) -> str | None:
         text = str(int(value)) if value.is_integer() else repr(value)
     else:
         text = str(value).strip()
+        if WHOLE_FLOAT.fullmatch(text):  # Segment's clients send a float id 1.0 as the text "1.0"
+            text = text.split(".")[0]
     if not _storable(text):
         problems.append(
             Problem(path, "holds a NUL byte or an invalid character (a lone surrogate)", printable(text))
