@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from sla.criteria import Evaluation
+
 
 class Reason(models.Model):
     """A reason from the lists the managers keep: why a lead was rejected, why a deal was lost."""
@@ -104,6 +106,11 @@ class Cycle(models.Model):
 
     def __str__(self) -> str:
         return f"Cycle {self.number} of lead {self.lead_id}"
+
+    @property
+    def evaluation(self) -> Evaluation:
+        """The breakdown frozen at hand-off, typed (the same shape as `Lead.evaluation`)."""
+        return Evaluation.from_dict(self.breakdown)
 
 
 class ContactAttempt(models.Model):

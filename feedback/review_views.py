@@ -19,6 +19,7 @@ from alignment import csvsafe
 from alignment.roles import ALL_ROLES, MANAGERS, Role, role_required, user_roles
 from feedback import services
 from feedback.exceptions import OutcomeRefused
+from feedback.figures import ReviewFigures
 from feedback.models import Decision, Snapshot
 from feedback.reports import BANDS, months_with_data, review_for
 
@@ -109,13 +110,15 @@ def review(request: HttpRequest) -> HttpResponse:
 
 
 def _funnel_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
-    now, before = data["funnel"], data["previous_funnel"]
+    typed = ReviewFigures.from_dict(data)
+    now, before = typed.funnel, typed.previous_funnel
     names = [("leads", "Leads"), ("mqls", "MQLs"), ("accepted", "Accepted (SAL)"), ("sqls", "SQL"), ("won", "Won"),
              ("rejected", "Rejected / recycled"), ("lost", "Lost"), ("immature", "Still open")]  # fmt: skip
-    return [
-        {"name": label, "now": now[key], "before": before[key], "change": now[key] - before[key]}
-        for key, label in names
-    ]
+    rows = []
+    for key, label in names:
+        this, last = getattr(now, key), getattr(before, key)
+        rows.append({"name": label, "now": this, "before": last, "change": this - last})
+    return rows
 
 
 def _rows(data: dict[str, Any], table: str) -> tuple[list[str], list[list[Any]]]:

@@ -52,4 +52,5 @@ def clock_label(value: str) -> str:
         "first_contact": "first contact",
         "accept": "accept/reject",
         "outcome": "outcome",
+        "status_update": "status update",
     }.get(value, value)
