@@ -12,60 +12,13 @@ On SQLite, deleting a signed version or signature is refused by the model guard 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 
-from sla.exceptions import SignedVersionImmutable
-from sla.models import SIGNED_STATUSES, AgreementVersion, Signature, SignedEditBypass, Status
-
-FIXED_FIELDS = ("number", "title", "summary", "content", "content_hash", "based_on_id", "created_at",
-                "proposed_at", "activated_at")  # fmt: skip
-
-
-def _bypassed() -> bool:
-    return connection.in_atomic_block and SignedEditBypass.objects.exists()
-
-
-def check_version_save(version: AgreementVersion, update_fields: Iterable[str] | None) -> None:
-    stored = (
-        AgreementVersion.objects.filter(pk=version.pk)
-        .values(*FIXED_FIELDS, "status", "superseded_at")
-        .first()
-    )
-    if stored is None or stored["status"] not in SIGNED_STATUSES or _bypassed():
-        return
-    names = set(update_fields) if update_fields is not None else None
-    changed = [
-        name
-        for name in FIXED_FIELDS
-        if (names is None or name in names or name.removesuffix("_id") in names)
-        and getattr(version, name) != stored[name]
-    ]
-    moved = version.status != stored["status"] and not (
-        stored["status"] == Status.ACTIVE and version.status == Status.SUPERSEDED
-    )
-    if stored["superseded_at"] is not None and version.superseded_at != stored["superseded_at"]:
-        changed.append("superseded_at")
-    if changed or moved:
-        what = ", ".join(changed + (["status"] if moved else []))
-        raise SignedVersionImmutable(
-            f"Version {stored['number']} is signed ({stored['status']}): its {what} cannot change. "
-            "Start a new draft instead."
-        )
-
-
-def check_signature_save(signature: Signature) -> None:
-    status = AgreementVersion.objects.filter(pk=signature.version_id).values_list("status", flat=True).first()
-    if status in SIGNED_STATUSES and not _bypassed():
-        raise SignedVersionImmutable("The signatures of a signed version cannot be added to or changed.")
-
-
-def check_delete(status: str | None, what: str) -> None:
-    if status in SIGNED_STATUSES and not _bypassed():
-        raise SignedVersionImmutable(f"{what} of a signed agreement version cannot be deleted.")
+from sla.models import FIXED_FIELDS, SignedEditBypass
 
 
 @contextmanager
