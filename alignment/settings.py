@@ -7,6 +7,7 @@ Production sets DJANGO_SECRET_KEY, DATABASE_URL (PostgreSQL) and CELERY_BROKER_U
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -52,19 +53,36 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "csp",
+    "axes",
 ]
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one user name from one address,
+# that pair is locked out for AXES_COOLOFF_TIME, even with the right password (a clear page says so, status 429).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "alignment.errors.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "leads.intake.cors.WriteKeyCorsMiddleware",  # browsers posting events from the origins a write key allows
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a lockout raised by authenticate() into the lockout page
 ]
 
 ROOT_URLCONF = "alignment.urls"
@@ -196,8 +214,24 @@ INBOUND_GENERIC_SECRET = os.environ.get("INBOUND_GENERIC_SECRET", "")
 INGEST_MAX_CONCURRENT = int(os.environ.get("INGEST_MAX_CONCURRENT", "8"))
 INGEST_LOCK_TIMEOUT_MS = int(os.environ.get("INGEST_LOCK_TIMEOUT_MS", "3000"))
 INGEST_RETRY_AFTER_SECONDS = int(os.environ.get("INGEST_RETRY_AFTER_SECONDS", "2"))
-INGEST_MAX_MESSAGE_BYTES = 32 * 1024
-INGEST_MAX_BATCH_BYTES = 500 * 1024
+# Per write key: at most INGEST_RATE_LIMIT requests (django-ratelimit's "600/m" form); past it, 429 + Retry-After.
+INGEST_RATE_LIMIT = os.environ.get("INGEST_RATE_LIMIT", "600/m")
+# The counters live in the cache: set CACHE_URL (redis://...) in production so every process shares them; a cache
+# outage lets requests through (RATELIMIT_FAIL_OPEN) rather than refusing every event.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+RATELIMIT_FAIL_OPEN = True
+INGEST_MAX_MESSAGE_BYTES = int(os.environ.get("INGEST_MAX_MESSAGE_BYTES", str(32 * 1024)))
+# RudderStack's clients batch up to 4 MB (Segment's 500 KB); a larger limit only costs memory per request.
+INGEST_MAX_BATCH_BYTES = int(os.environ.get("INGEST_MAX_BATCH_BYTES", str(4 * 1024 * 1024)))
+DATABASE_RETRY_AFTER_SECONDS = int(os.environ.get("DATABASE_RETRY_AFTER_SECONDS", "5"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(
+    INGEST_MAX_BATCH_BYTES + 64 * 1024, 2_621_440
+)  # Django refuses bigger bodies
 
 # Notifications: hot leads and SLA breaches go by e-mail and to this Slack-compatible incoming webhook.
 NOTIFY_WEBHOOK_URL = os.environ.get("NOTIFY_WEBHOOK_URL", "")

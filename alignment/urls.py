@@ -29,3 +29,9 @@ urlpatterns = [
     path("", include("leads.intake.api")),  # Segment-compatible /v1/... events and the /api/... read API
     path("admin/", admin.site.urls),
 ]
+
+# JSON errors on /v1/ and /api/ (also with DEBUG off), 503 + Retry-After while the database is unreachable.
+handler400 = "alignment.errors.bad_request"
+handler403 = "alignment.errors.permission_denied"
+handler404 = "alignment.errors.page_not_found"
+handler500 = "alignment.errors.server_error"

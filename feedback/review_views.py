@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import date
 from typing import Any
@@ -16,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from alignment import csvsafe
 from alignment.roles import ALL_ROLES, MANAGERS, Role, role_required, user_roles
 from feedback import services
 from feedback.exceptions import OutcomeRefused
@@ -40,14 +40,19 @@ CSV_TABLES = {
 }
 
 
+FIRST_YEAR, LAST_YEAR = 1970, 9000
+
+
 def _month(request: HttpRequest) -> date:
     raw = request.GET.get("month") or request.POST.get("month") or ""
     if raw:
         try:
             year, month = (int(part) for part in raw.split("-"))
+            if not FIRST_YEAR <= year <= LAST_YEAR:
+                raise ValueError(year)  # month arithmetic (the next month, a year back) must stay in range
             return date(year, month, 1)
         except ValueError:
-            raise Http404("Month must look like 2026-10.") from None
+            raise Http404(f"Month must look like 2026-10, in the years {FIRST_YEAR}–{LAST_YEAR}.") from None
     # Open on the last complete month: the current one has barely started and its rates mean nothing yet
     today = timezone.localdate()
     return previous_month(date(today.year, today.month, 1))
@@ -168,7 +173,7 @@ def review_csv(request: HttpRequest) -> HttpResponse:
     header, rows = _rows(data, table)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="review-{month:%Y-%m}-{table}.csv"'
-    writer = csv.writer(response)
+    writer = csvsafe.writer(response)
     writer.writerow(header)
     writer.writerows(rows)
     return response
@@ -193,7 +198,11 @@ def decide(request: HttpRequest) -> HttpResponse:
             return _back(month)
         change, evidence, text = suggestion["change"], suggestion["evidence"], suggestion["title"]
     User = get_user_model()
-    owner = User.objects.filter(pk=request.POST.get("owner") or 0).first()
+    raw_owner = request.POST.get("owner", "").strip()
+    if raw_owner and not (raw_owner.isdigit() and len(raw_owner) <= 18):  # a bigint, never an overflow
+        messages.error(request, "Choose the decision's owner from the list.")
+        return _back(month)
+    owner = User.objects.filter(pk=int(raw_owner)).first() if raw_owner else None
     due = None
     if request.POST.get("due"):
         try:

@@ -270,9 +270,18 @@ class WriteKey(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
+    allowed_origins = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Web sites whose pages may send events with this key from the browser (CORS), e.g. "
+        '["https://www.acme.example"]. Empty: server-side sources only.',
+    )
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    def allows_origin(self, origin: str) -> bool:
+        return origin.rstrip("/").lower() in {o.rstrip("/").lower() for o in self.allowed_origins or []}
 
 
 class ApiToken(models.Model):
@@ -483,3 +492,36 @@ class ImportedLead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id} {'created' if self.created else 'updated'} {self.lead_id}"
+
+
+class DataProblemQuerySet(models.QuerySet["DataProblem"]):
+    def recent(self) -> DataProblemQuerySet:
+        return self.select_related("lead").order_by("-created_at", "-pk")
+
+
+class DataProblem(models.Model):
+    """A value set aside on the way in (an e-mail "n/a", employees "unknown", a NUL byte, an epoch timestamp).
+
+    The rest of its message or row was kept; this row tells the marketer what was dropped and where, so the
+    sending form or integration can be fixed. `lead` is empty when the whole message could not be used.
+    """
+
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="data_problems"
+    )
+    source = models.CharField(max_length=60, help_text="api, csv, ...")
+    message_id = models.CharField(max_length=200, blank=True)
+    field = models.CharField(
+        max_length=300, blank=True, help_text="Where the value was: batch[3].traits.email"
+    )
+    problem = models.CharField(max_length=500)
+    value = models.CharField(max_length=200, blank=True, help_text="A printable excerpt of the value")
+    created_at = models.DateTimeField(db_index=True)
+
+    objects = DataProblemQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["lead", "-created_at"], name="leads_dataproblem_lead_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.problem}"

@@ -18,6 +18,7 @@ from leads.models import (
     CLOSED_STATES,
     Activity,
     ApiToken,
+    DataProblem,
     Lead,
     LeadEvent,
     LeadIdentity,
@@ -191,6 +192,7 @@ def lead_merge(*, keep: Lead, merge: Lead, now: datetime, reason: str) -> Lead:
     Activity.objects.filter(lead=merge).update(lead=keep)
     LeadIdentity.objects.filter(lead=merge).update(lead=keep)
     LeadEvent.objects.filter(lead=merge).update(lead=keep)
+    DataProblem.objects.filter(lead=merge).update(lead=keep)
     # a breach is recorded once per (lead, clock, deadline): one the kept lead already has stays with it
     kept = set(SlaBreach.objects.filter(lead=keep).values_list("clock", "deadline"))
     for breach in SlaBreach.objects.filter(lead=merge):

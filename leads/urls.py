@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from leads import crm_views, views
+from leads.intake import problem_views
 from leads.routing import views as routing_views
 
 app_name = "leads"
@@ -21,4 +22,5 @@ urlpatterns = [
     path("routing/", routing_views.routing, name="routing"),
     path("routing/<int:pk>/", routing_views.routing_rep, name="routing_rep"),
     path("imports/", include("leads.intake.import_urls")),
+    path("data-problems/", problem_views.data_problems, name="data_problems"),
 ]

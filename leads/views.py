@@ -224,6 +224,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "activities": activities,
             "events": history_lines(list(events)),
             "identities": lead.identities.all(),
+            "data_problems": lead.data_problems.order_by("-created_at", "-pk")[:50],
             "breaches": lead.breaches.select_related("owner", "new_owner"),
             "b": lead.evaluation,
             "now": now,

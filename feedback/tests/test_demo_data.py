@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from leads.models import Activity, Lead, State
 from sla.models import AgreementVersion, Status
@@ -19,7 +20,12 @@ def test_demo_data_gives_a_fresh_site_users_an_agreement_and_scored_leads_and_is
     call_command("demo_data", stdout=second)
     # then every role has a user whose printed password works
     assert "rep                demo-rep-pass" in first.getvalue()
-    assert authenticate(username="salesmanager", password="demo-sales-pass") is not None
+    assert (
+        authenticate(
+            RequestFactory().post("/accounts/login/"), username="salesmanager", password="demo-sales-pass"
+        )
+        is not None
+    )
     # and one signed starter agreement is in force
     assert AgreementVersion.objects.get().status == Status.ACTIVE
     # and the leads were generated once, with activity, some of them MQLs on different days with SLA clocks

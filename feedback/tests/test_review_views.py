@@ -398,3 +398,18 @@ def test_a_marketer_decides_but_does_not_freeze(agreement, reps, marketer, login
         == 302
     )
     assert Decision.objects.get().created_by == marketer
+
+
+def test_a_formula_in_lead_data_is_exported_as_text(agreement, reps, rep, login):
+    # given a month worked by a rep whose name is a spreadsheet formula
+    reps[0].first_name, reps[0].last_name = "=cmd|' /C calc'!A0", ""
+    reps[0].save()
+    build(7, reps)
+    # when the reps table is downloaded
+    header, *rows = csv_rows(
+        login(rep).get(reverse("feedback:review_csv"), {"month": APRIL, "table": "reps"})
+    )
+    # then the formula is text (a leading quote), never a formula
+    cells = [value for row in rows for value in row]
+    assert "'=cmd|' /C calc'!A0" in cells
+    assert not any(value.startswith(("=", "@", "+")) for value in cells)

@@ -7,7 +7,6 @@ with the chunk, so a run that stops resumes where it stopped.
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F
 
+from alignment import csvsafe
 from alignment.audit import audit_record
 from leads import jobs
 from leads.intake import imports
@@ -363,9 +363,18 @@ def leads_upsert_bulk(rows: Sequence[tuple[int, dict[str, Any]]], *, now: dateti
     new: list[Lead] = []
     changed: dict[int, Lead] = {}
     identities: list[tuple[Lead, str]] = []
-    for _, data in rows:
+    for number, data in rows:
         email, external = data["email"], data["identities"].get(EXTERNAL, "")
-        lead = (by_email.get(email) if email else None) or (by_external.get(external) if external else None)
+        named_by_email = by_email.get(email) if email else None
+        named_by_id = by_external.get(external) if external else None
+        if named_by_email is not None and named_by_id is not None and named_by_email is not named_by_id:
+            # two people: writing either would overwrite the other's lead with this row's facts
+            other = named_by_id.email or f"lead {named_by_id.pk}"
+            message = (f"The external id {external} belongs to another lead ({other}) than the e-mail {email}: "
+                       "not imported, so neither lead is overwritten. Check which one this row is.")  # fmt: skip
+            result.errors.append(RowError(number, "", external, message))
+            continue
+        lead = named_by_email or named_by_id
         if lead is None:
             lead = Lead(email=email, created_at=now, updated_at=now)
             new.append(lead)
@@ -426,7 +435,7 @@ def import_rejected_csv(job: ImportJob) -> bytes:
             where = f"{problem['column']}: " if problem.get("column") else ""
             reasons.setdefault(problem["row"], []).append(f"{where}{problem['message']}")
     out = io.StringIO(newline="")
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     writer.writerow([*parsed.headers, "row", "errors"])
     width = len(parsed.headers)
     for number, values in parsed.rows:
