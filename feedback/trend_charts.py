@@ -72,7 +72,10 @@ def chart(
         lines.append({"key": item.key, "points": " ".join(f"{a},{b}" for a, b in coords)})
         points += [{"x": x(i), "y": y(v), "key": item.key, "title": f"{months[i]:%b %Y} · {item.label}: {shown(v)}"}
                    for i, v in enumerate(item.values) if v is not None]  # fmt: skip
-    ticks = tuple((y(top * share), shown(top * share)) for share in (0, 0.25, 0.5, 0.75, 1))
+    ticks = tuple(  # the unit is in the title: axis labels stay short enough for the margin
+        (y(top * share), shown(top * share) if unit == "%" else f"{top * share:g}")
+        for share in (0, 0.25, 0.5, 0.75, 1)
+    )
     markers = tuple(
         (round(LEFT + index * step, 1), f"v{number}" if number else "none")
         for index, (changed, number) in enumerate(versions)

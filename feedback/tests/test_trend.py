@@ -53,6 +53,11 @@ def _version(agreement: AgreementVersion, number: int, mql_per_month: int, **fie
 
 @pytest.fixture
 def history(agreement) -> None:
+    build_history(agreement)
+
+
+def build_history(agreement: AgreementVersion) -> None:
+    """v11 then v12 in force, six hand-overs in January and February 2026, one breach (see the docstring)."""
     AgreementVersion.objects.filter(pk=agreement.pk).update(status=Status.WITHDRAWN, activated_at=None)
     _version(agreement, 11, 10, status=Status.SUPERSEDED, activated_at=_at(date(2025, 12, 1)),
              superseded_at=_at(date(2026, 2, 15)))  # fmt: skip
