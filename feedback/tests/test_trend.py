@@ -43,7 +43,9 @@ def _cycle(handed: datetime, score: int, **fields: Any) -> Cycle:
                                 fit_score=score, engagement_score=0, **fields)  # fmt: skip
 
 
-def _version(agreement: AgreementVersion, number: int, mql_per_month: int, **fields: Any) -> AgreementVersion:
+def make_version(
+    agreement: AgreementVersion, number: int, mql_per_month: int, **fields: Any
+) -> AgreementVersion:
     content = {**agreement.content, "terms": {**agreement.content["terms"]}}
     content["terms"]["marketing"] = {**content["terms"]["marketing"], "mql_per_month": mql_per_month}
     return AgreementVersion.objects.create(number=number, title=f"v{number}", content=content,
@@ -59,9 +61,9 @@ def history(agreement) -> None:
 def build_history(agreement: AgreementVersion) -> None:
     """v11 then v12 in force, six hand-overs in January and February 2026, one breach (see the docstring)."""
     AgreementVersion.objects.filter(pk=agreement.pk).update(status=Status.WITHDRAWN, activated_at=None)
-    _version(agreement, 11, 10, status=Status.SUPERSEDED, activated_at=_at(date(2025, 12, 1)),
+    make_version(agreement, 11, 10, status=Status.SUPERSEDED, activated_at=_at(date(2025, 12, 1)),
              superseded_at=_at(date(2026, 2, 15)))  # fmt: skip
-    _version(agreement, 12, 4, status=Status.ACTIVE, activated_at=_at(date(2026, 2, 15)))
+    make_version(agreement, 12, 4, status=Status.ACTIVE, activated_at=_at(date(2026, 2, 15)))
     done = {"accepted_at": _at(date(2026, 1, 5)), "closed_at": _at(date(2026, 1, 20))}
     _cycle(_at(date(2026, 1, 5)), 80, outcome="won", sql_at=_at(date(2026, 1, 9)), minutes=3,
            claim_due_at=_at(date(2026, 1, 5), 11), claimed_at=_at(date(2026, 1, 5), 10), **done)  # fmt: skip
@@ -233,7 +235,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(text):
 
 
 def test_the_draft_page_loads_the_capacity_box_for_managers(history, agreement, sales_manager, rep, login):
-    draft = _version(agreement, 13, 4, status=Status.DRAFT)
+    draft = make_version(agreement, 13, 4, status=Status.DRAFT)
     draft.content["mql"]["threshold"] = 70
     draft.content_hash = "hash-13b"
     draft.save()

@@ -8,7 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from alignment.roles import Role
-from feedback.tests.test_trend import build_history
+from feedback.tests.test_trend import build_history, make_version
+from sla.models import Status
 
 pytestmark = pytest.mark.browser
 
@@ -49,3 +50,18 @@ def test_manager_reads_the_trend_charts_and_table(page, browser_login, agreement
     expect(page.locator("#capacity")).to_contain_text("Expected next week")
     if os.environ.get("TREND_SCREENSHOT"):
         page.screenshot(path=os.environ["TREND_SCREENSHOT"], full_page=True)
+
+    # when a draft raising the threshold to 70 waits for signatures
+    draft = make_version(agreement, 13, 4, status=Status.DRAFT)
+    draft.content["mql"]["threshold"] = 70
+    draft.content_hash = "hash-13b"
+    draft.save()
+    page.goto(draft.get_absolute_url())
+
+    # then the draft page shows the capacity box, naming the threshold change, before anyone signs
+    box = page.locator("#capacity")
+    expect(box).to_be_visible()
+    expect(box).to_contain_text("moves the MQL threshold 50 → 70")
+    expect(box).to_contain_text("Expected next week")
+    if os.environ.get("TREND_SCREENSHOT"):
+        page.screenshot(path=os.environ["TREND_SCREENSHOT"].replace(".png", "-draft.png"), full_page=True)
