@@ -57,6 +57,9 @@ class MonthFigures:
     breaches: int  # breaches detected in the month
     median_first_contact_minutes: float | None
     auc: float | None
+    band_win_rates: tuple[
+        float | None, ...
+    ]  # won / hand-overs in each score band (`reports.BANDS`) this month
 
     @property
     def delivered_share(self) -> float | None:
@@ -191,6 +194,14 @@ def trend_for(last: date, count: int) -> Trend:
         .annotate(n=Count("id"))
         .order_by("m")
     }
+    score_index = np.full(len(rows), -1)
+    for position, (low, high, _) in enumerate(BANDS):
+        inside = np.ones(len(rows), dtype=bool)
+        if low is not None:
+            inside &= scores >= low
+        if high is not None:
+            inside &= scores < high
+        score_index[inside] = position
     in_force = versions_in_force(months)
     figures = []
     previous_number: int | None = None
@@ -219,17 +230,13 @@ def trend_for(last: date, count: int) -> Trend:
                 breaches=breaches.get(month, 0),
                 median_first_contact_minutes=float(np.median(contacted)) if contacted.size else None,
                 auc=auc(scores[judged], won[judged])["auc"],
+                band_win_rates=tuple(
+                    rate(int(won[mask & (score_index == b)].sum()), int((mask & (score_index == b)).sum()))
+                    for b in range(len(BANDS))
+                ),
             )
         )
         previous_number = number
-    score_index = np.full(len(rows), -1)
-    for position, (low, high, _) in enumerate(BANDS):
-        inside = np.ones(len(rows), dtype=bool)
-        if low is not None:
-            inside &= scores >= low
-        if high is not None:
-            inside &= scores < high
-        score_index[inside] = position
     response_index = np.full(len(rows), -1)
     for position, (limit, _) in reversed(list(enumerate(RESPONSE_BANDS))):
         response_index[minutes <= limit] = position  # NaN (never contacted) compares False: stays out

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from alignment.roles import MANAGERS, Role, role_required
+from feedback.reports import BANDS
 from feedback.trend import RESPONSE_BANDS, MonthFigures, Trend, capacity_plan, trend_for
 from feedback.trend_charts import Series, chart, nice_top
 from sla.agreement import Agreement
@@ -21,7 +22,8 @@ TREND_ROLES = MANAGERS | {Role.ADMIN}
 DEFAULT_MONTHS, MAX_MONTHS = 12, 36
 CSV_HEADER = ["month", "agreement version", "version changed", "MQLs committed", "MQLs delivered", "delivered share",
               "accepted (SAL)", "SQL", "won", "MQL→SAL", "SAL→SQL", "SQL→won", "sales clocks due", "sales clocks met",
-              "sales compliance", "breaches", "median minutes to first contact", "AUC"]  # fmt: skip
+              "sales compliance", "breaches", "median minutes to first contact", "AUC",
+              *(f"win rate {label}" for _, _, label in BANDS)]  # fmt: skip
 UNSAFE_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -70,6 +72,9 @@ def _charts(trend: Trend) -> list[Any]:
               versions=versions),
         chart("AUC of the score at hand-off", months, [Series("auc", "AUC", [m.auc for m in trend.months])],
               top=1, unit="", versions=versions),
+        chart("Win rate by score band at hand-off", months, [Series(f"band{b}", label,
+              [m.band_win_rates[b] for m in trend.months]) for b, (_, _, label) in enumerate(BANDS)], top=1,
+              unit="%", versions=versions),
     ]  # fmt: skip
 
 
@@ -83,7 +88,7 @@ def csv_row(m: MonthFigures) -> list[Any]:
             m.won, _share(m.sal_rate), _share(m.sql_rate), _share(m.won_rate), m.clocks_due, m.clocks_met,
             _share(m.sales_compliance), m.breaches,
             "" if m.median_first_contact_minutes is None else f"{m.median_first_contact_minutes:.1f}",
-            _share(m.auc)]  # fmt: skip
+            _share(m.auc), *(_share(r) for r in m.band_win_rates)]  # fmt: skip
 
 
 def safe_cell(value: Any) -> Any:

@@ -131,6 +131,14 @@ def test_auc_per_month(history):
     assert [months[m].auc for m in (JAN, FEB, MAR)] == [1.0, 0.0, None]
 
 
+def test_win_rate_by_score_band_per_month(history):
+    months = _months(history)
+    # January: 20 rejected, 60 lost, 80 won and 90 open; February: 30 won, 70 rejected; March: nothing
+    assert months[JAN].band_win_rates == (0.0, None, 0.0, 0.5, None)
+    assert months[FEB].band_win_rates == (None, 1.0, 0.0, None, None)
+    assert months[MAR].band_win_rates == (None,) * 5
+
+
 def test_conversion_by_score_band(history):
     bands = {b.band: (b.n, b.won, b.accept_rate) for b in trend_for(MAR, 3).score_bands}
     assert bands == {"under 25": (1, 0, 0.0), "25–49": (1, 1, 1.0), "50–74": (2, 0, 0.5),
@@ -228,6 +236,9 @@ def test_csv_has_a_row_per_month_with_the_figures(history, sales_manager, login)
         "MQLs committed",
         "MQLs delivered",
     ]
+    assert rows[0][-5:] == ["win rate under 25", "win rate 25–49", "win rate 50–74", "win rate 75–99",
+                            "win rate 100 and over"]  # fmt: skip
+    assert rows[1][-5:] == ["0.000", "", "0.000", "0.500", ""]
     assert [row[:5] for row in rows[1:]] == [["2026-01", "v11", "", "10", "4"], ["2026-02", "v12", "yes", "4", "2"],
                                              ["2026-03", "v12", "", "4", "0"]]  # fmt: skip
 

@@ -26,7 +26,7 @@ def test_manager_reads_the_trend_charts_and_table(page, browser_login, agreement
     page.get_by_label("Months").fill("3")
     page.get_by_role("button", name="Show").click()
 
-    # then the five charts are drawn, each marking where v12 came into force
+    # then the six charts are drawn, each marking where v12 came into force
     expect(page.get_by_role("heading", name="Trend across months")).to_be_visible()
     for name in (
         "MQLs delivered vs committed",
