@@ -223,3 +223,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {"celery": {"level": os.environ.get("CELERY_LOG_LEVEL", "WARNING")}},
 }
+
+# How often the queue page refreshes itself (seconds); tests shorten it to see a new hot lead arrive.
+QUEUE_POLL_SECONDS = 15

@@ -3,9 +3,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from alignment import views
+from feedback import home as feedback_home
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", feedback_home.home, name="home"),
     path("system/", views.health, name="health"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

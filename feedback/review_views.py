@@ -21,6 +21,7 @@ from feedback import services
 from feedback.exceptions import OutcomeRefused
 from feedback.figures import ReviewFigures
 from feedback.models import Decision, Snapshot
+from feedback.months import previous_month
 from feedback.reports import BANDS, months_with_data, review_for
 
 DECIDERS = MANAGERS | {Role.MARKETER}
@@ -47,8 +48,27 @@ def _month(request: HttpRequest) -> date:
             return date(year, month, 1)
         except ValueError:
             raise Http404("Month must look like 2026-10.") from None
+    # Open on the last complete month: the current one has barely started and its rates mean nothing yet
     today = timezone.localdate()
-    return date(today.year, today.month, 1)
+    return previous_month(date(today.year, today.month, 1))
+
+
+# A month whose hand-overs are more than this share still open is not ready to judge (outcomes take weeks)
+IMMATURE_SHARE = 0.5
+
+
+def _maturity(month: date, data: dict[str, Any]) -> str:
+    """ "" when the month can be judged; else why not, said on the page above the figures."""
+    today = timezone.localdate()
+    if month >= date(today.year, today.month, 1):
+        return "This month is not over yet: its hand-overs have had little time to reach an outcome."
+    funnel = data["funnel"]
+    if funnel["mqls"] and funnel["immature"] / funnel["mqls"] > IMMATURE_SHARE:
+        return (
+            f"{funnel['immature']} of {funnel['mqls']} hand-overs are still open: "
+            "conversion rates will rise as they close."
+        )
+    return ""
 
 
 def figures(month: date) -> tuple[dict[str, Any], Snapshot | None]:
@@ -100,6 +120,7 @@ def review(request: HttpRequest) -> HttpResponse:
         "people": User.objects.filter(is_active=True, groups__isnull=False).distinct().order_by("first_name"),
         "csv_tables": CSV_TABLES,
         "funnel_rows": _funnel_rows(data),
+        "immature": _maturity(month, data),
     }
     return render(request, "feedback/review.html", context)
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -35,6 +35,8 @@ class Tier(models.TextChoices):
     NONE = "", "—"
 
 
+# A lead late by more than this no longer crowds the rep's queue: it is the manager's to sort out (Overdue tab).
+LONG_LATE = timedelta(days=1)
 HANDED_OVER_STATES = tuple(state for state in State if state in life.WITH_SALES)
 
 
@@ -50,6 +52,17 @@ class LeadQuerySet(models.QuerySet["Lead"]):
         """What matters now: hot leads first, then the nearest SLA deadline, then the score."""
         # Queued leads are always hot or warm, and "hot" sorts before "warm": the queue index serves this order.
         return self.order_by("tier", models.F("sla_due_at").asc(nulls_last=True), "-score", "pk")
+
+    def by_urgency(self, *, now: datetime) -> LeadQuerySet:
+        """What a rep can still save first: clocks not yet run out (hot first, nearest deadline), then late ones."""
+        late = models.Case(models.When(sla_due_at__lt=now, then=models.Value(1)), default=models.Value(0))
+        return self.alias(late=late).order_by(
+            "late", "tier", models.F("sla_due_at").asc(nulls_last=True), "-score", "pk"
+        )
+
+    def savable(self, *, now: datetime) -> LeadQuerySet:
+        """Without the long-breached: late by more than LONG_LATE, they go to the Overdue tab and the manager."""
+        return self.exclude(sla_due_at__lt=now - LONG_LATE)
 
     def overdue(self, *, now: datetime) -> LeadQuerySet:
         return self.filter(sla_due_at__lt=now)
@@ -443,3 +456,19 @@ class RepProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({'away' if self.is_away else 'available'}, cap {self.capacity})"
+
+
+class ImportedLead(models.Model):
+    """A lead an import created or updated: the import's result links to its leads, and a lead to its imports."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="lead_links")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="import_links")
+    created = models.BooleanField(
+        help_text="True: the import created the lead; False: it updated a known one"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "lead"], name="leads_imported_lead_once")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} {'created' if self.created else 'updated'} {self.lead_id}"

@@ -6,6 +6,7 @@ from leads.routing import views as routing_views
 app_name = "leads"
 
 urlpatterns = [
+    path("", views.lead_list, name="list"),
     path("queue/", views.queue, name="queue"),
     path("my-day/", views.my_day, name="my_day"),
     path("<int:pk>/", views.lead_detail, name="detail"),

@@ -54,3 +54,22 @@ def clock_label(value: str) -> str:
         "outcome": "outcome",
         "status_update": "status update",
     }.get(value, value)
+
+
+@register.filter
+def person(user: object) -> str:
+    """A user as people call them: the full name, or the username when no name is set ("" for nobody).
+
+    The one place names are chosen, so no screen shows "hsato" where another shows "Hanako Sato".
+    """
+    if user is None or user == "":
+        return ""
+    full_name = user.get_full_name() if hasattr(user, "get_full_name") else ""
+    return full_name or (user.get_username() if hasattr(user, "get_username") else str(user))
+
+
+@register.filter
+def words(code: str | None) -> str:
+    """An event or field code in words: "demo_request" → "Demo request", "pricing-page" → "Pricing page"."""
+    text = str(code or "").replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]

@@ -23,7 +23,7 @@ from django.db.models import Count, F
 from alignment.audit import audit_record
 from leads.intake import imports
 from leads.intake.imports import ColumnMap, CsvError, ParsedCsv, RowError
-from leads.models import IdentityKind, ImportJob, Lead, LeadIdentity
+from leads.models import IdentityKind, ImportedLead, ImportJob, Lead, LeadIdentity
 from leads.scoring import Rules, active_rules, leads_rescore
 from leads.services import EDITABLE_FIELDS, LeadData, lead_facts_apply, lead_upsert
 from leads.signals import import_job_queued
@@ -276,6 +276,7 @@ class ChunkResult:
     created: int = 0
     updated: int = 0
     touched: set[int] = field(default_factory=set)
+    created_ids: set[int] = field(default_factory=set)
     errors: list[RowError] = field(default_factory=list)
 
 
@@ -305,6 +306,14 @@ def _import_chunk(
         except IntegrityError:
             # Someone else wrote one of these leads meanwhile: go row by row, each retrying as an update.
             result = _upsert_one_by_one(valid, now=now)
+        # Which leads this import made or changed: its result links to them (first word wins: created stays)
+        ImportedLead.objects.bulk_create(
+            [
+                ImportedLead(job_id=job_id, lead_id=pk, created=pk in result.created_ids)
+                for pk in result.touched
+            ],
+            ignore_conflicts=True,
+        )
         if result.touched:
             leads_rescore(lead_ids=result.touched, now=now, rules=rules, reason="import")
         problems += result.errors
@@ -371,7 +380,8 @@ def leads_upsert_bulk(rows: Sequence[tuple[int, dict[str, Any]]], *, now: dateti
         [LeadIdentity(lead=lead, kind=EXTERNAL, value=value, created_at=now) for lead, value in identities],
         batch_size=CHUNK,
     )
-    result.touched = {lead.pk for lead in new} | set(changed)
+    result.created_ids = {lead.pk for lead in new}
+    result.touched = result.created_ids | set(changed)
     return result
 
 
@@ -387,6 +397,8 @@ def _upsert_one_by_one(rows: Sequence[tuple[int, dict[str, Any]]], *, now: datet
         result.created += created
         result.updated += not created
         result.touched.add(lead.pk)
+        if created:
+            result.created_ids.add(lead.pk)
     return result
 
 

@@ -195,7 +195,7 @@ def test_the_celery_path_for_a_large_file_reports_progress_until_done(
     assert seen == [23, 47, 71, 95, 100]
     page = text(client.get(reverse("leads:import_progress", args=[job.pk]), headers={"HX-Request": "true"}))
     assert 'hx-trigger="every 1s"' not in page
-    assert "Import finished" in page and "<dt>New leads</dt><dd>2,100</dd>" in page
+    assert "Import finished" in page and 'imported=created">2,100 new leads</a>' in page
     assert Lead.objects.count() == 2_100
 
 
