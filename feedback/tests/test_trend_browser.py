@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from playwright.sync_api import expect
 
 from alignment.roles import Role
+from alignment.testing.browser import assert_one_layout, screenshot
 from feedback.tests.test_trend import build_history, make_version
 from sla.models import Status
 
@@ -48,8 +47,8 @@ def test_manager_reads_the_trend_charts_and_table(page, browser_login, agreement
     expect(table.locator("tbody tr").nth(1)).to_contain_text("v12 new")
     expect(page.locator("#response-bands")).to_contain_text("within 5 min")
     expect(page.locator("#capacity")).to_contain_text("Expected next week")
-    if os.environ.get("TREND_SCREENSHOT"):
-        page.screenshot(path=os.environ["TREND_SCREENSHOT"], full_page=True)
+    assert_one_layout(page)
+    screenshot(page, "trend")
 
     # when a draft raising the threshold to 70 waits for signatures
     draft = make_version(agreement, 13, 4, status=Status.DRAFT)
@@ -63,5 +62,5 @@ def test_manager_reads_the_trend_charts_and_table(page, browser_login, agreement
     expect(box).to_be_visible()
     expect(box).to_contain_text("moves the MQL threshold 50 → 70")
     expect(box).to_contain_text("Expected next week")
-    if os.environ.get("TREND_SCREENSHOT"):
-        page.screenshot(path=os.environ["TREND_SCREENSHOT"].replace(".png", "-draft.png"), full_page=True)
+    assert_one_layout(page)
+    screenshot(page, "trend-draft")
