@@ -1,6 +1,6 @@
 from django.urls import path
 
-from feedback import reason_views, review_views, views
+from feedback import reason_views, review_views, trend_views, views
 
 app_name = "feedback"
 
@@ -22,5 +22,8 @@ urlpatterns = [
     path("review/decisions/", review_views.decide, name="decide"),
     path("review/next-draft/", review_views.start_draft, name="start_draft"),
     path("review/freeze/", review_views.freeze, name="freeze"),
+    path("trend/", trend_views.trend, name="trend"),
+    path("trend/export.csv", trend_views.trend_csv, name="trend_csv"),
+    path("agreements/<int:pk>/capacity/", trend_views.capacity, name="capacity"),
     path("agreements/<int:pk>/what-if/", review_views.whatif, name="whatif"),
 ]

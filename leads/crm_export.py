@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
+from alignment.csvsafe import safe_cell
 from leads.models import Lead, LeadEvent, State
 
 # state → (HubSpot lifecyclestage, HubSpot hs_lead_status, Salesforce Lead Status)
@@ -28,19 +29,11 @@ HUBSPOT_COLUMNS = ["email", "firstname", "lastname", "company", "lifecyclestage"
 SALESFORCE_COLUMNS = ["Email", "FirstName", "LastName", "Company", "Status", "Rating", "Alignment_Score__c",
                       "MQL_Reason__c", "Status_Reason__c", "Alignment_URL__c"]  # fmt: skip
 FORMATS = {"hubspot": HUBSPOT_COLUMNS, "salesforce": SALESFORCE_COLUMNS}
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Echo:
     def write(self, value: str) -> str:
         return value
-
-
-def safe(value: object) -> object:
-    """A text cell a spreadsheet would run as a formula gets a leading apostrophe (OWASP CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def crm_leads(*, since: datetime | None) -> QuerySet[Lead]:
@@ -67,7 +60,7 @@ def crm_rows(*, fmt: str, leads: QuerySet[Lead], site_url: str) -> Iterator[list
             rating = {"hot": "Hot", "warm": "Warm"}.get(lead.tier, "Cold")
             row = [lead.email, lead.first_name, lead.last_name, lead.company or "[not provided]", sf_status, rating,
                    lead.score, lead.handoff_reason, reason, url]  # fmt: skip
-        yield [safe(value) for value in row]
+        yield [safe_cell(value) for value in row]
 
 
 def crm_csv(*, fmt: str, leads: QuerySet[Lead], site_url: str) -> Iterator[str]:
