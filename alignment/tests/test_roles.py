@@ -15,7 +15,15 @@ pytestmark = pytest.mark.django_db
 
 # Views anyone may reach: the login flow (Django's own views), and the inbound webhooks, which check their
 # sender's signature instead (leads/tests/test_inbound.py).
-PUBLIC = {"login", "logout", "password_change", "password_change_done", "inbound_mautic", "inbound_events"}
+PUBLIC = {
+    "login",
+    "logout",
+    "password_change",
+    "password_change_done",
+    "inbound_mautic",
+    "inbound_events",
+    "favicon",
+}
 
 
 def _walk(patterns: list[Any], namespace: str = "") -> list[tuple[str, URLPattern]]:
