@@ -228,25 +228,28 @@ def test_e_mail_failure_is_recorded_and_retried(monkeypatch):
     assert mail.outbox == []  # (send_mail was replaced; the real one is exercised by the leads tests)
 
 
-def test_with_a_real_broker_unreachable_the_commit_stands_and_nothing_raises(receivers, caplog):
-    """Not a mock: Celery publishes to a Redis port nobody listens on, as when Redis is killed."""
-    from alignment.celery import app as celery_app
+def test_with_a_real_broker_unreachable_the_commit_stands_and_nothing_raises(receivers, caplog, monkeypatch):
+    """Not a mock: the delivery task is published to a Redis port nobody listens on, as when Redis is killed.
+    A Celery app of its own does the publishing, so the site's app (and its cached connections, which later
+    tests use) is left alone."""
+    from celery import Celery
 
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)  # Celery lets the environment override `broker`
+    dead = Celery("dead-broker", broker="redis://127.0.0.1:1/0", set_as_current=False)
+    dead.conf.update(task_publish_retry=False, broker_connection_timeout=1, broker_connection_retry=False)
+    monkeypatch.setattr(
+        outbox.outbox_deliver_task,
+        "delay",
+        lambda message_id: dead.send_task(outbox.outbox_deliver_task.name, args=[message_id]),
+    )
     receiver, _ = endpoint(receivers)
-    conf = celery_app.conf
-    saved = (conf.task_always_eager, conf.broker_url, conf.broker_connection_retry_on_startup)
-    conf.task_always_eager, conf.broker_url = False, "redis://127.0.0.1:1/0"
-    celery_app._pool, celery_app.amqp._producer_pool = None, None  # no connection cached by an earlier test
     try:
         with transaction.atomic():
             webhook_emit(event_type="sla.breached", ref="sla.breached:11", data={}, now=NOW)
             message = OutboxMessage.objects.get()
         outbox._enqueue([message.pk])  # what runs after the commit; it must swallow the broker's error
     finally:
-        conf.task_always_eager, conf.broker_url, conf.broker_connection_retry_on_startup = saved
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
-        celery_app._pool, celery_app.amqp._producer_pool = None, None
+        dead.close()
     # then the publish failed (and said so), the message is still there, unsent, and the sweeper delivers it
     assert "could not queue message" in caplog.text
     assert OutboxMessage.objects.get().status == Status.PENDING and receiver.received == []
