@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from alignment.names import full_name
 from leads.lifecycle import rules as life
 
 
@@ -145,15 +146,15 @@ class Lead(models.Model):
         ]
 
     def __str__(self) -> str:
-        name = f"{self.first_name} {self.last_name}".strip()
-        return name or self.email or f"Lead {self.pk}"
+        return self.name or self.email or f"Lead {self.pk}"
 
     def get_absolute_url(self) -> str:
         return reverse("leads:detail", args=[self.pk])
 
     @property
     def name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+        """First and last name in the active locale's order (family name first in Japanese)."""
+        return full_name(self.first_name, self.last_name)
 
 
 class IdentityKind(models.TextChoices):

@@ -25,4 +25,6 @@ import_job_queued = Signal()  # kwargs: job_id. Run a CSV import job in the back
 # The SLA engine's announcements (sent inside the scan's transaction; alignment's outbox turns each into
 # notifications delivered after commit, so a failed delivery never loses the fact).
 sla_warnings_found = Signal()  # kwargs: warnings: list of (lead_id, clock_name, due_at). A deadline is near.
-sla_escalated = Signal()  # kwargs: lead_id, clock_name, step (1-based), recipient_ids, at. A ladder step fired.
+sla_escalated = (
+    Signal()
+)  # kwargs: lead_id, clock_name, step (1-based), recipient_ids, at. A ladder step fired.

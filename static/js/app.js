@@ -12,7 +12,7 @@ document.addEventListener("htmx:responseError", (event) => {
   const status = event.detail.xhr.status;
   const box = document.getElementById("htmx-error");
   if (box) {
-    box.textContent = status === 403 ? "You are not allowed to do that." : `The server answered ${status}. Nothing was saved; please try again.`;
+    box.textContent = status === 403 ? box.dataset.msgForbidden : box.dataset.msgOther.replace("STATUS", String(status));
     box.hidden = false;
   }
 });
@@ -34,7 +34,7 @@ document.addEventListener("htmx:load", (event) => {
   if (knownHot !== null) {
     const fresh = ids.filter((id) => !knownHot.has(id));
     const box = document.getElementById("queue-announcer");
-    if (box && fresh.length) box.textContent = `${fresh.length} new hot lead${fresh.length > 1 ? "s" : ""} in the queue`;
+    if (box && fresh.length) box.textContent = (fresh.length > 1 ? box.dataset.msgMany : box.dataset.msgOne).replace("COUNT", String(fresh.length));
   }
   knownHot = new Set(ids);
 });
