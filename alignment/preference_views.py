@@ -51,7 +51,7 @@ def set_language_pref(request: HttpRequest) -> HttpResponse:
     if language not in SUPPORTED:
         return HttpResponseBadRequest(_("Unknown language."))
     if request.user.is_authenticated:
-        save_preference(request.user, language=language)
+        save_preference(request.user, language=language, request=request)
     translation.activate(language)
     return _remember(HttpResponseRedirect(_safe_next(request)), language)
 
@@ -64,7 +64,10 @@ def preferences(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             pref = save_preference(
-                request.user, language=form.cleaned_data["language"], time_zone=form.cleaned_data["time_zone"]
+                request.user,
+                language=form.cleaned_data["language"],
+                time_zone=form.cleaned_data["time_zone"],
+                request=request,
             )
             if pref.language:
                 translation.activate(pref.language)

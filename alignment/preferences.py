@@ -10,12 +10,17 @@ import zoneinfo
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 
 from alignment.models import UserPreference
 
 SUPPORTED = {code for code, _name in settings.LANGUAGES}
+
+
+SESSION_KEY = "alignment_pref"  # {"language": ..., "time_zone": ...}: read on every request without a query
 
 
 def preference_for(user: object) -> UserPreference | None:
@@ -27,8 +32,26 @@ def preference_for(user: object) -> UserPreference | None:
     return user._alignment_pref  # type: ignore[attr-defined]
 
 
+def remember_in_session(request: HttpRequest, pref: UserPreference | None) -> dict[str, str]:
+    values = {"language": pref.language if pref else "", "time_zone": pref.time_zone if pref else ""}
+    if hasattr(request, "session"):
+        request.session[SESSION_KEY] = values
+    return values
+
+
+@receiver(user_logged_in)
+def _load_on_login(sender: object, request: HttpRequest | None, user: object, **kwargs: object) -> None:
+    """Read the preference once, at login, so pages never pay a query for it."""
+    if request is not None:
+        remember_in_session(request, preference_for(user))
+
+
 def save_preference(
-    user: object, *, language: str | None = None, time_zone: str | None = None
+    user: object,
+    *,
+    language: str | None = None,
+    time_zone: str | None = None,
+    request: HttpRequest | None = None,
 ) -> UserPreference:
     """Store a language and/or zone for the user (None leaves that part as it is)."""
     pref, _created = UserPreference.objects.get_or_create(user=user)
@@ -39,6 +62,8 @@ def save_preference(
     pref.full_clean()
     pref.save()
     user._alignment_pref = pref  # type: ignore[attr-defined]
+    if request is not None:
+        remember_in_session(request, pref)
     return pref
 
 
@@ -49,18 +74,20 @@ class UserPreferenceMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        pref = preference_for(getattr(request, "user", None))
-        if pref and pref.language in SUPPORTED:
-            translation.activate(pref.language)
-            request.LANGUAGE_CODE = pref.language
-        if pref and pref.time_zone:
-            try:
-                timezone.activate(zoneinfo.ZoneInfo(pref.time_zone))
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                timezone.deactivate()
-        else:
+        values: dict[str, str] = {}
+        if getattr(request, "user", None) is not None and request.user.is_authenticated:
+            values = request.session.get(SESSION_KEY) or remember_in_session(
+                request, preference_for(request.user)
+            )
+        language, zone = values.get("language", ""), values.get("time_zone", "")
+        if language in SUPPORTED:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(zone)) if zone else timezone.deactivate()
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             timezone.deactivate()
         response = self.get_response(request)
-        if pref and pref.language in SUPPORTED:
-            response.headers.setdefault("Content-Language", pref.language)
+        if language in SUPPORTED:
+            response.headers.setdefault("Content-Language", language)
         return response

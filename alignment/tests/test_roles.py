@@ -14,7 +14,13 @@ from sla.services import agreement_ensure_starter
 pytestmark = pytest.mark.django_db
 
 # Views anyone may reach: the login flow (Django's own views).
-PUBLIC = {"login", "logout", "password_change", "password_change_done"}
+PUBLIC = {
+    "login",
+    "logout",
+    "password_change",
+    "password_change_done",
+    "set_language_pref",
+}  # the switcher works signed out
 
 
 def _walk(patterns: list[Any], namespace: str = "") -> list[tuple[str, URLPattern]]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from leads.intake import imports
 from leads.intake.imports import ColumnMap, ColumnMapping
@@ -23,16 +24,16 @@ TARGET_CHOICES = [
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
+        label=_("CSV file"),
         help_text=f"Comma, semicolon or tab separated; UTF-8 or Windows-1252; at most "
         f"{imports.MAX_BYTES // 1024 // 1024} MB.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.tsv,.txt,text/csv", "autofocus": True}),
     )
     preset = forms.ChoiceField(
-        label="Exported from",
+        label=_("Exported from"),
         choices=list(imports.PRESETS.items()),
         initial="auto",
-        help_text="Suggests where each column goes; you check and change it on the next page.",
+        help_text=_("Suggests where each column goes; you check and change it on the next page."),
     )
 
 
@@ -44,7 +45,7 @@ class MappingForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.columns = list(columns)
-        for index, (header, current, _) in enumerate(self.columns):
+        for index, (header, current, _samples) in enumerate(self.columns):
             self.fields[f"c{index}_target"] = forms.ChoiceField(
                 label=f"Where “{header}” goes", choices=TARGET_CHOICES, initial=current.target
             )
@@ -91,7 +92,7 @@ class MappingForm(forms.Form):
 
     def mapping(self) -> ColumnMap:
         result: ColumnMap = {}
-        for index, (header, _, _) in enumerate(self.columns):
+        for index, (header, _current, _samples) in enumerate(self.columns):
             target = self.cleaned_data[f"c{index}_target"]
             name = (self.cleaned_data.get(f"c{index}_name") or "").strip()
             custom = target in (imports.CUSTOM, imports.NUMBER)

@@ -307,4 +307,4 @@ def test_the_history_lists_every_import_with_its_counts_in_a_bounded_number_of_q
 
 def test_the_history_has_a_useful_empty_state(login, admin_user_role):
     page = text(login(admin_user_role).get(reverse("leads:import_list")))
-    assert "No imports yet." in page and "Import your first CSV file" in page
+    assert "No imports yet." in page and "Import your first file" in page
