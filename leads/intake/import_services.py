@@ -138,7 +138,9 @@ def import_preview(job: ImportJob, limit: int = 20) -> ImportPreview:
     whole file's counts of valid and rejected rows."""
     parsed = job_file(job)
     mapping = job_mapping(job, parsed)
-    context = imports.file_context(parsed.records(), mapping, known_sources=_known_sources())
+    context = imports.file_context(
+        parsed.records(), mapping, known_sources=_known_sources(), decimal_mark=parsed.decimal_mark
+    )
     shown: list[tuple[int, dict[str, Any] | None, list[RowError]]] = []
     valid = rejected = noted = 0
     for number, record in parsed.records():
@@ -233,7 +235,9 @@ def import_run(*, job_id: int, now_func: Callable[[], datetime]) -> ImportJob:
     try:
         parsed = job_file(job)
         mapping = job_mapping(job, parsed)
-        context = imports.file_context(parsed.records(), mapping, known_sources=_known_sources())
+        context = imports.file_context(
+            parsed.records(), mapping, known_sources=_known_sources(), decimal_mark=parsed.decimal_mark
+        )
         rules = active_rules()
         records = list(parsed.records())
         while (done := _processed(job.pk)) < len(records):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -20,6 +19,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from leads import textformats
 from leads.normalise import parse_employees, seniority_from_title
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -126,6 +126,11 @@ class ParsedCsv:
     delimiter: str
     headers: list[str]
     rows: list[tuple[int, list[str]]]  # (spreadsheet row number, values), blank lines left out
+
+    @property
+    def decimal_mark(self) -> str:
+        """Excel writes semicolon-separated CSV where the comma is the decimal mark (most of Europe)."""
+        return "," if self.delimiter == ";" else "."
 
     @property
     def delimiter_name(self) -> str:
@@ -444,12 +449,14 @@ class FileContext:
     source_spellings: dict[str, str] = field(default_factory=dict)  # casefolded → the spelling to keep
     first_email_row: dict[str, int] = field(default_factory=dict)
     first_external_row: dict[str, int] = field(default_factory=dict)
+    decimal_mark: str | None = None  # the file's, when known; None: read 1,200 / 1.200 / 2,5 by their shape
 
 
 def file_context(
     records: Iterable[tuple[int, Mapping[str, str]]],
     mapping: ColumnMap,
     known_sources: Mapping[str, int] | None = None,
+    decimal_mark: str | None = None,
 ) -> FileContext:
     """Where each e-mail and id first appears, and one spelling per source whatever its case.
 
@@ -459,7 +466,7 @@ def file_context(
     email_cols = [h for h, c in mapping.items() if c.target == "email"]
     external_cols = [h for h, c in mapping.items() if c.target == EXTERNAL_ID]
     source_cols = [h for h, c in mapping.items() if c.target == "source"]
-    context = FileContext()
+    context = FileContext(decimal_mark=decimal_mark)
     spellings: dict[str, Counter[str]] = {}
     for source, count in (known_sources or {}).items():
         if cleaned := _clean_source(source):
@@ -496,21 +503,9 @@ def _clean_source(value: str) -> str:
     return re.sub(r"\s+", " ", value).strip()
 
 
-NUMBER_PATTERNS = (
-    (re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?"), lambda s: s.replace(",", "")),  # 1,234.5
-    (re.compile(r"[-+]?\d+,\d+"), lambda s: s.replace(",", ".")),  # 2,5 (decimal comma)
-    (re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"), lambda s: s),
-)
-
-
 def parse_number(value: str) -> int | float:
-    text = value.strip().replace(" ", "").replace("\u00a0", "")
-    for pattern, fix in NUMBER_PATTERNS:
-        if pattern.fullmatch(text):
-            number = float(fix(text))
-            if math.isfinite(number):
-                return int(number) if number.is_integer() and abs(number) < 2**53 else number
-    raise ValueError(f"“{value}” is not a number.")
+    """1,234 / 1.234 / １２３４ / 2,5 / 1.2万: see leads.textformats, the one place number formats are read."""
+    return textformats.parse_number(value)
 
 
 def validate_row(
@@ -598,7 +593,7 @@ def validate_row(
             if column.name in custom:
                 continue
             try:
-                custom[column.name] = parse_number(value)
+                custom[column.name] = textformats.parse_number(value, decimal_mark=context.decimal_mark)
             except ValueError as problem:
                 error(header, value, str(problem))
         elif target == CUSTOM:

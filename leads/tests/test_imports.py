@@ -15,6 +15,7 @@ from leads.intake.imports import (
     CsvError,
     FileContext,
     RowError,
+    file_context,
     parse,
     suggest_mapping,
     validate_row,
@@ -128,11 +129,12 @@ def test_semicolon_file_with_decimal_commas():
     # when parsed and mapped with the X Education preset
     parsed = parse(data)
     columns = suggest_mapping(parsed.headers, "xeducation")
-    leads = [validate_row(n, r, columns)[0] for n, r in parsed.records()]
-    # then decimal commas are decimals
+    context = file_context(parsed.records(), columns, decimal_mark=parsed.decimal_mark)
+    leads = [validate_row(n, r, columns, context=context)[0] for n, r in parsed.records()]
+    # then decimal commas are decimals, and a point groups thousands as it does in such a locale
     assert parsed.delimiter_name == "semicolon"
     assert leads[0]["custom"] == {"total_visits": 3, "page_views_per_visit": 2.5}
-    assert leads[1]["custom"] == {"total_visits": 1.234, "page_views_per_visit": 1}
+    assert leads[1]["custom"] == {"total_visits": 1234, "page_views_per_visit": 1}
 
 
 def test_row_numbers_are_spreadsheet_rows_and_quoted_line_breaks_stay_in_their_cell():
