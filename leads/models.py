@@ -319,6 +319,11 @@ class ImportJob(models.Model):
         default=dict, blank=True, help_text=_("CSV column → lead field or custom attribute")
     )
     preset = models.CharField(max_length=20, blank=True, help_text=_("hubspot, salesforce, auto, ..."))
+    encoding = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text=_("The codec the file is read with; blank: detected on each read"),
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)

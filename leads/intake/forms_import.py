@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from leads.intake import imports
@@ -22,18 +23,38 @@ TARGET_CHOICES = [
 ]
 
 
+def _upload_help() -> str:
+    return _(
+        "CSV (comma, semicolon or tab separated; UTF-8, Shift_JIS, EUC-JP, UTF-16 or Windows-1252) or an "
+        "Excel .xlsx workbook; at most %(mb)d MB."
+    ) % {"mb": imports.MAX_BYTES // 1024 // 1024}
+
+
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label=_("CSV file"),
-        help_text=f"Comma, semicolon or tab separated; UTF-8 or Windows-1252; at most "
-        f"{imports.MAX_BYTES // 1024 // 1024} MB.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.tsv,.txt,text/csv", "autofocus": True}),
+        label=_("CSV or Excel file"),
+        help_text=lazy(_upload_help, str)(),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.tsv,.txt,.xlsx,text/csv", "autofocus": True}),
+    )
+    encoding = forms.ChoiceField(
+        label=_("Encoding"),
+        choices=[("", _("Detect automatically"))] + list(imports.ENCODINGS.items()),
+        required=False,
+        help_text=_("Leave on “Detect”: the next page shows what was detected, and you can change it."),
     )
     preset = forms.ChoiceField(
         label=_("Exported from"),
         choices=list(imports.PRESETS.items()),
         initial="auto",
         help_text=_("Suggests where each column goes; you check and change it on the next page."),
+    )
+
+
+class EncodingForm(forms.Form):
+    encoding = forms.ChoiceField(
+        label=_("Read the file as"),
+        choices=[("", _("Detect automatically"))] + list(imports.ENCODINGS.items()),
+        required=False,
     )
 
 

@@ -103,21 +103,17 @@ def test_upload_map_preview_start_and_see_the_result(login, marketer):
 
 
 def test_a_file_that_is_not_csv_is_refused_on_the_upload_page(login, marketing_manager):
-    # when a workbook is uploaded
+    # when a PDF is uploaded
     response = login(marketing_manager).post(
         reverse("leads:import_new"),
         {
-            "file": SimpleUploadedFile(
-                "leads.xlsx", b"PK\x03\x04...", content_type="application/vnd.ms-excel"
-            ),
+            "file": SimpleUploadedFile("leads.pdf", b"%PDF-1.4...", content_type="application/pdf"),
             "preset": "auto",
         },
     )
     # then the page says so beside the file field, and nothing is kept
     assert response.status_code == 422
-    assert "“leads.xlsx” is not a CSV file. Export or save it as CSV (comma separated) first." in text(
-        response
-    )
+    assert "“leads.pdf” is not a CSV or Excel (.xlsx) file. Export or save it as one first." in text(response)
     assert not ImportJob.objects.exists()
 
 

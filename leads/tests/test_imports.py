@@ -160,7 +160,7 @@ def test_blank_and_repeated_headers_get_names_of_their_own():
         (b"", "The file is empty."),
         (b"\r\n\r\n", "The file is empty."),
         (b"Email,Company\r\n", "The file has a header row but no leads under it."),
-        (b"PK\x03\x04\x14\x00", "This is an Excel workbook or another zip file, not a CSV."),
+        (b"PK\x03\x04\x14\x00", "This is a zip file, not a CSV or an Excel (.xlsx) workbook."),
         (b"\xd0\xcf\x11\xe0\xa1\xb1", "This is an old Excel (.xls) file, not a CSV."),
         (b"%PDF-1.7", "This is a PDF, not a CSV."),
         (b"GIF89a\x00\x00", "This file is binary, not a CSV text file."),
