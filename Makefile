@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format migrate demo worker beat bench check-deploy clean install
+.PHONY: run test lint format migrate demo worker beat bench check-deploy clean install messages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,11 @@ $(STAMP): requirements.txt | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+# Translations: the committed locale/*/django.po compiled to .mo (pure Python, no system gettext needed).
+messages: $(STAMP)
+	$(PY) manage.py build_messages
+
+install: $(STAMP) messages
 
 migrate: install
 	$(PY) manage.py migrate --noinput

@@ -397,7 +397,7 @@ EXTRA = "\x00extra"  # marks a row with more values than the header has columns
 
 
 def header_key(header: str) -> str:
-    """"Company Name" → "companyname"; Japanese headers keep their kana and kanji ("会社名", "リードid")."""
+    """ "Company Name" → "companyname"; Japanese headers keep their kana and kanji ("会社名", "リードid")."""
     folded = unicodedata.normalize("NFKC", header).casefold()
     return re.sub(r"[^a-z0-9\u3040-\u30ff\u4e00-\u9fff]", "", folded)
 
