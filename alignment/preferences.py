@@ -43,7 +43,7 @@ def remember_in_session(request: HttpRequest, pref: UserPreference | None) -> di
 def _load_on_login(sender: object, request: HttpRequest | None, user: object, **kwargs: object) -> None:
     """Read the preference once, at login, so pages never pay a query for it."""
     if request is not None:
-        remember_in_session(request, preference_for(user))
+        remember_in_session(request, UserPreference.objects.filter(user=user).first())
 
 
 def save_preference(

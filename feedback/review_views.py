@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from alignment.roles import ALL_ROLES, MANAGERS, Role, role_required, user_roles
@@ -105,8 +106,9 @@ def review(request: HttpRequest) -> HttpResponse:
 
 def _funnel_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     now, before = data["funnel"], data["previous_funnel"]
-    names = [("leads", "Leads"), ("mqls", "MQLs"), ("accepted", "Accepted (SAL)"), ("sqls", "SQL"), ("won", "Won"),
-             ("rejected", "Rejected / recycled"), ("lost", "Lost"), ("immature", "Still open")]  # fmt: skip
+    names = [("leads", _("Leads")), ("mqls", _("MQLs")), ("accepted", _("Accepted (SAL)")), ("sqls", _("SQL")),
+             ("won", _("Won")), ("rejected", _("Rejected / recycled")), ("lost", _("Lost")),
+             ("immature", _("Still open"))]  # fmt: skip
     return [
         {"name": label, "now": now[key], "before": before[key], "change": now[key] - before[key]}
         for key, label in names

@@ -13,11 +13,11 @@ from alignment.roles import Role
 from leads.models import HANDED_OVER_STATES, Lead, State, Tier
 
 TABS = [
-    ("all", "All"),
-    ("unassigned", "Unassigned"),
-    ("mine", "Mine"),
-    ("team", "My team"),
-    ("overdue", "Overdue"),
+    ("all", _("All")),
+    ("unassigned", _("Unassigned")),
+    ("mine", _("Mine")),
+    ("team", _("My team")),
+    ("overdue", _("Overdue")),
 ]
 
 
@@ -35,7 +35,7 @@ class QueueFilter(django_filters.FilterSet):
     tab = django_filters.ChoiceFilter(choices=TABS, method="filter_tab", empty_label=None, label=_("Show"))
     q = django_filters.CharFilter(method="filter_text", label=_("Search"))
     tier = django_filters.ChoiceFilter(
-        choices=[(Tier.HOT, "Hot"), (Tier.WARM, "Warm")], empty_label=_("Any tier")
+        choices=[(Tier.HOT, _("Hot")), (Tier.WARM, _("Warm"))], empty_label=_("Any tier")
     )
     state = django_filters.ChoiceFilter(
         choices=[(s, State(s).label) for s in HANDED_OVER_STATES], empty_label=_("Any state")
@@ -52,7 +52,7 @@ class QueueFilter(django_filters.FilterSet):
     def __init__(self, *args: Any, user: Any, choices: dict[str, list[str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        for name, empty in (("source", "Any source"), ("campaign", "Any campaign")):
+        for name, empty in (("source", _("Any source")), ("campaign", _("Any campaign"))):
             values = list(choices[name])
             current = self.data.get(name) if self.data else None
             if current and current not in values:

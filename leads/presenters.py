@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils.translation import gettext as _
+
 from leads.models import Clock, Lead
 from sla.calendar import BusinessCalendar, business_minutes_between
 
@@ -27,21 +29,23 @@ class WhyView:
 def _span(minutes: float) -> str:
     minutes = int(round(minutes))
     if minutes < 60:
-        return f"{minutes} min"
+        return _("%(m)d min") % {"m": minutes}
     hours, rest = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours} h {rest} min" if rest and hours < 10 else f"{hours} h"
+        if rest and hours < 10:
+            return _("%(h)d h %(m)d min") % {"h": hours, "m": rest}
+        return _("%(h)d h") % {"h": hours}
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    return _("%(d)d d %(h)d h") % {"d": days, "h": hours} if hours else _("%(d)d d") % {"d": days}
 
 
 def clock_view(lead: Lead, *, now: datetime, calendar: BusinessCalendar | None) -> ClockView:
     """Business time left on the soonest running clock, or how late it is (in real time)."""
     if not lead.sla_clock or lead.sla_due_at is None:
         return ClockView(label="", text="—", urgency="none", due_at=None)
-    label = Clock(lead.sla_clock).label
+    label = str(Clock(lead.sla_clock).label)
     if lead.sla_due_at <= now:
-        return ClockView(label=label, text=f"{_span((now - lead.sla_due_at).total_seconds() / 60)} late",
+        return ClockView(label=label, text=_("%(span)s late") % {"span": _span((now - lead.sla_due_at).total_seconds() / 60)},
                          urgency="late", due_at=lead.sla_due_at)  # fmt: skip
     left = (
         business_minutes_between(start=now, end=lead.sla_due_at, calendar=calendar)
@@ -50,7 +54,10 @@ def clock_view(lead: Lead, *, now: datetime, calendar: BusinessCalendar | None) 
     )
     soon = left <= (15 if lead.tier == "hot" else 60)
     return ClockView(
-        label=label, text=f"{_span(left)} left", urgency="soon" if soon else "ok", due_at=lead.sla_due_at
+        label=label,
+        text=_("%(span)s left") % {"span": _span(left)},
+        urgency="soon" if soon else "ok",
+        due_at=lead.sla_due_at,
     )
 
 
@@ -79,9 +86,9 @@ def _action_words(item: dict) -> str:
     detail = item.get("detail") or ""
     kind = item.get("type") or ""
     if kind == "page" and detail:
-        return f"viewed {detail}"
+        return _("viewed %(page)s") % {"page": detail}
     if kind == "demo_request":
-        return "requested a demo"
+        return _("requested a demo")
     if kind and detail:
         return f"{kind.replace('_', ' ')}: {detail}"
-    return item.get("reason") or kind.replace("_", " ") or "acted"
+    return item.get("reason") or kind.replace("_", " ") or _("acted")
