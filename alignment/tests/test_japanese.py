@@ -74,7 +74,9 @@ def test_the_switcher_works_signed_out_and_refuses_unknown_languages(client):
     assert "Alignment にログイン" in visible(client.get("/accounts/login/"))
     assert client.post(reverse("set_language_pref"), {"language": "xx"}).status_code == 400
     # an off-site "next" is not followed
-    response = client.post(reverse("set_language_pref"), {"language": "en-gb", "next": "https://evil.example/"})
+    response = client.post(
+        reverse("set_language_pref"), {"language": "en-gb", "next": "https://evil.example/"}
+    )
     assert response["Location"] == "/"
 
 
