@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Development: DEBUG on for the dev server, demo data and the worker (servers left unset run with it off).
+export DJANGO_DEBUG ?= 1
 
 .PHONY: run test lint format migrate demo worker beat bench check-deploy clean install messages
 
@@ -31,8 +33,8 @@ demo: migrate
 	$(PY) manage.py demo_data
 
 run: demo
-	@echo "Serving Alignment on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "Serving Alignment on http://$(HOST):$(PORT)/ with a Celery worker and beat (Ctrl-C to stop)"
+	$(PY) manage.py runall $(HOST):$(PORT)
 
 lint: install
 	$(VENV)/bin/ruff check .

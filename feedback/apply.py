@@ -14,7 +14,7 @@ def apply_change(content: dict[str, Any], change: dict[str, Any]) -> dict[str, A
     section = change.get("section", "")
     try:
         if op == "set_threshold":
-            content["mql"]["threshold"] = int(change["threshold"])
+            agreement_content.threshold_set(content, int(change["threshold"]))
         elif op == "set_points":
             rule = agreement_content.rule_get(content, section, change["rule_id"])
             agreement_content.rule_replace(

@@ -8,15 +8,15 @@ from decimal import Decimal
 from feedback.models import ContactAttempt, Cycle, CycleRule, Reason
 from feedback.services import cycle_from_lead, fired_rules
 from leads.models import Lead, LeadEvent, State
+from sla.agreement import Agreement
 from sla.calendar import business_minutes_between
 from sla.models import AgreementVersion
-from sla.terms import ServiceTerms
 
 
 def demo_cycles_generate(*, seed: int = 2026) -> int:
     rng = random.Random(seed)
     version = AgreementVersion.objects.active()
-    calendar = ServiceTerms.from_dict(version.content["terms"]).calendar if version else None
+    calendar = Agreement.of(version).terms.calendar if version else None
     reasons = {
         kind: list(Reason.objects.filter(kind=kind, needs_comment=False)) for kind in Reason.Kind.values
     }

@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from sla.criteria import Evaluation
+
 
 class Reason(models.Model):
     """A reason from the lists the managers keep: why a lead was rejected, why a deal was lost."""
@@ -105,6 +107,11 @@ class Cycle(models.Model):
 
     def __str__(self) -> str:
         return f"Cycle {self.number} of lead {self.lead_id}"
+
+    @property
+    def evaluation(self) -> Evaluation:
+        """The breakdown frozen at hand-off, typed (the same shape as `Lead.evaluation`)."""
+        return Evaluation.from_dict(self.breakdown)
 
 
 class ContactAttempt(models.Model):

@@ -22,6 +22,7 @@ from feedback.models import Cycle, CycleRule
 from feedback.months import MIN_EVIDENCE, month_bounds, month_start, next_month, previous_month, rate  # noqa: F401 (re-exported)
 from feedback.suggest import suggestions_for
 from leads.models import Lead, SlaBreach
+from sla.agreement import Agreement
 from sla.models import AgreementVersion
 
 COHORT_RULE = _(
@@ -86,10 +87,12 @@ def agreement_in_force(month: date) -> AgreementVersion | None:
 
 
 def marketing_side(month: date, version: AgreementVersion | None) -> dict[str, Any]:
-    terms = (version.content.get("terms", {}) if version else {}).get("marketing", {})
-    committed = terms.get("mql_per_month")
+    terms = Agreement.of(version).terms.marketing if version else None
+    committed = terms.mql_per_month if terms else None
     required = [
-        name for name in terms.get("required_fields", []) if name in {f.name for f in Lead._meta.fields}
+        name
+        for name in (terms.required_fields if terms else ())
+        if name in {f.name for f in Lead._meta.fields}
     ]
     complete = Q()
     for name in required:
@@ -450,7 +453,7 @@ def review_for(month: date) -> dict[str, Any]:
     """Every figure of the month's review, with last month's funnel beside it, as JSON-ready data."""
     month = month_start(month)
     version = agreement_in_force(month)
-    threshold = (version.content.get("mql", {}) if version else {}).get("threshold")
+    threshold = Agreement.of(version).threshold if version else None
     month_cycles = cohort(month)
     data: dict[str, Any] = {
         "month": month.isoformat(),

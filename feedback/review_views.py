@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from alignment.roles import ALL_ROLES, MANAGERS, Role, role_required, user_roles
 from feedback import services
 from feedback.exceptions import OutcomeRefused
+from feedback.figures import ReviewFigures
 from feedback.models import Decision, Snapshot
 from feedback.reports import BANDS, months_with_data, review_for
 
@@ -105,14 +106,16 @@ def review(request: HttpRequest) -> HttpResponse:
 
 
 def _funnel_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
-    now, before = data["funnel"], data["previous_funnel"]
+    typed = ReviewFigures.from_dict(data)
+    now, before = typed.funnel, typed.previous_funnel
     names = [("leads", _("Leads")), ("mqls", _("MQLs")), ("accepted", _("Accepted (SAL)")), ("sqls", _("SQL")),
              ("won", _("Won")), ("rejected", _("Rejected / recycled")), ("lost", _("Lost")),
              ("immature", _("Still open"))]  # fmt: skip
-    return [
-        {"name": label, "now": now[key], "before": before[key], "change": now[key] - before[key]}
-        for key, label in names
-    ]
+    rows = []
+    for key, label in names:
+        this, last = getattr(now, key), getattr(before, key)
+        rows.append({"name": label, "now": this, "before": last, "change": this - last})
+    return rows
 
 
 def _rows(data: dict[str, Any], table: str) -> tuple[list[str], list[list[Any]]]:

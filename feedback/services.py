@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 
 from alignment.audit import audit_record
 from alignment.roles import Role, user_roles
@@ -17,12 +17,12 @@ from feedback.exceptions import OutcomeRefused
 from feedback.models import ContactAttempt, Cycle, CycleRule, Decision, Reason, Snapshot
 from leads.exceptions import LeadError
 from leads.lifecycle import rules as life
-from leads.lifecycle.services import lead_progress
-from leads.models import Lead
+from leads.lifecycle.services import lead_progress, lead_status_updated
+from leads.models import HANDED_OVER_STATES, Lead
+from sla.agreement import Agreement
 from sla.calendar import business_minutes_between
 from sla.criteria import SqlCriteria, sql_check
 from sla.models import AgreementVersion
-from sla.terms import ServiceTerms
 
 
 def cycles_open(*, lead_ids: Iterable[int], at: datetime) -> list[Cycle]:
@@ -57,16 +57,14 @@ def cycle_from_lead(lead: Lead, *, number: int, at: datetime) -> Cycle:
 
 
 def fired_rules(cycle: Cycle) -> list[CycleRule]:
-    breakdown = cycle.breakdown or {}
+    evaluation = cycle.evaluation
     rules = [
-        CycleRule(
-            cycle=cycle, rule_id=hit["rule_id"], kind=hit["kind"], name=hit["name"], points=hit["points"]
-        )
-        for hit in breakdown.get("breakdown", [])
+        CycleRule(cycle=cycle, rule_id=hit.rule_id, kind=hit.kind, name=hit.name, points=hit.points)
+        for hit in evaluation.breakdown
     ]
     rules += [
-        CycleRule(cycle=cycle, rule_id=hit["trigger_id"], kind="trigger", name=hit["name"], points=0)
-        for hit in breakdown.get("triggers", [])
+        CycleRule(cycle=cycle, rule_id=hit.trigger_id, kind="trigger", name=hit.name, points=0)
+        for hit in evaluation.triggers
     ]
     return rules
 
@@ -96,11 +94,27 @@ def cycle_claimed(*, lead_id: int, owner_id: int | None, at: datetime) -> None:
         Cycle.objects.filter(lead_id=lead_id, closed_at__isnull=True).update(owner_id=owner_id)
 
 
+@transaction.atomic
+def cycles_repair(*, now: datetime) -> int:
+    """Open the cycles a failed receiver left out (feedback/receivers.py): every lead with sales and no open
+    cycle gets one, frozen from the lead (handed over at its `mql_at`, with its owner and claim). Idempotent."""
+    open_cycle = Cycle.objects.filter(lead=OuterRef("pk"), closed_at__isnull=True)
+    lead_ids = list(
+        Lead.objects.filter(state__in=HANDED_OVER_STATES)
+        .exclude(Exists(open_cycle))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if lead_ids:
+        cycles_open(lead_ids=lead_ids, at=now)
+    return len(lead_ids)
+
+
 def _business_minutes(start: datetime, end: datetime) -> float | None:
     version = AgreementVersion.objects.active()
     if version is None:
         return None
-    calendar = ServiceTerms.from_dict(version.content["terms"]).calendar
+    calendar = Agreement.of(version).terms.calendar
     return business_minutes_between(start=start, end=end, calendar=calendar)
 
 
@@ -174,6 +188,7 @@ def contact_log(
         cycle.first_contact_minutes = _business_minutes(cycle.handed_over_at, now)
         cycle.save(update_fields=["first_contact_at", "first_contact_minutes"])
         _progress(lead, user, now, life.Action.CONTACT, reason=f"first contact: {channel}")
+    lead_status_updated(lead_id=lead.pk, now=now)  # every contact is a status update: that clock restarts
     audit_record(
         actor=user,
         action="lead.contacted",
@@ -203,6 +218,11 @@ def lead_reject(
     """Not for sales (yet): recycled to marketing's nurture pool with the reason, history kept."""
     lead, cycle = _locked(lead_id, user)
     _allowed(life.Action.REJECT, lead)
+    version = AgreementVersion.objects.active()
+    minimum = Agreement.of(version).terms.min_contact_attempts if version else 0
+    refusal = life.reject_refusal(attempts=cycle.contacts.count(), minimum=minimum)
+    if refusal:
+        raise OutcomeRefused(refusal)
     chosen = _reason(Reason.Kind.REJECTION, reason, comment)
     cycle.rejected_at = cycle.closed_at = now
     cycle.outcome, cycle.rejection_reason, cycle.rejection_comment = (
@@ -258,7 +278,7 @@ def sql_criteria_for(cycle: Cycle) -> SqlCriteria:
     version = AgreementVersion.objects.active() or cycle.agreement
     if version is None:
         raise OutcomeRefused("No agreement is in force, so there is no checklist to qualify against.")
-    return SqlCriteria.from_dict(version.content["sql"])
+    return Agreement.of(version).checklist
 
 
 @transaction.atomic

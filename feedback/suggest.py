@@ -19,6 +19,7 @@ from django.db.models.fields.json import KT
 from feedback.models import Cycle, CycleRule
 from feedback.months import MIN_EVIDENCE, month_bounds, previous_month, rate
 from leads.models import Activity, Lead
+from sla.agreement import Agreement
 from sla.models import AgreementVersion
 
 WINDOW_MONTHS = 3
@@ -62,14 +63,14 @@ def _window(month: date) -> Any:
     return Cycle.objects.filter(handed_over_at__gte=start, handed_over_at__lt=end)
 
 
-def _rule_points(version: AgreementVersion | None) -> dict[str, tuple[str, dict[str, Any]]]:
+def _rule_points(version: AgreementVersion | None) -> dict[str, tuple[str, Any]]:
     if version is None:
         return {}
-    mql = version.content.get("mql", {})
+    mql = Agreement.of(version).criteria
     return {
-        rule["id"]: (section, rule)
+        rule.id: (section, rule)
         for section in ("fit_rules", "engagement_rules", "triggers")
-        for rule in mql.get(section, [])
+        for rule in getattr(mql, section)
     }
 
 
@@ -111,13 +112,9 @@ def _pct(value: float | None) -> str:
 def reweight_suggestions(data: dict[str, Any], version: AgreementVersion | None, weights: dict[str, float],
                          seen: int) -> list[Suggestion]:  # fmt: skip
     rules = _rule_points(version)
-    scoring = {
-        rid: rule for rid, (section, rule) in rules.items() if section != "triggers" and rule.get("points")
-    }
+    scoring = {rid: rule for rid, (section, rule) in rules.items() if section != "triggers" and rule.points}
     both = [
-        (abs(scoring[rid]["points"]), abs(w))
-        for rid, w in weights.items()
-        if rid in scoring and abs(w) > 0.05
+        (abs(scoring[rid].points), abs(w)) for rid, w in weights.items() if rid in scoring and abs(w) > 0.05
     ]
     scale = float(np.median([p for p, _ in both]) / np.median([w for _, w in both])) if both else None
     found = []
@@ -126,7 +123,7 @@ def reweight_suggestions(data: dict[str, Any], version: AgreementVersion | None,
         if rid not in scoring or not lift["enough"] or lift["win_lift"] is None:
             continue
         section, rule = rules[rid]
-        points, weight = rule["points"], weights.get(rid)
+        points, weight = rule.points, weights.get(rid)
         model = _round_points(weight * scale) if weight is not None and scale else None
         evidence = (
             f"Fired on {lift['fired']} leads: {_pct(lift['win_rate_fired'])} won, against "
@@ -154,13 +151,13 @@ def reweight_suggestions(data: dict[str, Any], version: AgreementVersion | None,
         if (points > 0 and new <= 0) or (points < 0 and new >= 0):
             effect = "win less" if points > 0 else "win no less"
             found.append(Suggestion(
-                key=f"remove-{rid}", kind="remove", title=f"Remove “{rule['name']}” ({points:+d}): its leads {effect}",
+                key=f"remove-{rid}", kind="remove", title=f"Remove “{rule.name}” ({points:+d}): its leads {effect}",
                 evidence=evidence, change={"op": "remove_rule", "section": section, "rule_id": rid}, numbers=numbers,
             ))  # fmt: skip
         elif new != points:
             verb = "Lower" if new < points else "Raise"
             found.append(Suggestion(
-                key=f"points-{rid}", kind="reweight", title=f"{verb} “{rule['name']}”: {points:+d} → {new:+d}",
+                key=f"points-{rid}", kind="reweight", title=f"{verb} “{rule.name}”: {points:+d} → {new:+d}",
                 evidence=evidence, numbers=numbers,
                 change={"op": "set_points", "section": section, "rule_id": rid, "points": new},
             ))  # fmt: skip
@@ -178,7 +175,7 @@ def trigger_suggestions(data: dict[str, Any], version: AgreementVersion | None) 
         if lift["win_rate_fired"] is not None and lift["win_rate_fired"] < 0.5 * overall:
             section, rule = rules[rid]
             found.append(Suggestion(
-                key=f"trigger-{rid}", kind="trigger", title=f"Trigger “{rule['name']}” fires but rarely converts",
+                key=f"trigger-{rid}", kind="trigger", title=f"Trigger “{rule.name}” fires but rarely converts",
                 evidence=(f"Fired on {lift['fired']} hand-overs, {_pct(lift['win_rate_fired'])} won, against "
                           f"{_pct(overall)} of all MQLs. Hot leads jump the queue: drop it or narrow it."),
                 change={"op": "remove_rule", "section": section, "rule_id": rid},
@@ -195,12 +192,12 @@ def unscored_action_suggestions(month: date, version: AgreementVersion | None) -
     if total < 2 * MIN_EVIDENCE or not won_total:
         return []
     base = won_total / total
-    rules = version.content.get("mql", {}).get("engagement_rules", []) if version else []
-    covered_types = {rule["activity"] for rule in rules if not rule.get("where")}
+    rules = Agreement.of(version).criteria.engagement_rules if version else ()
+    covered_types = {rule.activity for rule in rules if rule.where is None}
     covered_paths = {
-        (rule["activity"], str(rule["where"].get("value")).lower())
+        (rule.activity, str(rule.where.value).lower())
         for rule in rules
-        if rule.get("where") and rule["where"].get("property") == "path"
+        if rule.where is not None and rule.where.property == "path"
     }
     # what each lead did up to its hand-over (one join: the filter names the cycle once)
     rows = Activity.objects.filter(

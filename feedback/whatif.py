@@ -21,32 +21,16 @@ from feedback.models import Cycle, CycleRule
 from feedback.reports import BANDS, auc, rate
 from leads.models import CLOSED_STATES, Lead
 from leads.scoring.criteria_sql import NotExpressible, annotate_evaluation, can_express
-from sla.criteria import MqlCriteria
+from sla.agreement import Agreement
 from sla.models import AgreementVersion
 
 HISTORY_DAYS = 183
 LIST_LIMIT = 25
 
 
-def _points_by_rule(content: dict[str, Any]) -> dict[str, int]:
-    mql = content.get("mql", {})
-    points = {
-        rule["id"]: rule["points"]
-        for section in ("fit_rules", "engagement_rules")
-        for rule in mql.get(section, [])
-    }
-    if mql.get("inactivity"):
-        points["inactivity"] = mql["inactivity"]["points"]
-    return points
-
-
-def _trigger_ids(content: dict[str, Any]) -> set[str]:
-    return {trigger["id"] for trigger in content.get("mql", {}).get("triggers", [])}
-
-
-def _rescored(cycles: Any, content: dict[str, Any]) -> Any:
-    """Each past hand-over's score under `content`'s points for the rules that fired then (in the database)."""
-    points = _points_by_rule(content)
+def _rescored(cycles: Any, agreement: Agreement) -> Any:
+    """Each past hand-over's score under `agreement`'s points for the rules that fired then (in the database)."""
+    points = agreement.points_by_rule()
     whens = [When(rule_id=rule_id, then=Value(value)) for rule_id, value in points.items()]
     per_rule = Case(*whens, default=Value(0), output_field=IntegerField()) if whens else Value(0)
     total = (
@@ -57,7 +41,7 @@ def _rescored(cycles: Any, content: dict[str, Any]) -> Any:
         .annotate(total=Sum("p"))
         .values("total")
     )
-    triggers = sorted(_trigger_ids(content))
+    triggers = sorted(agreement.trigger_ids())
     return cycles.annotate(
         whatif_score=Coalesce(Subquery(total, output_field=IntegerField()), Value(0)),
         whatif_triggered=Exists(
@@ -66,14 +50,14 @@ def _rescored(cycles: Any, content: dict[str, Any]) -> Any:
     )
 
 
-def past_leads(content: dict[str, Any], *, now: datetime) -> dict[str, Any]:
-    threshold = content.get("mql", {}).get("threshold", 0)
+def past_leads(agreement: Agreement, *, now: datetime) -> dict[str, Any]:
+    threshold = agreement.threshold
     cycles = Cycle.objects.filter(
         handed_over_at__gte=now - timedelta(days=HISTORY_DAYS), closed_at__isnull=False
     )
     rows = np.array(
         list(
-            _rescored(cycles, content)
+            _rescored(cycles, agreement)
             .annotate(month=TruncMonth("handed_over_at"))
             .values_list("whatif_score", "whatif_triggered", "outcome", "accepted_at", "month")
         ),
@@ -127,8 +111,8 @@ def _open_leads() -> Any:
 def current_leads(
     active: AgreementVersion | None, draft: AgreementVersion, *, now: datetime
 ) -> dict[str, Any]:
-    draft_criteria = MqlCriteria.from_dict(draft.content["mql"])
-    active_criteria = MqlCriteria.from_dict(active.content["mql"]) if active else None
+    draft_criteria = Agreement.of(draft).criteria
+    active_criteria = Agreement.of(active).criteria if active else None
     reason = can_express(draft_criteria) or (can_express(active_criteria) if active_criteria else None)
     if reason:
         return {"expressible": False, "reason": reason}
@@ -177,8 +161,11 @@ def current_leads(
 
 def whatif_for(draft: AgreementVersion, *, now: datetime) -> dict[str, Any]:
     active = AgreementVersion.objects.active()
+    draft_agreement = Agreement.of(draft)
+    active_agreement = Agreement.of(active) if active else None
     new_rules = sorted(
-        set(_points_by_rule(draft.content)) - set(_points_by_rule(active.content) if active else {})
+        set(draft_agreement.points_by_rule())
+        - set(active_agreement.points_by_rule() if active_agreement else {})
     )
     try:
         with transaction.atomic():
@@ -186,14 +173,14 @@ def whatif_for(draft: AgreementVersion, *, now: datetime) -> dict[str, Any]:
     except (NotExpressible, DatabaseError) as error:
         current = {"expressible": False, "reason": str(error).splitlines()[0][:200]}
     return {
-        "draft": {"id": draft.pk, "number": draft.number, "threshold": draft.content["mql"]["threshold"]},
-        "active": {"id": active.pk, "number": active.number, "threshold": active.content["mql"]["threshold"]}
-        if active
+        "draft": {"id": draft.pk, "number": draft.number, "threshold": draft_agreement.threshold},
+        "active": {"id": active.pk, "number": active.number, "threshold": active_agreement.threshold}
+        if active_agreement
         else None,
         "current": current,
         "past": {
-            "draft": past_leads(draft.content, now=now),
-            "active": past_leads(active.content, now=now) if active else None,
+            "draft": past_leads(draft_agreement, now=now),
+            "active": past_leads(active_agreement, now=now) if active_agreement else None,
             "history_days": HISTORY_DAYS,
             "rules_not_in_history": new_rules,
         },

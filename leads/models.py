@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from alignment.names import full_name
 from leads.lifecycle import rules as life
+from sla.criteria import Evaluation
 
 
 class State(models.TextChoices):
@@ -117,6 +118,10 @@ class Lead(models.Model):
     first_contact_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True, help_text=_("Accepted or rejected"))
     outcome_at = models.DateTimeField(null=True, blank=True)
+    # The recurring status-update clock (runs once accepted; every contact logged restarts it)
+    status_update_due_at = models.DateTimeField(null=True, blank=True)
+    # Waiting on the customer since (clocks stop; resuming shifts every deadline by the wait)
+    paused_at = models.DateTimeField(null=True, blank=True)
     sla_clock = models.CharField(max_length=16, blank=True, help_text=_("The running clock due soonest"))
     sla_due_at = models.DateTimeField(
         null=True, blank=True, help_text=_("Its deadline (the queue sorts on it)")
@@ -160,6 +165,11 @@ class Lead(models.Model):
     def name(self) -> str:
         """First and last name in the active locale's order (family name first in Japanese)."""
         return full_name(self.first_name, self.last_name)
+
+    @property
+    def evaluation(self) -> Evaluation:
+        """The stored breakdown, typed (rules, evidence, gates, triggers); read this, not `breakdown[...]`."""
+        return Evaluation.from_dict(self.breakdown)
 
 
 class IdentityKind(models.TextChoices):
@@ -358,6 +368,7 @@ class Clock(models.TextChoices):
     FIRST_CONTACT = "first_contact", _("First contact")
     ACCEPT = "accept", _("Accept or reject")
     OUTCOME = "outcome", _("Outcome")
+    STATUS_UPDATE = "status_update", _("Status update")
 
 
 class SlaBreach(models.Model):
@@ -380,13 +391,21 @@ class SlaBreach(models.Model):
     new_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The escalation ladder (the agreement's terms.escalation): steps fired so far, when the next one is due
+    steps_fired = models.PositiveSmallIntegerField(default=0)
+    next_step_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-detected_at"]
         constraints = [
             models.UniqueConstraint(fields=["lead", "clock", "deadline"], name="leads_breach_once"),
         ]
-        indexes = [models.Index(fields=["detected_at"], name="leads_breach_detected_idx")]
+        indexes = [
+            models.Index(fields=["detected_at"], name="leads_breach_detected_idx"),
+            models.Index(
+                fields=["next_step_at"], condition=Q(next_step_at__isnull=False), name="leads_breach_step_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_clock_display()} breach on lead {self.lead_id}"
@@ -394,6 +413,24 @@ class SlaBreach(models.Model):
     @property
     def late_minutes(self) -> int:
         return self.late_seconds // 60
+
+
+class SlaWarning(models.Model):
+    """A deadline about to be missed, announced once (the owner is warned `warn_before_minutes` ahead)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="sla_warnings")
+    clock = models.CharField(max_length=16, choices=Clock.choices)
+    deadline = models.DateTimeField()
+    warned_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-warned_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "clock", "deadline"], name="leads_warning_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_clock_display()} warning on lead {self.lead_id}"
 
 
 class RepProfile(models.Model):
@@ -405,6 +442,15 @@ class RepProfile(models.Model):
     is_away = models.BooleanField(default=False)
     capacity = models.PositiveIntegerField(default=50, help_text=_("Open leads a rep can hold at once"))
     last_assigned_at = models.DateTimeField(null=True, blank=True)
+    # Routing: a planned absence, working hours (in the site's time zone; blank: any time), round-robin weight
+    away_from = models.DateTimeField(null=True, blank=True)
+    away_until = models.DateTimeField(null=True, blank=True)
+    works_from = models.TimeField(null=True, blank=True)
+    works_until = models.TimeField(null=True, blank=True)
+    weight = models.PositiveSmallIntegerField(
+        default=1, help_text="Round-robin share: a rep of weight 2 gets twice the leads of weight 1"
+    )
+    assigned_count = models.PositiveIntegerField(default=0, help_text="Leads given by round-robin so far")
 
     def __str__(self) -> str:
         return f"{self.user} ({'away' if self.is_away else 'available'}, cap {self.capacity})"

@@ -63,32 +63,36 @@ def clock_view(lead: Lead, *, now: datetime, calendar: BusinessCalendar | None) 
 
 def why_view(lead: Lead) -> WhyView:
     """The trigger (or the top rules) that qualified the lead, and its latest key action."""
-    breakdown = lead.breakdown or {}
-    triggers = breakdown.get("triggers", [])
-    if triggers:
-        reasons = [hit["reason"] for hit in triggers]
+    evaluation = lead.evaluation
+    if evaluation.triggers:
+        reasons = [hit.reason for hit in evaluation.triggers]
     else:
-        top = sorted(
-            (hit for hit in breakdown.get("breakdown", []) if hit["points"] > 0), key=lambda h: -h["points"]
-        )
-        reasons = [f"{hit['name']} +{hit['points']}" for hit in top[:2]]
+        top = sorted((hit for hit in evaluation.breakdown if hit.points > 0), key=lambda h: -h.points)
+        reasons = [f"{hit.name} +{hit.points}" for hit in top[:2]]
+    # the latest action: a trigger's firing, or any evidence quoted by a rule
+    actions: list[tuple[datetime, str]] = [
+        (hit.occurred_at, _action_words(kind="", detail="", reason=hit.reason))
+        for hit in evaluation.triggers
+        if hit.occurred_at is not None
+    ]
+    actions += [
+        (item.occurred_at, _action_words(kind=item.type, detail=item.detail, reason=""))
+        for hit in evaluation.breakdown
+        for item in hit.evidence
+        if item.occurred_at is not None
+    ]
     latest_detail, latest_at = "", None
-    for hit in [*triggers, *breakdown.get("breakdown", [])]:
-        for item in hit.get("evidence", []) or ([hit] if "occurred_at" in hit else []):
-            at = datetime.fromisoformat(item["occurred_at"])
-            if latest_at is None or at > latest_at:
-                latest_at = at
-                latest_detail = _action_words(item)
+    for at, words in actions:
+        if latest_at is None or at > latest_at:
+            latest_at, latest_detail = at, words
     return WhyView(reasons=reasons, latest=latest_detail, latest_at=latest_at)
 
 
-def _action_words(item: dict) -> str:
-    detail = item.get("detail") or ""
-    kind = item.get("type") or ""
+def _action_words(*, kind: str, detail: str, reason: str) -> str:
     if kind == "page" and detail:
         return _("viewed %(page)s") % {"page": detail}
     if kind == "demo_request":
         return _("requested a demo")
     if kind and detail:
         return f"{kind.replace('_', ' ')}: {detail}"
-    return item.get("reason") or kind.replace("_", " ") or _("acted")
+    return reason or kind.replace("_", " ") or _("acted")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sla.agreement import Agreement
 from sla.criteria import MqlCriteria
 from sla.models import AgreementVersion
 from sla.terms import ServiceTerms
@@ -18,14 +19,15 @@ class Rules:
     criteria: MqlCriteria
     terms: ServiceTerms
 
+    agreement: Agreement
+
     @classmethod
     def of(cls, version: AgreementVersion) -> Rules:
         cached = _compiled.get(version.pk)
         if cached is None or cached.version.content_hash != version.content_hash:
+            agreement = Agreement.of(version)
             cached = cls(
-                version=version,
-                criteria=MqlCriteria.from_dict(version.content["mql"]),
-                terms=ServiceTerms.from_dict(version.content["terms"]),
+                version=version, criteria=agreement.criteria, terms=agreement.terms, agreement=agreement
             )
             _compiled[version.pk] = cached
         return cached

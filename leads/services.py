@@ -76,6 +76,41 @@ def lead_find(*, email: str = "", identities: Mapping[str, str] | None = None) -
     return None
 
 
+def lead_facts_apply(
+    lead: Lead,
+    *,
+    fields: Mapping[str, Any] | None = None,
+    custom: Mapping[str, Any] | None = None,
+    fill: Mapping[str, Any] | None = None,
+    overwrite: bool = True,
+) -> set[str]:
+    """The one rule for what a source says about a lead, used by every upsert path (event ingest, CSV import,
+    forms and `lead_upsert`, merges): blank values never erase known facts; with `overwrite` the new value wins,
+    without it the known one does; `fill` values (e.g. UTM defaults) only fill blanks; the e-mail is identity,
+    never a field here. Changes the lead in memory and returns the names that changed; the caller saves."""
+    changed: set[str] = set()
+    for name, value in (fields or {}).items():
+        known = getattr(lead, name, None) if name in EDITABLE_FIELDS else None
+        if name not in EDITABLE_FIELDS or value in (None, "") or (not overwrite and known not in (None, "")):
+            continue
+        if known != value:
+            setattr(lead, name, value)
+            changed.add(name)
+    for name, value in (fill or {}).items():
+        if name in EDITABLE_FIELDS and value not in (None, "") and getattr(lead, name) in (None, ""):
+            setattr(lead, name, value)
+            changed.add(name)
+    if custom:
+        attributes = dict(lead.attributes or {})
+        for name, value in custom.items():
+            if value not in (None, "") and (overwrite or name not in attributes):
+                attributes[name] = value
+        if attributes != (lead.attributes or {}):
+            lead.attributes = attributes
+            changed.add("attributes")
+    return changed
+
+
 def lead_upsert(*, data: LeadData, now: datetime, overwrite: bool = True) -> tuple[Lead, bool]:
     """Create the lead or update the one its e-mail or ids name. Returns (lead, created).
 
@@ -100,19 +135,7 @@ def _upsert(data: LeadData, now: datetime, overwrite: bool) -> tuple[Lead, bool]
         lead = Lead(email=email, created_at=now, updated_at=now)
     elif email and not lead.email:
         lead.email = email
-    for name, value in (data.fields or {}).items():
-        if (
-            name in EDITABLE_FIELDS
-            and value not in (None, "")
-            and (overwrite or getattr(lead, name) in (None, ""))
-        ):
-            setattr(lead, name, value)
-    if data.custom:
-        custom = dict(lead.attributes or {})
-        for name, value in data.custom.items():
-            if value not in (None, "") and (overwrite or name not in custom):
-                custom[name] = value
-        lead.attributes = custom
+    lead_facts_apply(lead, fields=data.fields, custom=data.custom, overwrite=overwrite)
     lead.updated_at = now
     lead.full_clean(exclude=["scored_with", "owner"], validate_unique=False, validate_constraints=False)
     lead.save()
@@ -170,10 +193,9 @@ def lead_merge(*, keep: Lead, merge: Lead, now: datetime, reason: str) -> Lead:
         if (breach.clock, breach.deadline) not in kept:
             SlaBreach.objects.filter(pk=breach.pk).update(lead=keep)
     lead_merging.send(sender=Lead, keep_id=keep.pk, merge_id=merge.pk, at=now)
-    for name in EDITABLE_FIELDS:
-        if getattr(keep, name) in (None, "") and getattr(merge, name) not in (None, ""):
-            setattr(keep, name, getattr(merge, name))
-    keep.attributes = {**(merge.attributes or {}), **(keep.attributes or {})}
+    # the kept lead's facts win; the merged lead's fill its blanks
+    merged_fields = {name: getattr(merge, name) for name in EDITABLE_FIELDS}
+    lead_facts_apply(keep, fields=merged_fields, custom=merge.attributes, overwrite=False)
     keep.updated_at = now
     keep.save()
     LeadEvent.objects.create(

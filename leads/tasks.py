@@ -35,7 +35,7 @@ def notify_hot_lead(lead_id: int) -> str:
     lead = Lead.objects.filter(pk=lead_id).select_related("owner").first()
     if lead is None:
         return "gone"
-    reasons = "; ".join(hit["reason"] for hit in lead.breakdown.get("triggers", [])) or f"score {lead.score}"
+    reasons = "; ".join(hit.reason for hit in lead.evaluation.triggers) or f"score {lead.score}"
     who = f"{lead} ({lead.company})" if lead.company else str(lead)
     text = f"Hot lead: {who} — {reasons}. Claim within the SLA."
     url = f"{settings.SITE_URL.rstrip('/')}{lead.get_absolute_url()}" if settings.SITE_URL else ""

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from leads import views
+from leads.routing import views as routing_views
 
 app_name = "leads"
 
@@ -11,6 +12,10 @@ urlpatterns = [
     path("<int:pk>/claim/", views.claim, name="claim"),
     path("<int:pk>/release/", views.release, name="release"),
     path("<int:pk>/assign/", views.assign, name="assign"),
+    path("<int:pk>/pause/", views.pause, name="pause"),
+    path("<int:pk>/resume/", views.resume, name="resume"),
     path("rescoring/", views.rescore_status, name="rescore_status"),
+    path("routing/", routing_views.routing, name="routing"),
+    path("routing/<int:pk>/", routing_views.routing_rep, name="routing_rep"),
     path("imports/", include("leads.intake.import_urls")),
 ]

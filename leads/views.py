@@ -21,8 +21,10 @@ from alignment.roles import ALL_ROLES, SALES, Role, role_required, user_roles
 from leads import queue as queue_services
 from leads.exceptions import LeadError
 from leads.filters import TABS, QueueFilter
-from leads.models import Lead, RescoreJob, SlaBreach, Tier
+from leads.lifecycle import services as lifecycle_services
+from leads.models import HANDED_OVER_STATES, Lead, RescoreJob, SlaBreach, Tier
 from leads.presenters import clock_view, why_view
+from leads.queue.assignment import rep_statuses
 from leads.scoring import active_rules
 from leads.tables import QueueTable
 
@@ -150,8 +152,9 @@ def release(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     lead = get_object_or_404(Lead.objects.select_related("owner"), pk=pk)
-    reps = queue_services.available_reps()
     if request.method == "GET":
+        # every rep, marked when away, off hours or over capacity (a manager may still choose them)
+        reps = rep_statuses(now=timezone.now())
         return render(
             request, "leads/_assign_form.html", {"lead": lead, "reps": reps, "query": request.GET.urlencode()}
         )
@@ -216,13 +219,64 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "events": events,
             "identities": lead.identities.all(),
             "breaches": lead.breaches.select_related("owner", "new_owner"),
-            "b": lead.breakdown,
+            "b": lead.evaluation,
             "now": now,
             "can_claim": Role.REP in user_roles(request.user)
             and lead.owner_id is None
             and lead.state == "mql",
+            **_waiting_context(request, lead),
         },
     )
+
+
+def _may_pause(user: Any, lead: Lead) -> bool:
+    """The owner, or a sales manager, says a lead with sales waits on the customer (and when it answered)."""
+    roles = user_roles(user)
+    if lead.state not in HANDED_OVER_STATES:
+        return False
+    return Role.SALES_MANAGER in roles or (Role.REP in roles and lead.owner_id == user.pk)
+
+
+def _waiting_context(request: HttpRequest, lead: Lead) -> dict[str, bool]:
+    rules = active_rules()
+    return {
+        "can_pause": _may_pause(request.user, lead),
+        "pause_allowed": bool(rules and rules.terms.pause_on_customer),
+    }
+
+
+@role_required(SALES)
+@require_POST
+def pause(request: HttpRequest, pk: int) -> HttpResponse:
+    """The lead waits on the customer: its clocks stop (if the agreement allows it)."""
+    return _waiting_action(
+        request, pk, lifecycle_services.lead_pause, "Waiting on the customer: clocks paused."
+    )
+
+
+@role_required(SALES)
+@require_POST
+def resume(request: HttpRequest, pk: int) -> HttpResponse:
+    """The customer answered: clocks run again, deadlines moved by the wait."""
+    return _waiting_action(
+        request, pk, lifecycle_services.lead_resume, "Clocks resumed; deadlines moved by the time waited."
+    )
+
+
+def _waiting_action(request: HttpRequest, pk: int, service: Any, ok: str) -> HttpResponse:
+    lead = get_object_or_404(Lead, pk=pk)
+    if not _may_pause(request.user, lead):
+        messages.error(
+            request, "Only the lead's owner or a sales manager can do this while the lead is with sales."
+        )
+        return redirect(lead.get_absolute_url())
+    try:
+        service(lead_id=lead.pk, actor=request.user, now=timezone.now())
+    except LeadError as error:
+        messages.error(request, str(error))
+        return redirect(lead.get_absolute_url())
+    messages.success(request, ok)
+    return redirect(lead.get_absolute_url())
 
 
 @role_required(ALL_ROLES)

@@ -226,6 +226,11 @@ def new_rule_id(content: dict[str, Any], section: str) -> str:
     return rule_id
 
 
+def threshold_set(content: dict[str, Any], threshold: int) -> dict[str, Any]:
+    content["mql"]["threshold"] = threshold
+    return content
+
+
 def rule_add(content: dict[str, Any], section: str, rule: dict[str, Any]) -> dict[str, Any]:
     rule = {**rule, "id": new_rule_id(content, section)}
     content["mql"].setdefault(section, []).append(rule)

@@ -423,6 +423,29 @@ class TermsForm(PartForm):
     )
     notify_manager = forms.BooleanField(required=False, label=_("Notify the sales manager on breach"))
     auto_assign = forms.BooleanField(required=False, label=_("Assign new MQLs round-robin"))
+    warn_before_minutes = forms.IntegerField(
+        min_value=0, required=False, label=_("Warn the owner before a deadline (business minutes)"),
+        help_text=_("Empty or 0: no warning."),
+    )  # fmt: skip
+    min_contact_attempts = forms.IntegerField(
+        min_value=0, max_value=50, required=False, label=_("Contact attempts required before a reject"),
+        help_text=_("Empty or 0: a rep may reject at once."),
+    )  # fmt: skip
+    pause_on_customer = forms.BooleanField(
+        required=False, label=_("Clocks pause while a lead waits on the customer")
+    )
+    # The escalation ladder: each step's delay after the breach (calendar minutes); empty leaves the step out.
+    step_notify_owner = forms.IntegerField(
+        min_value=0, required=False, label=_("Escalation: notify the owner (minutes after the breach)")
+    )
+    step_reassign = forms.IntegerField(
+        min_value=0, required=False, label=_("Escalation: reassign round-robin (minutes after the breach)")
+    )
+    step_notify_managers_manager = forms.IntegerField(
+        min_value=0,
+        required=False,
+        label=_("Escalation: notify the manager's manager (minutes after the breach)"),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -436,6 +459,13 @@ class TermsForm(PartForm):
     def initial_from(cls, content: dict[str, Any]) -> dict[str, Any]:
         terms = content["terms"]
         initial = {key: terms.get(key) for key in ("on_breach", "notify_manager", "auto_assign")}
+        initial.update(
+            warn_before_minutes=terms.get("warn_before_minutes", 0),
+            min_contact_attempts=terms.get("min_contact_attempts", 0),
+            pause_on_customer=terms.get("pause_on_customer", False),
+        )
+        for step in terms.get("escalation", []):
+            initial[f"step_{step['action']}"] = step["after_minutes"]
         for tier in ("hot", "warm"):
             for key, _label in TIER_FIELDS:
                 initial[f"{tier}_{key}"] = terms["tiers"].get(tier, {}).get(key)
@@ -449,8 +479,16 @@ class TermsForm(PartForm):
         terms = content["terms"]
         for tier in ("hot", "warm"):
             terms["tiers"][tier] = {key: data[f"{tier}_{key}"] for key, _ in TIER_FIELDS}
-        for key in ("on_breach", "notify_manager", "auto_assign"):
+        for key in ("on_breach", "notify_manager", "auto_assign", "pause_on_customer"):
             terms[key] = data[key]
+        terms["warn_before_minutes"] = data["warn_before_minutes"] or 0
+        terms["min_contact_attempts"] = data["min_contact_attempts"] or 0
+        ladder = [
+            {"after_minutes": data[f"step_{action}"], "action": action}
+            for action in ("notify_owner", "reassign", "notify_managers_manager")
+            if data[f"step_{action}"] is not None
+        ]
+        terms["escalation"] = sorted(ladder, key=lambda step: step["after_minutes"])
         return content
 
 

@@ -17,6 +17,8 @@ __all__ = [
     "TIER_KEYS",
     "STARTER_TERMS",
     "BreachAction",
+    "EscalationAction",
+    "EscalationStep",
     "MarketingTerms",
     "ServiceTerms",
     "TermsError",
@@ -122,6 +124,58 @@ def _check_marketing(mql_per_month: Any, required_fields: tuple[Any, ...], path:
 
 
 _TERMS_KEYS = ("tiers", "on_breach", "notify_manager", "auto_assign", "marketing", "calendar")
+# Optional engine terms (older agreements lack them; the defaults below switch each one off).
+_ENGINE_KEYS = ("warn_before_minutes", "escalation", "min_contact_attempts", "pause_on_customer")
+
+
+class EscalationAction(StrEnum):
+    NOTIFY_OWNER = "notify_owner"
+    REASSIGN = "reassign"
+    NOTIFY_MANAGERS_MANAGER = "notify_managers_manager"
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    """One rung of the ladder: `after_minutes` (calendar minutes) after the breach was found, do `action`."""
+
+    after_minutes: int
+    action: EscalationAction
+
+    def __post_init__(self) -> None:
+        _whole(self.after_minutes, "step.after_minutes", minimum=0)
+        object.__setattr__(self, "action", _escalation_action(self.action, "step.action"))
+
+    @classmethod
+    def from_dict(cls, data: Any, *, path: str) -> EscalationStep:
+        data = _object(data, path, ("after_minutes", "action"))
+        return cls(
+            after_minutes=_whole(data["after_minutes"], f"{path}.after_minutes", minimum=0),
+            action=_escalation_action(data["action"], f"{path}.action"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"after_minutes": self.after_minutes, "action": self.action.value}
+
+
+def _escalation_action(value: Any, path: str) -> EscalationAction:
+    try:
+        return EscalationAction(value)
+    except ValueError:
+        allowed = ", ".join(action.value for action in EscalationAction)
+        raise TermsError(f"{path}: must be one of {allowed}") from None
+
+
+def _ladder(value: Any, path: str) -> tuple[EscalationStep, ...]:
+    if not isinstance(value, list | tuple):
+        raise TermsError(f"{path}: must be a list of steps")
+    steps = tuple(
+        step if isinstance(step, EscalationStep) else EscalationStep.from_dict(step, path=f"{path}[{index}]")
+        for index, step in enumerate(value)
+    )
+    for index in range(1, len(steps)):
+        if steps[index].after_minutes < steps[index - 1].after_minutes:
+            raise TermsError(f"{path}[{index}].after_minutes: steps must come in order of their delay")
+    return steps
 
 
 @dataclass(frozen=True)
@@ -133,9 +187,21 @@ class ServiceTerms:
     auto_assign: bool
     marketing: MarketingTerms
     calendar: BusinessCalendar
+    # Warn the owner this many business minutes before a deadline (0: no warning).
+    warn_before_minutes: int = 0
+    # After a breach, these steps fire in order, once each, while the breached clock still runs.
+    escalation: tuple[EscalationStep, ...] = ()
+    # Contact attempts a rep must log before rejecting an MQL (0: reject any time).
+    min_contact_attempts: int = 0
+    # Whether a rep may pause the clocks while the lead waits on the customer.
+    pause_on_customer: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tiers", MappingProxyType(dict(self.tiers)))
+        _whole(self.warn_before_minutes, "terms.warn_before_minutes", minimum=0)
+        object.__setattr__(self, "escalation", _ladder(self.escalation, "terms.escalation"))
+        _whole(self.min_contact_attempts, "terms.min_contact_attempts", minimum=0)
+        _flag(self.pause_on_customer, "terms.pause_on_customer")
         object.__setattr__(self, "on_breach", _breach_action(self.on_breach, "terms.on_breach"))
         for name in REQUIRED_TIERS:
             if name not in self.tiers:
@@ -153,7 +219,7 @@ class ServiceTerms:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, path: str = "terms") -> ServiceTerms:
         """Raises TermsError for every problem, calendar ones included, so callers catch one exception."""
-        data = _object(data, path, _TERMS_KEYS)
+        data = _object(data, path, _TERMS_KEYS, optional=_ENGINE_KEYS)
         raw_tiers = data["tiers"]
         if not isinstance(raw_tiers, Mapping):
             raise TermsError(f"{path}.tiers: must be an object")
@@ -176,6 +242,14 @@ class ServiceTerms:
             auto_assign=_flag(data["auto_assign"], f"{path}.auto_assign"),
             marketing=MarketingTerms.from_dict(data["marketing"], path=f"{path}.marketing"),
             calendar=calendar,
+            warn_before_minutes=_whole(
+                data.get("warn_before_minutes", 0), f"{path}.warn_before_minutes", minimum=0
+            ),
+            escalation=_ladder(data.get("escalation", []), f"{path}.escalation"),
+            min_contact_attempts=_whole(
+                data.get("min_contact_attempts", 0), f"{path}.min_contact_attempts", minimum=0
+            ),
+            pause_on_customer=_flag(data.get("pause_on_customer", False), f"{path}.pause_on_customer"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -186,6 +260,10 @@ class ServiceTerms:
             "auto_assign": self.auto_assign,
             "marketing": self.marketing.to_dict(),
             "calendar": self.calendar.to_dict(),
+            "warn_before_minutes": self.warn_before_minutes,
+            "escalation": [step.to_dict() for step in self.escalation],
+            "min_contact_attempts": self.min_contact_attempts,
+            "pause_on_customer": self.pause_on_customer,
         }
 
     def tier(self, name: str) -> TierTerms:
@@ -210,6 +288,10 @@ class ServiceTerms:
             "accept": due_at(start=start, business_minutes=terms.accept_minutes, calendar=calendar),
             "outcome": add_business_days(start=start, days=terms.outcome_days, calendar=calendar),
         }
+
+    def status_update_due(self, *, tier: str, since: datetime) -> datetime:
+        """When the next status update is due: `status_update_days` business days after the last one."""
+        return add_business_days(start=since, days=self.tier(tier).status_update_days, calendar=self.calendar)
 
 
 def _breach_action(value: Any, path: str) -> BreachAction:
@@ -240,6 +322,14 @@ STARTER_TERMS: dict[str, Any] = {
     "on_breach": "return_to_queue",
     "notify_manager": True,
     "auto_assign": False,
+    "warn_before_minutes": 5,
+    "escalation": [
+        {"after_minutes": 0, "action": "notify_owner"},
+        {"after_minutes": 60, "action": "reassign"},
+        {"after_minutes": 240, "action": "notify_managers_manager"},
+    ],
+    "min_contact_attempts": 0,
+    "pause_on_customer": True,
     "marketing": {"mql_per_month": 200, "required_fields": ["email", "company", "job_title"]},
     "calendar": {
         "time_zone": "Europe/London",

@@ -56,6 +56,7 @@ def clock_label(value: str) -> str:
         "first_contact": pgettext("clock", "first contact"),
         "accept": pgettext("clock", "accept/reject"),
         "outcome": pgettext("clock", "outcome"),
+        "status_update": pgettext("clock", "status update"),
     }.get(value, value)
 
 

@@ -129,3 +129,51 @@ def test_each_apps_code_renders_only_its_own_templates():
                 if re.fullmatch(r"[a-z_]+/[\w/.-]+\.html", text) and _template_app(text) not in (None, app):
                     wrong.append(f"{module} renders {node.value}")
     assert wrong == [], "\n".join(wrong)
+
+
+AGREEMENT_SECTIONS = {"mql", "sql", "terms"}
+
+
+def _content_reads(tree: ast.AST) -> list[int]:
+    """Lines that read an agreement's JSON by key: `x.content[...]`, `x.content.get(...)`, or a subscript by a
+    section name (`content["mql"]`). Outside `sla` these go through `sla.agreement.Agreement` instead."""
+
+    def reads(target: ast.expr, key: ast.expr | None) -> bool:
+        on_content = isinstance(target, ast.Attribute) and target.attr == "content"
+        by_section = isinstance(key, ast.Constant) and key.value in AGREEMENT_SECTIONS
+        return on_content or by_section
+
+    lines = []
+    for node in ast.walk(tree):
+        is_get = (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+        )
+        if (isinstance(node, ast.Subscript) and reads(node.value, node.slice)) or (
+            is_get and reads(node.func.value, node.args[0] if node.args else None)
+        ):
+            lines.append(node.lineno)
+    return sorted(lines)
+
+
+def test_nothing_outside_sla_indexes_agreement_content():
+    wrong = []
+    for module, path in project_modules().items():
+        if app_of(module) == "sla":
+            continue
+        for line in _content_reads(ast.parse(path.read_text(encoding="utf-8"))):
+            wrong.append(f"{module}:{line}")
+    assert wrong == [], "read the agreement through sla.agreement.Agreement.of(version):\n" + "\n".join(wrong)
+
+
+def test_the_content_scan_sees_every_way_of_indexing_content():
+    # given code reading the agreement's JSON four ways, and typed reads that are fine
+    source = (
+        "a = version.content['mql']['threshold']\n"
+        "b = version.content.get('terms', {})\n"
+        "c = content['sql']\n"
+        "d = mql.get('terms')\n"
+        "e = Agreement.of(version).criteria.threshold\n"
+        "f = row['name']\n"
+    )
+    # then each line with a raw read is found, and no other
+    assert _content_reads(ast.parse(source)) == [1, 2, 3, 4]

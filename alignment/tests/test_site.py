@@ -179,3 +179,22 @@ def test_production_refuses_the_default_secret_key():
     result = _manage("check", env={"DJANGO_DEBUG": "0"})
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.parametrize("server", ["alignment.wsgi", "alignment.asgi", "alignment.celery"])
+def test_a_server_started_with_nothing_set_refuses_rather_than_run_in_debug(server):
+    # given a deploy that forgets its environment / when the server loads its settings
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    code = f"import {server}; from django.conf import settings; print(settings.DEBUG)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=base, capture_output=True, text=True, timeout=120
+    )
+    # then it refuses the public development key instead of serving debug pages
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+    # and with debug asked for, it starts in debug
+    debug = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**base, "DJANGO_DEBUG": "1"}, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    assert debug.stdout.strip().splitlines()[-1] == "True", debug.stderr

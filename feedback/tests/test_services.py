@@ -201,11 +201,13 @@ def test_accept_makes_a_sales_accepted_lead_and_stops_the_decision_clock(agreeme
     services.contact_log(lead_id=lead.pk, user=rep, channel="call", connected=True, note="", now=at)
     # when the rep accepts it
     cycle = services.lead_accept(lead_id=lead.pk, user=rep, now=at + timedelta(minutes=1))
-    # then it is an SAL, the decision clock stopped, and only the outcome clock still runs
+    # then it is an SAL, the decision clock stopped; the outcome clock runs, and the status-update clock starts
+    # (the agreement's status_update_days, due before the outcome)
     lead.refresh_from_db()
     assert lead.state == State.SAL and lead.decided_at == at + timedelta(minutes=1)
     assert lead.outcome_at is None
-    assert (lead.sla_clock, lead.sla_due_at) == ("outcome", lead.outcome_due_at)
+    assert lead.status_update_due_at and lead.status_update_due_at < lead.outcome_due_at
+    assert (lead.sla_clock, lead.sla_due_at) == ("status_update", lead.status_update_due_at)
     assert cycle.accepted_at == at + timedelta(minutes=1) and cycle.owner == rep and cycle.closed_at is None
     # and the move is an event and an audit entry
     event = LeadEvent.objects.filter(lead=lead, kind="state").last()
@@ -883,15 +885,18 @@ def test_an_outcome_not_recorded_in_time_is_a_breach_and_one_recorded_in_time_is
     late = accepted(handed_over(owner=rep), rep)
     done = qualified(handed_over(owner=rep), rep)
     services.lead_win(lead_id=done.pk, user=rep, amount=Decimal("1000"), now=START + timedelta(days=5))
-    assert late.sla_clock == "outcome" and late.outcome_due_at > START + timedelta(days=30)
+    assert late.outcome_due_at > START + timedelta(days=30)
     # when the breach scan runs an hour after the outcome deadline, and again
     scan_at = late.outcome_due_at + timedelta(hours=1)
     with django_capture_on_commit_callbacks(execute=True):
         found = sla_breaches_scan(now=scan_at)
     again = sla_breaches_scan(now=scan_at + timedelta(minutes=5))
-    # then exactly one outcome breach is recorded, on the open lead, for its owner
-    breach = SlaBreach.objects.get()
-    assert found.breaches == [breach.pk] and again.breaches == []
+    # then exactly one outcome breach is recorded, on the open lead, for its owner (and, as nobody reported on
+    # it for weeks, one status-update breach)
+    breach = SlaBreach.objects.get(clock="outcome")
+    status = SlaBreach.objects.get(clock="status_update")
+    assert sorted(found.breaches) == sorted([breach.pk, status.pk]) and again.breaches == []
+    assert status.lead_id == late.pk
     assert (breach.lead_id, breach.clock, breach.deadline, breach.owner) == (
         late.pk,
         "outcome",
@@ -905,9 +910,9 @@ def test_an_outcome_not_recorded_in_time_is_a_breach_and_one_recorded_in_time_is
 
 
 def test_recording_the_outcome_stops_the_outcome_clock_before_its_deadline(agreement, rep, reasons):
-    # given an accepted lead whose outcome clock runs
+    # given an accepted lead whose outcome (and status-update) clocks run
     lead = accepted(handed_over(owner=rep), rep)
-    assert lead.next_sla_check_at == lead.outcome_due_at
+    assert lead.next_sla_check_at == min(lead.outcome_due_at, lead.status_update_due_at)
     # when it is disqualified before the deadline
     services.lead_disqualify(
         lead_id=lead.pk,

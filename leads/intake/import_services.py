@@ -25,7 +25,7 @@ from leads.intake import imports
 from leads.intake.imports import ColumnMap, CsvError, ParsedCsv, RowError
 from leads.models import IdentityKind, ImportJob, Lead, LeadIdentity
 from leads.scoring import Rules, active_rules, leads_rescore
-from leads.services import EDITABLE_FIELDS, LeadData, lead_upsert
+from leads.services import EDITABLE_FIELDS, LeadData, lead_facts_apply, lead_upsert
 from leads.signals import import_job_queued
 
 log = logging.getLogger(__name__)
@@ -379,7 +379,7 @@ def leads_upsert_bulk(rows: Sequence[tuple[int, dict[str, Any]]], *, now: dateti
             result.updated += 1
             if email and not lead.email:
                 lead.email = email
-        _apply_row(lead, data)
+        lead_facts_apply(lead, fields=data["fields"], custom=data["custom"])
         lead.updated_at = now
         if lead.pk:
             changed[lead.pk] = lead
@@ -399,17 +399,6 @@ def leads_upsert_bulk(rows: Sequence[tuple[int, dict[str, Any]]], *, now: dateti
     )
     result.touched = {lead.pk for lead in new} | set(changed)
     return result
-
-
-def _apply_row(lead: Lead, data: Mapping[str, Any]) -> None:
-    for name, value in data["fields"].items():
-        if name in EDITABLE_FIELDS and value not in (None, ""):
-            setattr(lead, name, value)
-    if data["custom"]:
-        lead.attributes = {
-            **(lead.attributes or {}),
-            **{k: v for k, v in data["custom"].items() if v not in (None, "")},
-        }
 
 
 def _upsert_one_by_one(rows: Sequence[tuple[int, dict[str, Any]]], *, now: datetime) -> ChunkResult:

@@ -313,7 +313,10 @@ def _write(walk: _Walk, locked: dict[int, Lead], now: datetime, source: str, res
     fields: set[str] = {"updated_at"}
     for message, person in walk.updates:
         lead = lead_of(person)
-        names = _apply_message(lead, message)
+        # identify traits: new values win, blanks never erase; UTM defaults only fill blanks
+        names = services.lead_facts_apply(
+            lead, fields=message.fields, custom=message.custom, fill=message.defaults
+        )
         if names and lead.pk is not None:
             changed[lead.pk] = lead
             fields |= names
@@ -363,25 +366,3 @@ def _write(walk: _Walk, locked: dict[int, Lead], now: datetime, source: str, res
             rescore.became_mql,
             rescore.became_hot,
         )
-
-
-def _apply_message(lead: Lead, message: Message) -> set[str]:
-    """Set identify traits on a lead: new values win, blanks never erase; UTM defaults only fill blanks.
-
-    Returns the names of the fields that changed.
-    """
-    changed: set[str] = set()
-    for name, value in message.fields.items():
-        if name != EMAIL and getattr(lead, name) != value:
-            setattr(lead, name, value)
-            changed.add(name)
-    for name, value in message.defaults.items():
-        if getattr(lead, name) in (None, ""):
-            setattr(lead, name, value)
-            changed.add(name)
-    if message.custom:
-        attributes: dict[str, Any] = {**(lead.attributes or {}), **message.custom}
-        if attributes != lead.attributes:
-            lead.attributes = attributes
-            changed.add("attributes")
-    return changed

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -58,6 +58,8 @@ class Clock(StrEnum):
     FIRST_CONTACT = "first_contact"
     ACCEPT = "accept"
     OUTCOME = "outcome"
+    # Recurring: once accepted, the owner reports on the lead every N business days (each update restarts it).
+    STATUS_UPDATE = "status_update"
 
 
 class Stop(StrEnum):
@@ -209,10 +211,51 @@ def clocks_running_in(state: State | str) -> frozenset[Clock]:
     """The clocks that may run in a state (each runs until its stop; none outside sales' hands)."""
     state = State(state)
     if state == State.MQL:
-        return frozenset(Clock)
+        return frozenset({Clock.CLAIM, Clock.FIRST_CONTACT, Clock.ACCEPT, Clock.OUTCOME})
     if state in (State.SAL, State.SQL):
-        return frozenset({Clock.FIRST_CONTACT, Clock.OUTCOME})
+        return frozenset({Clock.FIRST_CONTACT, Clock.OUTCOME, Clock.STATUS_UPDATE})
     return frozenset()
+
+
+def clocks_running(state: State | str, *, paused: bool) -> frozenset[Clock]:
+    """The clocks that run now: none while the lead waits on the customer (paused), else `clocks_running_in`."""
+    return frozenset() if paused else clocks_running_in(state)
+
+
+def may_pause(state: State | str, *, allowed_by_terms: bool, paused: bool) -> bool:
+    """A lead with sales may wait on the customer if the agreement allows it and it is not already waiting."""
+    return allowed_by_terms and not paused and State(state) in WITH_SALES
+
+
+def shift(deadline: datetime | None, *, paused_from: datetime, resumed_at: datetime) -> datetime | None:
+    """A deadline after a pause: moved later by the time the lead waited (a clock never loses time to it)."""
+    if deadline is None or resumed_at <= paused_from:
+        return deadline
+    return deadline + (resumed_at - paused_from)
+
+
+def warning_due(deadline: datetime, *, warn_before: timedelta) -> datetime | None:
+    """When to warn of a deadline (None: warnings are off)."""
+    return deadline - warn_before if warn_before > timedelta(0) else None
+
+
+def ladder_due(detected_at: datetime, delays_minutes: Iterable[int], *, fired: int) -> datetime | None:
+    """When the next escalation step falls due: `fired` steps have fired (None: the ladder is done)."""
+    delays = list(delays_minutes)
+    if fired >= len(delays):
+        return None
+    return detected_at + timedelta(minutes=delays[fired])
+
+
+def reject_refusal(*, attempts: int, minimum: int) -> str | None:
+    """Why a rep may not reject yet (None: they may): the agreement asks for `minimum` contact attempts first."""
+    if attempts >= minimum:
+        return None
+    missing = minimum - attempts
+    return (
+        f"The agreement asks for at least {minimum} contact attempt{'s' if minimum != 1 else ''} before a "
+        f"lead is rejected; {attempts} logged so far. Log {missing} more before rejecting."
+    )
 
 
 def counts_since(
@@ -238,7 +281,12 @@ def may_hand_over(state: State | str, *, since: datetime | None, new_activity: i
     it is (fit), it comes back only when it does something again, so a new agreement with a lower threshold
     does not send every rejected lead back to sales.
     """
-    return allowed(Action.HAND_OVER, state) and (since is None or new_activity > 0)
+    return allowed(Action.HAND_OVER, state) and not waits_for_activity(since=since, new_activity=new_activity)
+
+
+def waits_for_activity(*, since: datetime | None, new_activity: int) -> bool:
+    """Handed back (`since` from `counts_since`) and nothing done since: no hand-over, whatever the score."""
+    return since is not None and new_activity == 0
 
 
 @dataclass(frozen=True)

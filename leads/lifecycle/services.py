@@ -12,6 +12,8 @@ from leads.exceptions import LeadError
 from leads.lifecycle import rules as life
 from leads.models import Lead, LeadEvent, SlaBreach
 from leads.queue.clocks import stamp_clocks
+from leads.rules import active_rules
+from sla.terms import TermsError
 
 STOP_FIELDS = {
     life.Stop.CLAIM: "claimed_at",
@@ -57,8 +59,101 @@ def lead_progress(
         )  # fmt: skip
         lead.owner = None
         changed.append("owner")
+    if chosen.action == life.Action.ACCEPT:
+        changed += _status_update_restart(lead, now)
     lead.updated_at = now
-    flagged = set(SlaBreach.objects.filter(lead=lead).values_list("clock", "deadline"))
-    changed += stamp_clocks(lead, flagged=flagged)
+    changed += _stamp(lead)
     lead.save(update_fields=changed)
     return lead
+
+
+def _stamp(lead: Lead) -> list[str]:
+    flagged = set(SlaBreach.objects.filter(lead=lead).values_list("clock", "deadline"))
+    return stamp_clocks(lead, flagged=flagged)
+
+
+def _status_update_restart(lead: Lead, now: datetime) -> list[str]:
+    """Start the status-update clock afresh from `now` (the agreement's status_update_days for the lead's tier)."""
+    rules = active_rules()
+    if rules is None:
+        return []
+    try:
+        lead.status_update_due_at = rules.terms.status_update_due(tier=lead.tier, since=now)
+    except TermsError:
+        return []  # a lead without a tier has no terms to report against
+    return ["status_update_due_at"]
+
+
+@transaction.atomic
+def lead_status_updated(*, lead_id: int, now: datetime) -> Lead:
+    """The owner reported on an accepted lead (a contact logged): the status-update clock restarts from now."""
+    lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id)
+    if life.Clock.STATUS_UPDATE not in life.clocks_running_in(lead.state):
+        return lead
+    changed = _status_update_restart(lead, now)
+    if changed:
+        lead.updated_at = now
+        lead.save(update_fields=[*changed, "updated_at", *_stamp(lead)])
+    return lead
+
+
+@transaction.atomic
+def lead_pause(*, lead_id: int, actor: Any, now: datetime) -> Lead:
+    """The lead waits on the customer: every clock stops until `lead_resume` (only if the agreement allows it)."""
+    lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id)
+    rules = active_rules()
+    allowed = bool(rules and rules.terms.pause_on_customer)
+    if not life.may_pause(lead.state, allowed_by_terms=allowed, paused=lead.paused_at is not None):
+        if not allowed:
+            raise LeadError(
+                "The agreement in force does not allow pausing the clocks while waiting on the customer."
+            )
+        if lead.paused_at is not None:
+            raise LeadError("This lead is already waiting on the customer.")
+        raise LeadError(
+            f"This lead is {lead.get_state_display()}: it is not with sales, so it has no clocks to pause."
+        )
+    lead.paused_at, lead.updated_at = now, now
+    LeadEvent.objects.create(
+        lead=lead, at=now, kind=LeadEvent.Kind.STATE, from_value=lead.state, to_value=lead.state,
+        actor=actor, actor_label=actor.get_username(), reason="waiting on the customer (clocks paused)",
+    )  # fmt: skip
+    lead.save(update_fields=["paused_at", "updated_at", *_stamp(lead)])
+    return lead
+
+
+@transaction.atomic
+def lead_resume(*, lead_id: int, actor: Any, now: datetime) -> Lead:
+    """The customer answered: the clocks run again, every deadline moved later by the time the lead waited."""
+    lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id)
+    if lead.paused_at is None:
+        raise LeadError("This lead is not waiting on the customer.")
+    paused_from = lead.paused_at
+    for field in PAUSABLE_DEADLINES:
+        setattr(lead, field, life.shift(getattr(lead, field), paused_from=paused_from, resumed_at=now))
+    lead.paused_at, lead.updated_at = None, now
+    waited = now - paused_from
+    LeadEvent.objects.create(
+        lead=lead, at=now, kind=LeadEvent.Kind.STATE, from_value=lead.state, to_value=lead.state,
+        actor=actor, actor_label=actor.get_username(),
+        reason=f"customer answered (clocks resumed, deadlines moved by {_duration(waited)})",
+    )  # fmt: skip
+    lead.save(update_fields=[*PAUSABLE_DEADLINES, "paused_at", "updated_at", *_stamp(lead)])
+    return lead
+
+
+PAUSABLE_DEADLINES = (
+    "claim_due_at",
+    "first_contact_due_at",
+    "accept_due_at",
+    "outcome_due_at",
+    "status_update_due_at",
+)
+
+
+def _duration(delta: Any) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 1440)
+    hours, minutes = divmod(rest, 60)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
+    return " ".join(part for part in parts if part) or "under a minute"

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0005_lead_created_index'),
+        ('leads', '0008_sla_engine'),
     ]
 
     operations = [

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, F, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alignment.audit import audit_record
@@ -15,6 +17,7 @@ from alignment.roles import Role
 from leads.exceptions import LeadAlreadyClaimed, LeadError, NoRepAvailable
 from leads.lifecycle import rules as life
 from leads.models import Lead, LeadEvent, RepProfile, SlaBreach, State
+from leads.queue.availability import Availability, Turn, availability, level_count, next_turn
 from leads.queue.clocks import stamp_clocks
 from leads.signals import lead_owner_set
 
@@ -104,30 +107,116 @@ def lead_assign(*, lead_id: int, rep: Any, by: Any, now: datetime, reason: str =
     return lead
 
 
-def available_reps(*, exclude: Any = None) -> list[Any]:
-    """Active reps who are not away and below their capacity, least recently assigned first."""
+@dataclass(frozen=True)
+class RepStatus:
+    """A rep as routing sees them: their profile (defaults if none yet), open leads and availability now."""
+
+    user: Any
+    profile: RepProfile
+    open_leads: int
+    availability: Availability
+
+
+def rep_statuses(*, now: datetime, exclude: Any = None) -> list[RepStatus]:
+    """Every active rep with their availability now, by name (two queries whatever the number of reps)."""
     User = get_user_model()
     reps = (
         User.objects.filter(is_active=True, groups__name=Role.REP.value)
-        .exclude(rep_profile__is_away=True)
         .annotate(open_leads=Count("owned_leads", filter=Q(owned_leads__state__in=OPEN_FOR_CAPACITY)))
         .select_related("rep_profile")
-        .order_by(F("rep_profile__last_assigned_at").asc(nulls_first=True), "pk")
+        .order_by("first_name", "last_name", "username")
     )
     if exclude is not None:
         reps = reps.exclude(pk=exclude.pk)
-    return [
-        rep for rep in reps if rep.open_leads < getattr(getattr(rep, "rep_profile", None), "capacity", 50)
+    local_now = timezone.localtime(now).time()
+    statuses = []
+    for rep in reps:
+        profile = getattr(rep, "rep_profile", None) or RepProfile(user=rep)
+        statuses.append(
+            RepStatus(
+                user=rep,
+                profile=profile,
+                open_leads=rep.open_leads,
+                availability=availability(
+                    is_away=profile.is_away,
+                    away_from=profile.away_from,
+                    away_until=profile.away_until,
+                    works_from=profile.works_from,
+                    works_until=profile.works_until,
+                    open_leads=rep.open_leads,
+                    capacity=profile.capacity,
+                    now=now,
+                    local_now=local_now,
+                ),  # fmt: skip
+            )
+        )
+    return statuses
+
+
+def available_reps(*, exclude: Any = None, now: datetime | None = None) -> list[Any]:
+    """Active reps who can take a lead now (not away, within their hours, below capacity), next turn first."""
+    statuses = [
+        s for s in rep_statuses(now=now or timezone.now(), exclude=exclude) if s.availability.available
     ]
+    ordered: list[Any] = []
+    remaining = {status.user.pk: status for status in statuses}
+    turns = {pk: _turn(status) for pk, status in remaining.items()}
+    while turns:
+        pk = next_turn(list(turns.values()))
+        ordered.append(remaining[pk].user)
+        del turns[pk]
+    for user in ordered:
+        user.open_leads = remaining[user.pk].open_leads
+    return ordered
+
+
+def _turn(status: RepStatus) -> Turn:
+    profile = status.profile
+    return Turn(
+        key=status.user.pk,
+        weight=profile.weight,
+        assigned=profile.assigned_count,
+        last_assigned_at=profile.last_assigned_at,
+    )
 
 
 def lead_assign_round_robin(
     *, lead_id: int, now: datetime, exclude: Any = None, reason: str = "round-robin"
 ) -> Lead:
-    reps = available_reps(exclude=exclude)
+    """Give the lead to the available rep whose turn it is (weighted round-robin; see availability.next_turn)."""
+    reps = available_reps(exclude=exclude, now=now)
     if not reps:
-        raise NoRepAvailable("No rep is available: everyone is away or at capacity.")
+        raise NoRepAvailable("No rep is available: everyone is away, off hours or at capacity.")
     rep = reps[0]
     lead = lead_assign(lead_id=lead_id, rep=rep, by="round-robin", now=now, reason=reason)
-    RepProfile.objects.update_or_create(user=rep, defaults={"last_assigned_at": now})
+    profile, _ = RepProfile.objects.get_or_create(user=rep)
+    RepProfile.objects.filter(pk=profile.pk).update(
+        last_assigned_at=now, assigned_count=F("assigned_count") + 1
+    )
     return lead
+
+
+@transaction.atomic
+def rep_profile_update(*, rep: Any, by: Any, now: datetime, **values: Any) -> RepProfile:
+    """A sales manager sets a rep's availability, hours, capacity and weight. A rep who comes back from being
+    away, or whose weight changes, starts level with the others (availability.level_count)."""
+    profile, _ = RepProfile.objects.select_for_update().get_or_create(user=rep)
+    before = {name: getattr(profile, name) for name in values}
+    for name, value in values.items():
+        setattr(profile, name, value)
+    back = before.get("is_away") and not profile.is_away
+    if back or ("weight" in values and before["weight"] != profile.weight):
+        others = [
+            _turn(status) for status in rep_statuses(now=now, exclude=rep) if status.availability.available
+        ]
+        profile.assigned_count = max(
+            profile.assigned_count, level_count(weight=profile.weight, others=others)
+        )
+    profile.full_clean()
+    profile.save()
+    changes = {
+        name: (before[name], getattr(profile, name)) for name in values if before[name] != values[name]
+    }
+    if changes:
+        audit_record(actor=by, action="rep.routing_changed", target=profile, changes=changes, at=now)
+    return profile

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
+from alignment.roles import Role
 from leads.exceptions import NoRepAvailable
 from leads.lifecycle import rules as life
-from leads.models import Lead, SlaBreach
+from leads.models import Lead, SlaBreach, SlaWarning
 from leads.queue.assignment import lead_assign_round_robin, owner_change_record
 from leads.queue.clocks import clock_state, running_clocks, stamp_clocks
 from leads.rules import active_rules
-from leads.signals import sla_breaches_found
+from leads.signals import sla_breaches_found, sla_escalated, sla_warnings_found
+from sla.calendar import due_at
+from sla.terms import EscalationAction
 
 SCAN_BATCH = 500
 
@@ -23,42 +27,64 @@ SCAN_BATCH = 500
 class ScanResult:
     breaches: list[int]
     checked: int
+    warnings: list[int] = field(default_factory=list)
+    steps: list[tuple[int, int]] = field(default_factory=list)  # (breach id, step number) fired
 
 
 def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
-    """Find running clocks past their deadline, record each breach once, notify, and escalate per the terms.
+    """Warn of deadlines about to pass, record each breach once (escalating per `on_breach`), then fire the
+    escalation ladder's steps that fell due. Announces each through leads.signals; delivery is not done here.
 
-    Reads only leads whose `next_sla_check_at` has passed (an indexed range). Rows are locked with SKIP LOCKED,
-    and the (lead, clock, deadline) unique constraint makes a second scanner's insert a no-op, so two beat
-    processes never handle one breach twice.
+    Reads only leads whose `next_sla_check_at` (the earliest unflagged deadline) falls within the warning window
+    (an indexed range). Rows are locked with SKIP LOCKED, and the (lead, clock, deadline) unique constraints make
+    a second scanner's insert a no-op, so two beat processes never handle one breach or warning twice.
     """
     rules = active_rules()
     terms = rules.terms if rules else None
-    found: list[int] = []
-    checked = 0
+    warn_minutes = terms.warn_before_minutes if terms else 0
+    horizon = now + timedelta(minutes=warn_minutes)
+    result = ScanResult(breaches=[], checked=0)
+    seen: set[int] = set()
     while True:
         with transaction.atomic():
             leads = list(
                 Lead.objects.select_for_update(skip_locked=True)
-                .filter(next_sla_check_at__lte=now)
+                .filter(next_sla_check_at__lte=horizon)
+                .exclude(pk__in=seen)
                 .order_by("next_sla_check_at", "pk")[:batch]
             )
             if not leads:
                 break
+            seen.update(lead.pk for lead in leads)
             flagged: dict[int, set[tuple[str, datetime]]] = {lead.pk: set() for lead in leads}
+            warned: dict[int, set[tuple[str, datetime]]] = {lead.pk: set() for lead in leads}
             batch_found: list[int] = []
+            batch_warned: list[tuple[int, str, datetime]] = []
             for lead_id, clock, deadline in SlaBreach.objects.filter(lead__in=leads).values_list(
                 "lead_id", "clock", "deadline"
             ):
                 flagged[lead_id].add((clock, deadline))
+            if warn_minutes:
+                for lead_id, clock, deadline in SlaWarning.objects.filter(lead__in=leads).values_list(
+                    "lead_id", "clock", "deadline"
+                ):
+                    warned[lead_id].add((clock, deadline))
             for lead in leads:
-                checked += 1
+                result.checked += 1
                 for clock, due in running_clocks(clock_state(lead)):
-                    if due > now or (clock, due) in flagged[lead.pk]:
+                    if (clock, due) in flagged[lead.pk]:
                         continue
-                    breach = _record_breach(lead, clock, due, now)
+                    if due > now:
+                        if _warn_now(terms, clock, due, now) and (clock, due) not in warned[lead.pk]:
+                            warning = _record_warning(lead, clock, due, now)
+                            if warning:
+                                result.warnings.append(warning.pk)
+                                batch_warned.append((lead.pk, clock, due))
+                            warned[lead.pk].add((clock, due))
+                        continue
+                    breach = _record_breach(lead, clock, due, now, terms)
                     if breach:
-                        found.append(breach.pk)
+                        result.breaches.append(breach.pk)
                         batch_found.append(breach.pk)
                         _escalate(lead, breach, terms, now)
                     flagged[lead.pk].add((clock, due))
@@ -66,16 +92,98 @@ def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
                 if lead.next_sla_check_at and lead.next_sla_check_at <= now:
                     lead.next_sla_check_at = None  # defensive: never loop on one lead
             Lead.objects.bulk_update(leads, fields)
+            if batch_warned:
+                sla_warnings_found.send(sender=Lead, warnings=batch_warned)
             if batch_found:
                 sla_breaches_found.send(
                     sender=Lead, breach_ids=batch_found, notify_manager=bool(terms and terms.notify_manager)
                 )
         if len(leads) < batch:
             break
-    return ScanResult(breaches=found, checked=checked)
+    if terms and terms.escalation:
+        result.steps = sla_ladder_run(now=now, terms=terms, batch=batch)
+    return result
 
 
-def _record_breach(lead: Lead, clock: str, due: datetime, now: datetime) -> SlaBreach | None:
+def _warn_now(terms: Any, clock: str, due: datetime, now: datetime) -> bool:
+    """Whether `now` is inside the warning window of a deadline (business minutes, as the clocks count)."""
+    if not terms or not terms.warn_before_minutes:
+        return False
+    return due_at(start=now, business_minutes=terms.warn_before_minutes, calendar=terms.calendar) >= due
+
+
+def _record_warning(lead: Lead, clock: str, due: datetime, now: datetime) -> SlaWarning | None:
+    try:
+        with transaction.atomic():
+            return SlaWarning.objects.create(lead=lead, clock=clock, deadline=due, warned_at=now)
+    except IntegrityError:
+        return None  # another scanner warned first
+
+
+def sla_ladder_run(*, now: datetime, terms: Any, batch: int = SCAN_BATCH) -> list[tuple[int, int]]:
+    """Fire the escalation steps that fell due, in order, once each; a ladder stops when its clock stopped.
+
+    A breach's ladder is live while the lead still runs the breached clock with the same deadline (the work
+    was not done); the step counter and next due time live on the breach, updated in the step's transaction.
+    """
+    fired: list[tuple[int, int]] = []
+    delays = [step.after_minutes for step in terms.escalation]
+    while True:
+        with transaction.atomic():
+            breaches = list(
+                SlaBreach.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(next_step_at__lte=now)
+                .select_related("lead", "lead__owner")
+                .order_by("next_step_at", "pk")[:batch]
+            )
+            for breach in breaches:
+                lead = breach.lead
+                live = (breach.clock, breach.deadline) in set(running_clocks(clock_state(lead)))
+                while live and breach.next_step_at and breach.next_step_at <= now:
+                    step_number = breach.steps_fired + 1
+                    step = terms.escalation[breach.steps_fired]
+                    recipients = _step_fire(lead, breach, step.action, now)
+                    sla_escalated.send(
+                        sender=Lead, lead_id=lead.pk, clock_name=breach.clock, step=step_number,
+                        recipient_ids=recipients, at=now,
+                    )  # fmt: skip
+                    fired.append((breach.pk, step_number))
+                    breach.steps_fired = step_number
+                    breach.next_step_at = life.ladder_due(breach.detected_at, delays, fired=step_number)
+                    live = (breach.clock, breach.deadline) in set(running_clocks(clock_state(lead)))
+                if not live:
+                    breach.next_step_at = None
+                breach.save(update_fields=["steps_fired", "next_step_at", "action", "new_owner"])
+        if len(breaches) < batch:
+            break
+    return fired
+
+
+def _step_fire(lead: Lead, breach: SlaBreach, action: EscalationAction, now: datetime) -> list[int]:
+    """Do one ladder step; returns who is to be told (the outbox turns that into notifications)."""
+    if action == EscalationAction.NOTIFY_OWNER:
+        return [lead.owner_id] if lead.owner_id else []
+    if action == EscalationAction.REASSIGN:
+        if breach.clock not in ("claim", "first_contact", "accept", "status_update"):
+            return []
+        try:
+            updated = lead_assign_round_robin(
+                lead_id=lead.pk, now=now, exclude=lead.owner,
+                reason=f"{breach.get_clock_display()} deadline missed (escalation)",
+            )  # fmt: skip
+        except NoRepAvailable:
+            return []
+        lead.refresh_from_db()
+        breach.action, breach.new_owner = SlaBreach.Action.REASSIGNED, updated.owner
+        return [updated.owner_id]
+    # the manager's manager: above the sales managers sits the admin role (the head of the revenue team)
+    User = get_user_model()
+    heads = User.objects.filter(is_active=True, groups__name=Role.ADMIN.value).order_by("pk")
+    return list(heads.values_list("pk", flat=True))
+
+
+def _record_breach(lead: Lead, clock: str, due: datetime, now: datetime, terms: Any) -> SlaBreach | None:
+    delays = [step.after_minutes for step in terms.escalation] if terms else []
     try:
         with transaction.atomic():
             return SlaBreach.objects.create(
@@ -85,6 +193,7 @@ def _record_breach(lead: Lead, clock: str, due: datetime, now: datetime) -> SlaB
                 detected_at=now,
                 late_seconds=int((now - due).total_seconds()),
                 owner_id=lead.owner_id,
+                next_step_at=life.ladder_due(now, delays, fired=0),
             )
     except IntegrityError:
         return None  # another scanner recorded it first

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from leads.lifecycle.rules import Clock, clocks_running_in
+from leads.lifecycle.rules import Clock, clocks_running
 
 
 @dataclass(frozen=True)
@@ -20,15 +20,18 @@ class ClockState:
     first_contact_at: datetime | None
     decided_at: datetime | None
     outcome_at: datetime | None
+    status_update_due_at: datetime | None = None
+    paused_at: datetime | None = None
 
 
 def running_clocks(lead: ClockState) -> list[tuple[str, datetime]]:
     """(clock, deadline) of each clock that has started and not stopped, soonest first.
 
     The claim and accept clocks run while the lead waits as an MQL; first contact until a contact is logged;
-    the outcome clock until an outcome is recorded. A recycled or closed lead has no running clock.
+    the outcome clock until an outcome is recorded; the status-update clock while accepted (each update moves
+    its deadline). A recycled or closed lead, or one waiting on the customer (paused), has no running clock.
     """
-    running = clocks_running_in(lead.state)
+    running = clocks_running(lead.state, paused=lead.paused_at is not None)
     clocks = []
     if Clock.CLAIM in running and lead.claimed_at is None and lead.claim_due_at:
         clocks.append(("claim", lead.claim_due_at))
@@ -38,6 +41,8 @@ def running_clocks(lead: ClockState) -> list[tuple[str, datetime]]:
         clocks.append(("accept", lead.accept_due_at))
     if Clock.OUTCOME in running and lead.outcome_at is None and lead.outcome_due_at:
         clocks.append(("outcome", lead.outcome_due_at))
+    if Clock.STATUS_UPDATE in running and lead.status_update_due_at:
+        clocks.append(("status_update", lead.status_update_due_at))
     return sorted(clocks, key=lambda clock: clock[1])
 
 

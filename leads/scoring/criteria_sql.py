@@ -13,6 +13,9 @@ leads_activity per lead). Each final value (`sql_total`, `sql_is_mql`, `sql_tier
 reads the lead-side facts through OuterRef: Django copies an annotation into every annotation that refers to it, so
 building `sql_tier` on top of `sql_total` would run the activity scan once per reference.
 
+Recycling (leads.lifecycle.rules.counts_since, may_hand_over) is applied as leads.scoring applies it: a recycled
+or lost lead counts only the activity after it was turned down (`_SINCE`), and it is no MQL until it has some.
+
 Where SQL reads a value differently from Python, it says so here rather than drifting silently:
 - Criteria text (values, activity types) must be ASCII: SQLite's LOWER() folds ASCII letters only, so
   `can_express` refuses anything else and callers use the Python evaluator. Lead data may hold any text, and
@@ -41,6 +44,7 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    DateTimeField,
     Exists,
     Expression,
     F,
@@ -69,6 +73,7 @@ from django.db.models.lookups import (
     StartsWith,
 )
 
+from leads.lifecycle import rules as life
 from leads.models import Activity
 from leads.normalise import LEAD_FIELDS
 from sla.criteria import (
@@ -695,7 +700,11 @@ def _type_key(activity_type: str) -> str:
 def _came_back_after(days: int) -> Q:
     """The activity had an earlier one (a first-ever activity is no comeback), and none in the `days` before it:
     the latest earlier activity is at least `days` older."""
-    earlier = Activity.objects.filter(lead_id=OuterRef("lead_id"), occurred_at__lt=OuterRef("occurred_at"))
+    earlier = Activity.objects.filter(
+        _counts(OuterRef(OuterRef(_SINCE))),
+        lead_id=OuterRef("lead_id"),
+        occurred_at__lt=OuterRef("occurred_at"),
+    )
     too_recent = earlier.filter(occurred_at__gt=OuterRef("occurred_at") - timedelta(days=days))
     return Q(Exists(earlier)) & ~Q(Exists(too_recent))
 
@@ -714,6 +723,10 @@ def _sum(terms: list[Any]) -> Any:
 
 _FIT = "_crit_fit"
 _GATES = "_crit_gates"
+_SINCE = (
+    "_crit_since"  # life.counts_since: activity at or before it no longer counts (NULL: all of it counts)
+)
+_WAITS = "_crit_waits"  # life.may_hand_over is false: handed back, and nothing done since
 _NEVER = Q(Exact(Value(1), 0))
 
 
@@ -729,6 +742,11 @@ def _lead_side(criteria: MqlCriteria) -> dict[str, Expression]:
     aliases: dict[str, Expression] = {
         _FIT: Value(0) if fit is None else fit,
         _GATES: _flag(_all(gates)) if gates else Value(True),
+        _SINCE: _counts_since(),
+        _WAITS: _flag(
+            ~Q(IsNull(F(_SINCE), True))
+            & ~Exists(Activity.objects.filter(_counts(OuterRef(_SINCE)), lead_id=OuterRef("pk")))
+        ),
     }
     for index, trigger in enumerate(criteria.triggers):
         q = Q()
@@ -738,6 +756,21 @@ def _lead_side(criteria: MqlCriteria) -> dict[str, Expression]:
             q &= condition_q(trigger.attribute)
         aliases[_lead_trigger_alias(index)] = _flag(q) if q else Value(True)
     return aliases
+
+
+def _counts_since() -> Case:
+    """life.counts_since in SQL: a recycled lead counts from its rejection, a lost one from the loss."""
+    return Case(
+        When(Q(state=life.State.RECYCLED, decided_at__isnull=False), then=F("decided_at")),
+        When(Q(state=life.State.LOST, outcome_at__isnull=False), then=F("outcome_at")),
+        default=Value(None),
+        output_field=DateTimeField(),
+    )
+
+
+def _counts(since: Any) -> Q:
+    """Activity rows that count towards a hand-over, `since` being the lead's `_SINCE` seen from the row."""
+    return Q(IsNull(since, True)) | Q(GreaterThan(F("occurred_at"), since))
 
 
 def _all(qs: list[Q]) -> Q:
@@ -751,7 +784,7 @@ def _per_lead(expression: Any, output_field: Any, now: datetime) -> Subquery:
     """`expression` over the lead's activities up to `now`, as a correlated scalar subquery. Without GROUP BY an
     aggregate query returns exactly one row, so a lead with no activity still gets its value (COUNT() is 0)."""
     query = (
-        Activity.objects.filter(lead_id=OuterRef("pk"), occurred_at__lte=now)
+        Activity.objects.filter(_counts(OuterRef(_SINCE)), lead_id=OuterRef("pk"), occurred_at__lte=now)
         .annotate(_value=expression)
         .values("_value")
         .query
@@ -795,12 +828,13 @@ class _Judgement:
     def is_mql(self, ref: Ref) -> Case:
         triggered = self.triggered(ref)
         reason = self.by_score(ref) if triggered is None else self.by_score(ref) | triggered
-        return _flag(_true(ref, _GATES) & reason)
+        return _flag(_true(ref, _GATES) & ~_true(ref, _WAITS) & reason)
 
     def tier(self, ref: Ref) -> Case:
-        """A lead that fails a gate has no tier, whatever fired; then a trigger makes it hot, the score warm."""
+        """A lead that fails a gate, or waits for new activity, has no tier whatever fired; then a trigger makes
+        it hot, the score warm."""
         triggered = self.triggered(ref)
-        outside = When(~_true(ref, _GATES), then=Value(""))
+        outside = When(~_true(ref, _GATES) | _true(ref, _WAITS), then=Value(""))
         hot = [] if triggered is None else [When(triggered, then=Value("hot"))]
         warm = When(self.by_score(ref), then=Value("warm"))
         return Case(outside, *hot, warm, default=Value(""), output_field=CharField())
@@ -835,8 +869,9 @@ def annotate_evaluation(queryset: QuerySet, *, criteria: MqlCriteria, now: datet
     ("hot", "warm" or ""), `rule_<id>` for the points each fit and engagement rule gave (`rule_inactivity` for
     the penalty), `gate_<id>` (passed) and `trigger_<id>` (fired) — so lifts and what-ifs group in SQL.
 
-    Like `evaluate(criteria, attributes_of(lead), <all the lead's activities>, now)`; leads.scoring's rule that
-    a recycled or lost lead counts only what it did since is not applied here. Raises NotExpressible (see
+    Like `evaluate(criteria, attributes_of(lead), <the activities that count>, now)` with leads.scoring's rule
+    for a recycled or lost lead: only what it did since counts, and it is no MQL (`sql_is_mql` false, `sql_tier`
+    "") until it did something (`sql_waits`). Raises NotExpressible (see
     `can_express`) when SQL cannot be faithful, so the caller falls back to the Python evaluator."""
     _check(criteria, now)
     activities = _Activities.of(criteria, now)
@@ -862,6 +897,7 @@ def annotate_evaluation(queryset: QuerySet, *, criteria: MqlCriteria, now: datet
         ),
         sql_total=judgement.final(judgement.total, IntegerField(), reads_activities=scores),
         sql_gates_passed=F(_GATES),
+        sql_waits=F(_WAITS),
         sql_triggered=judgement.final(
             lambda ref: _flag(judgement.triggered(ref) or _NEVER), BooleanField(), reads_activities=triggers
         ),

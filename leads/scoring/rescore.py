@@ -19,13 +19,13 @@ from leads.queue.clocks import stamp_clocks
 from leads.rules import Rules, active_rules
 from leads.signals import lead_became_hot, leads_handed_over
 from sla.criteria import Activity as Fact
-from sla.criteria import Evaluation, evaluate
+from sla.criteria import Evaluation, MqlCriteria, evaluate
 
 SCORE_FIELDS = [
     "state", "tier", "score", "fit_score", "engagement_score", "breakdown", "scored_with", "scored_at",
     "rescore_at", "last_activity_at", "mql_at", "handoff_reason", "claim_due_at", "first_contact_due_at", "accept_due_at",
     "outcome_due_at", "sla_clock", "sla_due_at", "next_sla_check_at", "updated_at", "owner", "claimed_at", "first_contact_at", "decided_at",
-    "outcome_at",
+    "outcome_at", "status_update_due_at", "paused_at",
 ]  # fmt: skip
 DEADLINE_FIELDS = {
     "claim": "claim_due_at",
@@ -85,10 +85,8 @@ def leads_rescore(
             if rules is None:
                 lead.updated_at = now
                 continue
-            since = life.counts_since(lead.state, decided_at=lead.decided_at, outcome_at=lead.outcome_at)
-            counting = _counting(lead_facts, since)
-            evaluation = evaluate(rules.criteria, attributes_of(lead), counting, now)
-            may_hand_over = life.may_hand_over(lead.state, since=since, new_activity=len(counting))
+            evaluation, waits = judge(lead, lead_facts, rules.criteria, now)
+            may_hand_over = life.allowed(life.Action.HAND_OVER, lead.state) and not waits
             events += _store_judgement(
                 lead, evaluation, rules, now, reason, result, may_hand_over=may_hand_over
             )
@@ -105,6 +103,16 @@ def leads_rescore(
         if result.became_hot:
             lead_became_hot.send(sender=Lead, lead_ids=result.became_hot, at=now)
     return result
+
+
+def judge(lead: Lead, facts: list[Fact], criteria: MqlCriteria, now: datetime) -> tuple[Evaluation, bool]:
+    """The lead's evaluation on the activity that counts, and whether it waits for new activity before it may
+    be handed over again (life.may_hand_over). leads.scoring.criteria_sql computes the same for many leads at
+    once; leads/tests/test_criteria_sql.py holds the two equal."""
+    since = life.counts_since(lead.state, decided_at=lead.decided_at, outcome_at=lead.outcome_at)
+    counting = _counting(facts, since)
+    waits = life.waits_for_activity(since=since, new_activity=len(counting))
+    return evaluate(criteria, attributes_of(lead), counting, now), waits
 
 
 def _counting(facts: list[Fact], since: datetime | None) -> list[Fact]:
@@ -146,6 +154,7 @@ def _store_judgement(
             lead.handoff_reason = why
             # a new cycle (life.MOVES[HAND_OVER].new_cycle): fresh clocks and no owner, even for a recycled lead
             lead.owner = lead.claimed_at = lead.first_contact_at = lead.decided_at = lead.outcome_at = None
+            lead.status_update_due_at = lead.paused_at = None
             _set_deadlines(lead, rules, now)
             result.became_mql.append(lead.pk)
             if lead.tier == Tier.HOT:

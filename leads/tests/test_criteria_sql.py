@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db.models import Count
 
-from leads.models import Activity, Lead
+from leads.models import Activity, Lead, State
 from leads.scoring import attributes_of, facts_for
 from leads.scoring.criteria_sql import (
     _WHITESPACE,
@@ -30,8 +30,9 @@ from leads.scoring.criteria_sql import (
     rule_alias,
     trigger_alias,
 )
+from leads.scoring.rescore import judge
 from sla.content import STARTER_MQL
-from sla.criteria import MqlCriteria, evaluate
+from sla.criteria import MqlCriteria
 
 pytestmark = pytest.mark.django_db
 
@@ -149,7 +150,30 @@ def make_leads(seed: int, count: int = 80) -> list[Lead]:
             activities.append(activity)
             last = activity.occurred_at
     Activity.objects.bulk_create(activities)
+    _hand_some_back(random.Random(seed * 7919), leads, activities)
     return list(Lead.objects.order_by("pk"))
+
+
+def _hand_some_back(rng: random.Random, leads: list[Lead], activities: list[Activity]) -> None:
+    """Some leads were rejected (recycled) or lost: only activity after that counts, and until there is some they
+    are no MQL. The moment falls on an activity, a microsecond either side, after all of them, or is unknown."""
+    times: dict[int, list[datetime]] = {}
+    for activity in activities:
+        times.setdefault(activity.lead_id, []).append(activity.occurred_at)
+    changed = []
+    for lead in leads:
+        roll = rng.random()
+        if roll >= 0.4:
+            continue
+        own = times.get(lead.pk) or [NOW - timedelta(days=5)]
+        at = rng.choice(own) + timedelta(microseconds=rng.choice([0, 0, -1, 1]))
+        at = rng.choice([at, at, at, NOW + timedelta(days=1), None])
+        if roll < 0.3:
+            lead.state, lead.decided_at = State.RECYCLED, at
+        else:
+            lead.state, lead.outcome_at = State.LOST, at
+        changed.append(lead)
+    Lead.objects.bulk_update(changed, ["state", "decided_at", "outcome_at"])
 
 
 def _unique_emails(leads: list[Lead]) -> None:
@@ -271,9 +295,16 @@ def random_criteria(rng: random.Random) -> MqlCriteria:
 # --- the comparison ----------------------------------------------------------------------------------------
 
 
+def python_tier(criteria: MqlCriteria, lead: Lead, facts: list, now: datetime = NOW) -> str:
+    """The tier scoring gives the lead: none while a handed-back lead waits for new activity."""
+    evaluation, waits = judge(lead, facts, criteria, now)
+    return "" if waits else evaluation.tier.value
+
+
 def python_view(criteria: MqlCriteria, lead: Lead, facts: list, now: datetime = NOW) -> dict[str, Any]:
-    """What evaluate() says, in the shape of the SQL annotations."""
-    evaluation = evaluate(criteria, attributes_of(lead), facts, now)
+    """What scoring's Python path (`judge`: evaluate() on the activity that counts) says, in the shape of the SQL
+    annotations."""
+    evaluation, waits = judge(lead, facts, criteria, now)
     points = {hit.rule_id: hit.points for hit in evaluation.breakdown}
     failed = {gate.gate_id for gate in evaluation.failed_gates}
     fired = {hit.trigger_id for hit in evaluation.triggers}
@@ -283,8 +314,9 @@ def python_view(criteria: MqlCriteria, lead: Lead, facts: list, now: datetime = 
         "sql_total": evaluation.total,
         "sql_gates_passed": evaluation.gates_passed,
         "sql_triggered": bool(evaluation.triggers),
-        "sql_is_mql": evaluation.is_mql,
-        "sql_tier": evaluation.tier.value,
+        "sql_waits": waits,
+        "sql_is_mql": evaluation.is_mql and not waits,
+        "sql_tier": "" if waits else evaluation.tier.value,
     }
     for rule in (*criteria.fit_rules, *criteria.engagement_rules):
         view[rule_alias(rule.id)] = points.get(rule.id, 0)
@@ -497,7 +529,7 @@ def test_count_mqls_is_one_query_and_matches_python(django_assert_num_queries):
     # given
     leads = make_leads(seed=6, count=60)
     facts = facts_for([lead.pk for lead in leads])
-    tiers = [evaluate(STARTER, attributes_of(lead), facts.get(lead.pk, []), NOW).tier.value for lead in leads]
+    tiers = [python_tier(STARTER, lead, facts.get(lead.pk, [])) for lead in leads]
     # when
     with django_assert_num_queries(1):
         counts = count_mqls(Lead.objects.all(), criteria=STARTER, now=NOW)
@@ -516,9 +548,7 @@ def test_count_mqls_matches_python_for_random_criteria():
     rng = random.Random(7)
     for _ in range(10):
         criteria = random_criteria(rng)
-        tiers = [
-            evaluate(criteria, attributes_of(lead), facts.get(lead.pk, []), NOW).tier.value for lead in leads
-        ]
+        tiers = [python_tier(criteria, lead, facts.get(lead.pk, [])) for lead in leads]
         counts = count_mqls(Lead.objects.all(), criteria=criteria, now=NOW)
         assert (counts["hot"], counts["warm"]) == (tiers.count("hot"), tiers.count("warm")), (
             criteria.to_dict()
@@ -531,8 +561,8 @@ def test_the_evaluation_groups_in_sql(django_assert_num_queries):
     facts = facts_for([lead.pk for lead in leads])
     expected: dict[tuple[str, int], int] = {}
     for lead in leads:
-        evaluation = evaluate(STARTER, attributes_of(lead), facts.get(lead.pk, []), NOW)
-        if evaluation.is_mql:
+        evaluation, waits = judge(lead, facts.get(lead.pk, []), STARTER, NOW)
+        if evaluation.is_mql and not waits:
             hit = next((hit.points for hit in evaluation.breakdown if hit.rule_id == "e1"), 0)
             expected[(lead.source, hit)] = expected.get((lead.source, hit), 0) + 1
     # when: MQLs by source and by what the pricing rule gave them

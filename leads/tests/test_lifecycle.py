@@ -143,3 +143,57 @@ def test_the_stored_states_are_the_lifecycles():
     assert set(CLOSED_STATES) == life.CLOSED
     assert set(HANDED_OVER_STATES) == life.WITH_SALES
     assert set(QUALIFIABLE_STATES) == life.QUALIFIABLE
+
+
+# --- the SLA engine's clock rules (pause, status update, ladder, reject minimum) ----------------------------------
+
+moments = st.datetimes(
+    min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(state=st.sampled_from(list(life.State)))
+def test_a_paused_lead_runs_no_clock_and_status_updates_run_only_once_accepted(state):
+    assert life.clocks_running(state, paused=True) == frozenset()
+    assert life.clocks_running(state, paused=False) == life.clocks_running_in(state)
+    assert (life.Clock.STATUS_UPDATE in life.clocks_running_in(state)) == (
+        state in {life.State.SAL, life.State.SQL}
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    due=moments, paused_from=moments, wait=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=60))
+)
+def test_resuming_moves_a_deadline_later_by_exactly_the_wait_and_never_earlier(due, paused_from, wait):
+    shifted = life.shift(due, paused_from=paused_from, resumed_at=paused_from + wait)
+    assert shifted == due + wait and shifted >= due
+    assert life.shift(None, paused_from=paused_from, resumed_at=paused_from + wait) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    detected=moments,
+    delays=st.lists(st.integers(min_value=0, max_value=10_000), max_size=6).map(sorted),
+)
+def test_ladder_steps_fall_due_in_order_and_end(detected, delays):
+    dues = [life.ladder_due(detected, delays, fired=fired) for fired in range(len(delays))]
+    assert all(due is not None and due >= detected for due in dues)
+    assert dues == sorted(dues)
+    assert life.ladder_due(detected, delays, fired=len(delays)) is None
+
+
+@given(attempts=st.integers(min_value=0, max_value=20), minimum=st.integers(min_value=0, max_value=20))
+def test_reject_is_refused_exactly_below_the_minimum(attempts, minimum):
+    refusal = life.reject_refusal(attempts=attempts, minimum=minimum)
+    assert (refusal is None) == (attempts >= minimum)
+    if refusal:
+        assert f"at least {minimum}" in refusal and f"{attempts} logged" in refusal
+
+
+@given(state=st.sampled_from(list(life.State)), allowed=st.booleans(), paused=st.booleans())
+def test_only_a_lead_with_sales_may_wait_on_the_customer_once(state, allowed, paused):
+    assert life.may_pause(state, allowed_by_terms=allowed, paused=paused) == (
+        allowed and not paused and state in life.WITH_SALES
+    )

@@ -33,6 +33,17 @@ from sla.criteria.schema import (
 # ---------------------------------------------------------------------------------------------------------
 # Evaluation
 
+# Reading a stored evaluation back (`from_dict`) is lenient: a breakdown written by an older version of the
+# engine, or by hand in a fixture, may lack keys; the missing ones read as empty, never as an error.
+
+
+def _when(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _hits(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    return [item for item in data.get(key) or [] if isinstance(item, Mapping)]
+
 
 @dataclass(frozen=True, slots=True)
 class Activity:
@@ -51,14 +62,23 @@ class Evidence(NamedTuple):
 
     activity_id: int | str | None
     type: str
-    occurred_at: datetime
+    occurred_at: datetime | None  # None only when read back from a stored breakdown that lacks it
     detail: str
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
+        return cls(
+            activity_id=data.get("activity_id"),
+            type=data.get("type") or "",
+            occurred_at=_when(data.get("occurred_at")),
+            detail=data.get("detail") or "",
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "activity_id": self.activity_id,
             "type": self.type,
-            "occurred_at": self.occurred_at.isoformat(),
+            "occurred_at": None if self.occurred_at is None else self.occurred_at.isoformat(),
             "detail": self.detail,
         }
 
@@ -78,6 +98,17 @@ class RuleHit:
     points: int
     count: int
     evidence: tuple[Evidence, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RuleHit:
+        return cls(
+            rule_id=data.get("rule_id") or "",
+            kind=data.get("kind") or "fit",
+            name=data.get("name") or "",
+            points=int(data.get("points") or 0),
+            count=int(data.get("count") or 0),
+            evidence=tuple(Evidence.from_dict(item) for item in _hits(data, "evidence")),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +132,15 @@ class GateResult:
     def text(self) -> str:
         return f"{self.condition} (is {self.actual})"
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GateResult:
+        return cls(
+            gate_id=data.get("gate_id") or "",
+            name=data.get("name") or "",
+            condition=data.get("condition") or "",
+            actual=data.get("actual") or "",
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "gate_id": self.gate_id,
@@ -117,7 +157,17 @@ class TriggerHit:
     name: str
     reason: str
     activity_id: int | str | None
-    occurred_at: datetime
+    occurred_at: datetime | None  # None only when read back from a stored breakdown that lacks it
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TriggerHit:
+        return cls(
+            trigger_id=data.get("trigger_id") or "",
+            name=data.get("name") or "",
+            reason=data.get("reason") or "",
+            activity_id=data.get("activity_id"),
+            occurred_at=_when(data.get("occurred_at")),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -125,7 +175,7 @@ class TriggerHit:
             "name": self.name,
             "reason": self.reason,
             "activity_id": self.activity_id,
-            "occurred_at": self.occurred_at.isoformat(),
+            "occurred_at": None if self.occurred_at is None else self.occurred_at.isoformat(),
         }
 
 
@@ -157,6 +207,25 @@ class Evaluation:
             "tier": self.tier.value,
             "next_change_at": None if self.next_change_at is None else self.next_change_at.isoformat(),
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Evaluation:
+        """A stored evaluation (`Lead.breakdown`, `Cycle.breakdown`) read back; `{}` reads as "nothing scored"."""
+        data = data or {}
+        tier = data.get("tier") or ""
+        return cls(
+            total=int(data.get("total") or 0),
+            fit=int(data.get("fit") or 0),
+            engagement=int(data.get("engagement") or 0),
+            breakdown=tuple(RuleHit.from_dict(hit) for hit in _hits(data, "breakdown")),
+            aged_out=tuple(RuleHit.from_dict(hit) for hit in _hits(data, "aged_out")),
+            gates_passed=bool(data.get("gates_passed", True)),
+            failed_gates=tuple(GateResult.from_dict(gate) for gate in _hits(data, "failed_gates")),
+            triggers=tuple(TriggerHit.from_dict(hit) for hit in _hits(data, "triggers")),
+            is_mql=bool(data.get("is_mql", False)),
+            tier=Tier(tier) if tier in Tier._value2member_map_ else Tier.NONE,
+            next_change_at=_when(data.get("next_change_at")),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from sla.calendar import BusinessCalendar
 from sla.terms import (
     STARTER_TERMS,
     BreachAction,
+    EscalationAction,
     MarketingTerms,
     ServiceTerms,
     TermsError,
@@ -143,6 +144,21 @@ def test_terms_are_immutable_and_hashable() -> None:
         ("calendar.country", "ZZ", "terms.calendar.country: unknown country code 'ZZ'"),
         ("calendar", None, "terms.calendar: must be an object"),
         ("extra", 1, "terms.extra: unknown key"),
+        ("warn_before_minutes", -5, "terms.warn_before_minutes: must be a whole number of 0 or more"),
+        ("escalation", {}, "terms.escalation: must be a list of steps"),
+        (
+            "escalation",
+            [{"after_minutes": 0, "action": "page_ceo"}],
+            r"terms.escalation\[0\].action: must be one of notify_owner, reassign, notify_managers_manager",
+        ),
+        ("escalation", [{"after_minutes": 5}], r"terms.escalation\[0\].action: is required"),
+        (
+            "escalation",
+            [{"after_minutes": 60, "action": "reassign"}, {"after_minutes": 0, "action": "notify_owner"}],
+            r"terms.escalation\[1\].after_minutes: steps must come in order of their delay",
+        ),
+        ("min_contact_attempts", 1.5, "terms.min_contact_attempts: must be a whole number of 0 or more"),
+        ("pause_on_customer", "yes", "terms.pause_on_customer: must be true or false"),
     ],
 )
 def test_validation_errors_name_the_path(path: str, value: Any, message: str) -> None:
@@ -263,3 +279,34 @@ def test_any_valid_terms_round_trip(
     # then
     assert terms.to_dict() == data
     assert ServiceTerms.from_dict(terms.to_dict()) == terms
+
+
+def test_engine_terms_are_optional_and_off_when_absent() -> None:
+    # given terms written before the engine's terms existed
+    data = starter_terms()
+    for key in ("warn_before_minutes", "escalation", "min_contact_attempts", "pause_on_customer"):
+        del data[key]
+    # when they are read
+    terms = ServiceTerms.from_dict(data)
+    # then no warning, no ladder, no minimum and no pausing
+    assert (
+        terms.warn_before_minutes,
+        terms.escalation,
+        terms.min_contact_attempts,
+        terms.pause_on_customer,
+    ) == (
+        0,
+        (),
+        0,
+        False,
+    )
+
+
+def test_starter_ladder_is_typed() -> None:
+    terms = ServiceTerms.from_dict(STARTER_TERMS)
+    assert [(step.after_minutes, step.action) for step in terms.escalation] == [
+        (0, EscalationAction.NOTIFY_OWNER),
+        (60, EscalationAction.REASSIGN),
+        (240, EscalationAction.NOTIFY_MANAGERS_MANAGER),
+    ]
+    assert terms.warn_before_minutes == 5 and terms.pause_on_customer is True

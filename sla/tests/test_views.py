@@ -737,6 +737,34 @@ def test_edit_service_terms(draft, marketer, login):
     assert (terms["on_breach"], terms["notify_manager"], terms["auto_assign"]) == ("reassign", True, False)
 
 
+def test_edit_the_engine_terms(draft, marketer, login):
+    # when the marketer sets a warning, a two-step ladder (given out of order), a reject minimum and pausing
+    data = terms_data(
+        **{
+            "terms-warn_before_minutes": "10",
+            "terms-step_notify_managers_manager": "120",
+            "terms-step_notify_owner": "0",
+            "terms-min_contact_attempts": "3",
+            "terms-pause_on_customer": "on",
+        }
+    )
+    response = login(marketer).post(part_url(draft, "terms"), data, headers=HTMX)
+
+    # then the agreement holds them, the ladder in order of delay, and the page says them in words
+    assert response.status_code == 200
+    terms = content_of(draft)["terms"]
+    assert terms["warn_before_minutes"] == 10 and terms["min_contact_attempts"] == 3
+    assert terms["escalation"] == [
+        {"after_minutes": 0, "action": "notify_owner"},
+        {"after_minutes": 120, "action": "notify_managers_manager"},
+    ]
+    assert terms["pause_on_customer"] is True
+    page = text(response)
+    assert "The owner is warned 10 min before each deadline." in page
+    assert "after 120 min: notify the manager's manager" in page
+    assert "at least 3 contact attempts before rejecting" in page
+
+
 def test_invalid_service_terms(draft, marketer, login):
     # given
     before = stored(draft)

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from leads.models import RepProfile
+
+
+class RepRoutingForm(forms.ModelForm):
+    """One rep's routing settings; times are in the site's time zone."""
+
+    weight = forms.IntegerField(
+        min_value=1, max_value=20, label="Weight", help_text="Round-robin share: 2 gets twice the leads of 1."
+    )
+    capacity = forms.IntegerField(min_value=0, max_value=10_000, label="Capacity (open leads)")
+
+    class Meta:
+        model = RepProfile
+        fields = ["is_away", "away_from", "away_until", "works_from", "works_until", "capacity", "weight"]
+        labels = {
+            "is_away": "Away now",
+            "away_from": "Away from",
+            "away_until": "Away until",
+            "works_from": "Works from",
+            "works_until": "Works until",
+        }
+        widgets = {
+            "away_from": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "away_until": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+            "works_from": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "works_until": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        away_from, away_until = data.get("away_from"), data.get("away_until")
+        if away_from and away_until and away_until <= away_from:
+            self.add_error("away_until", "The absence must end after it starts.")
+        if bool(data.get("works_from")) != bool(data.get("works_until")):
+            self.add_error("works_until", "Give both ends of the working hours, or neither.")
+        return data
