@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # Development: DEBUG on for the dev server, demo data and the worker (servers left unset run with it off).
 export DJANGO_DEBUG ?= 1
 
-.PHONY: run test lint format migrate demo worker beat bench check-deploy clean install messages
+.PHONY: run test lint format migrate demo worker beat bench soak check-deploy clean install messages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,9 @@ beat: install
 
 bench: install
 	$(PY) bench/run.py
+
+soak: install  # SOAK=small for the short run CI does
+	$(PY) bench/soak.py
 
 check-deploy: install
 	DJANGO_DEBUG=0 DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-check-deploy-only-$$(date +%s)-not-a-real-secret-key-0123456789} \

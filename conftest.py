@@ -17,6 +17,7 @@ from hypothesis import settings as hypothesis_settings
 
 from alignment.celery import app as celery_app
 from alignment.roles import Role
+from alignment.testing.browser import watch_page
 
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 hypothesis_settings.register_profile("dev", deadline=None)
@@ -149,11 +150,12 @@ def page(browser, live_server, transactional_db):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    problems = watch_page(page)
+    page.problems = problems  # tests that provoke an error on purpose call page.problems.forget("...")
     yield page
+    page.wait_for_load_state("load")
     context.close()
-    assert errors == [], f"JavaScript errors on the page: {errors}"
+    assert problems.all() == [], f"what a person (or the console) would see go wrong: {problems.all()}"
 
 
 @pytest.fixture

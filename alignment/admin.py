@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from alignment.models import AuditEntry, WorkerHeartbeat
+from alignment.models import AuditEntry, OutboxMessage, WorkerHeartbeat
 
 
 @admin.register(AuditEntry)
@@ -23,3 +23,18 @@ class AuditEntryAdmin(admin.ModelAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ["hostname", "seen_at"]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """Read-only: messages change only through delivery (retry them on /system/deliveries/)."""
+
+    list_display = ["key", "event", "channel", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["status", "channel", "event"]
+    search_fields = ["key", "recipient"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

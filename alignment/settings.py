@@ -7,6 +7,7 @@ Production sets DJANGO_SECRET_KEY, DATABASE_URL (PostgreSQL) and CELERY_BROKER_U
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -52,14 +53,30 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "csp",
+    "axes",
 ]
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one user name from one address,
+# that pair is locked out for AXES_COOLOFF_TIME, even with the right password (a clear page says so, status 429).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "alignment.errors.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "leads.intake.cors.WriteKeyCorsMiddleware",  # browsers posting events from the origins a write key allows
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "alignment.preferences.UserPreferenceMiddleware",
@@ -67,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a lockout raised by authenticate() into the lockout page
 ]
 
 ROOT_URLCONF = "alignment.urls"
@@ -151,8 +169,15 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
+# A task is acknowledged once it has run, and redelivered when its worker dies (leads.jobs resumes jobs).
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
+}
+JOB_LEASE_SECONDS = int(os.environ.get("JOB_LEASE_SECONDS", "60"))
+JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "5"))
 CELERY_TIMEZONE = TIME_ZONE
 # `manage.py runall` (what `make run` starts) sets CELERY_BROKER_URL=filesystem:// for its children: kombu's
 # filesystem transport keeps the queue as files under CELERY_BROKER_DIR, so a real worker and beat run the
@@ -173,8 +198,20 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "alignment.tasks.worker_heartbeat", "schedule": 60.0},
     "leads-rescore-aged": {"task": "leads.tasks.leads_rescore_aged", "schedule": 300.0},
     "leads-sla-breach-scan": {"task": "leads.tasks.sla_breach_scan", "schedule": SLA_SCAN_SECONDS},
+    "outbox-sweep": {"task": "alignment.outbox.outbox_sweep_task", "schedule": 60.0},
+    "leads-jobs-watchdog": {"task": "leads.tasks.jobs_watchdog", "schedule": 30.0},
     "feedback-cycles-repair": {"task": "feedback.tasks.cycles_repair", "schedule": 600.0},
 }
+
+# The notification outbox (alignment/outbox.py): tries per message before it is shown as failed, the first
+# retry's wait (doubling each time), and how long a due message waits for its own task before the sweeper sends it.
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "10"))
+OUTBOX_BACKOFF_SECONDS = int(os.environ.get("OUTBOX_BACKOFF_SECONDS", "30"))
+OUTBOX_STALE_SECONDS = int(os.environ.get("OUTBOX_STALE_SECONDS", "30"))
+# Inbound webhooks (leads/intake/inbound.py): Mautic's webhook secret, and the generic JSON endpoint's secret
+# (Standard Webhooks "whsec_..." or any string). An endpoint whose secret is empty answers 404.
+INBOUND_MAUTIC_SECRET = os.environ.get("INBOUND_MAUTIC_SECRET", "")
+INBOUND_GENERIC_SECRET = os.environ.get("INBOUND_GENERIC_SECRET", "")
 
 # Event API (Segment's HTTP Tracking API at /v1/...): Segment's size limits, and back-pressure: past
 # INGEST_MAX_CONCURRENT requests at once in one process, or a database lock wait over INGEST_LOCK_TIMEOUT_MS
@@ -182,8 +219,24 @@ CELERY_BEAT_SCHEDULE = {
 INGEST_MAX_CONCURRENT = int(os.environ.get("INGEST_MAX_CONCURRENT", "8"))
 INGEST_LOCK_TIMEOUT_MS = int(os.environ.get("INGEST_LOCK_TIMEOUT_MS", "3000"))
 INGEST_RETRY_AFTER_SECONDS = int(os.environ.get("INGEST_RETRY_AFTER_SECONDS", "2"))
-INGEST_MAX_MESSAGE_BYTES = 32 * 1024
-INGEST_MAX_BATCH_BYTES = 500 * 1024
+# Per write key: at most INGEST_RATE_LIMIT requests (django-ratelimit's "600/m" form); past it, 429 + Retry-After.
+INGEST_RATE_LIMIT = os.environ.get("INGEST_RATE_LIMIT", "600/m")
+# The counters live in the cache: set CACHE_URL (redis://...) in production so every process shares them; a cache
+# outage lets requests through (RATELIMIT_FAIL_OPEN) rather than refusing every event.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+RATELIMIT_FAIL_OPEN = True
+INGEST_MAX_MESSAGE_BYTES = int(os.environ.get("INGEST_MAX_MESSAGE_BYTES", str(32 * 1024)))
+# RudderStack's clients batch up to 4 MB (Segment's 500 KB); a larger limit only costs memory per request.
+INGEST_MAX_BATCH_BYTES = int(os.environ.get("INGEST_MAX_BATCH_BYTES", str(4 * 1024 * 1024)))
+DATABASE_RETRY_AFTER_SECONDS = int(os.environ.get("DATABASE_RETRY_AFTER_SECONDS", "5"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(
+    INGEST_MAX_BATCH_BYTES + 64 * 1024, 2_621_440
+)  # Django refuses bigger bodies
 
 # Notifications: hot leads and SLA breaches go by e-mail and to this Slack-compatible incoming webhook.
 NOTIFY_WEBHOOK_URL = os.environ.get("NOTIFY_WEBHOOK_URL", "")
@@ -228,3 +281,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {"celery": {"level": os.environ.get("CELERY_LOG_LEVEL", "WARNING")}},
 }
+
+# How often the queue page refreshes itself (seconds); tests shorten it to see a new hot lead arrive.
+QUEUE_POLL_SECONDS = 15

@@ -12,3 +12,7 @@ def worker_heartbeat() -> str:
     hostname = socket.gethostname()
     WorkerHeartbeat.objects.update_or_create(hostname=hostname, defaults={"seen_at": timezone.now()})
     return hostname
+
+
+# Celery discovers `tasks` modules only; the outbox's tasks live beside the outbox.
+from alignment.outbox import outbox_deliver_task, outbox_sweep_task  # noqa: E402, F401

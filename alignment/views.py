@@ -8,13 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from alignment.models import WorkerHeartbeat
-from alignment.roles import ALL_ROLES, Role, role_required
-
-
-@role_required(ALL_ROLES)
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
+from alignment.roles import Role, role_required
 
 
 @role_required(Role.ADMIN)

@@ -80,6 +80,8 @@ class AgreementRef:
     id: int
     number: int
     threshold: int | None
+    # False when no version was in force at the month's end and these commitments come from a later one
+    in_force_at_month_end: bool = True
 
 
 @dataclass(frozen=True)

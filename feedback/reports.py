@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, TextField, Value, When
+from django.db.models import Case, Count, F, IntegerField, Max, Min, Q, QuerySet, TextField, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
@@ -76,14 +76,32 @@ def funnel(month: date) -> dict[str, Any]:
 
 def agreement_in_force(month: date) -> AgreementVersion | None:
     """The version in force at the end of the month (else the first one after it), for the commitments."""
+    return _in_force_at_month_end(month) or AgreementVersion.objects.active()
+
+
+def _in_force_at_month_end(month: date) -> AgreementVersion | None:
     _, end = month_bounds(month)
-    version = (
+    return (
         AgreementVersion.objects.filter(activated_at__lt=end)
         .filter(Q(superseded_at__isnull=True) | Q(superseded_at__gte=end))
         .order_by("-activated_at")
         .first()
     )
-    return version or AgreementVersion.objects.active()
+
+
+def handover_agreements(month_cycles: QuerySet[Cycle]) -> list[dict[str, Any]]:
+    """Which agreement version each of the month's hand-overs was made under (stored on the cycle at hand-over),
+    so a past month never claims the version activated today."""
+    rows = (
+        month_cycles.values("agreement__number")
+        .annotate(handovers=Count("id"), first=Min("handed_over_at"), last=Max("handed_over_at"))
+        .order_by("agreement__number")
+    )
+    return [
+        {"number": row["agreement__number"], "handovers": row["handovers"], "first": row["first"],
+         "last": row["last"]}
+        for row in rows
+    ]  # fmt: skip
 
 
 def marketing_side(month: date, version: AgreementVersion | None) -> dict[str, Any]:
@@ -459,9 +477,15 @@ def review_for(month: date) -> dict[str, Any]:
         "month": month.isoformat(),
         "previous_month": previous_month(month).isoformat(),
         "cohort_rule": COHORT_RULE,
-        "agreement": {"id": version.pk, "number": version.number, "threshold": threshold}
+        "agreement": {
+            "id": version.pk,
+            "number": version.number,
+            "threshold": threshold,
+            "in_force_at_month_end": version == _in_force_at_month_end(month),
+        }
         if version
         else None,
+        "handover_agreements": handover_agreements(month_cycles),
         "funnel": funnel(month),
         "previous_funnel": funnel(previous_month(month)),
         "marketing": marketing_side(month, version),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import date
 from typing import Any
@@ -17,11 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from alignment import csvsafe
 from alignment.roles import ALL_ROLES, MANAGERS, Role, role_required, user_roles
 from feedback import services
 from feedback.exceptions import OutcomeRefused
 from feedback.figures import ReviewFigures
 from feedback.models import Decision, Snapshot
+from feedback.months import previous_month
 from feedback.reports import BANDS, months_with_data, review_for
 
 DECIDERS = MANAGERS | {Role.MARKETER}
@@ -40,16 +41,40 @@ CSV_TABLES = {
 }
 
 
+FIRST_YEAR, LAST_YEAR = 1970, 9000
+
+
 def _month(request: HttpRequest) -> date:
     raw = request.GET.get("month") or request.POST.get("month") or ""
     if raw:
         try:
             year, month = (int(part) for part in raw.split("-"))
+            if not FIRST_YEAR <= year <= LAST_YEAR:
+                raise ValueError(year)  # month arithmetic (the next month, a year back) must stay in range
             return date(year, month, 1)
         except ValueError:
-            raise Http404("Month must look like 2026-10.") from None
+            raise Http404(f"Month must look like 2026-10, in the years {FIRST_YEAR}–{LAST_YEAR}.") from None
+    # Open on the last complete month: the current one has barely started and its rates mean nothing yet
     today = timezone.localdate()
-    return date(today.year, today.month, 1)
+    return previous_month(date(today.year, today.month, 1))
+
+
+# A month whose hand-overs are more than this share still open is not ready to judge (outcomes take weeks)
+IMMATURE_SHARE = 0.5
+
+
+def _maturity(month: date, data: dict[str, Any]) -> str:
+    """ "" when the month can be judged; else why not, said on the page above the figures."""
+    today = timezone.localdate()
+    if month >= date(today.year, today.month, 1):
+        return "This month is not over yet: its hand-overs have had little time to reach an outcome."
+    funnel = data["funnel"]
+    if funnel["mqls"] and funnel["immature"] / funnel["mqls"] > IMMATURE_SHARE:
+        return (
+            f"{funnel['immature']} of {funnel['mqls']} hand-overs are still open: "
+            "conversion rates will rise as they close."
+        )
+    return ""
 
 
 def figures(month: date) -> tuple[dict[str, Any], Snapshot | None]:
@@ -101,6 +126,7 @@ def review(request: HttpRequest) -> HttpResponse:
         "people": User.objects.filter(is_active=True, groups__isnull=False).distinct().order_by("first_name"),
         "csv_tables": CSV_TABLES,
         "funnel_rows": _funnel_rows(data),
+        "immature": _maturity(month, data),
     }
     return render(request, "feedback/review.html", context)
 
@@ -149,7 +175,7 @@ def review_csv(request: HttpRequest) -> HttpResponse:
     header, rows = _rows(data, table)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="review-{month:%Y-%m}-{table}.csv"'
-    writer = csv.writer(response)
+    writer = csvsafe.writer(response)
     writer.writerow(header)
     writer.writerows(rows)
     return response
@@ -174,7 +200,11 @@ def decide(request: HttpRequest) -> HttpResponse:
             return _back(month)
         change, evidence, text = suggestion["change"], suggestion["evidence"], suggestion["title"]
     User = get_user_model()
-    owner = User.objects.filter(pk=request.POST.get("owner") or 0).first()
+    raw_owner = request.POST.get("owner", "").strip()
+    if raw_owner and not (raw_owner.isdigit() and len(raw_owner) <= 18):  # a bigint, never an overflow
+        messages.error(request, "Choose the decision's owner from the list.")
+        return _back(month)
+    owner = User.objects.filter(pk=int(raw_owner)).first() if raw_owner else None
     due = None
     if request.POST.get("due"):
         try:

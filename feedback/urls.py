@@ -1,6 +1,6 @@
 from django.urls import path
 
-from feedback import review_views, views
+from feedback import reason_views, review_views, trend_views, views
 
 app_name = "feedback"
 
@@ -15,11 +15,15 @@ urlpatterns = [
     path("leads/<int:pk>/lose/", views.lose, name="lose"),
     path("leads/<int:pk>/disqualify/", views.disqualify, name="disqualify"),
     path("nurture/", views.nurture, name="nurture"),
-    path("reasons/", views.reasons, name="reasons"),
+    path("reasons/", reason_views.reasons, name="reasons"),
+    path("reasons/<int:pk>/", reason_views.reason_edit, name="reason_edit"),
     path("review/", review_views.review, name="review"),
     path("review/export.csv", review_views.review_csv, name="review_csv"),
     path("review/decisions/", review_views.decide, name="decide"),
     path("review/next-draft/", review_views.start_draft, name="start_draft"),
     path("review/freeze/", review_views.freeze, name="freeze"),
+    path("trend/", trend_views.trend, name="trend"),
+    path("trend/export.csv", trend_views.trend_csv, name="trend_csv"),
+    path("agreements/<int:pk>/capacity/", trend_views.capacity, name="capacity"),
     path("agreements/<int:pk>/what-if/", review_views.whatif, name="whatif"),
 ]

@@ -27,7 +27,7 @@ from feedback.forms import (
     RejectForm,
     WinForm,
 )
-from feedback.models import ContactAttempt, Cycle, Reason
+from feedback.models import ContactAttempt, Cycle
 from feedback.tables import NurtureTable
 from leads.lifecycle import rules as life
 from leads.models import Lead, State
@@ -239,11 +239,3 @@ def nurture(request: HttpRequest) -> HttpResponse:
     if getattr(request, "htmx", None) and request.htmx.target == "nurture-table":
         template += "#nurture-table"
     return render(request, template, {"table": table, "counts": counts, "reason": reason})
-
-
-@role_required(Role.SALES_MANAGER, Role.MARKETING_MANAGER, Role.ADMIN)
-@require_GET
-def reasons(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "feedback/reasons.html", {"reasons": Reason.objects.all(), "kinds": Reason.Kind.choices}
-    )

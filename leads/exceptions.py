@@ -5,7 +5,7 @@ class LeadError(Exception):
 class LeadAlreadyClaimed(LeadError):
     def __init__(self, lead, owner) -> None:
         name = owner.get_full_name() or owner.get_username() if owner else "someone else"
-        super().__init__(f"{name} already has this lead.")
+        super().__init__(f"Already claimed by {name}.")
         self.lead = lead
         self.owner = owner
 

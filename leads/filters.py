@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from alignment.names import person_name
 from alignment.roles import Role
 from leads.models import HANDED_OVER_STATES, Lead, State, Tier
 
@@ -19,6 +20,10 @@ TABS = [
     ("team", _("My team")),
     ("overdue", _("Overdue")),
 ]
+
+
+def _person(user: Any) -> str:
+    return person_name(user)
 
 
 def _reps(request: Any = None) -> QuerySet[Any]:
@@ -52,6 +57,7 @@ class QueueFilter(django_filters.FilterSet):
     def __init__(self, *args: Any, user: Any, choices: dict[str, list[str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
+        self.form.fields["owner"].label_from_instance = _person
         for name, empty in (("source", _("Any source")), ("campaign", _("Any campaign"))):
             values = list(choices[name])
             current = self.data.get(name) if self.data else None
@@ -60,14 +66,16 @@ class QueueFilter(django_filters.FilterSet):
             self.form.fields[name].widget.choices = [("", empty)] + [(value, value) for value in values]
 
     def filter_tab(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
+        now = timezone.now()
+        if value == "overdue":
+            return queryset.overdue(now=now).order_by("sla_due_at", "pk")
+        queryset = queryset.savable(now=now).by_urgency(now=now)
         if value == "unassigned":
             return queryset.filter(owner__isnull=True)
         if value == "mine":
             return queryset.filter(owner=self.user)
         if value == "team":
             return queryset.filter(owner__isnull=False)
-        if value == "overdue":
-            return queryset.overdue(now=timezone.now())
         return queryset
 
     def filter_text(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
@@ -78,3 +86,46 @@ class QueueFilter(django_filters.FilterSet):
                 | Q(email__icontains=word) | Q(company__icontains=word)
             )  # fmt: skip
         return queryset.filter(query)
+
+
+class LeadListFilter(django_filters.FilterSet):
+    """Every lead, in any state, imported or not: search and filters live in the URL (reload, share, back)."""
+
+    q = django_filters.CharFilter(method="filter_text", label="Search")
+    state = django_filters.ChoiceFilter(choices=State.choices, empty_label="Any state")
+    tier = django_filters.ChoiceFilter(
+        choices=[(Tier.HOT, "Hot"), (Tier.WARM, "Warm")], empty_label="Any tier"
+    )
+    source = django_filters.CharFilter(widget=forms.Select)
+    owner = django_filters.ModelChoiceFilter(queryset=_reps, empty_label="Any owner")
+    import_job = django_filters.NumberFilter(method="filter_import", label="Import")
+    imported = django_filters.ChoiceFilter(
+        choices=[("created", "Created by it"), ("updated", "Updated by it")],
+        method="filter_imported",
+        empty_label="Created or updated",
+    )
+
+    class Meta:
+        model = Lead
+        fields = ["q", "state", "tier", "source", "owner", "import_job", "imported"]
+
+    def __init__(self, *args: Any, sources: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.form.fields["owner"].label_from_instance = _person
+        values = list(sources)
+        current = self.data.get("source") if self.data else None
+        if current and current not in values:
+            values.append(current)
+        self.form.fields["source"].widget.choices = [("", "Any source")] + [(v, v) for v in values]
+
+    filter_text = QueueFilter.filter_text
+
+    def filter_import(self, queryset: QuerySet[Lead], name: str, value: int) -> QuerySet[Lead]:
+        return queryset.filter(import_links__job_id=value)
+
+    def filter_imported(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
+        job = self.data.get("import_job")
+        links = {"import_links__created": value == "created"}
+        if job and str(job).isdigit():
+            links["import_links__job_id"] = int(job)
+        return queryset.filter(**links)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -37,6 +37,8 @@ class Tier(models.TextChoices):
     NONE = "", "—"
 
 
+# A lead late by more than this no longer crowds the rep's queue: it is the manager's to sort out (Overdue tab).
+LONG_LATE = timedelta(days=1)
 HANDED_OVER_STATES = tuple(state for state in State if state in life.WITH_SALES)
 
 
@@ -52,6 +54,17 @@ class LeadQuerySet(models.QuerySet["Lead"]):
         """What matters now: hot leads first, then the nearest SLA deadline, then the score."""
         # Queued leads are always hot or warm, and "hot" sorts before "warm": the queue index serves this order.
         return self.order_by("tier", models.F("sla_due_at").asc(nulls_last=True), "-score", "pk")
+
+    def by_urgency(self, *, now: datetime) -> LeadQuerySet:
+        """What a rep can still save first: clocks not yet run out (hot first, nearest deadline), then late ones."""
+        late = models.Case(models.When(sla_due_at__lt=now, then=models.Value(1)), default=models.Value(0))
+        return self.alias(late=late).order_by(
+            "late", "tier", models.F("sla_due_at").asc(nulls_last=True), "-score", "pk"
+        )
+
+    def savable(self, *, now: datetime) -> LeadQuerySet:
+        """Without the long-breached: late by more than LONG_LATE, they go to the Overdue tab and the manager."""
+        return self.exclude(sla_due_at__lt=now - LONG_LATE)
 
     def overdue(self, *, now: datetime) -> LeadQuerySet:
         return self.filter(sla_due_at__lt=now)
@@ -263,9 +276,18 @@ class WriteKey(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
+    allowed_origins = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Web sites whose pages may send events with this key from the browser (CORS), e.g. "
+        '["https://www.acme.example"]. Empty: server-side sources only.',
+    )
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    def allows_origin(self, origin: str) -> bool:
+        return origin.rstrip("/").lower() in {o.rstrip("/").lower() for o in self.allowed_origins or []}
 
 
 class ApiToken(models.Model):
@@ -298,6 +320,13 @@ class RescoreJob(models.Model):
     done = models.PositiveIntegerField(default=0)
     changed = models.PositiveIntegerField(default=0, help_text=_("Leads whose state or tier changed"))
     error = models.TextField(blank=True)
+    cursor = models.PositiveBigIntegerField(
+        default=0, help_text="The last lead id rescored (leads.jobs resumes after it)"
+    )
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the worker holding it (leads.jobs)"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs started, resumed ones included")
     created_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -310,7 +339,7 @@ class RescoreJob(models.Model):
 
     @property
     def percent(self) -> int:
-        return 100 if not self.total else int(100 * self.done / self.total)
+        return 100 if not self.total else min(100, int(100 * self.done / self.total))
 
 
 class ImportJob(models.Model):
@@ -342,6 +371,10 @@ class ImportJob(models.Model):
     rejected = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text=_("[{row, column, value, message}]"))
     failure = models.TextField(blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the worker holding it (leads.jobs)"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs started, resumed ones included")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -454,3 +487,52 @@ class RepProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({'away' if self.is_away else 'available'}, cap {self.capacity})"
+
+
+class ImportedLead(models.Model):
+    """A lead an import created or updated: the import's result links to its leads, and a lead to its imports."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="lead_links")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="import_links")
+    created = models.BooleanField(
+        help_text="True: the import created the lead; False: it updated a known one"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "lead"], name="leads_imported_lead_once")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} {'created' if self.created else 'updated'} {self.lead_id}"
+
+
+class DataProblemQuerySet(models.QuerySet["DataProblem"]):
+    def recent(self) -> DataProblemQuerySet:
+        return self.select_related("lead").order_by("-created_at", "-pk")
+
+
+class DataProblem(models.Model):
+    """A value set aside on the way in (an e-mail "n/a", employees "unknown", a NUL byte, an epoch timestamp).
+
+    The rest of its message or row was kept; this row tells the marketer what was dropped and where, so the
+    sending form or integration can be fixed. `lead` is empty when the whole message could not be used.
+    """
+
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="data_problems"
+    )
+    source = models.CharField(max_length=60, help_text="api, csv, ...")
+    message_id = models.CharField(max_length=200, blank=True)
+    field = models.CharField(
+        max_length=300, blank=True, help_text="Where the value was: batch[3].traits.email"
+    )
+    problem = models.CharField(max_length=500)
+    value = models.CharField(max_length=200, blank=True, help_text="A printable excerpt of the value")
+    created_at = models.DateTimeField(db_index=True)
+
+    objects = DataProblemQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["lead", "-created_at"], name="leads_dataproblem_lead_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.problem}"

@@ -5,9 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
-from leads.models import Clock, Lead
+from alignment.names import person_name
+from leads.lifecycle.rules import LABELS, State, clocks_running_in
+from leads.models import Clock, Lead, LeadEvent, Tier
+from leads.queue.wording import due_words, late_words
 from sla.calendar import BusinessCalendar, business_minutes_between
 
 
@@ -26,39 +32,73 @@ class WhyView:
     latest_at: datetime | None
 
 
-def _span(minutes: float) -> str:
-    minutes = int(round(minutes))
-    if minutes < 60:
-        return _("%(m)d min") % {"m": minutes}
-    hours, rest = divmod(minutes, 60)
-    if hours < 24:
-        if rest and hours < 10:
-            return _("%(h)d h %(m)d min") % {"h": hours, "m": rest}
-        return _("%(h)d h") % {"h": hours}
-    days, hours = divmod(hours, 24)
-    return _("%(d)d d %(h)d h") % {"d": days, "h": hours} if hours else _("%(d)d d") % {"d": days}
-
-
 def clock_view(lead: Lead, *, now: datetime, calendar: BusinessCalendar | None) -> ClockView:
-    """Business time left on the soonest running clock, or how late it is (in real time)."""
+    """The soonest running clock in words (leads.queue.wording): business time left, or real time late."""
     if not lead.sla_clock or lead.sla_due_at is None:
         return ClockView(label="", text="—", urgency="none", due_at=None)
     label = str(Clock(lead.sla_clock).label)
     if lead.sla_due_at <= now:
-        return ClockView(label=label, text=_("%(span)s late") % {"span": _span((now - lead.sla_due_at).total_seconds() / 60)},
-                         urgency="late", due_at=lead.sla_due_at)  # fmt: skip
+        return ClockView(
+            label=label, text=late_words(now - lead.sla_due_at), urgency="late", due_at=lead.sla_due_at
+        )
     left = (
         business_minutes_between(start=now, end=lead.sla_due_at, calendar=calendar)
         if calendar
         else (lead.sla_due_at - now).total_seconds() / 60
     )
     soon = left <= (15 if lead.tier == "hot" else 60)
-    return ClockView(
-        label=label,
-        text=_("%(span)s left") % {"span": _span(left)},
-        urgency="soon" if soon else "ok",
-        due_at=lead.sla_due_at,
+    zone = calendar.zone if calendar else timezone.get_current_timezone()
+    text = due_words(
+        business_minutes_left=left, due_local=lead.sla_due_at.astimezone(zone), now_local=now.astimezone(zone)
     )
+    return ClockView(label=label, text=text, urgency="soon" if soon else "ok", due_at=lead.sla_due_at)
+
+
+@dataclass(frozen=True)
+class ClockRow:
+    label: str
+    due_at: datetime | None
+    stopped_at: datetime | None
+    status: str  # met, late, overdue, running, not needed, "" (never started)
+
+
+# (label, clock, deadline field, stop field) in the order a lead meets them
+_CLOCK_ROWS = (
+    (_l("Claim"), Clock.CLAIM, "claim_due_at", "claimed_at"),
+    (_l("First contact"), Clock.FIRST_CONTACT, "first_contact_due_at", "first_contact_at"),
+    (_l("Accept or reject"), Clock.ACCEPT, "accept_due_at", "decided_at"),
+    (_l("Outcome"), Clock.OUTCOME, "outcome_due_at", "outcome_at"),
+    (
+        _l("Next status update"),
+        Clock.STATUS_UPDATE,
+        "status_update_due_at",
+        None,
+    ),  # recurring: shown when set
+)
+
+
+def clock_rows(lead: Lead, *, now: datetime) -> list[ClockRow]:
+    """Each SLA clock of the lead page, said as a person reads it.
+
+    A clock the lead's state no longer runs (a rejected lead's first contact, a won deal's outcome) is "not
+    needed", never "overdue": nobody can meet it any more, so calling it late would nag forever.
+    """
+    running = clocks_running_in(lead.state)
+    rows = []
+    for label, clock, due_field, stop_field in _CLOCK_ROWS:
+        due, stopped = getattr(lead, due_field), getattr(lead, stop_field) if stop_field else None
+        if due is None and stop_field is None:
+            continue
+        if due is None:
+            status = ""
+        elif stopped:
+            status = "met" if stopped <= due else "late"
+        elif clock not in running:
+            status = "not needed"
+        else:
+            status = "overdue" if due < now else "running"
+        rows.append(ClockRow(label=str(label), due_at=due, stopped_at=stopped, status=status))
+    return rows
 
 
 def why_view(lead: Lead) -> WhyView:
@@ -96,3 +136,44 @@ def _action_words(*, kind: str, detail: str, reason: str) -> str:
     if kind and detail:
         return f"{kind.replace('_', ' ')}: {detail}"
     return reason or kind.replace("_", " ") or _("acted")
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    at: datetime
+    what: str
+    before: str
+    after: str
+    by: str
+    reason: str
+
+
+def _value_words(kind: str, value: str, names: dict[str, str]) -> str:
+    if not value:
+        return "—"
+    if kind == LeadEvent.Kind.STATE and value in LABELS:  # StrEnum members hash as their values
+        return LABELS[State(value)]
+    if kind == LeadEvent.Kind.TIER:
+        return dict(Tier.choices).get(value, value)
+    if kind == LeadEvent.Kind.OWNER:
+        return names.get(value, value)
+    return value
+
+
+def history_lines(events: list[LeadEvent]) -> list[HistoryLine]:
+    """A lead's history in words: states by their labels, owners and actors by their names (one query)."""
+    usernames = {e.from_value for e in events if e.kind == LeadEvent.Kind.OWNER}
+    usernames |= {e.to_value for e in events if e.kind == LeadEvent.Kind.OWNER}
+    users = get_user_model().objects.filter(username__in=usernames - {""})
+    names = {user.get_username(): person_name(user) for user in users}
+    return [
+        HistoryLine(
+            at=event.at,
+            what=event.get_kind_display(),
+            before=_value_words(event.kind, event.from_value, names),
+            after=_value_words(event.kind, event.to_value, names),
+            by=person_name(event.actor) if event.actor else event.actor_label,
+            reason=event.reason,
+        )
+        for event in events
+    ]

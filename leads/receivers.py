@@ -1,13 +1,26 @@
 """Connects signals to work: the agreement's activation starts a rescore; services' side effects become Celery
-tasks enqueued after commit (a rolled-back transaction sends nothing)."""
+tasks enqueued after commit (a rolled-back transaction sends nothing); notifications and outbound webhooks are
+written to the outbox inside the transaction (leads/notifications.py)."""
 
+from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from leads import services, tasks
+from alignment.webhooks import webhook_emit
+from leads import notifications, services, tasks
 from leads.intake import import_tasks
 from leads.models import Lead
-from leads.signals import import_job_queued, lead_became_hot, rescore_job_queued, sla_breaches_found
+from leads.signals import (
+    import_job_queued,
+    lead_became_hot,
+    lead_owner_set,
+    lead_state_changed,
+    leads_handed_over,
+    rescore_job_queued,
+    sla_breaches_found,
+    sla_escalated,
+    sla_warnings_found,
+)
 from sla.models import AgreementVersion
 from sla.signals import agreement_activated
 
@@ -17,15 +30,55 @@ def rescore_on_activation(sender, version: AgreementVersion, previous=None, **kw
     services.rescore_job_start(version=version, reason=f"v{version.number} activated", now=timezone.now())
 
 
+@receiver(agreement_activated, sender=AgreementVersion, dispatch_uid="leads.webhook_agreement_activated")
+def webhook_agreement_activated(sender, version: AgreementVersion, previous=None, **kwargs) -> None:
+    data = {"version": version.number, "previous": previous.number if previous else None}
+    with transaction.atomic():
+        webhook_emit(
+            event_type="agreement.activated",
+            ref=f"agreement.activated:{version.pk}",
+            data=data,
+            now=timezone.now(),
+        )
+
+
 @receiver(lead_became_hot, sender=Lead, dispatch_uid="leads.notify_hot_leads")
-def notify_hot_leads(sender, lead_ids, **kwargs) -> None:
-    for lead_id in lead_ids:
-        tasks.notify_hot_lead.delay_on_commit(lead_id)
+def notify_hot_leads(sender, lead_ids, at, **kwargs) -> None:
+    notifications.hot_leads_notify(lead_ids=lead_ids, at=at)
 
 
 @receiver(sla_breaches_found, sender=Lead, dispatch_uid="leads.notify_breaches")
 def notify_breaches(sender, breach_ids, notify_manager, **kwargs) -> None:
-    tasks.notify_breaches.delay_on_commit(list(breach_ids), notify_manager)
+    notifications.breaches_notify(breach_ids=breach_ids, notify_manager=notify_manager, now=timezone.now())
+
+
+@receiver(sla_warnings_found, sender=Lead, dispatch_uid="leads.notify_warnings")
+def notify_warnings(sender, warnings, **kwargs) -> None:
+    notifications.warnings_notify(warnings=warnings, now=kwargs.get("at") or timezone.now())
+
+
+@receiver(sla_escalated, sender=Lead, dispatch_uid="leads.notify_escalation")
+def notify_escalation(sender, lead_id, clock_name, step, recipient_ids, at, **kwargs) -> None:
+    notifications.escalation_notify(
+        lead_id=lead_id, clock_name=clock_name, step=step, recipient_ids=recipient_ids, at=at
+    )
+
+
+@receiver(lead_owner_set, sender=Lead, dispatch_uid="leads.notify_new_owner")
+def notify_new_owner(sender, lead_id, owner_id, at, actor_id=None, **kwargs) -> None:
+    notifications.owner_notify(lead_id=lead_id, owner_id=owner_id, actor_id=actor_id, at=at)
+
+
+@receiver(leads_handed_over, sender=Lead, dispatch_uid="leads.webhook_mql")
+def webhook_mql(sender, lead_ids, at, **kwargs) -> None:
+    notifications.handed_over_emit(lead_ids=lead_ids, at=at)
+
+
+@receiver(lead_state_changed, sender=Lead, dispatch_uid="leads.webhook_state")
+def webhook_state(sender, lead_id, from_state, to_state, at, reason="", **kwargs) -> None:
+    notifications.state_change_emit(
+        lead_id=lead_id, from_state=from_state, to_state=to_state, reason=reason, at=at
+    )
 
 
 @receiver(rescore_job_queued, sender=Lead, dispatch_uid="leads.run_rescore_job")

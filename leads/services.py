@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -12,10 +13,12 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from leads import jobs
 from leads.models import (
     CLOSED_STATES,
     Activity,
     ApiToken,
+    DataProblem,
     Lead,
     LeadEvent,
     LeadIdentity,
@@ -28,6 +31,8 @@ from leads.normalise import LEAD_FIELDS
 from leads.scoring import Rules, active_rules, leads_rescore
 from leads.signals import lead_merging, rescore_job_queued
 from sla.models import AgreementVersion
+
+log = logging.getLogger(__name__)
 
 RESCORE_CHUNK = 1000
 EDITABLE_FIELDS = tuple(name for name in LEAD_FIELDS if name != "email")
@@ -187,6 +192,7 @@ def lead_merge(*, keep: Lead, merge: Lead, now: datetime, reason: str) -> Lead:
     Activity.objects.filter(lead=merge).update(lead=keep)
     LeadIdentity.objects.filter(lead=merge).update(lead=keep)
     LeadEvent.objects.filter(lead=merge).update(lead=keep)
+    DataProblem.objects.filter(lead=merge).update(lead=keep)
     # a breach is recorded once per (lead, clock, deadline): one the kept lead already has stays with it
     kept = set(SlaBreach.objects.filter(lead=keep).values_list("clock", "deadline"))
     for breach in SlaBreach.objects.filter(lead=merge):
@@ -208,40 +214,54 @@ def lead_merge(*, keep: Lead, merge: Lead, now: datetime, reason: str) -> Lead:
 
 def rescore_job_start(*, version: AgreementVersion, reason: str, now: datetime) -> RescoreJob:
     total = Lead.objects.open().count()
-    job = RescoreJob.objects.create(agreement=version, reason=reason, total=total, created_at=now)
+    job = RescoreJob.objects.create(
+        agreement=version, reason=reason, total=total, created_at=now, heartbeat_at=now
+    )
     rescore_job_queued.send(sender=Lead, job_id=job.pk)
     return job
 
 
 def rescore_job_run(*, job_id: int, now_func: Any) -> RescoreJob:
-    """Rescore every open lead in chunks (each its own transaction), updating the job's progress as it goes."""
+    """Rescore every open lead in chunks after the job's cursor, resuming where an earlier run stopped.
+
+    Each chunk is one transaction holding the job's row: the leads' new scores, the cursor, the progress and
+    the heartbeat commit together, so a run killed at any point redoes nothing and counts nothing twice, and
+    two deliveries of the same task take turns instead of doubling the work (leads.jobs explains the lease).
+    """
+    if not jobs.job_lease(jobs.RESCORE, job_id=job_id, now=now_func()):
+        return RescoreJob.objects.get(pk=job_id)
     job = RescoreJob.objects.select_related("agreement").get(pk=job_id)
-    if job.status in (RescoreJob.Status.DONE, RescoreJob.Status.RUNNING):
-        return job
-    RescoreJob.objects.filter(pk=job.pk).update(status=RescoreJob.Status.RUNNING, started_at=now_func())
     rules = Rules.of(job.agreement)
-    last_pk = 0
     try:
-        while True:
-            ids = list(
-                Lead.objects.exclude(state__in=CLOSED_STATES)
-                .filter(pk__gt=last_pk)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:RESCORE_CHUNK]
-            )
-            if not ids:
-                break
-            result = leads_rescore(lead_ids=ids, now=now_func(), rules=rules, reason="agreement activated")
-            last_pk = ids[-1]
-            RescoreJob.objects.filter(pk=job.pk).update(
-                done=F("done") + len(ids), changed=F("changed") + result.changed
-            )
+        while _rescore_chunk(job_id, rules, now_func()):
+            pass
     except Exception as error:
-        RescoreJob.objects.filter(pk=job.pk).update(status=RescoreJob.Status.FAILED, error=str(error)[:2000])
-        raise
-    RescoreJob.objects.filter(pk=job.pk).update(status=RescoreJob.Status.DONE, finished_at=now_func())
-    job.refresh_from_db()
-    return job
+        log.exception("Rescore job %s stopped", job_id)
+        jobs.job_stopped(jobs.RESCORE, job_id=job_id, error=error, now=now_func())
+        return RescoreJob.objects.get(pk=job_id)
+    jobs.job_finish(jobs.RESCORE, job_id=job_id, now=now_func())
+    return RescoreJob.objects.get(pk=job_id)
+
+
+def _rescore_chunk(job_id: int, rules: Rules, now: datetime) -> bool:
+    """One chunk after the cursor; False when there is none left (or the job is no longer this run's)."""
+    with transaction.atomic():
+        job = RescoreJob.objects.select_for_update().only("status", "cursor").get(pk=job_id)
+        if job.status != RescoreJob.Status.RUNNING:
+            return False
+        ids = list(
+            Lead.objects.exclude(state__in=CLOSED_STATES)
+            .filter(pk__gt=job.cursor)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:RESCORE_CHUNK]
+        )
+        if not ids:
+            return False
+        result = leads_rescore(lead_ids=ids, now=now, rules=rules, reason="agreement activated")
+        RescoreJob.objects.filter(pk=job_id).update(
+            cursor=ids[-1], done=F("done") + len(ids), changed=F("changed") + result.changed, heartbeat_at=now
+        )
+    return True
 
 
 def leads_rescore_aged(*, now: datetime, limit: int = 100_000) -> int:

@@ -5,7 +5,8 @@ from django.dispatch import Signal
 leads_handed_over = Signal()
 
 # Sent inside the transaction that gives a lead an owner (claim, assignment, round-robin); kwargs: lead_id,
-# owner_id, at. feedback/ records the claim on the open cycle.
+# owner_id, at, actor_id (None when a task or the round-robin did it). feedback/ records the claim on the open
+# cycle; leads/notifications.py tells the new owner when someone else gave them the lead.
 lead_owner_set = Signal()
 
 # Sent inside lead_merge's transaction just before the merged lead is deleted; kwargs: keep_id, merge_id, at.
@@ -28,3 +29,8 @@ sla_warnings_found = Signal()  # kwargs: warnings: list of (lead_id, clock_name,
 sla_escalated = (
     Signal()
 )  # kwargs: lead_id, clock_name, step (1-based), recipient_ids, at. A ladder step fired.
+
+# Sent inside lead_progress's transaction when a lifecycle move changes a lead's state; kwargs: lead_id,
+# from_state, to_state, actor_id, reason, at. leads/notifications.py turns it into outbound webhooks
+# (lead.accepted, lead.rejected, lead.sql, lead.won, lead.lost).
+lead_state_changed = Signal()

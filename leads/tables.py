@@ -63,3 +63,44 @@ class QueueTable(tables.Table):
 
     def render_actions(self, record: Lead) -> str:
         return self._cell("actions", record)
+
+
+class LeadListTable(tables.Table):
+    """The all-leads list: who, company, state, tier, score, owner, source, when it arrived and last changed."""
+
+    who = tables.Column(
+        verbose_name="Who", accessor="last_name", order_by=("last_name", "first_name", "email")
+    )
+    company = tables.Column(verbose_name="Company")
+    state = tables.Column(verbose_name="State", attrs={"td": {"data-label": "State"}})
+    tier = tables.Column(verbose_name="Tier")
+    score = tables.Column(
+        verbose_name="Score", attrs={"td": {"class": "num", "data-label": "Score"}, "th": {"class": "num"}}
+    )
+    owner = tables.Column(
+        verbose_name="Owner",
+        order_by=("owner__first_name", "owner__username"),
+        attrs={"td": {"data-label": "Owner"}},
+    )
+    source = tables.Column(verbose_name="Source", attrs={"td": {"data-label": "Source"}})
+    created_at = tables.DateTimeColumn(
+        verbose_name="Arrived", format="j M Y", attrs={"td": {"data-label": "Arrived"}}
+    )
+    updated_at = tables.DateTimeColumn(
+        verbose_name="Last change", format="j M Y, H:i", attrs={"td": {"data-label": "Last change"}}
+    )
+
+    class Meta:
+        model = Lead
+        fields = ("who", "company", "state", "tier", "score", "owner", "source", "created_at", "updated_at")
+        empty_text = "No lead matches these filters."
+        attrs = {"class": "leads-list"}
+
+    def render_who(self, record: Lead) -> str:
+        return render_to_string("leads/cells/who.html", {"lead": record})
+
+    def render_owner(self, record: Lead) -> str:
+        return render_to_string("leads/cells/owner.html", {"lead": record})
+
+    def render_tier(self, record: Lead) -> str:
+        return render_to_string("leads/cells/tier.html", {"lead": record})

@@ -1,11 +1,13 @@
 from django.urls import include, path
 
-from leads import views
+from leads import crm_views, views
+from leads.intake import problem_views
 from leads.routing import views as routing_views
 
 app_name = "leads"
 
 urlpatterns = [
+    path("", views.lead_list, name="list"),
     path("queue/", views.queue, name="queue"),
     path("my-day/", views.my_day, name="my_day"),
     path("<int:pk>/", views.lead_detail, name="detail"),
@@ -15,7 +17,10 @@ urlpatterns = [
     path("<int:pk>/pause/", views.pause, name="pause"),
     path("<int:pk>/resume/", views.resume, name="resume"),
     path("rescoring/", views.rescore_status, name="rescore_status"),
+    path("export/<str:fmt>.csv", crm_views.crm_export, name="crm_export"),
+    path("rescoring/<int:pk>/retry/", views.rescore_retry, name="rescore_retry"),
     path("routing/", routing_views.routing, name="routing"),
     path("routing/<int:pk>/", routing_views.routing_rep, name="routing_rep"),
     path("imports/", include("leads.intake.import_urls")),
+    path("data-problems/", problem_views.data_problems, name="data_problems"),
 ]

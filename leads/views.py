@@ -3,9 +3,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,20 +19,20 @@ from django_htmx.middleware import HtmxDetails
 from django_tables2 import RequestConfig
 
 from alignment.names import person_name
-from alignment.roles import ALL_ROLES, SALES, Role, role_required, user_roles
+from alignment.roles import ALL_ROLES, MANAGERS, SALES, Role, role_required, user_roles
+from leads import jobs
 from leads import queue as queue_services
 from leads.exceptions import LeadError
-from leads.filters import TABS, QueueFilter
+from leads.filters import TABS, LeadListFilter, QueueFilter
 from leads.lifecycle import services as lifecycle_services
-from leads.models import HANDED_OVER_STATES, Lead, RescoreJob, SlaBreach, Tier
-from leads.presenters import clock_view, why_view
+from leads.models import HANDED_OVER_STATES, LONG_LATE, ImportJob, Lead, RescoreJob, SlaBreach, Tier
+from leads.presenters import clock_rows, clock_view, history_lines, why_view
 from leads.queue.assignment import rep_statuses
 from leads.scoring import active_rules
-from leads.tables import QueueTable
+from leads.tables import LeadListTable, QueueTable
 
 QUEUE_ROLES = SALES | {Role.ADMIN, Role.MARKETING_MANAGER, Role.MARKETER}
 PER_PAGE = 25
-POLL_SECONDS = 15
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -86,6 +88,10 @@ def _queue_context(request: HtmxHttpRequest) -> dict[str, Any]:
     records = [row.record for row in table.paginated_rows]
     _decorate(records, now=now)
     hot_ids = [lead.pk for lead in records if lead.tier == Tier.HOT and lead.owner_id is None]
+    overdue = Lead.objects.in_queue().overdue(now=now)
+    counts = overdue.aggregate(
+        overdue=Count("pk"), long_late=Count("pk", filter=Q(sla_due_at__lt=now - LONG_LATE))
+    )
     return {
         "table": table,
         "filter": filterset,
@@ -93,7 +99,9 @@ def _queue_context(request: HtmxHttpRequest) -> dict[str, Any]:
         "tab": params["tab"],
         "query": params.urlencode(),
         "hot_ids": ",".join(map(str, hot_ids)),
-        "poll_seconds": POLL_SECONDS,
+        "poll_seconds": settings.QUEUE_POLL_SECONDS,
+        "overdue_count": counts["overdue"],
+        "long_late_count": counts["long_late"],
         "now": now,
     }
 
@@ -109,7 +117,11 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _after_action(request: HtmxHttpRequest, *, ok: str = "", error: str = "") -> HttpResponse:
-    """Re-render the queue the rep was looking at (same filters, sort and page), with the outcome said."""
+    """Re-render the queue the rep was looking at (same filters, sort and page), with the outcome said.
+
+    A refused action (the claim race lost) is still a 200 for htmx: the table is fresh and says who has the
+    lead; an error status would make htmx drop the table and show only a status code.
+    """
     if not request.htmx:
         if error:
             messages.error(request, error)
@@ -118,7 +130,7 @@ def _after_action(request: HtmxHttpRequest, *, ok: str = "", error: str = "") ->
         return redirect(f"{reverse('leads:queue')}?{request.GET.urlencode()}")
     context = _queue_context(request)
     context.update(action_ok=ok, action_error=error)
-    response = render(request, "leads/queue.html#queue-table", context, status=409 if error else 200)
+    response = render(request, "leads/queue.html#queue-table", context)
     if not error:
         trigger_client_event(response, "queueChanged")
     return response
@@ -216,11 +228,13 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "lead": lead,
             "activities": activities,
-            "events": events,
+            "events": history_lines(list(events)),
             "identities": lead.identities.all(),
+            "data_problems": lead.data_problems.order_by("-created_at", "-pk")[:50],
             "breaches": lead.breaches.select_related("owner", "new_owner"),
             "b": lead.evaluation,
             "now": now,
+            "clock_rows": clock_rows(lead, now=now),
             "can_claim": Role.REP in user_roles(request.user)
             and lead.owner_id is None
             and lead.state == "mql",
@@ -291,4 +305,64 @@ def rescore_status(request: HttpRequest) -> HttpResponse:
         if version_id
         else None
     )
-    return render(request, "leads/_rescore_status.html", {"job": job})
+    return render(request, "leads/_rescore_status.html", _rescore_context(request, job))
+
+
+RESCORE_RETRY_ROLES = MANAGERS | {Role.ADMIN}
+
+
+def _rescore_context(request: HttpRequest, job: RescoreJob | None) -> dict[str, Any]:
+    return {"job": job, "can_retry": bool(user_roles(request.user) & RESCORE_RETRY_ROLES)}
+
+
+@role_required(RESCORE_RETRY_ROLES)
+@require_POST
+def rescore_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Run a failed rescoring job again: it resumes after the last lead it finished."""
+    job = get_object_or_404(RescoreJob, pk=pk)
+    if not jobs.job_retry(jobs.RESCORE, job_id=job.pk, now=timezone.now()):
+        return HttpResponse(
+            f"This rescoring run is {job.get_status_display().lower()}, not failed: nothing to retry.",
+            status=409,
+        )
+    if not request.htmx:
+        messages.success(request, "Rescoring resumes where it stopped.")
+        return redirect(reverse("sla:version", args=[job.agreement_id]))
+    job.refresh_from_db()
+    return render(request, "leads/_rescore_status.html", _rescore_context(request, job))
+
+
+LIST_PER_PAGE = 50
+
+
+@role_required(ALL_ROLES)
+@require_GET
+def lead_list(request: HtmxHttpRequest) -> HttpResponse:
+    """Find any lead: every state, imported ones included, searchable, filtered and sorted from the URL."""
+    sources = cache.get_or_set(
+        "leads:list-sources",
+        lambda: list(
+            Lead.objects.exclude(source="")
+            .order_by("source")
+            .values_list("source", flat=True)
+            .distinct()[:200]
+        ),
+        timeout=300,
+    )
+    queryset = Lead.objects.select_related("owner").order_by("-updated_at", "-pk")
+    filterset = LeadListFilter(request.GET, queryset=queryset, sources=sources)
+    if filterset.is_bound and not filterset.is_valid():
+        # A hand-edited URL (import_job=abc): say so rather than fail
+        return render(request, "leads/list.html", {"filter": filterset, "table": None}, status=400)
+    table = LeadListTable(filterset.qs.distinct(), order_by=request.GET.get("sort") or None)
+    RequestConfig(request, paginate={"per_page": LIST_PER_PAGE}).configure(table)
+    job_id = filterset.form.cleaned_data.get("import_job")
+    context = {
+        "filter": filterset,
+        "table": table,
+        "import_job": ImportJob.objects.defer("data", "errors").filter(pk=job_id).first() if job_id else None,
+    }
+    template = "leads/list.html"
+    if request.htmx and request.htmx.target == "leads-table":
+        template += "#leads-table"
+    return render(request, template, context)

@@ -14,3 +14,7 @@ class InvalidContent(AgreementError):
 
 class SignatureRefused(AgreementError):
     pass
+
+
+class SignedVersionImmutable(AgreementError):
+    """A signed version (active or superseded) or one of its signatures was about to change."""

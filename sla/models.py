@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from sla.exceptions import SignedVersionImmutable
 
 
 class Status(models.TextChoices):
@@ -68,8 +71,19 @@ class AgreementVersion(models.Model):
     def __str__(self) -> str:
         return f"v{self.number} · {self.title}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Refuse to change a signed version (the database triggers refuse it too, also to update() and raw SQL)."""
+        if self.pk is not None:
+            check_version_save(self, kwargs.get("update_fields"))
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("sla:version", args=[self.pk])
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        stored = AgreementVersion.objects.filter(pk=self.pk).values_list("status", flat=True).first()
+        check_delete(stored, "A version")
+        return super().delete(*args, **kwargs)
 
     @property
     def is_editable(self) -> bool:
@@ -115,6 +129,16 @@ class Signature(models.Model):
     def __str__(self) -> str:
         return f"{self.get_side_display()} signature on v{self.version.number}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A signature on a signed version never changes (nor is one added): it is what proves the agreement."""
+        check_signature_save(self)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        status = AgreementVersion.objects.filter(pk=self.version_id).values_list("status", flat=True).first()
+        check_delete(status, "A signature")
+        return super().delete(*args, **kwargs)
+
 
 class Comment(models.Model):
     version = models.ForeignKey(AgreementVersion, on_delete=models.CASCADE, related_name="comments")
@@ -127,3 +151,71 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment by {self.author} on v{self.version.number}"
+
+
+SIGNED_STATUSES = (Status.ACTIVE, Status.SUPERSEDED)  # signed by both sides: content and signatures are fixed
+
+
+class SignedEditBypass(models.Model):
+    """While a row exists here (inside one transaction), that transaction may edit signed versions.
+
+    Only `sla.immutability.signed_edits_allowed()` writes it, for test fixtures and data repairs that must say so;
+    the database triggers of migration 0002 refuse every other change to a signed version or its signatures.
+    """
+
+    reason = models.CharField(max_length=200)
+
+    class Meta:
+        db_table = "sla_signed_edit_bypass"
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+# --- the model guard of signed versions (the database triggers are in sla/immutability.py, migration 0002) -------
+
+FIXED_FIELDS = ("number", "title", "summary", "content", "content_hash", "based_on_id", "created_at",
+                "proposed_at", "activated_at")  # fmt: skip
+
+
+def _bypassed() -> bool:
+    return connection.in_atomic_block and SignedEditBypass.objects.exists()
+
+
+def check_version_save(version: AgreementVersion, update_fields: Iterable[str] | None) -> None:
+    stored = (
+        AgreementVersion.objects.filter(pk=version.pk)
+        .values(*FIXED_FIELDS, "status", "superseded_at")
+        .first()
+    )
+    if stored is None or stored["status"] not in SIGNED_STATUSES or _bypassed():
+        return
+    names = set(update_fields) if update_fields is not None else None
+    changed = [
+        name
+        for name in FIXED_FIELDS
+        if (names is None or name in names or name.removesuffix("_id") in names)
+        and getattr(version, name) != stored[name]
+    ]
+    moved = version.status != stored["status"] and not (
+        stored["status"] == Status.ACTIVE and version.status == Status.SUPERSEDED
+    )
+    if stored["superseded_at"] is not None and version.superseded_at != stored["superseded_at"]:
+        changed.append("superseded_at")
+    if changed or moved:
+        what = ", ".join(changed + (["status"] if moved else []))
+        raise SignedVersionImmutable(
+            f"Version {stored['number']} is signed ({stored['status']}): its {what} cannot change. "
+            "Start a new draft instead."
+        )
+
+
+def check_signature_save(signature: Signature) -> None:
+    status = AgreementVersion.objects.filter(pk=signature.version_id).values_list("status", flat=True).first()
+    if status in SIGNED_STATUSES and not _bypassed():
+        raise SignedVersionImmutable("The signatures of a signed version cannot be added to or changed.")
+
+
+def check_delete(status: str | None, what: str) -> None:
+    if status in SIGNED_STATUSES and not _bypassed():
+        raise SignedVersionImmutable(f"{what} of a signed agreement version cannot be deleted.")

@@ -195,6 +195,9 @@ class ServiceTerms:
     min_contact_attempts: int = 0
     # Whether a rep may pause the clocks while the lead waits on the customer.
     pause_on_customer: bool = False
+    # How many MQLs sales can work a month, when the agreement states it (`terms.sales.capacity_per_month`);
+    # the review's threshold suggestion aims at it rather than at marketing's commitment.
+    sales_capacity_per_month: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tiers", MappingProxyType(dict(self.tiers)))
@@ -219,7 +222,11 @@ class ServiceTerms:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, path: str = "terms") -> ServiceTerms:
         """Raises TermsError for every problem, calendar ones included, so callers catch one exception."""
-        data = _object(data, path, _TERMS_KEYS, optional=_ENGINE_KEYS)
+        data = _object(data, path, _TERMS_KEYS, optional=(*_ENGINE_KEYS, "sales"))
+        capacity = None
+        if data.get("sales") is not None:
+            sales = _object(data["sales"], f"{path}.sales", ("capacity_per_month",))
+            capacity = _whole(sales["capacity_per_month"], f"{path}.sales.capacity_per_month", minimum=1)
         raw_tiers = data["tiers"]
         if not isinstance(raw_tiers, Mapping):
             raise TermsError(f"{path}.tiers: must be an object")
@@ -250,6 +257,7 @@ class ServiceTerms:
                 data.get("min_contact_attempts", 0), f"{path}.min_contact_attempts", minimum=0
             ),
             pause_on_customer=_flag(data.get("pause_on_customer", False), f"{path}.pause_on_customer"),
+            sales_capacity_per_month=capacity,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -264,7 +272,11 @@ class ServiceTerms:
             "escalation": [step.to_dict() for step in self.escalation],
             "min_contact_attempts": self.min_contact_attempts,
             "pause_on_customer": self.pause_on_customer,
-        }
+        } | (
+            {}
+            if self.sales_capacity_per_month is None
+            else {"sales": {"capacity_per_month": self.sales_capacity_per_month}}
+        )
 
     def tier(self, name: str) -> TierTerms:
         try:

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('alignment', '0002_roles'),
+        ('alignment', '0003_outbox'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

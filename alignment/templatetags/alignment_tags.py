@@ -78,3 +78,24 @@ def money(value: object) -> str:
     if (get_language() or "").startswith("ja"):
         return "¥" + number_format(amount.quantize(Decimal(1)), 0, force_grouping=True)
     return number_format(amount, 2, force_grouping=True)
+
+
+@register.filter
+def person(user: object) -> str:
+    """A user as people call them: the full name in the locale's order (山田 太郎 in Japanese), or the username
+    when no name is set ("" for nobody).
+
+    The one place names are chosen, so no screen shows "hsato" where another shows "Hanako Sato".
+    """
+    from alignment.names import person_name
+
+    if user is None or user == "":
+        return ""
+    return person_name(user)
+
+
+@register.filter
+def words(code: str | None) -> str:
+    """An event or field code in words: "demo_request" → "Demo request", "pricing-page" → "Pricing page"."""
+    text = str(code or "").replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]

@@ -17,7 +17,14 @@ APPS = ("sla", "leads", "feedback")
 FORBIDDEN = {("sla", "leads"), ("sla", "feedback"), ("leads", "feedback")}
 ALIGNMENT_MAY_IMPORT_APPS = {"alignment.urls"}
 # Pure modules: business rules and arithmetic with no Django (nor anything that imports it)
-PURE = ("sla.criteria", "sla.calendar", "sla.terms", "leads.queue.clocks", "leads.lifecycle.rules")
+PURE = (
+    "sla.criteria",
+    "sla.calendar",
+    "sla.terms",
+    "leads.queue.clocks",
+    "leads.queue.wording",
+    "leads.lifecycle.rules",
+)
 # Templates every app may include or extend (documented in the README): the site layout and shared fragments
 SHARED_TEMPLATES = {"base.html", "_nav.html", "_form_fields.html", "tables/htmx.html"}
 TEMPLATE_TAG = re.compile(r"\{%-?\s*(?:include|extends)\s+[\"']([^\"']+)[\"']")

@@ -13,14 +13,17 @@ from sla.services import agreement_ensure_starter
 
 pytestmark = pytest.mark.django_db
 
-# Views anyone may reach: the login flow (Django's own views).
+# Views anyone may reach: the login flow (Django's own views), the language switcher (it works signed out), and
+# the inbound webhooks, which check their sender's signature instead (leads/tests/test_inbound.py).
 PUBLIC = {
     "login",
     "logout",
     "password_change",
     "password_change_done",
     "set_language_pref",
-}  # the switcher works signed out
+    "inbound_mautic",
+    "inbound_events",
+}
 
 
 def _walk(patterns: list[Any], namespace: str = "") -> list[tuple[str, URLPattern]]:
@@ -48,7 +51,10 @@ def samples(marketing_manager, sales_manager) -> dict[str, Any]:
     version = agreement_ensure_starter(
         marketing_manager=marketing_manager, sales_manager=sales_manager, now=timezone.now()
     )
-    return {"pk": version.pk, "section": "fit_rules", "rule_id": "f1", "direction": "up", "part": "threshold"}
+    return {
+        "pk": version.pk, "section": "fit_rules", "rule_id": "f1", "direction": "up", "part": "threshold",
+        "fmt": "hubspot",
+    }  # fmt: skip
 
 
 @pytest.fixture(autouse=True)

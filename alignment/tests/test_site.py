@@ -142,9 +142,12 @@ def test_demo_users_one_per_role_and_idempotent():
     ensure_demo_users()
     # then each can log in with the documented password and holds its role
     from django.contrib.auth import authenticate
+    from django.test import RequestFactory  # django-axes checks every authenticate() against its request
 
     for demo in DEMO_USERS:
-        user = authenticate(username=demo.username, password=demo.password)
+        user = authenticate(
+            RequestFactory().post("/accounts/login/"), username=demo.username, password=demo.password
+        )
         assert user is not None, demo.username
         assert user.groups.filter(name=demo.role.value).exists()
 

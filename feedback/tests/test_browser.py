@@ -38,6 +38,9 @@ def test_a_deal_won_and_a_lead_handed_back(
     browser_login(rep)
     page.goto(winner.get_absolute_url())
     panel = page.locator("#outcome-panel")
+    header, history = page.locator("#lead-header"), page.locator("#lead-history")
+    expect(header).to_contain_text("MQL")
+    expect(header).to_contain_text("first contact")
     # when they log a call
     contact = panel.locator("form", has=page.get_by_role("heading", name="Log a contact"))
     contact.get_by_label("Channel").select_option("call")
@@ -49,6 +52,9 @@ def test_a_deal_won_and_a_lead_handed_back(
     # and accept it
     panel.get_by_role("button", name="Accept lead").click()
     expect(panel.get_by_text("Accepted: this is now a sales-accepted lead.")).to_be_visible()
+    # then the header and the history follow without a reload
+    expect(header.get_by_text("Accepted (SAL)", exact=True)).to_be_visible()
+    expect(history).to_contain_text("MQL → Accepted (SAL)")
     # and fill BANT, first forgetting a required item
     panel.get_by_role("checkbox", name="Budget").check()
     panel.get_by_role("checkbox", name="Need (required)").check()
@@ -63,6 +69,12 @@ def test_a_deal_won_and_a_lead_handed_back(
     panel.get_by_role("button", name="Record won deal").click()
     expect(panel.get_by_text("Won. Well done!")).to_be_visible()
     expect(page.get_by_text("Won 12,500.00")).to_be_visible()
+    # then the header says Won with no clock left running (no stale "SQL · 10 d left"), the history has the win
+    expect(header.get_by_text("Won", exact=True)).to_be_visible()
+    expect(header).not_to_contain_text("SQL")
+    expect(header.locator(".clock")).to_have_count(0)
+    expect(history).to_contain_text("→ Won")
+    expect(page.locator("#lead-clocks")).not_to_contain_text("overdue")
 
     # when another rep rejects their lead as too early
     browser_login(other, password="correct-horse-battery")
@@ -72,6 +84,11 @@ def test_a_deal_won_and_a_lead_handed_back(
     panel.get_by_label("Comment").first.fill("Budget cycle starts in Q3")
     panel.get_by_role("button", name="Reject lead").click()
     expect(panel.get_by_text("Rejected and recycled to marketing")).to_be_visible()
+    # then the never-made first contact is not needed any more, never an overdue clock
+    clocks = page.locator("#lead-clocks")
+    expect(clocks.get_by_role("row", name="First contact")).to_contain_text("not needed")
+    expect(clocks).not_to_contain_text("overdue")
+    expect(page.locator("#lead-header").get_by_text("Recycled to marketing", exact=True)).to_be_visible()
 
     # then marketing sees it in the nurture list with the reason
     browser_login(marketer)

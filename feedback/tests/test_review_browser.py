@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from alignment.demo import ensure_demo_users
 from alignment.roles import Role
+from alignment.testing.browser import screenshot
 from feedback.demo import demo_cycles_generate
 from feedback.reasons import ensure_default_reasons
 from feedback.reports import previous_month, review_for
@@ -37,9 +38,17 @@ def test_review_meeting_accepts_a_suggestion_and_starts_the_next_draft(
     # when the manager opens last month's review
     browser_login(manager)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Review").click()
-    page.get_by_label("Month").fill(f"{month:%Y-%m}")
-    page.get_by_role("button", name="Show").click()
+    # (it opens on the last complete month by itself, with which agreement each hand-over was made under)
     expect(page.get_by_role("heading", name=f"Monthly review · {month:%B %Y}")).to_be_visible()
+    expect(page.locator("#handover-agreements")).to_be_visible()
+    screenshot(page, "review")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "review")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, (
+        "the review scrolls sideways on a phone"
+    )
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # then the score-versus-result chart is there, with a bar per band and outcome, and the AUC with its sample
     chart = page.get_by_role("img", name="Conversion by score band at hand-off")

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import reverse
@@ -21,7 +22,7 @@ from feedback.reasons import ensure_default_reasons
 from feedback.reports import review_for
 from feedback.review_views import CSV_TABLES
 from feedback.tests.test_reports import APRIL_START, MONTH, build
-from leads.models import Lead
+from leads.models import Lead, RepProfile
 from sla.models import AgreementVersion, Status
 
 pytestmark = pytest.mark.django_db
@@ -46,17 +47,23 @@ def as_json(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def month_with_suggestions(rep: Any) -> None:
-    """April 2026: 80 warm hand-overs, all closed. "Decision maker" (+20) fired on half of them and those won
-    far more often; "Target industry" (+15) on a crossing half, winning a little more. And 250 leads active in
-    April that never became MQLs, 210 of them scoring 72: at the 200 MQLs a month sales agreed to take, the
-    threshold would be 72 rather than 50."""
+    """April 2026: 160 warm hand-overs, all closed. "Decision maker" (+20: the lead is a director) fired on half
+    of them and those won far more often; "Target industry" (+15: software) on a crossing half, winning a little
+    more. And 250 leads active in April that never became MQLs, 210 of them scoring 72: at the 200 MQLs a month
+    the two reps not away can work (100 each), the threshold would be 72 rather than 50."""
     ensure_default_reasons()
     not_a_fit = Reason.objects.get(kind="rejection", code="not_a_fit")
     at = APRIL_START + timedelta(days=3, hours=10)
-    plan = [(True, True, 16), (True, False, 13), (False, True, 5), (False, False, 2)]  # f1, f2, won of 20
+    for user in get_user_model().objects.filter(groups__name=Role.REP.value):
+        away = user.username == "zed"  # on leave: counts for no capacity
+        RepProfile.objects.update_or_create(user=user, defaults={"capacity": 100, "is_away": away})
+    plan = [(True, True, 32), (True, False, 26), (False, True, 10), (False, False, 4)]  # f1, f2, won of 40
     leads = [
-        Lead(email=f"sugg{index}@acme.example", score=55, created_at=at, updated_at=at) for index in range(80)
-    ]
+        Lead(email=f"sugg{index}@acme.example", score=55, created_at=at, updated_at=at,
+             seniority="director" if index < 80 else "analyst",
+             industry="software" if (index // 40) % 2 == 0 else "retail")
+        for index in range(160)
+    ]  # fmt: skip
     leads += [
         Lead(
             email=f"active{index}@acme.example", score=72 if index < 210 else 10, created_at=at, updated_at=at
@@ -66,8 +73,8 @@ def month_with_suggestions(rep: Any) -> None:
     Lead.objects.bulk_create(leads)
     cycles, rules = [], []
     for block, (decision_maker, industry, won) in enumerate(plan):
-        for index in range(20):
-            lead = leads[20 * block + index]
+        for index in range(40):
+            lead = leads[40 * block + index]
             outcome = Cycle.Outcome.WON if index < won else Cycle.Outcome.REJECTED
             cycle = Cycle(
                 lead=lead, number=1, handed_over_at=at, tier="warm", score=55, fit_score=55, engagement_score=0,
@@ -144,18 +151,18 @@ def test_a_manager_accepts_suggestions_and_starts_the_next_draft_with_them(
     # given a month whose data suggests raising "Decision maker" and a threshold that fits sales' capacity
     month_with_suggestions(reps[0])
     suggestions = {s["key"]: s for s in as_json(review_for(MONTH))["suggestions"]}
-    assert {"points-f1", "threshold"} <= set(suggestions)
-    points, threshold = suggestions["points-f1"]["change"], suggestions["threshold"]["change"]
+    assert {"learn-points-f1", "threshold"} <= set(suggestions)
+    points, threshold = suggestions["learn-points-f1"]["change"], suggestions["threshold"]["change"]
     assert points["op"] == "set_points" and points["points"] > 20
     assert threshold == {"op": "set_threshold", "threshold": 72}
     manager = login(sales_manager)
     # when the sales manager accepts both
-    for key in ("points-f1", "threshold"):
+    for key in ("learn-points-f1", "threshold"):
         response = manager.post(reverse("feedback:decide"), {"month": APRIL, "suggestion": key})
         assert response.status_code == 302 and response["Location"] == f"{REVIEW}?month={APRIL}"
     # then each is a decision carrying its change and evidence, shown as accepted on the page
     decisions = {d.suggestion_key: d for d in Decision.objects.filter(month=MONTH)}
-    assert set(decisions) == {"points-f1", "threshold"}
+    assert set(decisions) == {"learn-points-f1", "threshold"}
     for key, decision in decisions.items():
         assert (
             decision.change == suggestions[key]["change"]
@@ -165,7 +172,7 @@ def test_a_manager_accepts_suggestions_and_starts_the_next_draft_with_them(
             suggestions[key]["title"], sales_manager, None
         )  # fmt: skip
     response = page(manager)
-    assert response.context["accepted_keys"] == {"points-f1", "threshold"}
+    assert response.context["accepted_keys"] == {"learn-points-f1", "threshold"}
     assert response.context["pending_changes"] == 2
     assert "Start the next draft with 2 accepted changes" in response.content.decode()
 
@@ -391,3 +398,18 @@ def test_a_marketer_decides_but_does_not_freeze(agreement, reps, marketer, login
         == 302
     )
     assert Decision.objects.get().created_by == marketer
+
+
+def test_a_formula_in_lead_data_is_exported_as_text(agreement, reps, rep, login):
+    # given a month worked by a rep whose name is a spreadsheet formula
+    reps[0].first_name, reps[0].last_name = "=cmd|' /C calc'!A0", ""
+    reps[0].save()
+    build(7, reps)
+    # when the reps table is downloaded
+    header, *rows = csv_rows(
+        login(rep).get(reverse("feedback:review_csv"), {"month": APRIL, "table": "reps"})
+    )
+    # then the formula is text (a leading quote), never a formula
+    cells = [value for row in rows for value in row]
+    assert "'=cmd|' /C calc'!A0" in cells
+    assert not any(value.startswith(("=", "@", "+")) for value in cells)

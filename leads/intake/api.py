@@ -15,20 +15,23 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Field, NinjaAPI, Query, Schema
+from django_ratelimit.core import get_usage
+from ninja import Field, NinjaAPI, Path, Query, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.security import HttpBearer, SessionAuth
 from ninja.security.http import HttpAuthBase
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
+from alignment import errors
 from alignment.roles import user_roles
 from leads.intake import ingest, segment
+from leads.intake.problems import problems_record
 from leads.models import ApiToken, Lead, State, WriteKey
 from leads.services import key_hash
 
@@ -47,9 +50,13 @@ api = NinjaAPI(
         "**Events in** — Segment's HTTP Tracking API: point any Segment library's `host` at this site. "
         "Authenticate with a write key as the HTTP basic auth user name (empty password) or as `writeKey` in "
         "the JSON body. Bodies may be gzip-compressed (`Content-Encoding: gzip`); at most 32 KB per message "
-        "and 500 KB per batch request once decompressed. A message whose `messageId` was stored before is "
-        "skipped, so retries never count twice. A bad message refuses the whole batch with a 400 naming it "
-        "(`batch[3].event: required for track`); a 429 with `Retry-After` asks the client to retry later.\n\n"
+        "and 4 MB per batch request once decompressed (INGEST_MAX_BATCH_BYTES). A message whose `messageId` was "
+        "stored before is skipped, so retries never count twice. A malformed field (an e-mail “n/a”, employees "
+        "“unknown”, an impossible timestamp, NaN, a NUL byte) is set aside and the rest of the message kept; "
+        "a message that cannot be used at all (no type, no id, over 32 KB) is set aside and the rest of the "
+        "batch kept: the 200 answer lists them in `set_aside`, and marketers see them as data problems. Only a "
+        "body that is not a batch is refused (400 naming why); a 429 or 503 with `Retry-After` asks the client "
+        "to retry later.\n\n"
         "**Leads out** — `GET /api/leads/` and `/api/leads/{id}` with `Authorization: Bearer <API token>` "
         "or a logged-in session of any role."
     ),
@@ -67,6 +74,27 @@ class WriteKeyError(Exception):
 
 class Overloaded(Exception):
     pass
+
+
+class KeyRateLimited(Exception):
+    """One write key sent more than INGEST_RATE_LIMIT requests; `retry_after` seconds until its window ends."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(retry_after)
+
+
+def _rate_limit(request: HttpRequest, key: WriteKey) -> None:
+    """Count this request against its write key (django-ratelimit, in the shared cache); past the rate, 429."""
+    usage = get_usage(
+        request,
+        group="ingest",
+        key=lambda group, request: f"write-key:{key.pk}",
+        rate=getattr(settings, "INGEST_RATE_LIMIT", "600/m"),
+        increment=True,
+    )
+    if usage and usage["should_limit"]:
+        raise KeyRateLimited(max(1, int(usage["time_left"])))
 
 
 def _payload(request: HttpRequest, limit: int) -> Any:
@@ -126,6 +154,8 @@ class WriteKeyAuth(HttpAuthBase):
         key = WriteKey.objects.filter(key_hash=key_hash(str(raw)), is_active=True).first()
         if key is None:
             raise WriteKeyError("Invalid or inactive write key")
+        request._write_key = key  # type: ignore[attr-defined]  # CORS: the origins this key allows
+        _rate_limit(request, key)
         now = timezone.now()
         if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
             _touch(WriteKey.objects.filter(pk=key.pk), now)
@@ -189,9 +219,26 @@ def _overloaded(request: HttpRequest, exc: Overloaded) -> HttpResponse:
     return _busy(request, "Too many event requests at once: retry after the delay in Retry-After")
 
 
+@api.exception_handler(KeyRateLimited)
+def _key_rate_limited(request: HttpRequest, exc: KeyRateLimited) -> HttpResponse:
+    response = _ingest_error(
+        request, 429, "rate_limited",
+        f"This write key sent more than {settings.INGEST_RATE_LIMIT} requests: retry after the delay in Retry-After",
+    )  # fmt: skip
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 @api.exception_handler(ingest.IngestBusy)
 def _database_busy(request: HttpRequest, exc: ingest.IngestBusy) -> HttpResponse:
     return _busy(request, "The database is busy: retry after the delay in Retry-After; nothing was stored")
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    errors.logger.error("database unavailable", exc_info=exc)
+    return errors.unavailable(request)
 
 
 @api.exception_handler(AuthenticationError)
@@ -210,6 +257,9 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResp
 
 class Success(Schema):
     success: bool = True
+    set_aside: list[str] | None = Field(
+        None, description="Fields or messages set aside (also listed for marketers); the rest was stored"
+    )
 
 
 class IngestError(Schema):
@@ -245,73 +295,140 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 MESSAGE_SCHEMA = SegmentMessage.model_json_schema()
+# What a message needs to be used (without it, it is set aside and listed as a data problem): an id naming the
+# person; in a batch, its type; for track, the event name.
+_NAMED = {"anyOf": [{"required": ["userId"]}, {"required": ["anonymousId"]}]}
+
+
+def _requiring(*fields: str, title: str) -> dict[str, Any]:
+    return {**MESSAGE_SCHEMA, "title": title, "required": list(fields), **_NAMED}
+
+
+BATCH_ITEM_SCHEMA = _requiring("type", title="SegmentBatchMessage")
+TRACK_SCHEMA = _requiring("event", title="SegmentTrack")
+IDENTIFY_SCHEMA = _requiring(title="SegmentIdentify")
+PAGE_SCHEMA = _requiring(title="SegmentPage")
+GROUP_SCHEMA = _requiring("groupId", title="SegmentGroup")
+ALIAS_SCHEMA = {**MESSAGE_SCHEMA, "title": "SegmentAlias", "required": ["userId", "previousId"]}
 BATCH_SCHEMA = {
     "title": "SegmentBatch",
     "type": "object",
     "required": ["batch"],
     "properties": {
-        "batch": {"type": "array", "items": MESSAGE_SCHEMA},
+        "batch": {"type": "array", "items": BATCH_ITEM_SCHEMA},
         "sentAt": {"type": "string", "format": "date-time"},
         "context": {"type": "object"},
         "writeKey": {"type": "string", "description": "The write key, when not sent as basic auth"},
     },
 }
-INGEST_RESPONSES = {200: Success, frozenset({400, 401, 413, 415, 429}): IngestError}
+INGEST_RESPONSES = {200: Success, frozenset({400, 401, 413, 415, 429, 503}): IngestError}
 
 
-def _store(messages: list[segment.Message], now: datetime) -> dict[str, bool]:
+def _store(messages: list[segment.Message], rejected: list[segment.Problem], now: datetime) -> dict[str, Any]:
+    """Store the usable messages, record what was set aside, and tell the client (it may log it)."""
     ingest.events_ingest(messages=messages, now=now, source="api")
+    problems_record(((problem, None) for problem in rejected), source="api", now=now)
+    set_aside = [str(problem) for problem in rejected]
+    set_aside += [str(problem) for message in messages for problem in message.problems]
+    if set_aside:
+        return {"success": True, "set_aside": set_aside[: segment.MAX_ERRORS]}
     return {"success": True}
 
 
 @api.post(
-    "/v1/batch", auth=batch_auth, response=INGEST_RESPONSES, tags=["events"], summary="Send a batch of messages",
+    "/v1/batch", auth=batch_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"], summary="Send a batch of messages",
     openapi_extra=_body(BATCH_SCHEMA),
 )  # fmt: skip
-def segment_batch(request: HttpRequest) -> dict[str, bool]:
+def segment_batch(request: HttpRequest) -> dict[str, Any]:
     with gate.enter():
         now = timezone.now()
         payload = _payload(request, _setting("INGEST_MAX_BATCH_BYTES", segment.MAX_BATCH_BYTES))
+        rejected: list[segment.Problem] = []
         messages = segment.parse_batch(
             payload,
             received_at=now,
             max_message_bytes=_setting("INGEST_MAX_MESSAGE_BYTES", segment.MAX_MESSAGE_BYTES),
+            rejected=rejected,
         )
-        return _store(messages, now)
-
-
-def _single(request: HttpRequest, type_: str) -> dict[str, bool]:
-    with gate.enter():
-        now = timezone.now()
-        limit = _setting("INGEST_MAX_MESSAGE_BYTES", segment.MAX_MESSAGE_BYTES)
-        message = segment.parse_message(
-            _payload(request, limit), type_=type_, received_at=now, max_message_bytes=limit
-        )
-        return _store([message], now)
+        return _store(messages, rejected, now)
 
 
 @api.post(
-    "/v1/track", auth=message_auth, response=INGEST_RESPONSES, tags=["events"], summary="Record an event",
-    openapi_extra=_body(MESSAGE_SCHEMA),
+    "/v1/import", auth=batch_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"],
+    summary="Send a batch of messages (as /v1/batch; Segment's Ruby library posts here)",
+    openapi_extra=_body(BATCH_SCHEMA),
 )  # fmt: skip
-def segment_track(request: HttpRequest) -> dict[str, bool]:
+def segment_import(request: HttpRequest) -> dict[str, Any]:
+    return segment_batch(request)
+
+
+def _single(request: HttpRequest, type_: str) -> dict[str, Any]:
+    with gate.enter():
+        now = timezone.now()
+        limit = _setting("INGEST_MAX_MESSAGE_BYTES", segment.MAX_MESSAGE_BYTES)
+        rejected: list[segment.Problem] = []
+        try:
+            message = segment.parse_message(
+                _payload(request, limit),
+                type_=type_,
+                received_at=now,
+                max_message_bytes=limit,
+                rejected=rejected,
+            )
+        except segment.PayloadError:
+            problems_record(((problem, None) for problem in rejected), source="api", now=now)
+            raise
+        return _store([message], [], now)
+
+
+@api.post(
+    "/v1/track", auth=message_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"], summary="Record an event",
+    openapi_extra=_body(TRACK_SCHEMA),
+)  # fmt: skip
+def segment_track(request: HttpRequest) -> dict[str, Any]:
     return _single(request, "track")
 
 
 @api.post(
-    "/v1/identify", auth=message_auth, response=INGEST_RESPONSES, tags=["events"],
-    summary="Say who a user is (traits → lead fields)", openapi_extra=_body(MESSAGE_SCHEMA),
+    "/v1/identify", auth=message_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"],
+    summary="Say who a user is (traits → lead fields)", openapi_extra=_body(IDENTIFY_SCHEMA),
 )  # fmt: skip
-def segment_identify(request: HttpRequest) -> dict[str, bool]:
+def segment_identify(request: HttpRequest) -> dict[str, Any]:
     return _single(request, "identify")
 
 
 @api.post(
-    "/v1/page", auth=message_auth, response=INGEST_RESPONSES, tags=["events"], summary="Record a page view",
-    openapi_extra=_body(MESSAGE_SCHEMA),
+    "/v1/page", auth=message_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"], summary="Record a page view",
+    openapi_extra=_body(PAGE_SCHEMA),
 )  # fmt: skip
-def segment_page(request: HttpRequest) -> dict[str, bool]:
+def segment_page(request: HttpRequest) -> dict[str, Any]:
     return _single(request, "page")
+
+
+@api.post(
+    "/v1/group", auth=message_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"],
+    summary="Say which company a user belongs to (traits → company, industry, employees)",
+    openapi_extra=_body(GROUP_SCHEMA),
+)  # fmt: skip
+def segment_group(request: HttpRequest) -> dict[str, Any]:
+    return _single(request, "group")
+
+
+@api.post(
+    "/v1/alias", auth=message_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"],
+    summary="Link a previous id (an anonymousId) to a userId: their histories become one lead",
+    openapi_extra=_body(ALIAS_SCHEMA),
+)  # fmt: skip
+def segment_alias(request: HttpRequest) -> dict[str, Any]:
+    return _single(request, "alias")
+
+
+@api.post(
+    "/v1/screen", auth=message_auth, response=INGEST_RESPONSES, exclude_none=True, tags=["events"],
+    summary="A mobile screen view (accepted, not stored)", openapi_extra=_body(PAGE_SCHEMA),
+)  # fmt: skip
+def segment_screen(request: HttpRequest) -> dict[str, Any]:
+    return _single(request, "screen")
 
 
 # --- read API -----------------------------------------------------------------------------------------------
@@ -354,11 +471,36 @@ class TierFilter(StrEnum):
     NONE = "none"
 
 
+MAX_ID = 2**63 - 1  # the largest primary key a database column holds: larger ids are a 422, not a 500
+MAX_PAGE = 10_000_000
+
+
+class LeadPages(PageNumberPagination):
+    """Page numbers bounded, so a page of 10^20 is a clear 422 (the offset would overflow the database's integer)."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=MAX_PAGE)
+        page_size: int | None = Field(None, ge=1, le=500)
+
+
 class LeadFilters(Schema):
-    email: str | None = Field(None, description="Exact e-mail address (case-insensitive)")
+    email: str | None = Field(
+        None, description="Exact e-mail address (case-insensitive)", max_length=254, pattern=r"^[^\x00]*$"
+    )
     state: State | None = None
     tier: TierFilter | None = None
     updated_since: datetime | None = Field(None, description="Changed at or after this instant (ISO-8601)")
+
+    @field_validator("updated_since")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        """As UTC (the database compares in UTC); an instant that has no UTC equivalent is refused."""
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        except OverflowError:
+            raise ValueError("is out of range once converted to UTC") from None
 
     def apply(self, leads: QuerySet[Lead]) -> QuerySet[Lead]:
         if self.email:
@@ -368,8 +510,7 @@ class LeadFilters(Schema):
         if self.tier:
             leads = leads.filter(tier="" if self.tier is TierFilter.NONE else self.tier.value)
         if self.updated_since:
-            since = self.updated_since
-            leads = leads.filter(updated_at__gte=since if since.tzinfo else since.replace(tzinfo=UTC))
+            leads = leads.filter(updated_at__gte=self.updated_since)
         return leads
 
 
@@ -441,15 +582,30 @@ class LeadOut(Schema):
         }
 
 
-@api.get("/api/leads/", auth=read_auth, response=list[LeadOut], tags=["leads"], summary="List leads")
-@paginate(PageNumberPagination, page_size=50, max_page_size=500)
+class Detail(Schema):
+    detail: str | list[dict[str, Any]] = Field(
+        ..., description="Why: a sentence, or (422) one entry per bad parameter with its location"
+    )
+
+
+READ_ERRORS: dict[Any, Any] = {frozenset({401, 403, 404, 422}): Detail, 503: IngestError}
+
+
+@api.get(
+    "/api/leads/", auth=read_auth, response={200: list[LeadOut], **READ_ERRORS}, tags=["leads"],
+    summary="List leads",
+)  # fmt: skip
+@paginate(LeadPages, page_size=50, max_page_size=500)
 def leads_list(request: HttpRequest, filters: Query[LeadFilters]) -> QuerySet[Lead]:
     """Leads in order of their last change (oldest first, so `updated_since` can page through changes)."""
     return filters.apply(Lead.objects.select_related("owner")).order_by("updated_at", "pk")
 
 
-@api.get("/api/leads/{lead_id}", auth=read_auth, response=LeadOut, tags=["leads"], summary="One lead")
-def lead_detail(request: HttpRequest, lead_id: int) -> Lead:
+@api.get(
+    "/api/leads/{lead_id}", auth=read_auth, response={200: LeadOut, **READ_ERRORS}, tags=["leads"],
+    summary="One lead",
+)  # fmt: skip
+def lead_detail(request: HttpRequest, lead_id: int = Path(..., ge=1, le=MAX_ID)) -> Lead:
     return get_object_or_404(Lead.objects.select_related("owner"), pk=lead_id)
 
 

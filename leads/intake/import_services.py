@@ -7,7 +7,6 @@ with the chunk, so a run that stops resumes where it stopped.
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -20,10 +19,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F
 
+from alignment import csvsafe
 from alignment.audit import audit_record
+from leads import jobs
 from leads.intake import imports
 from leads.intake.imports import ColumnMap, CsvError, ParsedCsv, RowError
-from leads.models import IdentityKind, ImportJob, Lead, LeadIdentity
+from leads.models import IdentityKind, ImportedLead, ImportJob, Lead, LeadIdentity
 from leads.scoring import Rules, active_rules, leads_rescore
 from leads.services import EDITABLE_FIELDS, LeadData, lead_facts_apply, lead_upsert
 from leads.signals import import_job_queued
@@ -228,8 +229,8 @@ def import_start(
         if problems := imports.mapping_problems(parsed_mapping):
             raise ImportStateError(" ".join(problems))
         resumed = job.status == ImportJob.Status.FAILED
-        job.status, job.failure = ImportJob.Status.QUEUED, ""
-        job.save(update_fields=["status", "failure"])
+        job.status, job.failure, job.heartbeat_at, job.attempts = ImportJob.Status.QUEUED, "", now_func(), 0
+        job.save(update_fields=["status", "failure", "heartbeat_at", "attempts"])
         audit_record(
             actor=user,
             action="leads.import_resumed" if resumed else "leads.import_started",
@@ -246,14 +247,14 @@ def import_start(
 
 
 def import_run(*, job_id: int, now_func: Callable[[], datetime]) -> ImportJob:
-    """Import every row not yet processed, chunk by chunk, then mark the job done (or failed, with why)."""
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job_id)
-        if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
-            return job
-        job.status = ImportJob.Status.RUNNING
-        job.started_at = job.started_at or now_func()
-        job.save(update_fields=["status", "started_at"])
+    """Import every row not yet processed, chunk by chunk, then mark the job done (or why it stopped).
+
+    The run holds the job's lease (leads.jobs): a worker killed mid-file leaves the committed chunks and the
+    count of processed rows true, and the watchdog queues the job again to resume after them.
+    """
+    if not jobs.job_lease(jobs.IMPORT, job_id=job_id, now=now_func()):
+        return ImportJob.objects.defer("data").get(pk=job_id)
+    job = ImportJob.objects.get(pk=job_id)
     try:
         parsed = job_file(job)
         mapping = job_mapping(job, parsed)
@@ -263,20 +264,16 @@ def import_run(*, job_id: int, now_func: Callable[[], datetime]) -> ImportJob:
         rules = active_rules()
         records = list(parsed.records())
         while (done := _processed(job.pk)) < len(records):
-            _import_chunk(job.pk, done, records[done : done + CHUNK], mapping, context, rules, now_func())
+            if not _import_chunk(
+                job.pk, done, records[done : done + CHUNK], mapping, context, rules, now_func()
+            ):
+                break
     except Exception as error:
-        log.exception("Import %s failed", job.pk)
-        done = _processed(job.pk)
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportJob.Status.FAILED,
-            failure=f"Stopped after {done:,} rows: {error}"[:2000],
-            finished_at=now_func(),
-        )
+        log.exception("Import %s stopped", job.pk)
+        jobs.job_stopped(jobs.IMPORT, job_id=job.pk, error=_with_progress(error, job.pk), now=now_func())
         return ImportJob.objects.defer("data").get(pk=job.pk)
     now = now_func()
-    finished = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
-        status=ImportJob.Status.DONE, finished_at=now
-    )
+    finished = jobs.job_finish(jobs.IMPORT, job_id=job.pk, now=now)
     job = ImportJob.objects.defer("data").get(pk=job.pk)
     if finished:  # once, even if a redelivered task ran alongside
         audit_record(
@@ -293,6 +290,16 @@ def import_run(*, job_id: int, now_func: Callable[[], datetime]) -> ImportJob:
     return job
 
 
+def _with_progress(error: Exception, job_id: int) -> Exception:
+    """The error, its message prefixed with how far the import got (when the database can still say)."""
+    try:
+        done = _processed(job_id)
+    except Exception:  # the connection is broken; jobs.job_stopped writes on a fresh one
+        return error
+    error.args = (f"Stopped after {done:,} rows: {error}", *error.args[1:])
+    return error
+
+
 def _processed(job_id: int) -> int:
     return ImportJob.objects.values_list("processed_rows", flat=True).get(pk=job_id)
 
@@ -302,6 +309,7 @@ class ChunkResult:
     created: int = 0
     updated: int = 0
     touched: set[int] = field(default_factory=set)
+    created_ids: set[int] = field(default_factory=set)
     errors: list[RowError] = field(default_factory=list)
 
 
@@ -313,7 +321,8 @@ def _import_chunk(
     context: imports.FileContext,
     rules: Rules | None,
     now: datetime,
-) -> None:
+) -> bool:
+    """Write one chunk with the job's progress and heartbeat; False when the job is no longer running."""
     problems: list[RowError] = []
     valid: list[tuple[int, dict[str, Any]]] = []
     for number, record in chunk:
@@ -322,15 +331,25 @@ def _import_chunk(
         if lead is not None:
             valid.append((number, lead))
     with transaction.atomic():
-        job = ImportJob.objects.select_for_update().only("errors", "processed_rows").get(pk=job_id)
+        job = ImportJob.objects.select_for_update().only("errors", "processed_rows", "status").get(pk=job_id)
+        if job.status != ImportJob.Status.RUNNING:
+            return False
         if job.processed_rows != offset:
-            return  # a redelivered task running alongside did this chunk already
+            return True  # a redelivered task running alongside did this chunk already
         try:
             with transaction.atomic():
                 result = leads_upsert_bulk(valid, now=now)
         except IntegrityError:
             # Someone else wrote one of these leads meanwhile: go row by row, each retrying as an update.
             result = _upsert_one_by_one(valid, now=now)
+        # Which leads this import made or changed: its result links to them (first word wins: created stays)
+        ImportedLead.objects.bulk_create(
+            [
+                ImportedLead(job_id=job_id, lead_id=pk, created=pk in result.created_ids)
+                for pk in result.touched
+            ],
+            ignore_conflicts=True,
+        )
         if result.touched:
             leads_rescore(lead_ids=result.touched, now=now, rules=rules, reason="import")
         problems += result.errors
@@ -341,7 +360,9 @@ def _import_chunk(
             updated=F("updated") + result.updated,
             rejected=F("rejected") + rejected,
             errors=[*(job.errors or []), *(p.to_json() for p in problems)],
+            heartbeat_at=now,
         )
+    return True
 
 
 def leads_upsert_bulk(rows: Sequence[tuple[int, dict[str, Any]]], *, now: datetime) -> ChunkResult:
@@ -368,9 +389,18 @@ def leads_upsert_bulk(rows: Sequence[tuple[int, dict[str, Any]]], *, now: dateti
     new: list[Lead] = []
     changed: dict[int, Lead] = {}
     identities: list[tuple[Lead, str]] = []
-    for _, data in rows:
+    for number, data in rows:
         email, external = data["email"], data["identities"].get(EXTERNAL, "")
-        lead = (by_email.get(email) if email else None) or (by_external.get(external) if external else None)
+        named_by_email = by_email.get(email) if email else None
+        named_by_id = by_external.get(external) if external else None
+        if named_by_email is not None and named_by_id is not None and named_by_email is not named_by_id:
+            # two people: writing either would overwrite the other's lead with this row's facts
+            other = named_by_id.email or f"lead {named_by_id.pk}"
+            message = (f"The external id {external} belongs to another lead ({other}) than the e-mail {email}: "
+                       "not imported, so neither lead is overwritten. Check which one this row is.")  # fmt: skip
+            result.errors.append(RowError(number, "", external, message))
+            continue
+        lead = named_by_email or named_by_id
         if lead is None:
             lead = Lead(email=email, created_at=now, updated_at=now)
             new.append(lead)
@@ -397,7 +427,8 @@ def leads_upsert_bulk(rows: Sequence[tuple[int, dict[str, Any]]], *, now: dateti
         [LeadIdentity(lead=lead, kind=EXTERNAL, value=value, created_at=now) for lead, value in identities],
         batch_size=CHUNK,
     )
-    result.touched = {lead.pk for lead in new} | set(changed)
+    result.created_ids = {lead.pk for lead in new}
+    result.touched = result.created_ids | set(changed)
     return result
 
 
@@ -413,6 +444,8 @@ def _upsert_one_by_one(rows: Sequence[tuple[int, dict[str, Any]]], *, now: datet
         result.created += created
         result.updated += not created
         result.touched.add(lead.pk)
+        if created:
+            result.created_ids.add(lead.pk)
     return result
 
 
@@ -428,7 +461,7 @@ def import_rejected_csv(job: ImportJob) -> bytes:
             where = f"{problem['column']}: " if problem.get("column") else ""
             reasons.setdefault(problem["row"], []).append(f"{where}{problem['message']}")
     out = io.StringIO(newline="")
-    writer = csv.writer(out)
+    writer = csvsafe.writer(out)
     writer.writerow([*parsed.headers, "row", "errors"])
     width = len(parsed.headers)
     for number, values in parsed.rows:

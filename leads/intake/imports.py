@@ -378,6 +378,8 @@ def parse(data: bytes, encoding: str | None = None) -> ParsedCsv:
         raise CsvError(f"The file is not a readable CSV (line {reader.line_num}: {error}).") from error
     if not header:
         raise CsvError("The file is empty.")
+    if any("\x00" in name for name in header):
+        raise CsvError("The header row contains a NUL byte: this is a damaged or binary file, not a CSV.")
     if not rows:
         raise CsvError("The file has a header row but no leads under it.")
     return ParsedCsv(encoding=encoding, delimiter=delimiter, headers=unique_headers(header), rows=rows)
@@ -530,7 +532,9 @@ XEDUCATION: dict[str, ColumnMapping] = {
     "leadquality": _c("outcome_lead_quality"),
     **_OURS,
 }
-_AUTO: dict[str, ColumnMapping] = {**XEDUCATION, **SALESFORCE, **HUBSPOT}
+# A historical outcome column in any file: kept apart as `outcome_*` (never scored), learnt from by the review.
+OUTCOMES: dict[str, ColumnMapping] = {"converted": _n("outcome_converted"), "won": _c("outcome_won")}
+_AUTO: dict[str, ColumnMapping] = {**XEDUCATION, **SALESFORCE, **HUBSPOT, **OUTCOMES}
 PRESET_COLUMNS: dict[str, dict[str, ColumnMapping]] = {
     "hubspot": HUBSPOT,
     "salesforce": SALESFORCE,
@@ -700,7 +704,8 @@ def validate_row(
     problems: list[RowError] = []
 
     def error(column: str, value: str, message: str) -> None:
-        problems.append(RowError(row_number, column, value, message))
+        # the value is kept to show and download: a NUL byte is shown as ␀ (no database stores it in JSON)
+        problems.append(RowError(row_number, column, value.replace("\x00", "␀"), message))
 
     if EXTRA in row:
         width = sum(1 for key in row if key != EXTRA)
@@ -718,6 +723,13 @@ def validate_row(
             external_column = external_column or header
         value = _clean(row.get(header, ""))
         if not value:
+            continue
+        if "\x00" in value:
+            error(
+                header,
+                value,
+                "Contains a NUL byte (a damaged or binary file?): fix the value and import the row.",
+            )
             continue
         target = column.target
         if target == "email":

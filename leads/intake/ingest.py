@@ -19,6 +19,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 
 from leads import services
+from leads.intake.problems import problems_record
 from leads.intake.segment import Message, parse_batch
 from leads.models import Activity, IdentityKind, Lead, LeadIdentity, State
 from leads.scoring import leads_rescore
@@ -241,6 +242,7 @@ class _Walk:
         self.identities: list[tuple[tuple[str, str], _Person]] = []
         self.activities: list[tuple[Message, _Person]] = []
         self.updates: list[tuple[Message, _Person]] = []
+        self.problems: list[tuple[Message, _Person]] = []  # fields set aside, recorded on the lead
 
     def take(self, message: Message) -> None:
         keys = _message_keys(message)
@@ -279,6 +281,8 @@ class _Walk:
             self.activities.append((message, target))
         if message.fields or message.custom or message.defaults:
             self.updates.append((message, target))
+        if message.problems:
+            self.problems.append((message, target))
 
     def _merge(self, a: _Person, b: _Person) -> _Person:
         keep = _survivor(a, b, self.order)
@@ -358,7 +362,13 @@ def _write(walk: _Walk, locked: dict[int, Lead], now: datetime, source: str, res
     Activity.objects.bulk_create(activities, batch_size=1000, ignore_conflicts=True)
     result.activities = len(activities)
     touched.update(activity.lead_id for activity in activities)
-    # 5. The agreement's judgement of every lead the batch touched (MQL, tier, SLA clocks; hot leads notified).
+    # 5. What was set aside, shown on each lead (the rest of its message was stored above).
+    problems_record(
+        ((problem, lead_of(person).pk) for message, person in walk.problems for problem in message.problems),
+        source=source,
+        now=now,
+    )
+    # 6. The agreement's judgement of every lead the batch touched (MQL, tier, SLA clocks; hot leads notified).
     if touched:
         rescore = leads_rescore(lead_ids=touched, now=now)
         result.rescored, result.became_mql, result.became_hot = (

@@ -13,6 +13,7 @@ from leads.lifecycle import rules as life
 from leads.models import Lead, LeadEvent, SlaBreach
 from leads.queue.clocks import stamp_clocks
 from leads.rules import active_rules
+from leads.signals import lead_state_changed
 from sla.terms import TermsError
 
 STOP_FIELDS = {
@@ -49,6 +50,10 @@ def lead_progress(
         LeadEvent.objects.create(
             lead=lead, at=now, kind=LeadEvent.Kind.STATE, from_value=lead.state, to_value=chosen.to,
             actor=actor, actor_label=actor.get_username(), reason=reason[:500],
+        )  # fmt: skip
+        lead_state_changed.send(
+            sender=Lead, lead_id=lead.pk, from_state=lead.state, to_state=chosen.to.value,
+            actor_id=actor.pk if getattr(actor, "is_authenticated", False) else None, reason=reason, at=now,
         )  # fmt: skip
         lead.state = chosen.to.value
         changed.append("state")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0008_sla_engine'),
+        ('leads', '0009_data_problem'),
     ]
 
     operations = [

@@ -28,7 +28,8 @@ def owner_change_record(
     lead: Lead, before: Any, after: Any, *, actor: Any, now: datetime, reason: str
 ) -> None:
     if after is not None:
-        lead_owner_set.send(sender=Lead, lead_id=lead.pk, owner_id=after.pk, at=now)
+        actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+        lead_owner_set.send(sender=Lead, lead_id=lead.pk, owner_id=after.pk, at=now, actor_id=actor_id)
     LeadEvent.objects.create(
         lead=lead,
         at=now,

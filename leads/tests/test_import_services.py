@@ -395,3 +395,57 @@ def test_the_real_xeducation_data_set_imports_through_the_same_path(agreement, m
     assert Lead.objects.count() == 9240
     assert LeadIdentity.objects.count() == 9240
     assert ImportJob.objects.aggregate(n=Sum("processed_rows"))["n"] == 2 * 9240
+
+
+def test_a_nul_byte_deep_in_the_file_is_a_row_error_and_every_other_row_is_imported():
+    # given 2,000 rows whose row 1,702 has a NUL byte in its company (past the first 4 KB the binary check reads)
+    rows = [hubspot_row(str(i), f"P{i}", f"p{i}@acme.example") for i in range(2000)]
+    rows[1700] = hubspot_row("1700", "Nul", "nul@acme.example", Company_Name="Ac\x00me")
+    # when imported
+    job = run(csv_bytes(HUBSPOT_HEADER, rows))
+    # then the job finished, the one row is rejected naming its row and column, and the others are all there
+    assert job.status == ImportJob.Status.DONE
+    assert (job.imported, job.rejected) == (1999, 1)
+    [error] = [e for e in job.errors if not e.get("note")]
+    assert (error["row"], error["column"], error["value"]) == (1702, "Company Name", "Ac␀me")
+    assert error["message"].startswith("Contains a NUL byte")
+    assert not Lead.objects.filter(email="nul@acme.example").exists()
+    # and the rejected-rows file can be downloaded
+    assert b"1702" in import_services.import_rejected_csv(job)
+
+
+def test_an_external_id_of_one_lead_with_the_email_of_another_is_a_row_error():
+    # given two leads, Ann (record 1) and Bo (record 2)
+    run(
+        csv_bytes(
+            HUBSPOT_HEADER,
+            [hubspot_row("1", "Ann", "ann@acme.example"), hubspot_row("2", "Bo", "bo@b.example")],
+        )
+    )
+    # when a row comes with Ann's record id and Bo's e-mail
+    job = run(csv_bytes(HUBSPOT_HEADER, [hubspot_row("1", "Mallory", "bo@b.example", Company_Name="Evil")]))
+    # then it is a row error and neither lead changed
+    assert job.rejected == 1
+    [error] = job.errors
+    assert error["row"] == 2 and "belongs to another lead (ann@acme.example)" in error["message"]
+    assert Lead.objects.get(email="ann@acme.example").first_name == "Ann"
+    assert Lead.objects.get(email="bo@b.example").first_name == "Bo"
+
+
+def test_a_nul_byte_in_the_header_refuses_the_file():
+    # given a header longer than the 4 KB the binary check reads, with a NUL byte past it
+    data = b"Email," + b"x" * 5000 + b",Comp\x00any\n" + b"a@b.example,,Acme\n" * 20
+    with pytest.raises(CsvError, match="NUL byte"):
+        imports.parse(data)
+
+
+def test_the_rejected_rows_file_neutralises_formulas():
+    # given a row whose values are spreadsheet formulas and whose employee count is bad
+    row = hubspot_row("1", "=cmd|' /C calc'!A0", "ann@acme.example", Number_of_Employees="@SUM(1)")
+    job = run(csv_bytes(HUBSPOT_HEADER, [row]))
+    # when the rejected rows are downloaded
+    text = import_services.import_rejected_csv(job).decode("utf-8-sig")
+    cells = [value for line in csv.reader(io.StringIO(text)) for value in line]
+    # then no cell starts as a formula
+    assert "'=cmd|' /C calc'!A0" in cells and "'@SUM(1)" in cells
+    assert not any(value.startswith(("=", "@", "+", "-")) for value in cells)

@@ -72,7 +72,7 @@ def test_queue_page_shows_why_now_and_the_clock_and_filters_survive_in_the_url(
     # then only the Google lead shows, with why it is here and its business time left
     assert "Hana Hot" in html and "Walt Warm" not in html
     assert "requested a demo" in html
-    assert "min left" in html
+    assert "business minutes (" in html
     # and the filter is kept in the self-refreshing table's URL
     assert "source=Google" in html
 
@@ -90,6 +90,33 @@ def test_text_search_tabs_and_empty_state(agreement, make_lead, rep, login, now)
     assert "Zebra" in found and other.last_name not in found
     nothing = client.get(reverse("leads:queue"), {"q": "no such person"}).content.decode()
     assert "No lead matches" in nothing
+
+
+def test_what_can_still_be_saved_comes_first_and_long_breached_work_goes_to_the_overdue_tab(
+    agreement, make_lead, rep, login, now, django_assert_max_num_queries
+):
+    # given a lead late by months, one late by minutes, a warm lead with time left and a hot one that just arrived
+    # (deadlines set outright: the business calendar would make them depend on the hour the test runs)
+    due = {"Ancient": -timedelta(days=156), "Slipping": -timedelta(minutes=30), "Warm": timedelta(hours=3),
+           "Fresh": timedelta(minutes=5)}  # fmt: skip
+    for name, offset in due.items():
+        lead = mql(make_lead, now=now, hot=name != "Warm", last_name=name)
+        Lead.objects.filter(pk=lead.pk).update(sla_due_at=now + offset)
+    ancient = Lead.objects.get(last_name="Ancient")
+    # when the queue is read in the rep's order
+    queue = Lead.objects.in_queue().savable(now=now).by_urgency(now=now)
+    order = list(queue.values_list("last_name", flat=True))
+    # then the hot lead with time left is first, the warm one next, the just-late one after, the ancient one gone
+    assert order[:2] == ["Fresh", "Warm"] and order[-1] == "Slipping"
+    assert "Ancient" not in order
+    # and on the page: the ancient lead is in the Overdue tab (counted), not on the rep's first screen
+    client = login(rep)
+    with django_assert_max_num_queries(14):
+        html = client.get(reverse("leads:queue")).content.decode()
+    assert "Fresh" in html and "Ancient" not in html
+    assert "Overdue (2)" in html and "1 lead late by more than a day is in the" in html
+    overdue = client.get(reverse("leads:queue"), {"tab": "overdue"}).content.decode()
+    assert ancient.last_name in overdue and "late by 15" in overdue
 
 
 def test_overdue_tab(agreement, make_lead, rep, login, now):
@@ -136,8 +163,10 @@ def test_second_claim_is_refused_with_the_owner_named(agreement, make_lead, rep,
     lead = mql(make_lead, now=now, hot=True)
     lead_claim(lead_id=lead.pk, rep=other, now=now)
     response = login(rep).post(reverse("leads:claim", args=[lead.pk]), headers=HX)
-    assert response.status_code == 409
-    assert "Sam Okafor already has this lead." in response.content.decode()
+    # (a 200: the fresh table is shown, saying who won, instead of an error status htmx would not display)
+    assert response.status_code == 200
+    assert "Already claimed by Sam Okafor." in response.content.decode()
+    assert "queueChanged" not in response.headers.get("HX-Trigger", "")
     lead.refresh_from_db()
     assert lead.owner == other
 
@@ -175,7 +204,7 @@ def test_two_reps_claiming_at_the_same_moment_exactly_one_wins(agreement, make_l
     assert sorted(outcomes.values()).count("won") == 1
     winner = next(name for name, result in outcomes.items() if result == "won")
     loser_message = next(result for result in outcomes.values() if result != "won")
-    assert "already has this lead" in loser_message
+    assert "Already claimed by" in loser_message
     lead.refresh_from_db()
     assert lead.owner.username == winner
     assert LeadEvent.objects.filter(lead=lead, kind="owner").count() == 1

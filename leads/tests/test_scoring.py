@@ -57,14 +57,16 @@ def test_a_demo_request_makes_a_lead_hot_at_once_and_notifies_sales(
     # when scored (notifications leave after commit)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         leads_rescore(lead_ids=[lead.pk], now=NOW)
-    assert len(callbacks) == 1
+    assert (
+        len(callbacks) == 1
+    )  # one after-commit hand-off queues the 5 messages (2 people x 2 channels, chat)
     # then it is a hot MQL whose claim clock is 5 business minutes
     lead.refresh_from_db()
     assert lead.state == State.MQL and lead.tier == Tier.HOT
     assert lead.score < 50
     assert lead.claim_due_at == NOW + timedelta(minutes=5)
-    # and the reps were e-mailed and the webhook told, with the reason
-    assert len(mail.outbox) == 1 and rep.email in mail.outbox[0].to
+    # and the rep and the sales manager were each e-mailed once and the webhook told, with the reason
+    assert sorted(message.to[0] for message in mail.outbox) == sorted([rep.email, "salesmanager@example.com"])
     assert "requested a demo" in mail.outbox[0].body
     assert len(webhook) == 1 and "requested a demo" in webhook[0]["text"]
 

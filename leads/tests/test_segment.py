@@ -121,23 +121,38 @@ def test_utm_campaign_fills_source_and_campaign_only_as_defaults():
     assert message.fields == {}
 
 
-def test_screen_group_and_alias_are_accepted_but_record_nothing():
-    # given messages of types Alignment does not store
+def test_screen_is_accepted_and_group_and_alias_change_leads_without_an_activity():
     payload = {
         "batch": [
             {"type": "screen", "userId": "u", "name": "Home"},
-            {"type": "group", "userId": "u", "groupId": "g"},
+            {
+                "type": "group",
+                "userId": "u",
+                "groupId": "g",
+                "traits": {"name": "Acme", "employees": 250, "plan": "x"},
+            },
             {"type": "alias", "userId": "u", "previousId": "a"},
         ]
     }
     # when parsed
-    messages = parse_batch(payload, received_at=NOW)
-    # then they are valid and carry no activity
-    assert [(m.type, m.recorded, m.activity_type) for m in messages] == [
+    screen, group, alias = parse_batch(payload, received_at=NOW)
+    # then none records an activity; group sets company fields; alias names the previous id as the anonymous one
+    assert [(m.type, m.recorded, m.activity_type) for m in (screen, group, alias)] == [
         ("screen", False, None),
-        ("group", False, None),
-        ("alias", False, None),
+        ("group", True, None),
+        ("alias", True, None),
     ]
+    assert group.fields == {"company": "Acme", "employees": 250}
+    assert group.custom == {"company_plan": "x", "company_id": "g"}
+    assert (alias.user_id, alias.anonymous_id) == ("u", "a")
+
+
+def test_context_traits_are_read_as_identify_traits_and_the_message_traits_win():
+    # given RudderStack's identify: traits only in context.traits, and a track carrying them too
+    message = {"type": "identify", "userId": "u", "context": {"traits": {"email": "Ada@Acme.example", "company": "Old"}},
+               "traits": {"company": "Acme"}}  # fmt: skip
+    [parsed] = parse_batch({"batch": [message]}, received_at=NOW)
+    assert (parsed.email, parsed.fields) == ("ada@acme.example", {"company": "Acme"})
 
 
 # --- identify traits -----------------------------------------------------------------------------------------
@@ -222,7 +237,7 @@ def test_without_any_time_the_event_happened_on_receipt():
     assert parse_batch({"batch": [track()]}, received_at=NOW)[0].occurred_at == NOW
 
 
-# --- refusals with precise paths -----------------------------------------------------------------------------
+# --- what is set aside, with precise paths -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -232,42 +247,100 @@ def test_without_any_time_the_event_happened_on_receipt():
         (track(event=""), "batch[1].event: required for track"),
         (track(event=12), "batch[1].event: must be a string"),
         (track(event="!!!"), "batch[1].event: '!!!' has no letters or digits to name an activity"),
+        (track(event="a\x00b"), "batch[1].event: must be a string"),
         ({"type": "track", "event": "x"}, "batch[1].userId: userId or anonymousId is required"),
+        (track(userId={"id": 1}), "batch[1].userId: userId or anonymousId is required"),
+        (track(userId="a\x00b"), "batch[1].userId: userId or anonymousId is required"),
         ({"userId": "u"}, "batch[1].type: required (identify, track, page, screen, group, alias)"),
         (track(type="purchase"), "batch[1].type: 'purchase' is not a Segment message type"),
-        (track(userId={"id": 1}), "batch[1].userId: must be a string or a number"),
-        (track(messageId="m" * 201), "batch[1].messageId: is 201 characters; at most 200"),
-        (track(timestamp="yesterday"), "batch[1].timestamp: 'yesterday' is not an ISO-8601 date-time"),
-        (track(timestamp=1700000000), "batch[1].timestamp: must be an ISO-8601 date-time string"),
-        (track(properties=[1, 2]), "batch[1].properties: must be an object"),
-        ({"type": "page", "userId": "u", "context": {"page": "x"}}, "batch[1].context.page: must be an object"),
-        ({"type": "identify", "userId": "u", "traits": {"email": "not-an-email"}},
-         "batch[1].traits.email: 'not-an-email' is not a valid e-mail address"),
-        ({"type": "identify", "userId": "u", "traits": {"employees": "lots"}},
-         "batch[1].traits.employees: “lots” is not a number of employees"),
-        ({"type": "identify", "userId": "u", "traits": {"company": {"employee_count": -3}}},
-         "batch[1].traits.company.employee_count: cannot be negative"),
-        ({"type": "identify", "userId": "u", "traits": {"title": ["a"]}}, "batch[1].traits.title: must be text"),
         ({"type": "alias", "previousId": "a"}, "batch[1].userId: required for alias"),
         ("track", "batch[1]: must be a JSON object"),
     ],
 )  # fmt: skip
-def test_a_bad_message_refuses_the_batch_naming_its_index_and_field(item, error):
-    # given a batch whose second message is bad
+def test_an_unusable_message_is_set_aside_and_the_rest_of_the_batch_kept(item, error):
+    # given a batch whose second message cannot be used at all
+    payload = {"batch": [track(messageId="ok"), item, track(messageId="ok2")]}
+    rejected: list[segment.Problem] = []
+    # when parsed
+    messages = parse_batch(payload, received_at=NOW, rejected=rejected)
+    # then the others are kept and the bad one is set aside, naming its index and field
+    assert [m.message_id for m in messages] == ["ok", "ok2"]
+    assert str(rejected[0]).startswith(error), rejected
+
+
+@pytest.mark.parametrize(
+    ("item", "error", "kept"),
+    [
+        (track(messageId="m" * 201), "batch[1].messageId: is 201 characters; at most 200", "event"),
+        (track(timestamp="yesterday"), "batch[1].timestamp: 'yesterday' is not an ISO-8601 date-time", "event"),
+        (track(timestamp=1700000000), "batch[1].timestamp: must be an ISO-8601 date-time string", "event"),
+        (track(timestamp="1970-01-01T00:00:00Z"), "batch[1].timestamp: is not a plausible time", "event"),
+        (track(timestamp="9999-12-31T23:59:59Z"), "batch[1].timestamp: is not a plausible time", "event"),
+        (track(timestamp="2026-03-10T09:00:00+20:00"), "batch[1].timestamp: '2026-03-10T09:00:00+20:00' has a UTC offset", "event"),
+        (track(properties=[1, 2]), "batch[1].properties: must be an object", "event"),
+        (track(properties={"a": "x\x00", "plan": "pro"}), "batch[1].properties.a: holds a NUL byte", "plan"),
+        (track(properties={"a": "x\ud800", "plan": "pro"}), "batch[1].properties.a: holds a NUL byte or an invalid", "plan"),
+        ({"type": "page", "userId": "u", "context": {"page": "x"}}, "batch[1].context.page: must be an object", "path"),
+        ({"type": "identify", "userId": "u", "traits": {"email": "n/a", "company": "Acme"}},
+         "batch[1].traits.email: 'n/a' is not a valid e-mail address", "company"),
+        ({"type": "identify", "userId": "u", "traits": {"employees": "unknown", "company": "Acme"}},
+         "batch[1].traits.employees: “unknown” is not a number of employees", "company"),
+        ({"type": "identify", "userId": "u", "traits": {"company": {"employee_count": -3, "name": "Acme"}}},
+         "batch[1].traits.company.employee_count: cannot be negative", "company"),
+        ({"type": "identify", "userId": "u", "traits": {"title": ["a"], "company": "Acme"}},
+         "batch[1].traits.title: must be text", "company"),
+    ],
+)  # fmt: skip
+def test_a_bad_field_is_set_aside_and_the_rest_of_the_message_kept(item, error, kept):
+    # given a batch whose second message has one bad field
     payload = {"batch": [track(messageId="ok"), item]}
+    rejected: list[segment.Problem] = []
     # when parsed
-    problem = refused(lambda: parse_batch(payload, received_at=NOW))
-    # then the error names the message index and the field
-    assert problem.status == 400
-    assert problem.errors[0].startswith(error), problem.errors
+    messages = parse_batch(payload, received_at=NOW, rejected=rejected)
+    # then both messages are kept, the bad field is named on the message, the good fields survive
+    assert not rejected
+    assert len(messages) == 2
+    problems = [str(p) for p in messages[1].problems]
+    assert problems and problems[0].startswith(error), problems
+    good = {**messages[1].properties, **messages[1].fields}
+    assert kept in good or (kept == "path" and messages[1].activity_type == "page")
 
 
-def test_every_bad_message_is_reported_not_only_the_first():
-    # given three bad messages
+def test_an_impossible_timestamp_falls_back_to_the_time_of_receipt():
+    # given an epoch timestamp / when parsed / then the event counts as received now
+    [message] = parse_batch(
+        {"batch": [track(timestamp="1970-01-01T00:00:00Z")]}, received_at=NOW, rejected=[]
+    )
+    assert message.occurred_at == NOW
+
+
+@pytest.mark.parametrize("raw", [b"NaN", b"Infinity", b"-Infinity", b"1e999", b"1" + b"0" * 5000])
+def test_numbers_no_database_stores_are_set_aside(raw):
+    # given a message holding NaN, Infinity or a 5,000-digit number in its properties
+    body = (
+        b'{"batch": [{"type": "track", "userId": "u", "event": "x", "properties": {"n": '
+        + raw
+        + b', "ok": 1}}]}'
+    )
+    # when read
+    [message] = parse_batch(parse_json(body), received_at=NOW, rejected=[])
+    # then the number is set aside and the rest kept
+    assert message.properties == {"ok": 1, "event": "x"}
+    assert str(message.problems[0]).startswith("batch[0].properties.n: is not a number that can be stored")
+
+
+def test_equal_numeric_ids_are_one_id():
+    # given userIds 1, "1" and 1.0 / then they are one id
+    messages = parse_batch(
+        {"batch": [track(userId=1), track(userId="1"), track(userId=1.0)]}, received_at=NOW
+    )
+    assert {m.user_id for m in messages} == {"1"}
+
+
+def test_without_a_list_for_set_asides_an_unusable_message_refuses_the_batch():
+    # given raw messages from code (events_ingest) / then a bad one still refuses them all, named
     payload = {"batch": [track(event=None), track(), {"type": "page"}, track(userId=None)]}
-    # when parsed
     problem = refused(lambda: parse_batch(payload, received_at=NOW))
-    # then each is named and the message says how many more there are
     assert problem.errors == [
         "batch[0].event: required for track",
         "batch[2].userId: userId or anonymousId is required",
@@ -282,22 +355,30 @@ def test_every_bad_message_is_reported_not_only_the_first():
         ([], "request body must be a JSON object with a “batch” array"),
         ({}, "batch: required (an array of messages)"),
         ({"batch": {"type": "track"}}, "batch: must be an array of messages"),
-        ({"batch": [], "sentAt": "soon"}, "sentAt: 'soon' is not an ISO-8601 date-time"),
     ],
 )
-def test_a_bad_batch_envelope_is_refused(payload, error):
+def test_a_body_that_is_not_a_batch_is_refused(payload, error):
     # given a body that is not a batch / then it is refused with the field named
-    assert refused(lambda: parse_batch(payload, received_at=NOW)).errors == [error]
+    assert refused(lambda: parse_batch(payload, received_at=NOW, rejected=[])).errors == [error]
 
 
-def test_a_message_over_32_kb_is_refused_with_its_size():
-    # given a batch holding one 40 KB message
-    payload = {"batch": [track(properties={"blob": "x" * 40_000})]}
+def test_a_bad_envelope_sent_at_is_set_aside():
+    # given a batch whose sentAt is not a time / then its messages are kept and the problem told once
+    rejected: list[segment.Problem] = []
+    [message] = parse_batch({"batch": [track()], "sentAt": "soon"}, received_at=NOW, rejected=rejected)
+    assert [str(p) for p in message.problems] == ["sentAt: 'soon' is not an ISO-8601 date-time"]
+
+
+def test_a_message_over_32_kb_is_set_aside_with_its_size():
+    # given a batch holding one 40 KB message and a small one
+    payload = {"batch": [track(properties={"blob": "x" * 40_000}), track(messageId="m2")]}
+    rejected: list[segment.Problem] = []
     # when parsed
-    problem = refused(lambda: parse_batch(payload, received_at=NOW))
-    # then it names the message, its size and the limit
-    assert problem.errors[0].startswith("batch[0]: is 40,")
-    assert problem.errors[0].endswith("bytes; the limit is 32,768 bytes per message")
+    messages = parse_batch(payload, received_at=NOW, rejected=rejected)
+    # then the small one is kept; the big one is named with its size and the limit
+    assert [m.message_id for m in messages] == ["m2"]
+    assert str(rejected[0]).startswith("batch[0]: is 40,")
+    assert str(rejected[0]).endswith("bytes; the limit is 32,768 bytes per message")
 
 
 def test_a_single_message_on_the_wrong_endpoint_is_refused():
@@ -334,12 +415,12 @@ def test_a_gzip_bomb_is_stopped_at_the_limit():
     # given 50 MB of zeros compressed to a few KB
     bomb = gzip.compress(b"0" * 50_000_000)
     assert len(bomb) < 100_000
-    # when decoded with a 500 KB limit
+    # when decoded with the 4 MB limit
     problem = refused(lambda: decode_body(bomb, encoding="gzip", limit=segment.MAX_BATCH_BYTES))
     # then it is refused as too large without inflating it all
     assert problem.status == 413
     assert problem.errors == [
-        "request body is over 512,000 bytes once decompressed; the limit is 512,000 bytes"
+        "request body is over 4,194,304 bytes once decompressed; the limit is 4,194,304 bytes"
     ]
 
 

@@ -14,7 +14,7 @@ from segment.analytics import consumer as segment_consumer
 from segment.analytics import request as segment_request
 from segment.analytics.request import APIError, post
 
-from leads.models import Activity, IdentityKind, Lead, LeadEvent, LeadIdentity, State, Tier
+from leads.models import Activity, DataProblem, IdentityKind, Lead, LeadEvent, LeadIdentity, State, Tier
 from leads.services import write_key_create
 from sla.services import agreement_ensure_starter
 
@@ -123,16 +123,25 @@ def test_an_explicit_message_id_sent_twice_in_sync_mode_is_stored_once(live_serv
     assert list(Activity.objects.values_list("type", "message_id")) == [("webinar", "webinar-42")]
 
 
-def test_a_refused_message_reaches_the_library_as_an_api_error_with_our_message(live_server, write_key):
-    # given a client that sends each call at once
-    client = Client(write_key, host=live_server.url, sync_mode=True)
-    # when it tracks an event with an empty name
-    with pytest.raises(APIError) as caught:
-        client.track(user_id="user-1", event="")
-    # then the library reports our status, code and precise message, and nothing was stored
-    assert (caught.value.status, caught.value.code) == (400, "invalid_request")
-    assert caught.value.message == "batch[0].event: required for track"
-    assert Lead.objects.count() == 0
+def test_an_unusable_message_is_set_aside_and_its_batch_mates_stored(live_server, write_key):
+    # given a client that batches, sending a track with an empty name between two good calls
+    errors: list[Any] = []
+    client = Client(write_key, host=live_server.url, on_error=lambda error, batch: errors.append(error))
+    client.identify(user_id="user-1", traits={"email": "ada@acme.example", "employees": "unknown"})
+    client.track(user_id="user-1", event="")
+    client.track(user_id="user-1", event="Webinar Attended")
+    client.flush()
+    client.shutdown()
+    # then the library saw no error (a 400 would have dropped the whole batch); the good calls are stored
+    assert errors == []
+    lead = Lead.objects.get()
+    assert lead.email == "ada@acme.example"
+    assert list(lead.activities.values_list("type", flat=True)) == ["webinar"]
+    # and what was set aside is listed for marketers
+    assert sorted(DataProblem.objects.values_list("field", "problem")) == [
+        ("batch[0].traits.employees", "“unknown” is not a number of employees"),
+        ("batch[1].event", "required for track"),
+    ]
 
 
 def test_a_wrong_write_key_reaches_the_library_as_401(live_server, write_key):

@@ -33,6 +33,27 @@ FREE_MAIL_DOMAINS: frozenset[str] = frozenset(
 )  # fmt: skip
 
 
+# Attributes sales fill in after hand-off (the import keeps them apart as `outcome_*`): a rule on one would score
+# the result instead of the lead, and look excellent on history while meaning nothing for a new lead.
+LEAKY_PREFIXES = ("outcome_",)
+
+
+def is_leaky_field(name: str) -> bool:
+    return str(name).strip().casefold().startswith(LEAKY_PREFIXES)
+
+
+def _scoring_condition(data: Any, path: str) -> Condition:
+    """A rule's or gate's condition, refused when it reads an outcome written after hand-off."""
+    condition = Condition.from_dict(data, path=path)
+    if is_leaky_field(condition.field):
+        raise CriteriaError(
+            f"{path}.field",
+            f"“{condition.field}” is filled in after hand-off (it records the outcome); a rule on it would "
+            "score the result, not the lead. Use what is known about the lead before sales see it.",
+        )
+    return condition
+
+
 class CriteriaError(ValueError):
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"{path}: {message}")
@@ -267,7 +288,7 @@ class FitRule:
             id=_text(data["id"], f"{path}.id"),
             name=_text(data["name"], f"{path}.name"),
             points=_whole(data["points"], f"{path}.points"),
-            condition=Condition.from_dict(data["condition"], path=f"{path}.condition"),
+            condition=_scoring_condition(data["condition"], f"{path}.condition"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -351,7 +372,7 @@ class Gate:
         return cls(
             id=_text(data["id"], f"{path}.id"),
             name=_text(data["name"], f"{path}.name"),
-            condition=Condition.from_dict(data["condition"], path=f"{path}.condition"),
+            condition=_scoring_condition(data["condition"], f"{path}.condition"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -385,7 +406,7 @@ class Trigger:
             name=_text(data["name"], f"{path}.name"),
             activity=_text(data["activity"], f"{path}.activity"),
             where=None if where is None else ActivityMatch.from_dict(where, path=f"{path}.where"),
-            attribute=None if attribute is None else Condition.from_dict(attribute, path=f"{path}.attribute"),
+            attribute=None if attribute is None else _scoring_condition(attribute, f"{path}.attribute"),
             requires_gates=_flag(data.get("requires_gates", False), f"{path}.requires_gates"),
             min_silence_days=_positive_or_null(data.get("min_silence_days"), f"{path}.min_silence_days"),
             within_days=_positive_or_null(data.get("within_days"), f"{path}.within_days"),
@@ -406,7 +427,7 @@ class Trigger:
         }
 
 
-_MQL_KEYS = ("threshold", "fit_rules", "engagement_rules", "inactivity", "gates", "triggers")
+_MQL_KEYS = ("threshold", "fit_rules", "engagement_rules", "inactivity", "gates", "triggers", "max_rules")
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,6 +438,7 @@ class MqlCriteria:
     inactivity: Inactivity | None = None
     gates: tuple[Gate, ...] = ()
     triggers: tuple[Trigger, ...] = ()
+    max_rules: int | None = None  # the most scoring rules the review may propose (None: its default, 15)
     # The engine's compiled matchers, set on first evaluation (sla.criteria.engine.compiled).
     _compiled: Any = field(init=False, repr=False, compare=False, hash=False)
 
@@ -459,6 +481,7 @@ class MqlCriteria:
             inactivity=inactivity,
             gates=tuple(gates),
             triggers=tuple(triggers),
+            max_rules=_positive_or_null(data.get("max_rules"), f"{path}.max_rules"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -469,7 +492,7 @@ class MqlCriteria:
             "inactivity": None if self.inactivity is None else self.inactivity.to_dict(),
             "gates": [gate.to_dict() for gate in self.gates],
             "triggers": [trigger.to_dict() for trigger in self.triggers],
-        }
+        } | ({} if self.max_rules is None else {"max_rules": self.max_rules})
 
 
 def _items(data: Mapping[str, Any], key: str, path: str) -> list[tuple[int, Any]]:

@@ -1,5 +1,7 @@
 """`python manage.py demo_data`: demo users (one per role) and the data that exists so far. Idempotent."""
 
+from datetime import timedelta
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.utils import timezone
@@ -9,6 +11,7 @@ from alignment.roles import Role
 from feedback.demo import demo_cycles_generate
 from feedback.reasons import ensure_default_reasons
 from leads.demo import demo_leads_generate
+from leads.demo_recent import demo_recent_work
 from leads.models import Lead
 from leads.scoring import Rules
 from sla.services import agreement_ensure_starter
@@ -27,10 +30,11 @@ class Command(BaseCommand):
         users = ensure_demo_users()
         User = get_user_model()
         by_role = {demo.role: User.objects.get(username=demo.username) for demo in users}
+        # Signed before the demo history starts (180 days), so every past hand-over was made under it
         version = agreement_ensure_starter(
             marketing_manager=by_role[Role.MARKETING_MANAGER],
             sales_manager=by_role[Role.SALES_MANAGER],
-            now=timezone.now(),
+            now=timezone.now() - timedelta(days=200),
         )
         self.stdout.write(
             f"Agreement: v{version.number} · {version.title} ({version.get_status_display().lower()})"
@@ -48,6 +52,12 @@ class Command(BaseCommand):
                 f"Leads: {result.leads:,} generated, {result.activities:,} activities, {result.mqls:,} MQLs"
             )
             self.stdout.write(f"Hand-overs: {demo_cycles_generate():,} cycles with what sales did")
+            reps = list(User.objects.filter(groups__name=Role.REP.value).order_by("pk"))
+            recent = demo_recent_work(reps=reps, now=timezone.now())
+            self.stdout.write(
+                f"Today: {recent.claimed} fresh leads claimed across {len(reps)} reps, {recent.waiting} hot leads "
+                f"waiting, {recent.breaches} SLA breaches found"
+            )
         self.stdout.write("Demo users (username / password / role):")
         for demo in users:
             self.stdout.write(f"  {demo.username:<18} {demo.password:<22} {demo.role.value}")
