@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,7 +17,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PORT = int(os.environ.get("ALIGNMENT_STACK_TEST_PORT", "8161"))
+
+
+def _free_port() -> int:
+    """A port nobody listens on now: a fixed one clashed with other servers on shared machines (runall then
+    stopped at once because its runserver could not bind)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+PORT = int(os.environ.get("ALIGNMENT_STACK_TEST_PORT") or _free_port())
 
 MAKE_OVERDUE = """
 from datetime import timedelta
