@@ -6,6 +6,8 @@ from alignment import notification_views, preference_views, system_views, views
 from feedback import home as feedback_home
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico on pages without a <link rel="icon"> (a partial opened on its own)
+    path("favicon.ico", views.favicon, name="favicon"),
     path("", feedback_home.home, name="home"),
     path("system/", views.health, name="health"),
     path("accounts/preferences/", preference_views.preferences, name="preferences"),

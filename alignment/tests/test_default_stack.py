@@ -20,8 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:
-    """A port nobody listens on now: a fixed one clashed with other servers on shared machines (runall then
-    stopped at once because its runserver could not bind)."""
+    """A port nobody listens on now (a fixed one collides with another stack left running on the machine)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

@@ -23,6 +23,7 @@ PUBLIC = {
     "set_language_pref",
     "inbound_mautic",
     "inbound_events",
+    "favicon",
 }
 
 

@@ -21,6 +21,7 @@ from alignment.roles import Role
 from feedback.models import Cycle
 from feedback.trend import capacity_plan, trend_for
 from leads.models import Lead, RepProfile, SlaBreach
+from sla.immutability import signed_edits_allowed
 from sla.models import AgreementVersion, Status
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +61,10 @@ def history(agreement) -> None:
 
 def build_history(agreement: AgreementVersion) -> None:
     """v11 then v12 in force, six hand-overs in January and February 2026, one breach (see the docstring)."""
-    AgreementVersion.objects.filter(pk=agreement.pk).update(status=Status.WITHDRAWN, activated_at=None)
+    with signed_edits_allowed(
+        "test fixture: the starter agreement withdrawn so that v11 and v12 tell the history"
+    ):
+        AgreementVersion.objects.filter(pk=agreement.pk).update(status=Status.WITHDRAWN, activated_at=None)
     make_version(agreement, 11, 10, status=Status.SUPERSEDED, activated_at=_at(date(2025, 12, 1)),
              superseded_at=_at(date(2026, 2, 15)))  # fmt: skip
     make_version(agreement, 12, 4, status=Status.ACTIVE, activated_at=_at(date(2026, 2, 15)))
@@ -243,7 +247,7 @@ def test_csv_has_a_row_per_month_with_the_figures(history, sales_manager, login)
                                              ["2026-03", "v12", "", "4", "0"]]  # fmt: skip
 
 
-@pytest.mark.parametrize("text", ["=HYPERLINK(1)", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
+@pytest.mark.parametrize("text", ["=HYPERLINK(1)", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx"])
 def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(text):
     assert safe_cell(text) == "'" + text
     assert safe_cell("v12") == "v12" and safe_cell(-3) == -3
