@@ -23,8 +23,8 @@ def test_marketer_imports_a_hubspot_csv_and_reads_why_a_row_was_rejected(page, b
     page.get_by_role("link", name="Import your first file").click()
 
     # when they upload a HubSpot export with one bad row
-    expect(page.get_by_label("CSV file")).to_be_focused()
-    page.get_by_label("CSV file").set_input_files(
+    expect(page.get_by_label("CSV or Excel file")).to_be_focused()
+    page.get_by_label("CSV or Excel file").set_input_files(
         files=[{"name": "hubspot.csv", "mimeType": "text/csv", "buffer": HUBSPOT_CSV.encode()}]
     )
     page.get_by_label("Exported from").select_option("hubspot")
