@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # Development: DEBUG on for the dev server, demo data and the worker (servers left unset run with it off).
 export DJANGO_DEBUG ?= 1
 
-.PHONY: run test lint format migrate demo worker beat bench soak check-deploy clean install
+.PHONY: run test lint format migrate demo worker beat bench soak check-deploy clean install messages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,11 @@ $(STAMP): requirements.txt | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+# Translations: the committed locale/*/django.po compiled to .mo (pure Python, no system gettext needed).
+messages: $(STAMP)
+	$(PY) manage.py build_messages
+
+install: $(STAMP) messages
 
 migrate: install
 	$(PY) manage.py migrate --noinput

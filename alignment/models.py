@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils.translation import gettext_lazy as _l
 
 
 class AuditEntry(models.Model):
@@ -37,6 +38,39 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+def _valid_time_zone(value: str) -> None:
+    from zoneinfo import available_timezones
+
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    if value and value not in available_timezones():
+        raise ValidationError(_("“%(zone)s” is not a known time zone (e.g. Asia/Tokyo).") % {"zone": value})
+
+
+class UserPreference(models.Model):
+    """A user's own language and display time zone; blank means "follow the browser / the site default"."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    language = models.CharField(
+        _l("language"),
+        max_length=10,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_l("Blank: the browser's."),
+    )
+    time_zone = models.CharField(
+        _l("display time zone"),
+        max_length=64,
+        blank=True,
+        validators=[_valid_time_zone],
+        help_text=_l("Times are shown in this zone, e.g. Asia/Tokyo. Blank: the site's zone."),
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.language or '-'} · {self.time_zone or '-'}"
 
 
 class OutboxMessage(models.Model):

@@ -10,6 +10,9 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 
 class Role(StrEnum):
@@ -19,6 +22,15 @@ class Role(StrEnum):
     MARKETING_MANAGER = "Marketing manager"
     ADMIN = "Admin"
 
+
+# Group names stay English (they are data); what people read goes through gettext.
+ROLE_LABELS: dict[Role, Promise] = {
+    Role.REP: pgettext_lazy("role", "Rep"),
+    Role.SALES_MANAGER: pgettext_lazy("role", "Sales manager"),
+    Role.MARKETER: pgettext_lazy("role", "Marketer"),
+    Role.MARKETING_MANAGER: pgettext_lazy("role", "Marketing manager"),
+    Role.ADMIN: pgettext_lazy("role", "Admin"),
+}
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
 MANAGERS: frozenset[Role] = frozenset({Role.SALES_MANAGER, Role.MARKETING_MANAGER})
@@ -63,7 +75,7 @@ def role_required(*roles: Role | Iterable[Role]) -> Callable[[ViewFunc], ViewFun
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not user_roles(request.user) & frozen:
-                raise PermissionDenied("Your role does not give access to this page.")
+                raise PermissionDenied(_("Your role does not give access to this page."))
             return view(request, *args, **kwargs)
 
         wrapper.allowed_roles = frozen  # type: ignore[attr-defined]
@@ -76,6 +88,7 @@ def roles_context(request: HttpRequest) -> dict[str, Any]:
     roles = user_roles(getattr(request, "user", None))
     return {
         "user_roles": sorted(role.value for role in roles),
+        "user_role_labels": sorted(str(ROLE_LABELS[role]) for role in roles),
         "is_rep": Role.REP in roles,
         "is_manager": bool(roles & MANAGERS),
         "is_sales": bool(roles & SALES),

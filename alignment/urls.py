@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from alignment import notification_views, system_views, views
+from alignment import notification_views, preference_views, system_views, views
 from feedback import home as feedback_home
 
 urlpatterns = [
@@ -10,6 +10,8 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("", feedback_home.home, name="home"),
     path("system/", views.health, name="health"),
+    path("accounts/preferences/", preference_views.preferences, name="preferences"),
+    path("i18n/language/", preference_views.set_language_pref, name="set_language_pref"),
     path("system/deliveries/", system_views.deliveries, name="deliveries"),
     path("system/deliveries/<int:pk>/retry/", system_views.delivery_retry, name="delivery_retry"),
     path("system/webhooks/", system_views.webhook_list, name="webhooks"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from feedback.models import ContactAttempt, Reason
 from sla.criteria import SqlCriteria
@@ -10,13 +11,13 @@ from sla.criteria import SqlCriteria
 
 class ContactForm(forms.Form):
     channel = forms.ChoiceField(choices=ContactAttempt.Channel.choices, initial="call")
-    connected = forms.BooleanField(required=False, label="Reached them")
+    connected = forms.BooleanField(required=False, label=_("Reached them"))
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
 class ReasonForm(forms.Form):
     kind: str = ""
-    reason = forms.ModelChoiceField(queryset=Reason.objects.none(), empty_label="Choose a reason…")
+    reason = forms.ModelChoiceField(queryset=Reason.objects.none(), empty_label=_("Choose a reason…"))
     comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -75,9 +76,9 @@ class QualifyForm(forms.Form):
 
 
 class OpportunityForm(forms.Form):
-    amount = forms.DecimalField(min_value=0.01, max_digits=12, decimal_places=2, label="Amount")
+    amount = forms.DecimalField(min_value=0.01, max_digits=12, decimal_places=2, label=_("Amount"))
     expected_close = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class WinForm(forms.Form):
-    amount = forms.DecimalField(min_value=0.01, max_digits=12, decimal_places=2, label="Amount won")
+    amount = forms.DecimalField(min_value=0.01, max_digits=12, decimal_places=2, label=_("Amount won"))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from sla.criteria import Evaluation
 
@@ -11,14 +12,14 @@ class Reason(models.Model):
     """A reason from the lists the managers keep: why a lead was rejected, why a deal was lost."""
 
     class Kind(models.TextChoices):
-        REJECTION = "rejection", "Rejection"
-        LOSS = "loss", "Loss"
-        DISQUALIFICATION = "disqualification", "Disqualification"
+        REJECTION = "rejection", _("Rejection")
+        LOSS = "loss", _("Loss")
+        DISQUALIFICATION = "disqualification", _("Disqualification")
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     code = models.SlugField(max_length=40)
     label = models.CharField(max_length=100)
-    needs_comment = models.BooleanField(default=False, help_text="Ask for a comment (e.g. “other”)")
+    needs_comment = models.BooleanField(default=False, help_text=_("Ask for a comment (e.g. “other”)"))
     is_active = models.BooleanField(default=True)
     order = models.PositiveSmallIntegerField(default=0)
 
@@ -40,11 +41,11 @@ class Cycle(models.Model):
     hand-off are frozen here, so the review compares what sales received with the result it gave."""
 
     class Outcome(models.TextChoices):
-        OPEN = "", "Open"
-        REJECTED = "rejected", "Rejected"
-        WON = "won", "Won"
-        LOST = "lost", "Lost"
-        DISQUALIFIED = "disqualified", "Disqualified"
+        OPEN = "", _("Open")
+        REJECTED = "rejected", _("Rejected")
+        WON = "won", _("Won")
+        LOST = "lost", _("Lost")
+        DISQUALIFIED = "disqualified", _("Disqualified")
 
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="cycles")
     number = models.PositiveSmallIntegerField()
@@ -72,7 +73,7 @@ class Cycle(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     first_contact_at = models.DateTimeField(null=True, blank=True)
     first_contact_minutes = models.FloatField(
-        null=True, blank=True, help_text="Business minutes from hand-off to first contact"
+        null=True, blank=True, help_text=_("Business minutes from hand-off to first contact")
     )
     accepted_at = models.DateTimeField(null=True, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)
@@ -80,7 +81,7 @@ class Cycle(models.Model):
         Reason, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     rejection_comment = models.TextField(blank=True)
-    qualification = models.JSONField(default=dict, blank=True, help_text="{item key: {met, note}}")
+    qualification = models.JSONField(default=dict, blank=True, help_text=_("{item key: {met, note}}"))
     sql_at = models.DateTimeField(null=True, blank=True)
     opportunity_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     expected_close = models.DateField(null=True, blank=True)
@@ -115,10 +116,10 @@ class Cycle(models.Model):
 
 class ContactAttempt(models.Model):
     class Channel(models.TextChoices):
-        CALL = "call", "Call"
-        EMAIL = "email", "E-mail"
-        MEETING = "meeting", "Meeting"
-        SOCIAL = "social", "Social"
+        CALL = "call", _("Call")
+        EMAIL = "email", _("E-mail")
+        MEETING = "meeting", _("Meeting")
+        SOCIAL = "social", _("Social")
 
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="contacts")
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="contacts")
@@ -140,7 +141,7 @@ class CycleRule(models.Model):
 
     cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="rules")
     rule_id = models.CharField(max_length=40)
-    kind = models.CharField(max_length=12, help_text="fit, engagement, inactivity or trigger")
+    kind = models.CharField(max_length=12, help_text=_("fit, engagement, inactivity or trigger"))
     name = models.CharField(max_length=120)
     points = models.IntegerField(default=0)
 
@@ -156,17 +157,17 @@ class Decision(models.Model):
     """What the monthly review meeting decided: an action item with an owner, or an accepted suggestion whose
     change goes into the next draft agreement."""
 
-    month = models.DateField(help_text="First day of the reviewed month")
+    month = models.DateField(help_text=_("First day of the reviewed month"))
     text = models.CharField(max_length=500)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     due = models.DateField(null=True, blank=True)
     change = models.JSONField(
-        null=True, blank=True, help_text="The agreement change an accepted suggestion makes"
+        null=True, blank=True, help_text=_("The agreement change an accepted suggestion makes")
     )
     evidence = models.TextField(blank=True)
-    suggestion_key = models.CharField(max_length=200, blank=True, help_text="The suggestion it accepted")
+    suggestion_key = models.CharField(max_length=200, blank=True, help_text=_("The suggestion it accepted"))
     done = models.BooleanField(default=False)
     applied_to = models.ForeignKey(
         "sla.AgreementVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -16,6 +16,7 @@ import numpy as np
 from django.db.models import Case, Count, F, IntegerField, Max, Min, Q, QuerySet, TextField, Value, When
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
+from django.utils.translation import gettext_lazy as _
 
 from feedback.models import Cycle, CycleRule
 from feedback.months import MIN_EVIDENCE, month_bounds, month_start, next_month, previous_month, rate  # noqa: F401 (re-exported)
@@ -24,7 +25,7 @@ from leads.models import Lead, SlaBreach
 from sla.agreement import Agreement
 from sla.models import AgreementVersion
 
-COHORT_RULE = (
+COHORT_RULE = _(
     "The cohort is every hand-over to sales (lead became an MQL) in the month, each cycle counted once, judged "
     "by the outcome it has now. Hand-overs without an outcome yet are immature and counted as such."
 )
@@ -61,11 +62,11 @@ def funnel(month: date) -> dict[str, Any]:
     )
     counts["leads"] = leads
     counts["steps"] = [
-        {"step": "Lead → MQL", "rate": rate(counts["mqls"], leads)},
-        {"step": "MQL → accepted", "rate": rate(counts["accepted"], counts["mqls"])},
-        {"step": "Accepted → SQL", "rate": rate(counts["sqls"], counts["accepted"])},
-        {"step": "SQL → won", "rate": rate(counts["won"], counts["sqls"])},
-        {"step": "MQL → won", "rate": rate(counts["won"], counts["mqls"])},
+        {"step": _("Lead → MQL"), "rate": rate(counts["mqls"], leads)},
+        {"step": _("MQL → accepted"), "rate": rate(counts["accepted"], counts["mqls"])},
+        {"step": _("Accepted → SQL"), "rate": rate(counts["sqls"], counts["accepted"])},
+        {"step": _("SQL → won"), "rate": rate(counts["won"], counts["sqls"])},
+        {"step": _("MQL → won"), "rate": rate(counts["won"], counts["mqls"])},
     ]
     return counts
 
@@ -244,7 +245,7 @@ def sales_side(month: date) -> dict[str, Any]:
 
 def _band_case() -> Case:
     whens = []
-    for index, (low, high, _) in enumerate(BANDS):
+    for index, (low, high, _label) in enumerate(BANDS):
         condition = Q()
         if low is not None:
             condition &= Q(score__gte=low)
@@ -269,7 +270,7 @@ def score_bands(queryset: QuerySet[Cycle]) -> list[dict[str, Any]]:
         .order_by("band")
     }
     bands = []
-    for index, (_, _, label) in enumerate(BANDS):
+    for index, (_low, _high, label) in enumerate(BANDS):
         row = rows.get(index, {"n": 0, "accepted": 0, "sqls": 0, "won": 0, "closed": 0})
         bands.append(
             {

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from alignment import csvsafe
@@ -133,8 +134,9 @@ def review(request: HttpRequest) -> HttpResponse:
 def _funnel_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     typed = ReviewFigures.from_dict(data)
     now, before = typed.funnel, typed.previous_funnel
-    names = [("leads", "Leads"), ("mqls", "MQLs"), ("accepted", "Accepted (SAL)"), ("sqls", "SQL"), ("won", "Won"),
-             ("rejected", "Rejected / recycled"), ("lost", "Lost"), ("immature", "Still open")]  # fmt: skip
+    names = [("leads", _("Leads")), ("mqls", _("MQLs")), ("accepted", _("Accepted (SAL)")), ("sqls", _("SQL")),
+             ("won", _("Won")), ("rejected", _("Rejected / recycled")), ("lost", _("Lost")),
+             ("immature", _("Still open"))]  # fmt: skip
     rows = []
     for key, label in names:
         this, last = getattr(now, key), getattr(before, key)

@@ -10,6 +10,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 from django_tables2 import RequestConfig
@@ -127,8 +128,8 @@ def _act(
     context = _panel_context(request, lead, **({name: form} if status != 200 else {}))
     context["panel_message"] = message
     if status != 200 and not (context["can_record"] and life.allowed(FORM_ACTIONS[name], lead.state)):
-        context["panel_error"] = (
-            " ".join(form.non_field_errors()) or "This step is not open for this lead now."
+        context["panel_error"] = " ".join(form.non_field_errors()) or _(
+            "This step is not open for this lead now."
         )
     response = render(request, "feedback/panel.html#outcome-panel", context, status=status)
     if status == 200:
@@ -149,21 +150,21 @@ def _with_reason(
 def contact(request: HttpRequest, pk: int) -> HttpResponse:
     form = ContactForm(request.POST, prefix="contact")
     return _act(request, pk, form, "contact_form", lambda lead, data: services.contact_log(
-        lead_id=lead.pk, user=request.user, now=timezone.now(), **data), "Contact logged.")  # fmt: skip
+        lead_id=lead.pk, user=request.user, now=timezone.now(), **data), _("Contact logged."))  # fmt: skip
 
 
 @role_required(RECORDERS)
 @require_POST
 def accept(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(request, pk, forms.Form(request.POST), "accept_form", lambda lead, data: services.lead_accept(
-        lead_id=lead.pk, user=request.user, now=timezone.now()), "Accepted: this is now a sales-accepted lead.")  # fmt: skip
+        lead_id=lead.pk, user=request.user, now=timezone.now()), _("Accepted: this is now a sales-accepted lead."))  # fmt: skip
 
 
 @role_required(RECORDERS)
 @require_POST
 def reject(request: HttpRequest, pk: int) -> HttpResponse:
     return _with_reason(request, pk, RejectForm(request.POST, prefix="reject"), "reject_form", services.lead_reject,
-                        "Rejected and recycled to marketing with your reason.")  # fmt: skip
+                        _("Rejected and recycled to marketing with your reason."))  # fmt: skip
 
 
 @role_required(RECORDERS)
@@ -176,12 +177,12 @@ def qualify(request: HttpRequest, pk: int) -> HttpResponse:
     except OutcomeRefused:
         criteria = None
     if criteria is None:
-        context = _panel_context(request, lead, panel_error="This lead has no open hand-over to qualify.")
+        context = _panel_context(request, lead, panel_error=_("This lead has no open hand-over to qualify."))
         return render(request, "feedback/panel.html#outcome-panel", context, status=422)
     form = QualifyForm(request.POST, criteria=criteria, answers={}, prefix="q")
     return _act(request, pk, form, "qualify_form", lambda lead, data: services.lead_qualify(
         lead_id=lead.pk, user=request.user, now=timezone.now(), answers=form.answers()),
-        "Qualified: this is now a sales-qualified lead.")  # fmt: skip
+        _("Qualified: this is now a sales-qualified lead."))  # fmt: skip
 
 
 @role_required(RECORDERS)
@@ -189,7 +190,7 @@ def qualify(request: HttpRequest, pk: int) -> HttpResponse:
 def opportunity(request: HttpRequest, pk: int) -> HttpResponse:
     form = OpportunityForm(request.POST, prefix="opp")
     return _act(request, pk, form, "opportunity_form", lambda lead, data: services.opportunity_set(
-        lead_id=lead.pk, user=request.user, now=timezone.now(), **data), "Opportunity saved.")  # fmt: skip
+        lead_id=lead.pk, user=request.user, now=timezone.now(), **data), _("Opportunity saved."))  # fmt: skip
 
 
 @role_required(RECORDERS)
@@ -197,21 +198,21 @@ def opportunity(request: HttpRequest, pk: int) -> HttpResponse:
 def win(request: HttpRequest, pk: int) -> HttpResponse:
     form = WinForm(request.POST, prefix="win")
     return _act(request, pk, form, "win_form", lambda lead, data: services.lead_win(
-        lead_id=lead.pk, user=request.user, now=timezone.now(), amount=data["amount"]), "Won. Well done!")  # fmt: skip
+        lead_id=lead.pk, user=request.user, now=timezone.now(), amount=data["amount"]), _("Won. Well done!"))  # fmt: skip
 
 
 @role_required(RECORDERS)
 @require_POST
 def lose(request: HttpRequest, pk: int) -> HttpResponse:
     return _with_reason(request, pk, LoseForm(request.POST, prefix="lose"), "lose_form", services.lead_lose,
-                        "Recorded as lost.")  # fmt: skip
+                        _("Recorded as lost."))  # fmt: skip
 
 
 @role_required(RECORDERS)
 @require_POST
 def disqualify(request: HttpRequest, pk: int) -> HttpResponse:
     return _with_reason(request, pk, DisqualifyForm(request.POST, prefix="dq"), "disqualify_form",
-                        services.lead_disqualify, "Recorded as disqualified.")  # fmt: skip
+                        services.lead_disqualify, _("Recorded as disqualified."))  # fmt: skip
 
 
 @role_required(MARKETING | {Role.SALES_MANAGER, Role.ADMIN})

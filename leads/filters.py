@@ -7,21 +7,23 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from alignment.names import person_name
 from alignment.roles import Role
 from leads.models import HANDED_OVER_STATES, Lead, State, Tier
 
 TABS = [
-    ("all", "All"),
-    ("unassigned", "Unassigned"),
-    ("mine", "Mine"),
-    ("team", "My team"),
-    ("overdue", "Overdue"),
+    ("all", _("All")),
+    ("unassigned", _("Unassigned")),
+    ("mine", _("Mine")),
+    ("team", _("My team")),
+    ("overdue", _("Overdue")),
 ]
 
 
 def _person(user: Any) -> str:
-    return user.get_full_name() or user.get_username()
+    return person_name(user)
 
 
 def _reps(request: Any = None) -> QuerySet[Any]:
@@ -35,18 +37,18 @@ def _reps(request: Any = None) -> QuerySet[Any]:
 class QueueFilter(django_filters.FilterSet):
     """The queue's tabs and filters; all of them live in the URL, so reload and back/forward keep them."""
 
-    tab = django_filters.ChoiceFilter(choices=TABS, method="filter_tab", empty_label=None, label="Show")
-    q = django_filters.CharFilter(method="filter_text", label="Search")
+    tab = django_filters.ChoiceFilter(choices=TABS, method="filter_tab", empty_label=None, label=_("Show"))
+    q = django_filters.CharFilter(method="filter_text", label=_("Search"))
     tier = django_filters.ChoiceFilter(
-        choices=[(Tier.HOT, "Hot"), (Tier.WARM, "Warm")], empty_label="Any tier"
+        choices=[(Tier.HOT, _("Hot")), (Tier.WARM, _("Warm"))], empty_label=_("Any tier")
     )
     state = django_filters.ChoiceFilter(
-        choices=[(s, State(s).label) for s in HANDED_OVER_STATES], empty_label="Any state"
+        choices=[(s, State(s).label) for s in HANDED_OVER_STATES], empty_label=_("Any state")
     )
     # Any value filters (a link may name a source newer than the cached list); the list only fills the menu.
     source = django_filters.CharFilter(widget=forms.Select)
     campaign = django_filters.CharFilter(widget=forms.Select)
-    owner = django_filters.ModelChoiceFilter(queryset=_reps, empty_label="Any owner")
+    owner = django_filters.ModelChoiceFilter(queryset=_reps, empty_label=_("Any owner"))
 
     class Meta:
         model = Lead
@@ -56,7 +58,7 @@ class QueueFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.user = user
         self.form.fields["owner"].label_from_instance = _person
-        for name, empty in (("source", "Any source"), ("campaign", "Any campaign")):
+        for name, empty in (("source", _("Any source")), ("campaign", _("Any campaign"))):
             values = list(choices[name])
             current = self.data.get(name) if self.data else None
             if current and current not in values:

@@ -6,7 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
+from alignment.names import full_name
 from leads.lifecycle import rules as life
 from sla.criteria import Evaluation
 
@@ -14,14 +16,14 @@ from sla.criteria import Evaluation
 class State(models.TextChoices):
     """The stored form of leads.lifecycle.rules.State (same values and labels; a test keeps them equal)."""
 
-    NEW = "new", "New"
-    MQL = "mql", "MQL"
-    SAL = "sal", "Accepted (SAL)"
-    SQL = "sql", "SQL"
-    RECYCLED = "recycled", "Recycled to marketing"
-    WON = "won", "Won"
-    LOST = "lost", "Lost"
-    DISQUALIFIED = "disqualified", "Disqualified"
+    NEW = "new", _("New")
+    MQL = "mql", _("MQL")
+    SAL = "sal", _("Accepted (SAL)")
+    SQL = "sql", _("SQL")
+    RECYCLED = "recycled", _("Recycled to marketing")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+    DISQUALIFIED = "disqualified", _("Disqualified")
 
 
 CLOSED_STATES = tuple(state for state in State if state in life.CLOSED)
@@ -30,8 +32,8 @@ QUALIFIABLE_STATES = tuple(state for state in State if state in life.QUALIFIABLE
 
 
 class Tier(models.TextChoices):
-    HOT = "hot", "Hot"
-    WARM = "warm", "Warm"
+    HOT = "hot", _("Hot")
+    WARM = "warm", _("Warm")
     NONE = "", "—"
 
 
@@ -92,9 +94,9 @@ class Lead(models.Model):
     industry = models.CharField(max_length=100, blank=True)
     employees = models.PositiveIntegerField(null=True, blank=True)
     country = models.CharField(max_length=100, blank=True)
-    source = models.CharField(max_length=100, blank=True, db_index=True, help_text="Source or channel")
+    source = models.CharField(max_length=100, blank=True, db_index=True, help_text=_("Source or channel"))
     campaign = models.CharField(max_length=200, blank=True, db_index=True)
-    attributes = models.JSONField(default=dict, blank=True, help_text="Custom attributes")
+    attributes = models.JSONField(default=dict, blank=True, help_text=_("Custom attributes"))
 
     # The agreement's judgement, stored
     state = models.CharField(max_length=16, choices=State.choices, default=State.NEW, db_index=True)
@@ -103,16 +105,18 @@ class Lead(models.Model):
     fit_score = models.IntegerField(default=0)
     engagement_score = models.IntegerField(default=0)
     breakdown = models.JSONField(
-        default=dict, blank=True, help_text="The evaluation: rules, evidence, gates, triggers"
+        default=dict, blank=True, help_text=_("The evaluation: rules, evidence, gates, triggers")
     )
     scored_with = models.ForeignKey(
         "sla.AgreementVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     scored_at = models.DateTimeField(null=True, blank=True)
-    rescore_at = models.DateTimeField(null=True, blank=True, help_text="When ageing next changes the score")
+    rescore_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When ageing next changes the score")
+    )
     last_activity_at = models.DateTimeField(null=True, blank=True)
     mql_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    handoff_reason = models.CharField(max_length=500, blank=True, help_text="Why it became an MQL")
+    handoff_reason = models.CharField(max_length=500, blank=True, help_text=_("Why it became an MQL"))
 
     # Hand-over to sales and its SLA clocks (business time, from the active agreement's terms)
     owner = models.ForeignKey(
@@ -125,16 +129,18 @@ class Lead(models.Model):
     # When each clock stopped: its event happened
     claimed_at = models.DateTimeField(null=True, blank=True)
     first_contact_at = models.DateTimeField(null=True, blank=True)
-    decided_at = models.DateTimeField(null=True, blank=True, help_text="Accepted or rejected")
+    decided_at = models.DateTimeField(null=True, blank=True, help_text=_("Accepted or rejected"))
     outcome_at = models.DateTimeField(null=True, blank=True)
     # The recurring status-update clock (runs once accepted; every contact logged restarts it)
     status_update_due_at = models.DateTimeField(null=True, blank=True)
     # Waiting on the customer since (clocks stop; resuming shifts every deadline by the wait)
     paused_at = models.DateTimeField(null=True, blank=True)
-    sla_clock = models.CharField(max_length=16, blank=True, help_text="The running clock due soonest")
-    sla_due_at = models.DateTimeField(null=True, blank=True, help_text="Its deadline (the queue sorts on it)")
+    sla_clock = models.CharField(max_length=16, blank=True, help_text=_("The running clock due soonest"))
+    sla_due_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Its deadline (the queue sorts on it)")
+    )
     next_sla_check_at = models.DateTimeField(
-        null=True, blank=True, help_text="Earliest deadline of a running clock not yet flagged as breached"
+        null=True, blank=True, help_text=_("Earliest deadline of a running clock not yet flagged as breached")
     )
 
     created_at = models.DateTimeField(db_index=True)
@@ -163,15 +169,15 @@ class Lead(models.Model):
         ]
 
     def __str__(self) -> str:
-        name = f"{self.first_name} {self.last_name}".strip()
-        return name or self.email or f"Lead {self.pk}"
+        return self.name or self.email or f"Lead {self.pk}"
 
     def get_absolute_url(self) -> str:
         return reverse("leads:detail", args=[self.pk])
 
     @property
     def name(self) -> str:
-        return f"{self.first_name} {self.last_name}".strip()
+        """First and last name in the active locale's order (family name first in Japanese)."""
+        return full_name(self.first_name, self.last_name)
 
     @property
     def evaluation(self) -> Evaluation:
@@ -180,9 +186,9 @@ class Lead(models.Model):
 
 
 class IdentityKind(models.TextChoices):
-    USER_ID = "user_id", "User id"
-    ANONYMOUS_ID = "anonymous_id", "Anonymous id"
-    EXTERNAL = "external", "External id"
+    USER_ID = "user_id", _("User id")
+    ANONYMOUS_ID = "anonymous_id", _("Anonymous id")
+    EXTERNAL = "external", _("External id")
 
 
 class LeadIdentity(models.Model):
@@ -209,7 +215,7 @@ class Activity(models.Model):
     properties = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
-    source = models.CharField(max_length=60, blank=True, help_text="api, csv, demo, ...")
+    source = models.CharField(max_length=60, blank=True, help_text=_("api, csv, demo, ..."))
     message_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
 
     class Meta:
@@ -233,10 +239,10 @@ class LeadEvent(models.Model):
     """Every change of a lead's state, tier or owner: who or what, when, from, to, why. The review reads these."""
 
     class Kind(models.TextChoices):
-        STATE = "state", "State"
-        TIER = "tier", "Tier"
-        OWNER = "owner", "Owner"
-        MERGE = "merge", "Merged"
+        STATE = "state", _("State")
+        TIER = "tier", _("Tier")
+        OWNER = "owner", _("Owner")
+        MERGE = "merge", _("Merged")
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField()
@@ -265,7 +271,7 @@ class WriteKey(models.Model):
     """A key event sources send with each call (Segment's write key). Only its hash is stored."""
 
     name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=12, help_text="First characters, to recognise the key")
+    prefix = models.CharField(max_length=12, help_text=_("First characters, to recognise the key"))
     key_hash = models.CharField(max_length=64, unique=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField()
@@ -302,17 +308,17 @@ class RescoreJob(models.Model):
     """A background rescoring run (after an agreement activates), with its progress for the UI."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     agreement = models.ForeignKey("sla.AgreementVersion", on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(max_length=200)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
-    changed = models.PositiveIntegerField(default=0, help_text="Leads whose state or tier changed")
+    changed = models.PositiveIntegerField(default=0, help_text=_("Leads whose state or tier changed"))
     error = models.TextField(blank=True)
     cursor = models.PositiveBigIntegerField(
         default=0, help_text="The last lead id rescored (leads.jobs resumes after it)"
@@ -340,25 +346,30 @@ class ImportJob(models.Model):
     """One CSV file imported into leads: its mapping, progress, counts and every rejected row's reasons."""
 
     class Status(models.TextChoices):
-        UPLOADED = "uploaded", "Uploaded"
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        UPLOADED = "uploaded", _("Uploaded")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     filename = models.CharField(max_length=255)
-    data = models.BinaryField(help_text="The uploaded file, kept so any worker can read it")
+    data = models.BinaryField(help_text=_("The uploaded file, kept so any worker can read it"))
     mapping = models.JSONField(
-        default=dict, blank=True, help_text="CSV column → lead field or custom attribute"
+        default=dict, blank=True, help_text=_("CSV column → lead field or custom attribute")
     )
-    preset = models.CharField(max_length=20, blank=True, help_text="hubspot, salesforce, auto, ...")
+    preset = models.CharField(max_length=20, blank=True, help_text=_("hubspot, salesforce, auto, ..."))
+    encoding = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text=_("The codec the file is read with; blank: detected on each read"),
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
     imported = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True, help_text="[{row, column, value, message}]")
+    errors = models.JSONField(default=list, blank=True, help_text=_("[{row, column, value, message}]"))
     failure = models.TextField(blank=True)
     heartbeat_at = models.DateTimeField(
         null=True, blank=True, help_text="Last sign of life of the worker holding it (leads.jobs)"
@@ -386,26 +397,26 @@ class ImportJob(models.Model):
 
 
 class Clock(models.TextChoices):
-    CLAIM = "claim", "Claim"
-    FIRST_CONTACT = "first_contact", "First contact"
-    ACCEPT = "accept", "Accept or reject"
-    OUTCOME = "outcome", "Outcome"
-    STATUS_UPDATE = "status_update", "Status update"
+    CLAIM = "claim", _("Claim")
+    FIRST_CONTACT = "first_contact", _("First contact")
+    ACCEPT = "accept", _("Accept or reject")
+    OUTCOME = "outcome", _("Outcome")
+    STATUS_UPDATE = "status_update", _("Status update")
 
 
 class SlaBreach(models.Model):
     """A deadline missed: which clock, by how much, whose it was, and what was done. Recorded exactly once."""
 
     class Action(models.TextChoices):
-        NONE = "none", "Notified"
-        RETURNED = "return_to_queue", "Returned to the shared queue"
-        REASSIGNED = "reassign", "Reassigned"
+        NONE = "none", _("Notified")
+        RETURNED = "return_to_queue", _("Returned to the shared queue")
+        REASSIGNED = "reassign", _("Reassigned")
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="breaches")
     clock = models.CharField(max_length=16, choices=Clock.choices)
     deadline = models.DateTimeField()
     detected_at = models.DateTimeField()
-    late_seconds = models.PositiveIntegerField(help_text="How late the scan found it")
+    late_seconds = models.PositiveIntegerField(help_text=_("How late the scan found it"))
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -462,7 +473,7 @@ class RepProfile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rep_profile"
     )
     is_away = models.BooleanField(default=False)
-    capacity = models.PositiveIntegerField(default=50, help_text="Open leads a rep can hold at once")
+    capacity = models.PositiveIntegerField(default=50, help_text=_("Open leads a rep can hold at once"))
     last_assigned_at = models.DateTimeField(null=True, blank=True)
     # Routing: a planned absence, working hours (in the site's time zone; blank: any time), round-robin weight
     away_from = models.DateTimeField(null=True, blank=True)

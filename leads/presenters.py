@@ -7,7 +7,10 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
+from alignment.names import person_name
 from leads.lifecycle.rules import LABELS, State, clocks_running_in
 from leads.models import Clock, Lead, LeadEvent, Tier
 from leads.queue.wording import due_words, late_words
@@ -33,7 +36,7 @@ def clock_view(lead: Lead, *, now: datetime, calendar: BusinessCalendar | None) 
     """The soonest running clock in words (leads.queue.wording): business time left, or real time late."""
     if not lead.sla_clock or lead.sla_due_at is None:
         return ClockView(label="", text="—", urgency="none", due_at=None)
-    label = Clock(lead.sla_clock).label
+    label = str(Clock(lead.sla_clock).label)
     if lead.sla_due_at <= now:
         return ClockView(
             label=label, text=late_words(now - lead.sla_due_at), urgency="late", due_at=lead.sla_due_at
@@ -61,11 +64,16 @@ class ClockRow:
 
 # (label, clock, deadline field, stop field) in the order a lead meets them
 _CLOCK_ROWS = (
-    ("Claim", Clock.CLAIM, "claim_due_at", "claimed_at"),
-    ("First contact", Clock.FIRST_CONTACT, "first_contact_due_at", "first_contact_at"),
-    ("Accept or reject", Clock.ACCEPT, "accept_due_at", "decided_at"),
-    ("Outcome", Clock.OUTCOME, "outcome_due_at", "outcome_at"),
-    ("Next status update", Clock.STATUS_UPDATE, "status_update_due_at", None),  # recurring: shown when set
+    (_l("Claim"), Clock.CLAIM, "claim_due_at", "claimed_at"),
+    (_l("First contact"), Clock.FIRST_CONTACT, "first_contact_due_at", "first_contact_at"),
+    (_l("Accept or reject"), Clock.ACCEPT, "accept_due_at", "decided_at"),
+    (_l("Outcome"), Clock.OUTCOME, "outcome_due_at", "outcome_at"),
+    (
+        _l("Next status update"),
+        Clock.STATUS_UPDATE,
+        "status_update_due_at",
+        None,
+    ),  # recurring: shown when set
 )
 
 
@@ -89,7 +97,7 @@ def clock_rows(lead: Lead, *, now: datetime) -> list[ClockRow]:
             status = "not needed"
         else:
             status = "overdue" if due < now else "running"
-        rows.append(ClockRow(label=label, due_at=due, stopped_at=stopped, status=status))
+        rows.append(ClockRow(label=str(label), due_at=due, stopped_at=stopped, status=status))
     return rows
 
 
@@ -122,12 +130,12 @@ def why_view(lead: Lead) -> WhyView:
 
 def _action_words(*, kind: str, detail: str, reason: str) -> str:
     if kind == "page" and detail:
-        return f"viewed {detail}"
+        return _("viewed %(page)s") % {"page": detail}
     if kind == "demo_request":
-        return "requested a demo"
+        return _("requested a demo")
     if kind and detail:
         return f"{kind.replace('_', ' ')}: {detail}"
-    return reason or kind.replace("_", " ") or "acted"
+    return reason or kind.replace("_", " ") or _("acted")
 
 
 @dataclass(frozen=True)
@@ -157,16 +165,14 @@ def history_lines(events: list[LeadEvent]) -> list[HistoryLine]:
     usernames = {e.from_value for e in events if e.kind == LeadEvent.Kind.OWNER}
     usernames |= {e.to_value for e in events if e.kind == LeadEvent.Kind.OWNER}
     users = get_user_model().objects.filter(username__in=usernames - {""})
-    names = {user.get_username(): user.get_full_name() or user.get_username() for user in users}
+    names = {user.get_username(): person_name(user) for user in users}
     return [
         HistoryLine(
             at=event.at,
             what=event.get_kind_display(),
             before=_value_words(event.kind, event.from_value, names),
             after=_value_words(event.kind, event.to_value, names),
-            by=(event.actor.get_full_name() or event.actor.get_username())
-            if event.actor
-            else event.actor_label,
+            by=person_name(event.actor) if event.actor else event.actor_label,
             reason=event.reason,
         )
         for event in events

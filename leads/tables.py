@@ -4,6 +4,7 @@ from typing import Any
 
 import django_tables2 as tables
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 
 from leads.models import Lead
 
@@ -12,12 +13,12 @@ class QueueTable(tables.Table):
     """One row per lead: tier, who, why now, score, SLA clock, owner, state, actions."""
 
     tier = tables.Column(verbose_name="", orderable=False)
-    who = tables.Column(verbose_name="Who", accessor="last_name", order_by=("last_name", "first_name"))
-    why = tables.Column(verbose_name="Why now", accessor="pk", orderable=False)
-    score = tables.Column(verbose_name="Score", attrs={"td": {"class": "num"}, "th": {"class": "num"}})
-    sla_due_at = tables.Column(verbose_name="SLA clock", order_by=("sla_due_at",))
-    owner = tables.Column(verbose_name="Owner", order_by=("owner__first_name", "owner__username"))
-    state = tables.Column(verbose_name="State")
+    who = tables.Column(verbose_name=_("Who"), accessor="last_name", order_by=("last_name", "first_name"))
+    why = tables.Column(verbose_name=_("Why now"), accessor="pk", orderable=False)
+    score = tables.Column(verbose_name=_("Score"), attrs={"td": {"class": "num"}, "th": {"class": "num"}})
+    sla_due_at = tables.Column(verbose_name=_("SLA clock"), order_by=("sla_due_at",))
+    owner = tables.Column(verbose_name=_("Owner"), order_by=("owner__first_name", "owner__username"))
+    state = tables.Column(verbose_name=_("State"))
     actions = tables.Column(
         verbose_name="", accessor="pk", orderable=False, attrs={"td": {"class": "no-print actions"}}
     )
@@ -25,7 +26,7 @@ class QueueTable(tables.Table):
     class Meta:
         model = Lead
         fields = ("tier", "who", "why", "score", "sla_due_at", "owner", "state", "actions")
-        empty_text = "No lead matches. Clear the filters, or enjoy the calm."
+        empty_text = _("No lead matches. Clear the filters, or enjoy the calm.")
         attrs = {"class": "queue"}
         row_attrs = {
             "id": lambda record: f"lead-{record.pk}",

@@ -12,11 +12,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
 from django_tables2 import RequestConfig
 
+from alignment.names import person_name
 from alignment.roles import ALL_ROLES, MANAGERS, SALES, Role, role_required, user_roles
 from leads import jobs
 from leads import queue as queue_services
@@ -142,7 +144,9 @@ def claim(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         queue_services.lead_claim(lead_id=lead.pk, rep=request.user, now=timezone.now())
     except LeadError as error:
         return _after_action(request, error=str(error))
-    return _after_action(request, ok=f"{lead} is yours. The first-contact clock is running.")
+    return _after_action(
+        request, ok=_("%(lead)s is yours. The first-contact clock is running.") % {"lead": lead}
+    )
 
 
 @role_required(SALES | {Role.ADMIN})
@@ -153,7 +157,7 @@ def release(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         queue_services.lead_release(lead_id=lead.pk, user=request.user, now=timezone.now())
     except LeadError as error:
         return _after_action(request, error=str(error))
-    return _after_action(request, ok=f"{lead} is back in the shared queue.")
+    return _after_action(request, ok=_("%(lead)s is back in the shared queue.") % {"lead": lead})
 
 
 @role_required(Role.SALES_MANAGER, Role.ADMIN)
@@ -170,12 +174,14 @@ def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     try:
         rep = User.objects.get(pk=int(request.POST.get("rep", "0")))
     except (ValueError, User.DoesNotExist):
-        return _after_action(request, error="Choose a rep to assign the lead to.")
+        return _after_action(request, error=_("Choose a rep to assign the lead to."))
     try:
         queue_services.lead_assign(lead_id=lead.pk, rep=rep, by=request.user, now=timezone.now())
     except LeadError as error:
         return _after_action(request, error=str(error))
-    return _after_action(request, ok=f"{lead} assigned to {rep.get_full_name() or rep.get_username()}.")
+    return _after_action(
+        request, ok=_("%(lead)s assigned to %(rep)s.") % {"lead": lead, "rep": person_name(rep)}
+    )
 
 
 @role_required(Role.REP, Role.SALES_MANAGER)

@@ -9,6 +9,7 @@ from typing import Any
 
 import holidays
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from sla.criteria import FRAMEWORK_TEMPLATES, FRAMEWORKS, Op
 
@@ -111,10 +112,10 @@ def _condition_fields(prefix: str, *, subject: str, required: bool, label: str) 
             widget=forms.TextInput(attrs={"list": f"{subject}-names"}),
         ),
         f"{prefix}op": forms.ChoiceField(
-            label="Operator", required=required, choices=[("", "—")] + OP_CHOICES
+            label=_("Operator"), required=required, choices=[("", "—")] + OP_CHOICES
         ),
         f"{prefix}value": forms.CharField(
-            label="Value", required=False, max_length=500, help_text=VALUE_HELP
+            label=_("Value"), required=False, max_length=500, help_text=VALUE_HELP
         ),
     }
 
@@ -150,7 +151,7 @@ class RuleForm(ConditionMixin, forms.Form):
 
 class FitRuleForm(RuleForm):
     section = "fit_rules"
-    points = forms.IntegerField(min_value=-1000, max_value=1000, help_text="Negative points are allowed.")
+    points = forms.IntegerField(min_value=-1000, max_value=1000, help_text=_("Negative points are allowed."))
     conditions = (("", "field", True, "Lead field"),)
 
     @classmethod
@@ -191,7 +192,7 @@ class ActivityRuleForm(RuleForm):
     activity = forms.CharField(
         max_length=60,
         widget=forms.TextInput(attrs={"list": "activity-types"}),
-        help_text="An activity type such as page, download, webinar; * means any activity.",
+        help_text=_("An activity type such as page, download, webinar; * means any activity."),
     )
     conditions = (("where_", "property", False, "Where property"),)
 
@@ -210,17 +211,19 @@ class EngagementRuleForm(ActivityRuleForm):
     window_days = forms.IntegerField(
         min_value=1,
         required=False,
-        label="Counts for (days)",
-        help_text="Older activity ages out. Empty: never.",
+        label=_("Counts for (days)"),
+        help_text=_("Older activity ages out. Empty: never."),
     )
     max_count = forms.IntegerField(
-        min_value=1, required=False, label="At most (times)", help_text="Empty: no cap."
+        min_value=1, required=False, label=_("At most (times)"), help_text=_("Empty: no cap.")
     )
     min_count = forms.IntegerField(
         min_value=1,
         initial=1,
-        label="Needs at least (times)",
-        help_text="1: each matching activity scores. 3: three or more in the window score the points once.",
+        label=_("Needs at least (times)"),
+        help_text=_(
+            "1: each matching activity scores. 3: three or more in the window score the points once."
+        ),
     )
 
     @classmethod
@@ -256,16 +259,16 @@ class TriggerForm(ActivityRuleForm):
         ("attr_", "field", False, "And lead field"),
     )
     requires_gates = forms.BooleanField(
-        required=False, initial=True, label="Only if the lead passes the gates"
+        required=False, initial=True, label=_("Only if the lead passes the gates")
     )
     min_silence_days = forms.IntegerField(
         min_value=1,
         required=False,
-        label="After silence of (days)",
-        help_text="Set for a dormant lead coming back.",
+        label=_("After silence of (days)"),
+        help_text=_("Set for a dormant lead coming back."),
     )
-    within_days = forms.IntegerField(min_value=1, initial=7, label="Hot for (days)")
-    reason = forms.CharField(max_length=200, help_text="Shown to the rep, e.g. “requested a demo”.")
+    within_days = forms.IntegerField(min_value=1, initial=7, label=_("Hot for (days)"))
+    reason = forms.CharField(max_length=200, help_text=_("Shown to the rep, e.g. “requested a demo”."))
 
     @classmethod
     def initial_from(cls, rule: dict[str, Any]) -> dict[str, Any]:
@@ -316,14 +319,14 @@ class PartForm(forms.Form):
 
 class ThresholdForm(PartForm):
     part = "threshold"
-    threshold = forms.IntegerField(label="MQL threshold (points)", min_value=-10000, max_value=10000)
+    threshold = forms.IntegerField(label=_("MQL threshold (points)"), min_value=-10000, max_value=10000)
     inactivity_days = forms.IntegerField(
-        label="Inactivity window (days)",
+        label=_("Inactivity window (days)"),
         min_value=1,
         required=False,
-        help_text="Empty: no inactivity penalty.",
+        help_text=_("Empty: no inactivity penalty."),
     )
-    inactivity_points = forms.IntegerField(label="Inactivity points", max_value=0, required=False)
+    inactivity_points = forms.IntegerField(label=_("Inactivity points"), max_value=0, required=False)
 
     @classmethod
     def initial_from(cls, content: dict[str, Any]) -> dict[str, Any]:
@@ -353,9 +356,9 @@ class SqlForm(PartForm):
     framework = forms.ChoiceField(choices=[(f, f.upper() if f != "custom" else "Custom") for f in FRAMEWORKS])
     items = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text="One checklist item per line; start a line with * to make it required.",
+        help_text=_("One checklist item per line; start a line with * to make it required."),
     )
-    min_met = forms.IntegerField(min_value=1, label="Items that must be met in total")
+    min_met = forms.IntegerField(min_value=1, label=_("Items that must be met in total"))
 
     @classmethod
     def initial_from(cls, content: dict[str, Any]) -> dict[str, Any]:
@@ -416,32 +419,32 @@ class TermsForm(PartForm):
             ("return_to_queue", "Return to the shared queue"),
             ("reassign", "Reassign round-robin"),
         ],
-        label="On breach",
+        label=_("On breach"),
     )
-    notify_manager = forms.BooleanField(required=False, label="Notify the sales manager on breach")
-    auto_assign = forms.BooleanField(required=False, label="Assign new MQLs round-robin")
+    notify_manager = forms.BooleanField(required=False, label=_("Notify the sales manager on breach"))
+    auto_assign = forms.BooleanField(required=False, label=_("Assign new MQLs round-robin"))
     warn_before_minutes = forms.IntegerField(
-        min_value=0, required=False, label="Warn the owner before a deadline (business minutes)",
-        help_text="Empty or 0: no warning.",
+        min_value=0, required=False, label=_("Warn the owner before a deadline (business minutes)"),
+        help_text=_("Empty or 0: no warning."),
     )  # fmt: skip
     min_contact_attempts = forms.IntegerField(
-        min_value=0, max_value=50, required=False, label="Contact attempts required before a reject",
-        help_text="Empty or 0: a rep may reject at once.",
+        min_value=0, max_value=50, required=False, label=_("Contact attempts required before a reject"),
+        help_text=_("Empty or 0: a rep may reject at once."),
     )  # fmt: skip
     pause_on_customer = forms.BooleanField(
-        required=False, label="Clocks pause while a lead waits on the customer"
+        required=False, label=_("Clocks pause while a lead waits on the customer")
     )
     # The escalation ladder: each step's delay after the breach (calendar minutes); empty leaves the step out.
     step_notify_owner = forms.IntegerField(
-        min_value=0, required=False, label="Escalation: notify the owner (minutes after the breach)"
+        min_value=0, required=False, label=_("Escalation: notify the owner (minutes after the breach)")
     )
     step_reassign = forms.IntegerField(
-        min_value=0, required=False, label="Escalation: reassign round-robin (minutes after the breach)"
+        min_value=0, required=False, label=_("Escalation: reassign round-robin (minutes after the breach)")
     )
     step_notify_managers_manager = forms.IntegerField(
         min_value=0,
         required=False,
-        label="Escalation: notify the manager's manager (minutes after the breach)",
+        label=_("Escalation: notify the manager's manager (minutes after the breach)"),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -464,7 +467,7 @@ class TermsForm(PartForm):
         for step in terms.get("escalation", []):
             initial[f"step_{step['action']}"] = step["after_minutes"]
         for tier in ("hot", "warm"):
-            for key, _ in TIER_FIELDS:
+            for key, _label in TIER_FIELDS:
                 initial[f"{tier}_{key}"] = terms["tiers"].get(tier, {}).get(key)
         return initial
 
@@ -491,12 +494,12 @@ class TermsForm(PartForm):
 
 class MarketingForm(PartForm):
     part = "marketing"
-    mql_per_month = forms.IntegerField(min_value=0, label="MQLs marketing commits to per month")
+    mql_per_month = forms.IntegerField(min_value=0, label=_("MQLs marketing commits to per month"))
     required_fields = forms.CharField(
         max_length=500,
         required=False,
-        label="Fields a handed-over lead must have",
-        help_text="Comma separated.",
+        label=_("Fields a handed-over lead must have"),
+        help_text=_("Comma separated."),
     )
 
     @classmethod
@@ -527,28 +530,93 @@ def _time_zones() -> list[tuple[str, str]]:
 
 @cache
 def _countries() -> list[tuple[str, str]]:
-    return [("", "No public holidays")] + [
+    return [("", _("No public holidays"))] + [
         (code, code) for code in sorted(holidays.list_supported_countries())
     ]
 
 
-WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
+WEEKDAYS = [
+    (0, _("Mon")),
+    (1, _("Tue")),
+    (2, _("Wed")),
+    (3, _("Thu")),
+    (4, _("Fri")),
+    (5, _("Sat")),
+    (6, _("Sun")),
+]
+
+# One click sets a whole business calendar; the fields stay editable afterwards.
+CALENDAR_PRESETS: dict[str, dict[str, Any]] = {
+    "jp": {
+        "time_zone": "Asia/Tokyo",
+        "workdays": [0, 1, 2, 3, 4],
+        "opens": "09:00",
+        "closes": "18:00",
+        "country": "JP",
+    },
+    "gb": {
+        "time_zone": "Europe/London",
+        "workdays": [0, 1, 2, 3, 4],
+        "opens": "09:00",
+        "closes": "17:30",
+        "country": "GB",
+    },
+    "us": {
+        "time_zone": "America/New_York",
+        "workdays": [0, 1, 2, 3, 4],
+        "opens": "09:00",
+        "closes": "17:00",
+        "country": "US",
+    },
+}
+PRESET_CHOICES = [
+    ("", _("— keep the values below —")),
+    ("jp", _("Japan: Mon–Fri 9:00–18:00 Asia/Tokyo, Japanese public holidays")),
+    ("gb", _("United Kingdom: Mon–Fri 9:00–17:30 Europe/London, UK bank holidays")),
+    ("us", _("United States: Mon–Fri 9:00–17:00 America/New_York, US federal holidays")),
+]
 
 
 class CalendarForm(PartForm):
     part = "calendar"
-    time_zone = forms.ChoiceField(choices=_time_zones)
-    workdays = forms.TypedMultipleChoiceField(
-        choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple, label="Working days"
+    preset = forms.ChoiceField(
+        choices=PRESET_CHOICES,
+        required=False,
+        label=_("Preset"),
+        help_text=_("Fills time zone, working days, hours and holidays in one go."),
     )
-    opens = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
-    closes = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
-    country = forms.ChoiceField(choices=_countries, required=False, label="Public holidays of")
+    time_zone = forms.ChoiceField(choices=_time_zones, label=_("Time zone"))
+    workdays = forms.TypedMultipleChoiceField(
+        choices=WEEKDAYS, coerce=int, widget=forms.CheckboxSelectMultiple, label=_("Working days")
+    )
+    opens = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"), label=_("Opens"))
+    closes = forms.TimeField(
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"), label=_("Closes")
+    )
+    country = forms.ChoiceField(choices=_countries, required=False, label=_("Public holidays of"))
     closed_dates = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Extra closed days, one YYYY-MM-DD per line.",
+        label=_("Also closed"),
+        help_text=_("Extra closed days, one YYYY-MM-DD per line."),
     )
+
+    def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
+        # A chosen preset overrides the posted values before validation, so what is saved is what it says.
+        prefix = kwargs.get("prefix") or ""
+
+        def key(name: str) -> str:
+            return f"{prefix}-{name}" if prefix else name
+
+        preset = CALENDAR_PRESETS.get(data.get(key("preset"), "")) if data is not None else None
+        if preset:
+            data = data.copy()
+            for name, value in preset.items():
+                if name == "workdays":
+                    data.setlist(key(name), [str(day) for day in value])
+                else:
+                    data[key(name)] = value
+        super().__init__(data, *args, **kwargs)
 
     @classmethod
     def initial_from(cls, content: dict[str, Any]) -> dict[str, Any]:
@@ -566,14 +634,15 @@ class CalendarForm(PartForm):
                 dates.append(date.fromisoformat(line).isoformat())
             except ValueError:
                 raise forms.ValidationError(
-                    f"Line {number}: “{line}” is not a date like 2026-12-24."
+                    _("Line %(number)d: “%(line)s” is not a date like 2026-12-24.")
+                    % {"number": number, "line": line}
                 ) from None
         return sorted(set(dates))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("opens") and data.get("closes") and data["opens"] >= data["closes"]:
-            self.add_error("closes", "Closing time must be after opening time.")
+            self.add_error("closes", _("Closing time must be after opening time."))
         return data
 
     def apply(self, content: dict[str, Any]) -> dict[str, Any]:
@@ -597,9 +666,9 @@ PART_FORMS: dict[str, type[PartForm]] = {
 class DetailsForm(forms.Form):
     title = forms.CharField(max_length=200)
     summary = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 3}), label="What changes, and why"
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("What changes, and why")
     )
 
 
 class CommentForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Comment", max_length=5000)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label=_("Comment"), max_length=5000)

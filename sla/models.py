@@ -7,24 +7,25 @@ from django.conf import settings
 from django.db import connection, models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from sla.exceptions import SignedVersionImmutable
 
 
 class Status(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PROPOSED = "proposed", "Proposed"
-    ACTIVE = "active", "Active"
-    SUPERSEDED = "superseded", "Superseded"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    DRAFT = "draft", _("Draft")
+    PROPOSED = "proposed", _("Proposed")
+    ACTIVE = "active", _("Active")
+    SUPERSEDED = "superseded", _("Superseded")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 LOCKED_STATUSES = frozenset({Status.ACTIVE, Status.SUPERSEDED, Status.WITHDRAWN})
 
 
 class Side(models.TextChoices):
-    MARKETING = "marketing", "Marketing"
-    SALES = "sales", "Sales"
+    MARKETING = "marketing", _("Marketing")
+    SALES = "sales", _("Sales")
 
 
 class AgreementQuerySet(models.QuerySet["AgreementVersion"]):
@@ -43,10 +44,10 @@ class AgreementVersion(models.Model):
 
     number = models.PositiveIntegerField(unique=True)
     title = models.CharField(max_length=200)
-    summary = models.TextField(blank=True, help_text="What this version changes, and why.")
+    summary = models.TextField(blank=True, help_text=_("What this version changes, and why."))
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True)
     content = models.JSONField()
-    content_hash = models.CharField(max_length=64, help_text="SHA-256 of the canonical content.")
+    content_hash = models.CharField(max_length=64, help_text=_("SHA-256 of the canonical content."))
     based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

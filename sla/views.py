@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
@@ -25,7 +26,14 @@ from sla.tables import VersionTable
 
 EDITORS = services.EDITOR_ROLES
 READERS_OF_DRAFTS = EDITORS | {Role.ADMIN}
-WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEKDAY_NAMES = (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))
+# Section headings and "add" buttons, in the reader's language (the content keeps its English keys).
+SECTION_LABELS = {
+    "fit_rules": (_("Fit rule"), _("Fit rules")),
+    "engagement_rules": (_("Engagement rule"), _("Engagement rules")),
+    "gates": (_("Gate"), _("Gates")),
+    "triggers": (_("Trigger"), _("Triggers")),
+}
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -58,12 +66,13 @@ def _locked(version: AgreementVersion) -> HttpResponse:
 
 def _sections(version: AgreementVersion) -> list[dict[str, Any]]:
     sections = []
-    for key, (_, label) in agreement_content.RULE_SECTIONS.items():
+    for key, (_prefix, label) in agreement_content.RULE_SECTIONS.items():
         rules = [
             {**rule, "text": agreement_content.describe_rule(key, rule)}
             for rule in version.content["mql"].get(key, [])
         ]
-        sections.append({"key": key, "label": label, "rules": rules})
+        singular, plural = SECTION_LABELS.get(key, (label, label))
+        sections.append({"key": key, "label": singular, "plural_label": plural, "rules": rules})
     return sections
 
 
@@ -96,7 +105,7 @@ def _version_context(request: HtmxHttpRequest, version: AgreementVersion) -> dic
         "lead_fields": LEAD_FIELDS,
         "activity_types": ACTIVITY_TYPES,
         "workday_names": ", ".join(
-            WEEKDAY_NAMES[d] for d in version.terms.get("calendar", {}).get("workdays", [])
+            str(WEEKDAY_NAMES[d]) for d in version.terms.get("calendar", {}).get("workdays", [])
         ),
         "sides": Side.choices,
         "signed_sides": signed_sides,

@@ -1,4 +1,6 @@
 from django import template
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 register = template.Library()
 
@@ -11,8 +13,10 @@ def duration_minutes(value: int | None) -> str:
     minutes = int(value)
     hours, rest = divmod(minutes, 60)
     if not hours:
-        return f"{rest} min"
-    return f"{hours} h {rest} min" if rest else f"{hours} h"
+        return _("%(minutes)d min") % {"minutes": rest}
+    if not rest:
+        return _("%(hours)d h") % {"hours": hours}
+    return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": rest}
 
 
 @register.filter
@@ -48,24 +52,46 @@ def band_x(index: int) -> float:
 @register.filter
 def clock_label(value: str) -> str:
     return {
-        "claim": "claim",
-        "first_contact": "first contact",
-        "accept": "accept/reject",
-        "outcome": "outcome",
-        "status_update": "status update",
+        "claim": pgettext("clock", "claim"),
+        "first_contact": pgettext("clock", "first contact"),
+        "accept": pgettext("clock", "accept/reject"),
+        "outcome": pgettext("clock", "outcome"),
+        "status_update": pgettext("clock", "status update"),
     }.get(value, value)
 
 
 @register.filter
+def money(value: object) -> str:
+    """A deal amount in the locale's currency style: ¥1,200,000 in Japanese (yen have no minor unit),
+    1,200,000.00 elsewhere. Grouping and decimal marks come from the active locale's formats."""
+    from decimal import Decimal, InvalidOperation
+
+    from django.utils.formats import number_format
+    from django.utils.translation import get_language
+
+    if value is None or value == "":
+        return "—"
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    if (get_language() or "").startswith("ja"):
+        return "¥" + number_format(amount.quantize(Decimal(1)), 0, force_grouping=True)
+    return number_format(amount, 2, force_grouping=True)
+
+
+@register.filter
 def person(user: object) -> str:
-    """A user as people call them: the full name, or the username when no name is set ("" for nobody).
+    """A user as people call them: the full name in the locale's order (山田 太郎 in Japanese), or the username
+    when no name is set ("" for nobody).
 
     The one place names are chosen, so no screen shows "hsato" where another shows "Hanako Sato".
     """
+    from alignment.names import person_name
+
     if user is None or user == "":
         return ""
-    full_name = user.get_full_name() if hasattr(user, "get_full_name") else ""
-    return full_name or (user.get_username() if hasattr(user, "get_username") else str(user))
+    return person_name(user)
 
 
 @register.filter

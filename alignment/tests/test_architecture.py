@@ -22,7 +22,7 @@ PURE = (
     "sla.calendar",
     "sla.terms",
     "leads.queue.clocks",
-    "leads.queue.wording",
+    # not leads.queue.wording: it says the clocks in the reader's language, through Django's gettext
     "leads.lifecycle.rules",
 )
 # Templates every app may include or extend (documented in the README): the site layout and shared fragments

@@ -13,13 +13,14 @@ from sla.services import agreement_ensure_starter
 
 pytestmark = pytest.mark.django_db
 
-# Views anyone may reach: the login flow (Django's own views), and the inbound webhooks, which check their
-# sender's signature instead (leads/tests/test_inbound.py).
+# Views anyone may reach: the login flow (Django's own views), the language switcher (it works signed out), and
+# the inbound webhooks, which check their sender's signature instead (leads/tests/test_inbound.py).
 PUBLIC = {
     "login",
     "logout",
     "password_change",
     "password_change_done",
+    "set_language_pref",
     "inbound_mautic",
     "inbound_events",
     "favicon",

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
 
 from leads.intake import imports
 from leads.intake.imports import ColumnMap, ColumnMapping
@@ -21,18 +23,38 @@ TARGET_CHOICES = [
 ]
 
 
+def _upload_help() -> str:
+    return _(
+        "CSV (comma, semicolon or tab separated; UTF-8, Shift_JIS, EUC-JP, UTF-16 or Windows-1252) or an "
+        "Excel .xlsx workbook; at most %(mb)d MB."
+    ) % {"mb": imports.MAX_BYTES // 1024 // 1024}
+
+
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
-        help_text=f"Comma, semicolon or tab separated; UTF-8 or Windows-1252; at most "
-        f"{imports.MAX_BYTES // 1024 // 1024} MB.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.tsv,.txt,text/csv", "autofocus": True}),
+        label=_("CSV or Excel file"),
+        help_text=lazy(_upload_help, str)(),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.tsv,.txt,.xlsx,text/csv", "autofocus": True}),
+    )
+    encoding = forms.ChoiceField(
+        label=_("Encoding"),
+        choices=[("", _("Detect automatically"))] + list(imports.ENCODINGS.items()),
+        required=False,
+        help_text=_("Leave on “Detect”: the next page shows what was detected, and you can change it."),
     )
     preset = forms.ChoiceField(
-        label="Exported from",
+        label=_("Exported from"),
         choices=list(imports.PRESETS.items()),
         initial="auto",
-        help_text="Suggests where each column goes; you check and change it on the next page.",
+        help_text=_("Suggests where each column goes; you check and change it on the next page."),
+    )
+
+
+class EncodingForm(forms.Form):
+    encoding = forms.ChoiceField(
+        label=_("Read the file as"),
+        choices=[("", _("Detect automatically"))] + list(imports.ENCODINGS.items()),
+        required=False,
     )
 
 
@@ -44,7 +66,7 @@ class MappingForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.columns = list(columns)
-        for index, (header, current, _) in enumerate(self.columns):
+        for index, (header, current, _samples) in enumerate(self.columns):
             self.fields[f"c{index}_target"] = forms.ChoiceField(
                 label=f"Where “{header}” goes", choices=TARGET_CHOICES, initial=current.target
             )
@@ -91,7 +113,7 @@ class MappingForm(forms.Form):
 
     def mapping(self) -> ColumnMap:
         result: ColumnMap = {}
-        for index, (header, _, _) in enumerate(self.columns):
+        for index, (header, _current, _samples) in enumerate(self.columns):
             target = self.cleaned_data[f"c{index}_target"]
             name = (self.cleaned_data.get(f"c{index}_name") or "").strip()
             custom = target in (imports.CUSTOM, imports.NUMBER)

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 CHUNK = 500
 INLINE_LIMIT = 2000  # files with fewer rows are imported during the request; larger ones in a Celery task
-ALLOWED_SUFFIXES = {".csv", ".txt", ".tsv", ""}
+ALLOWED_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ""}
 UPDATE_FIELDS = ["email", *EDITABLE_FIELDS, "attributes", "updated_at"]
 EXTERNAL = IdentityKind.EXTERNAL.value
 
@@ -51,29 +51,51 @@ def size_text(size: int) -> str:
 
 
 def job_file(job: ImportJob) -> ParsedCsv:
-    return imports.parse(bytes(job.data))
+    return imports.parse(bytes(job.data), job.encoding or None)
+
+
+def import_encoding_set(*, job_id: int, encoding: str) -> ImportJob:
+    """Read a not-yet-started file with another encoding (the detected one was wrong). Raises CsvError when
+    the file is not readable that way, ImportStateError once the import has started."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.status != ImportJob.Status.UPLOADED:
+            raise ImportStateError("This import has started: its encoding can no longer change.")
+        if encoding and encoding not in imports.ENCODINGS:
+            raise CsvError(f"Unknown encoding “{encoding}”.")
+        parsed = imports.parse(bytes(job.data), encoding or None)
+        job.encoding = parsed.encoding
+        job.total_rows = len(parsed.rows)
+        job.mapping = imports.mapping_to_json(imports.suggest_mapping(parsed.headers, job.preset or "auto"))
+        job.save(update_fields=["encoding", "total_rows", "mapping"])
+    return job
 
 
 def job_mapping(job: ImportJob, parsed: ParsedCsv) -> ColumnMap:
     return imports.mapping_from_json(job.mapping or {}, parsed.headers)
 
 
-def import_create(*, user: Any, filename: str, data: bytes, preset: str, now: datetime) -> ImportJob:
+def import_create(
+    *, user: Any, filename: str, data: bytes, preset: str, now: datetime, encoding: str = ""
+) -> ImportJob:
     """Keep an uploaded file with the mapping its preset suggests. Raises CsvError for anything not a lead CSV."""
     if preset not in imports.PRESETS:
         raise CsvError(f"Unknown mapping “{preset}”: choose one of {', '.join(imports.PRESETS)}.")
     name = PureWindowsPath(filename or "upload.csv").name  # a browser may send C:\\...\\file.csv
     if PurePath(name).suffix.lower() not in ALLOWED_SUFFIXES:
-        raise CsvError(f"“{name}” is not a CSV file. Export or save it as CSV (comma separated) first.")
+        raise CsvError(f"“{name}” is not a CSV or Excel (.xlsx) file. Export or save it as one first.")
     if len(data) > imports.MAX_BYTES:
         raise CsvError(
             f"The file is {size_text(len(data))}; the limit is {size_text(imports.MAX_BYTES)}. "
             "Split it into smaller files."
         )
-    parsed = imports.parse(data)
+    if encoding and encoding not in imports.ENCODINGS:
+        raise CsvError(f"Unknown encoding “{encoding}”.")
+    parsed = imports.parse(data, encoding or None)
     mapping = imports.suggest_mapping(parsed.headers, preset)
     return ImportJob.objects.create(
         filename=name[:255],
+        encoding=parsed.encoding if parsed.encoding != "xlsx" else "",
         data=data,
         mapping=imports.mapping_to_json(mapping),
         preset=preset,
@@ -139,7 +161,9 @@ def import_preview(job: ImportJob, limit: int = 20) -> ImportPreview:
     whole file's counts of valid and rejected rows."""
     parsed = job_file(job)
     mapping = job_mapping(job, parsed)
-    context = imports.file_context(parsed.records(), mapping, known_sources=_known_sources())
+    context = imports.file_context(
+        parsed.records(), mapping, known_sources=_known_sources(), decimal_mark=parsed.decimal_mark
+    )
     shown: list[tuple[int, dict[str, Any] | None, list[RowError]]] = []
     valid = rejected = noted = 0
     for number, record in parsed.records():
@@ -234,7 +258,9 @@ def import_run(*, job_id: int, now_func: Callable[[], datetime]) -> ImportJob:
     try:
         parsed = job_file(job)
         mapping = job_mapping(job, parsed)
-        context = imports.file_context(parsed.records(), mapping, known_sources=_known_sources())
+        context = imports.file_context(
+            parsed.records(), mapping, known_sources=_known_sources(), decimal_mark=parsed.decimal_mark
+        )
         rules = active_rules()
         records = list(parsed.records())
         while (done := _processed(job.pk)) < len(records):

@@ -11,11 +11,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alignment.roles import Role, role_required
 from leads.intake import import_services, imports
-from leads.intake.forms_import import MappingForm, UploadForm
+from leads.intake.forms_import import EncodingForm, MappingForm, UploadForm
 from leads.intake.import_services import ImportStateError
 from leads.intake.imports import CsvError
 from leads.models import ImportJob
@@ -52,6 +53,7 @@ def import_new(request: HttpRequest) -> HttpResponse:
                 data=upload.read(),
                 preset=form.cleaned_data["preset"],
                 now=timezone.now(),
+                encoding=form.cleaned_data.get("encoding") or "",
             )
         except CsvError as error:
             form.add_error("file", str(error))
@@ -87,6 +89,7 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
             "parsed": parsed,
             "detected": imports.PRESETS.get(imports.detect_preset(parsed.headers), ""),
             "preset_label": imports.PRESETS.get(job.preset, job.preset),
+            "encoding_form": _encoding_form(job, parsed),
         },
         status=422 if form.is_bound else 200,
     )
@@ -108,8 +111,37 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
             "in_background": job.total_rows >= import_services.INLINE_LIMIT,
             "inline_limit": import_services.INLINE_LIMIT,
             "detected": imports.PRESETS.get(preview.detected_preset, ""),
+            "encoding_form": _encoding_form(job, import_services.job_file(job)),
         },
     )
+
+
+def _encoding_form(job: ImportJob, parsed: imports.ParsedCsv) -> EncodingForm | None:
+    """The "read it as…" control: only for a CSV whose import has not started."""
+    if parsed.encoding == "xlsx" or job.status != ImportJob.Status.UPLOADED:
+        return None
+    form = EncodingForm(initial={"encoding": job.encoding if job.encoding in imports.ENCODINGS else ""})
+    form.detected_label = parsed.encoding_label
+    return form
+
+
+@role_required(IMPORTERS)
+@require_POST
+def import_encoding(request: HttpRequest, pk: int) -> HttpResponse:
+    """Re-read the file with the encoding the user chose (the preview showed the detected one was wrong)."""
+    job = get_object_or_404(ImportJob.objects.defer("data"), pk=pk)
+    form = EncodingForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose one of the listed encodings."))
+        return redirect("leads:import_preview", pk=job.pk)
+    try:
+        job = import_services.import_encoding_set(job_id=job.pk, encoding=form.cleaned_data["encoding"])
+    except (CsvError, ImportStateError) as error:
+        messages.error(request, str(error))
+    else:
+        label = imports.encoding_label(job.encoding)
+        messages.success(request, _("The file is now read as %(encoding)s.") % {"encoding": label})
+    return redirect("leads:import_preview", pk=job.pk)
 
 
 @role_required(IMPORTERS)

@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import re
+import unicodedata
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import Any
 
+import charset_normalizer
+import openpyxl
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from leads import textformats
 from leads.normalise import parse_employees, seniority_from_title
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -128,8 +133,17 @@ class ParsedCsv:
     rows: list[tuple[int, list[str]]]  # (spreadsheet row number, values), blank lines left out
 
     @property
+    def decimal_mark(self) -> str:
+        """Excel writes semicolon-separated CSV where the comma is the decimal mark (most of Europe)."""
+        return "," if self.delimiter == ";" else "."
+
+    @property
+    def encoding_label(self) -> str:
+        return encoding_label(self.encoding)
+
+    @property
     def delimiter_name(self) -> str:
-        return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}[self.delimiter]
+        return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", "": "Excel"}[self.delimiter]
 
     def records(self) -> Iterator[tuple[int, dict[str, str]]]:
         for number, values in self.rows:
@@ -151,34 +165,156 @@ class ParsedCsv:
 # --- reading the file -------------------------------------------------------------------------------------
 
 
-def decode(data: bytes) -> tuple[str, str]:
-    """The text and the encoding it was in: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252."""
+# Encodings a lead file may come in, with the names people know them by. Japanese Excel saves CSV as CP932
+# (Microsoft's Shift_JIS); older Unix systems EUC-JP; "Unicode text" from Excel is UTF-16.
+ENCODINGS: dict[str, str] = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 (BOM)",
+    "cp932": "Shift_JIS (CP932)",
+    "euc_jp": "EUC-JP",
+    "utf-16": "UTF-16",
+    "cp1252": "Windows-1252 (Western European)",
+}
+DETECTABLE = ("cp932", "euc_jp", "utf_16_le", "utf_16_be", "cp1252")
+_CODEC_ALIASES = {"shift_jis": "cp932", "utf_16_le": "utf-16-le", "utf_16_be": "utf-16-be", "utf_8": "utf-8"}
+MAX_CHAOS = 0.2  # charset-normalizer's mess ratio above which a guess is refused rather than trusted
+
+
+def encoding_label(codec: str) -> str:
+    return ENCODINGS.get(
+        codec, {"utf-16-le": "UTF-16 LE", "utf-16-be": "UTF-16 BE", "xlsx": "Excel (.xlsx)"}.get(codec, codec)
+    )
+
+
+def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
+    """The text and the codec it was read with. `encoding` forces one (the user's override); otherwise a BOM,
+    then strict UTF-8, then charset-normalizer among the encodings lead files really come in. A file no
+    candidate reads cleanly is refused: importing mojibake would overwrite good names with garbage."""
+    if encoding:
+        codec = "utf-8-sig" if encoding == "utf-8" and data.startswith(b"\xef\xbb\xbf") else encoding
+        try:
+            return data.decode(codec), codec
+        except (UnicodeDecodeError, LookupError) as error:
+            raise CsvError(
+                f"The file is not readable as {encoding_label(encoding)} (byte {getattr(error, 'start', 0) + 1}). "
+                "Choose another encoding, or let it be detected."
+            ) from error
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
+        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as error:
             raise CsvError("The file says it is UTF-16 but is not readable as such.") from error
+    if codec := bomless_utf16(data):
+        try:
+            return data.decode(codec), codec
+        except UnicodeDecodeError:
+            pass
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    best = charset_normalizer.from_bytes(
+        data, cp_isolation=list(DETECTABLE), preemptive_behaviour=False
+    ).best()
+    if best is None or best.chaos > MAX_CHAOS:
+        raise CsvError(
+            "The file's encoding could not be recognised (it is not UTF-8, Shift_JIS, EUC-JP, UTF-16 or "
+            "Windows-1252 text), so nothing was read. Save it again as “CSV UTF-8” in Excel, or choose the "
+            "encoding by hand."
+        )
+    codec = _CODEC_ALIASES.get(best.encoding, best.encoding)
     try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+        text = data.decode(codec)
+    except UnicodeDecodeError as error:
+        raise CsvError(
+            f"The file is not fully readable as {encoding_label(codec)}; nothing was read."
+        ) from error
+    if any(ch in text for ch in "\x00\ufffd"):
+        raise CsvError(
+            f"The file read as {encoding_label(codec)} still has unreadable characters; nothing was read."
+        )
+    return text, codec
+
+
+def bomless_utf16(data: bytes) -> str:
+    """'utf-16-le' / 'utf-16-be' when the bytes look like UTF-16 without a BOM (ASCII-heavy text has a zero
+    byte in every other position), else ''."""
+    sample = data[:4096]
+    if len(sample) < 4:
+        return ""
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) / 2
+    if odd > 0.3 * half and even < 0.02 * half:
+        return "utf-16-le"
+    if even > 0.3 * half and odd < 0.02 * half:
+        return "utf-16-be"
+    return ""
+
+
+def is_xlsx(data: bytes) -> bool:
+    """An Office Open XML workbook (a zip holding xl/workbook.xml)."""
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def _cell_text(value: Any) -> str:
+    """An Excel cell as the CSV export would write it: dates ISO, whole floats without ".0"."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_xlsx(data: bytes) -> ParsedCsv:
+    """The first sheet of a workbook, read like a CSV: the first non-blank row is the header."""
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many types for a damaged file
+        raise CsvError(f"The Excel file could not be read ({error.__class__.__name__}).") from error
+    try:
+        sheet = workbook.worksheets[0]
+        header: list[str] = []
+        rows: list[tuple[int, list[str]]] = []
+        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+            values = [_cell_text(value) for value in cells]
+            while values and not values[-1].strip():
+                values.pop()
+            if not any(v.strip() for v in values):
+                continue
+            if header:
+                rows.append((number, values))
+            else:
+                header = values
+    finally:
+        workbook.close()
+    if not header:
+        raise CsvError("The workbook's first sheet is empty.")
+    if not rows:
+        raise CsvError("The file has a header row but no leads under it.")
+    return ParsedCsv(encoding="xlsx", delimiter="", headers=unique_headers(header), rows=rows)
 
 
 def looks_binary(data: bytes) -> str:
     """Why these bytes are not a text file ('' when they may be one)."""
     if data.startswith(b"PK\x03\x04"):
-        return "This is an Excel workbook or another zip file, not a CSV. Save it as CSV (comma separated) first."
+        return "This is a zip file, not a CSV or an Excel (.xlsx) workbook."
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         return "This is an old Excel (.xls) file, not a CSV. Save it as CSV (comma separated) first."
     if data.startswith(b"%PDF"):
         return "This is a PDF, not a CSV."
-    if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" in data[:4096]:
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and not bomless_utf16(data) and b"\x00" in data[:4096]:
         return "This file is binary, not a CSV text file."
     return ""
 
@@ -217,12 +353,15 @@ def unique_headers(raw: Sequence[str]) -> list[str]:
     return headers
 
 
-def parse(data: bytes) -> ParsedCsv:
+def parse(data: bytes, encoding: str | None = None) -> ParsedCsv:
+    """A CSV (any encoding in ENCODINGS; `encoding` forces one) or an .xlsx workbook, as headers and rows."""
     if not data.strip():
         raise CsvError("The file is empty.")
+    if is_xlsx(data):
+        return parse_xlsx(data)
     if reason := looks_binary(data):
         raise CsvError(reason)
-    text, encoding = decode(data)
+    text, encoding = decode(data, encoding)
     delimiter = sniff_delimiter(text)
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -260,7 +399,9 @@ EXTRA = "\x00extra"  # marks a row with more values than the header has columns
 
 
 def header_key(header: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", header.casefold())
+    """ "Company Name" → "companyname"; Japanese headers keep their kana and kanji ("会社名", "リードid")."""
+    folded = unicodedata.normalize("NFKC", header).casefold()
+    return re.sub(r"[^a-z0-9\u3040-\u30ff\u4e00-\u9fff]", "", folded)
 
 
 def slug(header: str, fallback: str = "column") -> str:
@@ -298,8 +439,43 @@ _PEOPLE = {
     "leadstatus": _c("outcome_lead_status"),
     "lifecyclestage": _c("outcome_lifecycle_stage"),
 }
+# Headers of Japanese exports (Salesforce, HubSpot and Japanese MA tools in Japanese, or hand-made lists).
+JAPANESE: dict[str, ColumnMapping] = {
+    "メールアドレス": _f("email"),
+    "eメール": _f("email"),
+    "メール": _f("email"),
+    "姓": _f("last_name"),
+    "名": _f("first_name"),
+    "会社名": _f("company"),
+    "企業名": _f("company"),
+    "会社": _f("company"),
+    "取引先名": _f("company"),
+    "役職": _f("job_title"),
+    "役職名": _f("job_title"),
+    "肩書き": _f("job_title"),
+    "部署": _f("department"),
+    "部署名": _f("department"),
+    "部門": _f("department"),
+    "業種": _f("industry"),
+    "業界": _f("industry"),
+    "従業員数": _f("employees"),
+    "社員数": _f("employees"),
+    "国": _f("country"),
+    "国名": _f("country"),
+    "リードソース": _f("source"),
+    "流入元": _f("source"),
+    "流入経路": _f("source"),
+    "キャンペーン": _f("campaign"),
+    "キャンペーン名": _f("campaign"),
+    "リードid": _f(EXTERNAL_ID),
+    "レコードid": _f(EXTERNAL_ID),
+    "都道府県": _c("prefecture"),
+    "リードステータス": _c("outcome_lead_status"),
+    "ライフサイクルステージ": _c("outcome_lifecycle_stage"),
+}
 HUBSPOT: dict[str, ColumnMapping] = {
     **_PEOPLE,
+    **JAPANESE,
     "recordid": _f(EXTERNAL_ID),
     "companyname": _f("company"),
     "company": _f("company"),
@@ -313,6 +489,7 @@ HUBSPOT: dict[str, ColumnMapping] = {
 }
 SALESFORCE: dict[str, ColumnMapping] = {
     **_PEOPLE,
+    **JAPANESE,
     "leadid": _f(EXTERNAL_ID),
     "id": _f(EXTERNAL_ID),
     "company": _f("company"),
@@ -448,12 +625,14 @@ class FileContext:
     source_spellings: dict[str, str] = field(default_factory=dict)  # casefolded → the spelling to keep
     first_email_row: dict[str, int] = field(default_factory=dict)
     first_external_row: dict[str, int] = field(default_factory=dict)
+    decimal_mark: str | None = None  # the file's, when known; None: read 1,200 / 1.200 / 2,5 by their shape
 
 
 def file_context(
     records: Iterable[tuple[int, Mapping[str, str]]],
     mapping: ColumnMap,
     known_sources: Mapping[str, int] | None = None,
+    decimal_mark: str | None = None,
 ) -> FileContext:
     """Where each e-mail and id first appears, and one spelling per source whatever its case.
 
@@ -463,7 +642,7 @@ def file_context(
     email_cols = [h for h, c in mapping.items() if c.target == "email"]
     external_cols = [h for h, c in mapping.items() if c.target == EXTERNAL_ID]
     source_cols = [h for h, c in mapping.items() if c.target == "source"]
-    context = FileContext()
+    context = FileContext(decimal_mark=decimal_mark)
     spellings: dict[str, Counter[str]] = {}
     for source, count in (known_sources or {}).items():
         if cleaned := _clean_source(source):
@@ -500,21 +679,9 @@ def _clean_source(value: str) -> str:
     return re.sub(r"\s+", " ", value).strip()
 
 
-NUMBER_PATTERNS = (
-    (re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?"), lambda s: s.replace(",", "")),  # 1,234.5
-    (re.compile(r"[-+]?\d+,\d+"), lambda s: s.replace(",", ".")),  # 2,5 (decimal comma)
-    (re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?"), lambda s: s),
-)
-
-
 def parse_number(value: str) -> int | float:
-    text = value.strip().replace(" ", "").replace("\u00a0", "")
-    for pattern, fix in NUMBER_PATTERNS:
-        if pattern.fullmatch(text):
-            number = float(fix(text))
-            if math.isfinite(number):
-                return int(number) if number.is_integer() and abs(number) < 2**53 else number
-    raise ValueError(f"“{value}” is not a number.")
+    """1,234 / 1.234 / １２３４ / 2,5 / 1.2万: see leads.textformats, the one place number formats are read."""
+    return textformats.parse_number(value)
 
 
 def validate_row(
@@ -610,7 +777,7 @@ def validate_row(
             if column.name in custom:
                 continue
             try:
-                custom[column.name] = parse_number(value)
+                custom[column.name] = textformats.parse_number(value, decimal_mark=context.decimal_mark)
             except ValueError as problem:
                 error(header, value, str(problem))
         elif target == CUSTOM:

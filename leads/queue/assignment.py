@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from alignment.audit import audit_record
 from alignment.roles import Role
@@ -72,9 +73,9 @@ def lead_release(*, lead_id: int, user: Any, now: datetime, reason: str = "") ->
     """Give a lead back to the shared queue (its owner, or a sales manager). The claim clock stays stopped."""
     lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead_id)
     if lead.owner_id is None:
-        raise LeadError("This lead is not assigned to anyone.")
+        raise LeadError(_("This lead is not assigned to anyone."))
     if lead.owner_id != user.pk and not user.groups.filter(name=Role.SALES_MANAGER.value).exists():
-        raise LeadError("Only the lead's owner or a sales manager can release it.")
+        raise LeadError(_("Only the lead's owner or a sales manager can release it."))
     before = lead.owner
     lead.owner, lead.updated_at = None, now
     lead.save(update_fields=["owner", "updated_at"])
@@ -88,7 +89,9 @@ def lead_release(*, lead_id: int, user: Any, now: datetime, reason: str = "") ->
 def lead_assign(*, lead_id: int, rep: Any, by: Any, now: datetime, reason: str = "") -> Lead:
     """A sales manager gives a lead to a rep (or moves it to another)."""
     if not rep.groups.filter(name=Role.REP.value).exists() or not rep.is_active:
-        raise LeadError(f"{rep.get_full_name() or rep.get_username()} is not an active rep.")
+        raise LeadError(
+            _("%(rep)s is not an active rep.") % {"rep": rep.get_full_name() or rep.get_username()}
+        )
     lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead_id)
     _allowed(life.Action.ASSIGN, lead)
     before = lead.owner

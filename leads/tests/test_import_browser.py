@@ -20,11 +20,11 @@ def test_marketer_imports_a_hubspot_csv_and_reads_why_a_row_was_rejected(page, b
     browser_login(marketer)
     page.goto("/leads/imports/")
     expect(page.get_by_text("No imports yet.")).to_be_visible()
-    page.get_by_role("link", name="Import your first CSV file").click()
+    page.get_by_role("link", name="Import your first file").click()
 
     # when they upload a HubSpot export with one bad row
-    expect(page.get_by_label("CSV file")).to_be_focused()
-    page.get_by_label("CSV file").set_input_files(
+    expect(page.get_by_label("CSV or Excel file")).to_be_focused()
+    page.get_by_label("CSV or Excel file").set_input_files(
         files=[{"name": "hubspot.csv", "mimeType": "text/csv", "buffer": HUBSPOT_CSV.encode()}]
     )
     page.get_by_label("Exported from").select_option("hubspot")

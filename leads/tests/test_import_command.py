@@ -78,7 +78,7 @@ def test_a_large_file_still_runs_synchronously(tmp_path, django_capture_on_commi
 def test_a_file_that_is_not_a_csv_stops_the_command_with_the_reason(tmp_path):
     path = tmp_path / "leads.csv"
     path.write_bytes(b"PK\x03\x04 a workbook")
-    with pytest.raises(CommandError, match="This is an Excel workbook or another zip file, not a CSV."):
+    with pytest.raises(CommandError, match=r"This is a zip file, not a CSV or an Excel \(.xlsx\) workbook."):
         run(str(path))
     assert not ImportJob.objects.exists()
 

@@ -184,8 +184,8 @@ def test_imported_leads_are_scored_with_the_active_agreement(agreement):
         ("leads.csv", b"", "The file is empty."),
         ("leads.csv", b"  \r\n", "The file is empty."),
         ("leads.csv", b"Email,Name\r\n", "The file has a header row but no leads under it."),
-        ("leads.xlsx", b"PK\x03\x04rest", "“leads.xlsx” is not a CSV file."),
-        ("leads.csv", b"PK\x03\x04rest", "This is an Excel workbook or another zip file, not a CSV."),
+        ("leads.pdf", b"%PDF-1.4", "“leads.pdf” is not a CSV or Excel (.xlsx) file."),
+        ("leads.xlsx", b"PK\x03\x04rest", "This is a zip file, not a CSV or an Excel (.xlsx) workbook."),
         ("leads.csv", b"\x00\x01\x02binary", "This file is binary, not a CSV text file."),
     ],
 )

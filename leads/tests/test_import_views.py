@@ -103,21 +103,17 @@ def test_upload_map_preview_start_and_see_the_result(login, marketer):
 
 
 def test_a_file_that_is_not_csv_is_refused_on_the_upload_page(login, marketing_manager):
-    # when a workbook is uploaded
+    # when a PDF is uploaded
     response = login(marketing_manager).post(
         reverse("leads:import_new"),
         {
-            "file": SimpleUploadedFile(
-                "leads.xlsx", b"PK\x03\x04...", content_type="application/vnd.ms-excel"
-            ),
+            "file": SimpleUploadedFile("leads.pdf", b"%PDF-1.4...", content_type="application/pdf"),
             "preset": "auto",
         },
     )
     # then the page says so beside the file field, and nothing is kept
     assert response.status_code == 422
-    assert "“leads.xlsx” is not a CSV file. Export or save it as CSV (comma separated) first." in text(
-        response
-    )
+    assert "“leads.pdf” is not a CSV or Excel (.xlsx) file. Export or save it as one first." in text(response)
     assert not ImportJob.objects.exists()
 
 
@@ -309,4 +305,4 @@ def test_the_history_lists_every_import_with_its_counts_in_a_bounded_number_of_q
 
 def test_the_history_has_a_useful_empty_state(login, admin_user_role):
     page = text(login(admin_user_role).get(reverse("leads:import_list")))
-    assert "No imports yet." in page and "Import your first CSV file" in page
+    assert "No imports yet." in page and "Import your first file" in page

@@ -15,6 +15,7 @@ from leads.intake.imports import (
     CsvError,
     FileContext,
     RowError,
+    file_context,
     parse,
     suggest_mapping,
     validate_row,
@@ -128,11 +129,12 @@ def test_semicolon_file_with_decimal_commas():
     # when parsed and mapped with the X Education preset
     parsed = parse(data)
     columns = suggest_mapping(parsed.headers, "xeducation")
-    leads = [validate_row(n, r, columns)[0] for n, r in parsed.records()]
-    # then decimal commas are decimals
+    context = file_context(parsed.records(), columns, decimal_mark=parsed.decimal_mark)
+    leads = [validate_row(n, r, columns, context=context)[0] for n, r in parsed.records()]
+    # then decimal commas are decimals, and a point groups thousands as it does in such a locale
     assert parsed.delimiter_name == "semicolon"
     assert leads[0]["custom"] == {"total_visits": 3, "page_views_per_visit": 2.5}
-    assert leads[1]["custom"] == {"total_visits": 1.234, "page_views_per_visit": 1}
+    assert leads[1]["custom"] == {"total_visits": 1234, "page_views_per_visit": 1}
 
 
 def test_row_numbers_are_spreadsheet_rows_and_quoted_line_breaks_stay_in_their_cell():
@@ -158,7 +160,7 @@ def test_blank_and_repeated_headers_get_names_of_their_own():
         (b"", "The file is empty."),
         (b"\r\n\r\n", "The file is empty."),
         (b"Email,Company\r\n", "The file has a header row but no leads under it."),
-        (b"PK\x03\x04\x14\x00", "This is an Excel workbook or another zip file, not a CSV."),
+        (b"PK\x03\x04\x14\x00", "This is a zip file, not a CSV or an Excel (.xlsx) workbook."),
         (b"\xd0\xcf\x11\xe0\xa1\xb1", "This is an old Excel (.xls) file, not a CSV."),
         (b"%PDF-1.7", "This is a PDF, not a CSV."),
         (b"GIF89a\x00\x00", "This file is binary, not a CSV text file."),

@@ -24,6 +24,11 @@ FREE_MAIL_DOMAINS: frozenset[str] = frozenset(
         "yandex.com", "yandex.ru", "mail.ru", "zoho.com", "fastmail.com", "hey.com", "qq.com", "163.com",
         "126.com", "naver.com", "orange.fr", "wanadoo.fr", "free.fr", "laposte.net", "libero.it",
         "btinternet.com", "comcast.net", "seznam.cz", "rediffmail.com",
+        # Japan: free web mail, the mobile carriers' addresses and the big consumer ISPs
+        "yahoo.co.jp", "ymail.ne.jp", "ybb.ne.jp", "outlook.jp", "hotmail.co.jp", "live.jp", "msn.co.jp",
+        "docomo.ne.jp", "ezweb.ne.jp", "au.com", "softbank.ne.jp", "i.softbank.jp", "disney.ne.jp",
+        "ymobile.ne.jp", "y-mobile.ne.jp", "rakuten.jp", "nifty.com", "biglobe.ne.jp", "ocn.ne.jp",
+        "so-net.ne.jp", "excite.co.jp", "goo.jp", "mail.goo.ne.jp", "infoseek.jp", "zoho.jp",
     }
 )  # fmt: skip
 

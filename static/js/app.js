@@ -12,7 +12,7 @@ document.addEventListener("htmx:responseError", (event) => {
   const status = event.detail.xhr.status;
   const box = document.getElementById("htmx-error");
   if (box) {
-    box.textContent = status === 403 ? "You are not allowed to do that." : `The server answered ${status}. Nothing was saved; please try again.`;
+    box.textContent = status === 403 ? box.dataset.msgForbidden : box.dataset.msgOther.replace("STATUS", String(status));
     box.hidden = false;
   }
 });
@@ -35,7 +35,8 @@ document.addEventListener("htmx:load", (event) => {
     const fresh = ids.filter((id) => !knownHot.has(id));
     const banner = document.getElementById("hot-banner");
     if (banner && fresh.length) {
-      banner.querySelector(".hot-banner-text").textContent = `${fresh.length} new hot lead${fresh.length > 1 ? "s" : ""} in the queue`;
+      const text = fresh.length > 1 ? banner.dataset.msgMany : banner.dataset.msgOne;
+      banner.querySelector(".hot-banner-text").textContent = text.replace("COUNT", String(fresh.length));
       banner.hidden = false;
     }
   }
