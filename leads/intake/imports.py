@@ -277,6 +277,27 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
+def _trimmed(values: list[str]) -> list[str]:
+    """A sheet row without its trailing blank cells (a workbook pads rows to the widest one)."""
+    while values and not values[-1].strip():
+        values.pop()
+    return values
+
+
+def _header_and_rows(lines: Iterable[list[str]]) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The first non-blank line as the header, and every later non-blank line with its 1-based line number."""
+    header: list[str] = []
+    rows: list[tuple[int, list[str]]] = []
+    for number, values in enumerate(lines, start=1):
+        if not any(v.strip() for v in values):
+            continue
+        if header:
+            rows.append((number, values))
+        else:
+            header = values
+    return header, rows
+
+
 def parse_xlsx(data: bytes) -> ParsedCsv:
     """The first sheet of a workbook, read like a CSV: the first non-blank row is the header."""
     try:
@@ -284,19 +305,10 @@ def parse_xlsx(data: bytes) -> ParsedCsv:
     except Exception as error:  # openpyxl raises many types for a damaged file
         raise CsvError(f"The Excel file could not be read ({error.__class__.__name__}).") from error
     try:
-        sheet = workbook.worksheets[0]
-        header: list[str] = []
-        rows: list[tuple[int, list[str]]] = []
-        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-            values = [_cell_text(value) for value in cells]
-            while values and not values[-1].strip():
-                values.pop()
-            if not any(v.strip() for v in values):
-                continue
-            if header:
-                rows.append((number, values))
-            else:
-                header = values
+        header, rows = _header_and_rows(
+            _trimmed([_cell_text(value) for value in cells])
+            for cells in workbook.worksheets[0].iter_rows(values_only=True)
+        )
     finally:
         workbook.close()
     if not header:
@@ -365,15 +377,7 @@ def parse(data: bytes, encoding: str | None = None) -> ParsedCsv:
     delimiter = sniff_delimiter(text)
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        header: list[str] = []
-        rows: list[tuple[int, list[str]]] = []
-        for number, values in enumerate(reader, start=1):
-            if not any(v.strip() for v in values):
-                continue
-            if header:
-                rows.append((number, values))
-            else:
-                header = values
+        header, rows = _header_and_rows(reader)
     except csv.Error as error:
         raise CsvError(f"The file is not a readable CSV (line {reader.line_num}: {error}).") from error
     if not header:

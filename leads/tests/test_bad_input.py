@@ -354,7 +354,7 @@ def test_a_write_key_over_its_rate_gets_429_with_retry_after_and_another_key_doe
     assert statuses == [200] * 5 + [429] * 3
     response = send(client, write_key, batch(GOOD))
     assert response.json()["code"] == "rate_limited"
-    assert 1 <= int(response["Retry-After"]) <= 60
+    assert int(response["Retry-After"]) in range(1, 61)
     # and another site's key is not slowed by it
     _, other = write_key_create(name="other", now=timezone.now())
     assert send(client, other, batch(GOOD)).status_code == 200
