@@ -54,7 +54,7 @@ worker: install
 beat: install
 	$(VENV)/bin/celery -A alignment beat --loglevel=INFO
 
-bench: install
+bench: install  # SCALE=small for a two-minute run
 	$(PY) bench/run.py
 
 soak: install  # SOAK=small for the short run CI does

@@ -1,17 +1,70 @@
-"""Run every benchmark in bench/ (files named bench_*.py), one after another: `make bench`."""
+"""Run every benchmark in bench/ (files named bench_*.py) and write bench/results.json: `make bench [SCALE=small]`.
 
+Each script records its figures through `bench/harness.py` (value, unit, the baseline measured in the same run,
+the ratio between them); this runner gathers them, prints one table and writes `bench/results.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from harness import RESULTS_LINES, SCALE  # noqa: E402
 
 
 def main() -> int:
-    failed = 0
+    only = set(sys.argv[1:])
+    RESULTS_LINES.unlink(missing_ok=True)
+    failed: list[str] = []
+    durations: dict[str, float] = {}
     for script in sorted(HERE.glob("bench_*.py")):
-        print(f"\n=== {script.name} ===", flush=True)
-        failed += subprocess.call([sys.executable, str(script), *sys.argv[1:]], cwd=HERE.parent) != 0
+        if only and script.stem not in only and script.name not in only:
+            continue
+        print(f"\n=== {script.name} (SCALE={SCALE}) ===", flush=True)
+        start = time.perf_counter()
+        if subprocess.call(
+            [sys.executable, str(script)], cwd=HERE.parent, env={**os.environ, "SCALE": SCALE}
+        ):
+            failed.append(script.name)
+        durations[script.name] = round(time.perf_counter() - start, 1)
+    metrics = (
+        [json.loads(line) for line in RESULTS_LINES.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if RESULTS_LINES.exists()
+        else []
+    )
+    results = {
+        "scale": SCALE,
+        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "seconds_per_script": durations,
+        "failed": failed,
+        "metrics": metrics,
+    }
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"\n{'metric':<48} {'value':>14} {'baseline':>14} {'ratio':>8}  goal")
+    for m in metrics:
+        baseline = f"{m['baseline']:,.4g}" if m.get("baseline") else "-"
+        ratio = f"{m['ratio']:.2f}x" if m.get("ratio") else "-"
+        print(
+            f"{m['name']:<48} {m['value']:>10,.4g} {m['unit']:<3} {baseline:>14} {ratio:>8}  {m.get('goal', '')}"
+        )
+    print(
+        f"\nwrote bench/results.json ({len(metrics)} metrics); failed scripts: {', '.join(failed) or 'none'}"
+    )
+    RESULTS_LINES.unlink(missing_ok=True)
     return 1 if failed else 0
 
 
