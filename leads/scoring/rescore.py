@@ -12,6 +12,7 @@ from django.db import transaction
 
 from leads.exceptions import NoRepAvailable
 from leads.lifecycle import rules as life
+from leads.lifecycle.hand_overs import hand_overs_record
 from leads.models import Activity, Lead, LeadEvent, Tier
 from leads.normalise import LEAD_FIELDS, lead_attributes
 from leads.queue.assignment import lead_assign_round_robin
@@ -97,7 +98,11 @@ def leads_rescore(
         )
         LeadEvent.objects.bulk_create(events, batch_size=1000)
         if result.became_mql:
-            leads_handed_over.send(sender=Lead, lead_ids=result.became_mql, at=now)
+            handed = set(result.became_mql)
+            hand_overs = hand_overs_record([lead for lead in leads if lead.pk in handed], at=now)
+            leads_handed_over.send(
+                sender=Lead, lead_ids=result.became_mql, hand_over_ids=[h.pk for h in hand_overs], at=now
+            )
         if rules is not None and rules.terms.auto_assign and result.became_mql:
             _auto_assign(result.became_mql, now)
         if result.became_hot:
