@@ -259,7 +259,7 @@ def rows_about(lead: Lead) -> list[str]:
     """The kinds of rows, in every installed app, that still point at `lead` (and would go with it on delete)."""
     left = []
     for relation in Lead._meta.related_objects:
-        if not (relation.many_to_one or relation.one_to_one):
+        if not (relation.one_to_many or relation.one_to_one):
             continue
         manager = relation.related_model._base_manager
         if manager.filter(**{relation.field.name: lead.pk}).exists():
