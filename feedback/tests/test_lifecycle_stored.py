@@ -76,7 +76,7 @@ def _check(lead: Lead, before: str, action: str) -> None:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=14))
+@given(actions=st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=14))
 def test_random_lives_keep_the_lifecycles_invariants_in_the_database(
     actions, agreement, rep, django_capture_on_commit_callbacks
 ):
