@@ -31,17 +31,20 @@ def cycles_open(*, hand_over_ids: Iterable[int], at: datetime) -> list[Cycle]:
     version and SLA deadlines as sales received them), with the rules and triggers that had fired (for the
     review's lifts) and the lead's owner and claim so far. Idempotent: a hand-over keeps its one cycle. A
     hand-over that has ended (the lead left sales before its cycle was opened) gets a closed cycle."""
+    hand_over_ids = list(hand_over_ids)
+    lead_ids = HandOver.objects.filter(pk__in=hand_over_ids).values("lead_id")
+    # the leads locked in primary-key order, as every lead write does: a rep's first action (`_cycle`) waits
+    list(Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk").values_list("pk", flat=True))
     hand_overs = list(
-        HandOver.objects.filter(pk__in=list(hand_over_ids), cycle__isnull=True)
+        HandOver.objects.filter(pk__in=hand_over_ids, cycle__isnull=True)
         .select_related("lead")
         .order_by("pk")
     )
     if not hand_overs:
         return []
     open_ids = [h.lead_id for h in hand_overs if h.ended_at is None]
-    Cycle.objects.filter(lead_id__in=open_ids, closed_at__isnull=True).update(
-        closed_at=at
-    )  # a stale open cycle
+    # a stale open cycle (of an earlier hand-over) closes
+    Cycle.objects.filter(lead_id__in=open_ids, closed_at__isnull=True).update(closed_at=at)
     cycles = Cycle.objects.bulk_create([cycle_from_hand_over(hand_over) for hand_over in hand_overs])
     CycleRule.objects.bulk_create(
         [rule for cycle in cycles for rule in fired_rules(cycle)], ignore_conflicts=True
