@@ -88,8 +88,12 @@ def test_only_the_activity_up_to_the_hand_off_counts(agreement, marketer, sales_
     leads_rescore(lead_ids=[lead.pk for lead in leads], now=START)
     for lead in leads:
         services.lead_accept(lead_id=lead.pk, user=sales_manager, now=START + timedelta(hours=1))
-        services.lead_qualify(lead_id=lead.pk, user=sales_manager, answers=BANT, now=START + timedelta(hours=2))
-        services.lead_win(lead_id=lead.pk, user=sales_manager, amount=Decimal(900), now=START + timedelta(days=1))
+        services.lead_qualify(
+            lead_id=lead.pk, user=sales_manager, answers=BANT, now=START + timedelta(hours=2)
+        )
+        services.lead_win(
+            lead_id=lead.pk, user=sales_manager, amount=Decimal(900), now=START + timedelta(days=1)
+        )
     _activity(leads[1], "webinar", START + timedelta(days=2))
 
     # and a draft that makes a webinar worth 60 points
@@ -160,11 +164,15 @@ def test_the_what_if_page_shows_the_backtest_side_by_side_in_bounded_queries(
     client = login(marketing_manager)
     url = f"/feedback/agreements/{draft.pk}/what-if/"
     for i in range(4):
-        _imported(f"few{i}@acme.example", now=timezone.now(), converted=i % 2, seniority="vp", employees=50 * i)
+        _imported(
+            f"few{i}@acme.example", now=timezone.now(), converted=i % 2, seniority="vp", employees=50 * i
+        )
     with django_assert_max_num_queries(40) as few:
         page = client.get(url)
     for i in range(40):
-        _imported(f"many{i}@acme.example", now=timezone.now(), converted=i % 2, seniority="vp", employees=10 * i)
+        _imported(
+            f"many{i}@acme.example", now=timezone.now(), converted=i % 2, seniority="vp", employees=10 * i
+        )
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = client.get(url)
     html = page.content.decode()
