@@ -15,16 +15,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.utils.translation import gettext_noop
 
 from feedback.models import Cycle
 from leads.models import Lead
 from leads.scoring.rescore import attributes_of, facts_for
 from sla.criteria import Activity as Fact
 
-HANDED_OVER = "handed over, won"
-REJECTED = "handed over, not won"
-IMPORTED = "outcome imported, not closed by sales"
-IMPORTED_CRM = "CRM opportunity imported, not closed by sales"
+# Labels said next to every figure; marked for translation, translated where they are shown.
+HANDED_OVER = gettext_noop("handed over, won")
+REJECTED = gettext_noop("handed over, not won")
+IMPORTED = gettext_noop("outcome imported, not closed by sales")
+IMPORTED_CRM = gettext_noop("CRM opportunity imported, not closed by sales")
 CRM_SOURCE = "crm opportunity export"  # feedback.opportunities writes it as `outcome_source`
 IMPORTED_OUTCOME_FIELDS = ("outcome_converted", "outcome_won")
 _TRUE = {"1", "1.0", "true", "yes", "won", "converted", "y"}
