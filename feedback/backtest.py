@@ -14,17 +14,19 @@ whatever the size of the history; at most MAX_LEADS leads (the most recent) are 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+from django.db.models import Count, Max
 
 from feedback.learning.population import Population, known_results
 from feedback.models import Cycle
 from feedback.months import rate
 from feedback.reports import auc
-from leads.models import Lead
+from leads.models import Activity, Lead
 from sla.agreement import Agreement
 from sla.criteria import evaluate
 
@@ -167,6 +169,15 @@ def judge(agreement: Agreement, past: History) -> dict[str, Any]:
         "won_missed": int((won & ~mql).sum()),
         "per_month": per_month,
     }
+
+
+def fingerprint(*, now: datetime) -> str:
+    """What the backtest's result depends on besides the two agreements, in three aggregate queries: the leads
+    (how many, the latest change), their activity and the closed hand-overs; and the day (the history window)."""
+    leads = Lead.objects.aggregate(n=Count("pk"), changed=Max("updated_at"))
+    activity = Activity.objects.aggregate(n=Count("pk"), last=Max("pk"))
+    closed = Cycle.objects.filter(closed_at__isnull=False).aggregate(n=Count("pk"), last=Max("closed_at"))
+    return json.dumps([leads, activity, closed, now.date()], sort_keys=True, default=str)
 
 
 def backtest(draft: Agreement, active: Agreement | None, *, now: datetime) -> dict[str, Any]:

@@ -12,13 +12,16 @@ without touching these.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+from django.core.cache import cache
 from django.db import DatabaseError, transaction
 
-from feedback.backtest import backtest
+from feedback.backtest import backtest, fingerprint
 from leads.models import CLOSED_STATES, Lead
 from leads.scoring.criteria_sql import NotExpressible, annotate_evaluation, can_express
 from sla.agreement import Agreement
@@ -82,6 +85,21 @@ def current_leads(
     }
 
 
+def _backtest(draft: AgreementVersion, active: AgreementVersion | None, *, now: datetime) -> dict[str, Any]:
+    """The backtest, cached until the leads, their activity, the closed hand-overs or either version change
+    (judging every past lead in Python takes seconds on a large history)."""
+    key = hashlib.sha256(
+        json.dumps(
+            [draft.content_hash, active.content_hash if active else None, fingerprint(now=now)]
+        ).encode()
+    ).hexdigest()
+    cached = cache.get(f"whatif-backtest-{key}")
+    if cached is None:
+        cached = backtest(Agreement.of(draft), Agreement.of(active) if active else None, now=now)
+        cache.set(f"whatif-backtest-{key}", cached, timeout=3600)
+    return cached
+
+
 def whatif_for(draft: AgreementVersion, *, now: datetime) -> dict[str, Any]:
     active = AgreementVersion.objects.active()
     draft_agreement = Agreement.of(draft)
@@ -97,5 +115,5 @@ def whatif_for(draft: AgreementVersion, *, now: datetime) -> dict[str, Any]:
         if active_agreement
         else None,
         "current": current,
-        "past": backtest(draft_agreement, active_agreement, now=now),
+        "past": _backtest(draft, active, now=now),
     }

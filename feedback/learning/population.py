@@ -19,6 +19,7 @@ from django.utils.translation import gettext_noop
 
 from feedback.models import Cycle
 from leads.models import Lead
+from leads.normalise import LEAD_FIELDS, lead_attributes
 from leads.scoring.rescore import attributes_of, facts_for
 from sla.criteria import Activity as Fact
 
@@ -125,15 +126,17 @@ def known_results(lead_ids: Iterable[int] | None = None) -> Population:
         .values_list("lead_id", "outcome")
     )  # later rows overwrite earlier ones: the latest closed cycle wins
     rows: list[tuple[int, dict[str, Any], float, str]] = []
-    for lead in leads.iterator(chunk_size=2000):
-        attributes = attributes_of(lead)
-        if lead.pk in closed:
-            won = 1.0 if closed[lead.pk] == Cycle.Outcome.WON else 0.0
-            rows.append((lead.pk, attributes, won, HANDED_OVER if won else REJECTED))
+    # only the columns criteria read (a whole Lead also decodes its stored breakdown and a dozen timestamps)
+    values = leads.values_list("pk", "attributes", *LEAD_FIELDS)
+    for pk, custom, *fields in values.iterator(chunk_size=2000):
+        attributes = lead_attributes(dict(zip(LEAD_FIELDS, fields, strict=True)), custom or {})
+        if pk in closed:
+            won = 1.0 if closed[pk] == Cycle.Outcome.WON else 0.0
+            rows.append((pk, attributes, won, HANDED_OVER if won else REJECTED))
             continue
         outcome = imported_outcome(attributes)
         if outcome is not None:
-            rows.append((lead.pk, attributes, outcome, IMPORTED_CRM if _from_crm(attributes) else IMPORTED))
+            rows.append((pk, attributes, outcome, IMPORTED_CRM if _from_crm(attributes) else IMPORTED))
     ids = [row[0] for row in rows]
     facts = facts_for(ids)
     return Population(
