@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('feedback', '0004_decision_suggestion'),
+        ('feedback', '0005_learn_opportunity_import'),
         ('leads', '0011_handover_record'),
     ]
 
