@@ -137,6 +137,14 @@ def ensure_leads(*, total: int, open_: int, seed: int = 7) -> dict[str, Any]:
         cursor.execute(
             "TRUNCATE leads_lead, leads_slabreach, leads_activity, leads_leadevent, leads_leadidentity CASCADE"
         )
+        # COPY into the bare table, then build the indexes once (much faster than maintaining them row by row)
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'leads_lead' AND indexname NOT IN "
+            "(SELECT conname FROM pg_constraint WHERE conrelid = 'leads_lead'::regclass)"
+        )
+        indexes = cursor.fetchall()
+        for index_name, _definition in indexes:
+            cursor.execute(f'DROP INDEX "{index_name}"')
         with cursor.connection.cursor().copy(f"COPY leads_lead ({', '.join(names)}) FROM STDIN") as copy:
             for pk in range(1, total + 1):
                 row = dict(defaults)
@@ -170,6 +178,8 @@ def ensure_leads(*, total: int, open_: int, seed: int = 7) -> dict[str, Any]:
                 else:
                     row["state"] = rng.choice(CLOSED)
                 copy.write_row([row[name] for name in names])
+        for _index_name, definition in indexes:
+            cursor.execute(definition)
         cursor.execute(
             "SELECT setval(pg_get_serial_sequence('leads_lead', 'id'), (SELECT max(id) FROM leads_lead))"
         )

@@ -6,26 +6,60 @@ The queue rows need `lead.clock` and `lead.why` set first (views._decorate).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from django.contrib.humanize.templatetags.humanize import intcomma, naturaltime
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.formats import date_format as localized_date
 from django.utils.formats import localize
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from alignment.names import person_name
-from leads.models import Lead
+from leads.models import Lead, State, Tier
+
+_PK = 987654321  # a placeholder id: a row's URL is this pattern with its id, not one reverse() per cell
+
+
+@lru_cache(maxsize=64)
+def _url_pattern(name: str, script_prefix: str) -> tuple[str, str]:
+    before, _placeholder, after = reverse(name, args=[_PK]).partition(str(_PK))
+    return before, after
+
+
+def _url(name: str, pk: int) -> str:
+    before, after = _url_pattern(name, get_script_prefix())
+    return f"{before}{pk}{after}"
+
+
+@lru_cache(maxsize=512)
+def _words(message: str, language: str | None) -> str:
+    """A fixed string in the active language, looked up once per language (a page says "Claim" 25 times)."""
+    return _(message)
+
+
+def _t(message: str) -> str:
+    return _words(message, get_language())
+
+
+@lru_cache(maxsize=128)
+def _label(choices: type[State] | type[Tier], value: str, language: str | None) -> str:
+    return str(choices(value).label)
 
 
 def tier(lead: Lead) -> SafeString:
     if not lead.tier:
         return mark_safe("")
-    return format_html('<span class="badge {}">{}</span>', lead.tier, lead.get_tier_display())
+    return format_html('<span class="badge {}">{}</span>', lead.tier, _label(Tier, lead.tier, get_language()))
+
+
+def state(lead: Lead) -> str:
+    return _label(State, lead.state, get_language())
 
 
 def who(lead: Lead) -> SafeString:
@@ -34,7 +68,7 @@ def who(lead: Lead) -> SafeString:
     employees = f" ({intcomma(lead.employees)})" if lead.employees else ""
     return format_html(
         '<a href="{}" class="who-name">{}</a>\n<div class="muted small">{}{}</div>',
-        lead.get_absolute_url(),
+        _url("leads:detail", lead.pk),
         name,
         detail,
         employees,
@@ -61,7 +95,7 @@ def score(lead: Lead) -> SafeString:
     return format_html(
         '<strong>{}</strong><div class="muted small" title="{}">{} · {}</div>',
         localize(lead.score),
-        _("fit · engagement"),
+        _t("fit · engagement"),
         localize(lead.fit_score),
         localize(lead.engagement_score),
     )
@@ -75,7 +109,7 @@ def clock(lead: Lead) -> SafeString:
     return format_html(
         '<span class="clock {}" title="{}">{}</span>\n<div class="muted small">{}</div>',
         view.urgency,
-        _("%(label)s due %(due)s") % {"label": view.label, "due": due},
+        _t("%(label)s due %(due)s") % {"label": view.label, "due": due},
         view.text,
         view.label,
     )
@@ -83,7 +117,7 @@ def clock(lead: Lead) -> SafeString:
 
 def owner(lead: Lead) -> SafeString:
     if lead.owner_id is None:
-        return format_html('<span class="muted">{}</span>', _("unassigned"))
+        return format_html('<span class="muted">{}</span>', _t("unassigned"))
     return format_html("{}", person_name(lead.owner))
 
 
@@ -98,9 +132,9 @@ def actions(lead: Lead, context: dict[str, Any]) -> SafeString:
             format_html(
                 '<button type="button" class="primary" hx-post="{}?{}" hx-target="#queue-table" '
                 'hx-swap="outerHTML" hx-push-url="false">{}</button>',
-                reverse("leads:claim", args=[lead.pk]),
+                _url("leads:claim", lead.pk),
                 query,
-                _("Claim"),
+                _t("Claim"),
             )
         )
     if lead.owner_id and (getattr(user, "pk", None) == lead.owner_id or can_manage):
@@ -108,10 +142,10 @@ def actions(lead: Lead, context: dict[str, Any]) -> SafeString:
             format_html(
                 '<button type="button" hx-post="{}?{}" hx-target="#queue-table" hx-swap="outerHTML" '
                 'hx-push-url="false" hx-confirm="{}">{}</button>',
-                reverse("leads:release", args=[lead.pk]),
+                _url("leads:release", lead.pk),
                 query,
-                _("Give %(lead)s back to the shared queue?") % {"lead": lead},
-                _("Release"),
+                _t("Give %(lead)s back to the shared queue?") % {"lead": lead},
+                _t("Release"),
             )
         )
     if can_manage:
@@ -119,10 +153,10 @@ def actions(lead: Lead, context: dict[str, Any]) -> SafeString:
             format_html(
                 '<button type="button" hx-get="{}?{}" hx-target="#assign-{}" hx-swap="innerHTML" '
                 'hx-push-url="false">{}</button>',
-                reverse("leads:assign", args=[lead.pk]),
+                _url("leads:assign", lead.pk),
                 query,
                 lead.pk,
-                _("Reassign") if lead.owner_id else _("Assign"),
+                _t("Reassign") if lead.owner_id else _t("Assign"),
             )
         )
     return format_html(

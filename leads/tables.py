@@ -100,7 +100,7 @@ class QueueTable(KeysetMixin, tables.Table):
         return cells.owner(record)
 
     def render_state(self, record: Lead) -> str:
-        return record.get_state_display()
+        return cells.state(record)
 
     def render_actions(self, record: Lead) -> str:
         return cells.actions(record, self.context_extra)
@@ -144,7 +144,7 @@ class LeadListTable(KeysetMixin, tables.Table):
         return record.company
 
     def render_state(self, record: Lead) -> str:
-        return record.get_state_display()
+        return cells.state(record)
 
     def render_tier(self, record: Lead) -> str:
         return cells.tier(record)
