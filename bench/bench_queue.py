@@ -17,12 +17,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dataset import django_setup, ensure_leads  # noqa: E402
-from harness import interleaved, peak_rss_mb, record, scaled  # noqa: E402
+from dataset import django_setup, ensure_leads
+from harness import interleaved, peak_rss_mb, record, scaled
 
 TOTAL = scaled(small=20_000, default=1_000_000)
 OPEN = scaled(small=2_000, default=100_000)
-REPEATS = scaled(small=9, default=21)
+REPEATS = scaled(small=5, default=21)
 
 
 def main() -> None:
@@ -89,7 +89,12 @@ def main() -> None:
                baseline_name="its own SQL run bare", goal="< 100 ms" if name == "queue page" else "", **details)  # fmt: skip
         record(f"{name} p95", times["page"].p95 * 1000, "ms", baseline=times["bare"].p95 * 1000,
                baseline_name="its own SQL run bare", goal="< 100 ms" if name == "queue page" else "", **details)  # fmt: skip
-        if name in ("queue page", "queue page, deep (half-way)", "all leads page", "/api/leads/ deep page (half-way)"):
+        if name in (
+            "queue page",
+            "queue page, deep (half-way)",
+            "all leads page",
+            "/api/leads/ deep page (half-way)",
+        ):
             record(f"{name} queries", len(statements), "queries", goal="constant at every scale", **details)
     record("bench_queue peak memory", peak_rss_mb(), "MB", goal="flat from SCALE=small to default",
            notes={"generated_seconds": round(info["generated_seconds"], 1)})  # fmt: skip
