@@ -60,7 +60,7 @@ api = NinjaAPI(
         "body that is not a batch is refused (400 naming why); a 429 or 503 with `Retry-After` asks the client "
         "to retry later.\n\n"
         "**Leads out** — `GET /api/leads/` and `/api/leads/{id}` with `Authorization: Bearer <API token>` "
-        "or a logged-in session of any role."
+        "or a logged-in session of any role; follow `next` (`?cursor=`) for the following page."
     ),
     openapi_url="/api/openapi.json",
     docs_url=None,  # Swagger UI would load from a CDN; the site works offline, so only the JSON is published
