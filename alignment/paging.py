@@ -3,11 +3,11 @@
 A page of a million rows costs the same as the first: the database walks the index of the sort from the cursor on.
 The order is a list of `Key`s ending in a unique one (the primary key); the cursor is the last (or first) row's
 values of those keys, in an opaque URL-safe string. A cursor that cannot be read (edited, truncated, from another
-sort) raises `BadCursor`: the pages say so and show the first page, the API answers 422.
+sort) raises `BadCursor`: the pages show the first page, the API answers 422.
 
 `partitions` splits the order by a leading condition the database cannot index (the queue's "still savable, then
-late", which depends on the current time): each partition is read in turn with its own indexed order, so a page is
-at most one query per partition.
+late", which depends on the current time; a sort by the owner's name): each partition is read in turn with its own
+indexed order. The number of queries a page takes is bounded by the keys and partitions, never by the rows.
 """
 
 from __future__ import annotations
@@ -58,40 +58,33 @@ class Key:
             return expression.desc(nulls_first=True)
         return expression.asc(nulls_last=True)
 
-    def after(self, value: Any) -> Q | None:
-        """Rows strictly after `value` in this key's order (None: there are none)."""
-        if value is None:
-            return None if self.nulls_last else Q(**{f"{self.path}__isnull": False})
+    def after(self, value: Any) -> list[Q]:
+        """Rows strictly after `value` in this key's order, as ranges in order (each one an index range)."""
+        if (
+            value is None
+        ):  # nulls sort last ascending (nothing after), first descending (every non-null after)
+            return [] if self.nulls_last else [Q(**{f"{self.path}__isnull": False})]
         beyond = Q(**{f"{self.path}__{'lt' if self.descending else 'gt'}": value})
-        return beyond | Q(**{f"{self.path}__isnull": True}) if self.nullable and self.nulls_last else beyond
+        if self.nullable and self.nulls_last:
+            return [beyond, Q(**{f"{self.path}__isnull": True})]
+        return [beyond]
 
     def equal(self, value: Any) -> Q:
         return Q(**{f"{self.path}__isnull": True}) if value is None else Q(**{self.path: value})
 
 
-def order_after(keys: Sequence[Key], values: Sequence[Any]) -> Q:
-    """Rows after `values` in the lexicographic order of `keys`, led by a range on the first key (an index bound)."""
-    alternatives: list[Q] = []
-    for index, key in enumerate(keys):
-        step = key.after(values[index])
-        if step is None:
-            continue
+def ranges_after(keys: Sequence[Key], values: Sequence[Any]) -> list[Q]:
+    """Rows after `values` in the lexicographic order of `keys`, as index ranges in that order: first the rows equal
+    on every key but the last and after it on the last, then equal on all but the last two and after on the one
+    before, and so on. Each is one contiguous range of an index on the keys, so a page deep in a million rows
+    reads from where the last one stopped instead of filtering everything before it."""
+    ranges: list[Q] = []
+    for level in reversed(range(len(keys))):
         prefix = Q()
-        for earlier, value in zip(keys[:index], values[:index], strict=True):
+        for earlier, value in zip(keys[:level], values[:level], strict=True):
             prefix &= earlier.equal(value)
-        alternatives.append(prefix & step)
-    if not alternatives:
-        return Q(pk__in=[])
-    condition = alternatives[0]
-    for alternative in alternatives[1:]:
-        condition |= alternative
-    first, value = keys[0], values[0]
-    if value is not None:  # a bound the index can start from: the first key at or beyond the cursor's
-        bound = Q(**{f"{first.path}__{'lte' if first.descending else 'gte'}": value})
-        if first.nullable and first.nulls_last:
-            bound |= Q(**{f"{first.path}__isnull": True})
-        condition &= bound
-    return condition
+        ranges.extend(prefix & step for step in keys[level].after(values[level]))
+    return ranges
 
 
 def _read(record: Any, path: str) -> Any:
@@ -171,8 +164,9 @@ def keyset_page(
     before: str | None = None,
     partitions: Sequence[Q] | None = None,
 ) -> KeysetPage:
-    """The page after the cursor `after` (or before `before`; neither: the first page), at most one query per
-    partition. Raises BadCursor for a cursor this order did not produce."""
+    """The page after the cursor `after` (or before `before`; neither: the first page). A first page is one query
+    per partition it reaches; a page from a cursor at most one more per key (see ranges_after), whatever the
+    table holds. Raises BadCursor for a cursor this order did not produce."""
     parts = list(partitions) if partitions else [Q()]
     backwards = bool(before) and not after
     cursor = after or before
@@ -183,12 +177,15 @@ def keyset_page(
     order = [key.reverse() for key in keys] if backwards else list(keys)
     sequence = range(start, -1, -1) if backwards else range(start, len(parts))
     rows: list[tuple[int, Any]] = []
+    ordering = [key.order() for key in order]
     for index in sequence:
         subset = queryset.filter(parts[index]) if partitions else queryset
-        if values is not None and index == start:
-            subset = subset.filter(order_after(order, values))
-        wanted = per_page + 1 - len(rows)
-        rows.extend((index, record) for record in subset.order_by(*(key.order() for key in order))[:wanted])
+        ranges = ranges_after(order, values) if values is not None and index == start else [Q()]
+        for condition in ranges:
+            wanted = per_page + 1 - len(rows)
+            rows.extend((index, record) for record in subset.filter(condition).order_by(*ordering)[:wanted])
+            if len(rows) > per_page:
+                break
         if len(rows) > per_page:
             break
     more = len(rows) > per_page

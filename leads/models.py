@@ -120,7 +120,12 @@ class Lead(models.Model):
 
     # Hand-over to sales and its SLA clocks (business time, from the active agreement's terms)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+        db_index=False,  # leads_owner_sort_idx (owner, id) serves it
     )
     claim_due_at = models.DateTimeField(null=True, blank=True)
     first_contact_due_at = models.DateTimeField(null=True, blank=True)
@@ -168,7 +173,7 @@ class Lead(models.Model):
             ),
             # One index per sort a page offers (queue headers, the Overdue tab, all leads, /api/leads/), each ending
             # in the id so a keyset page (alignment.paging) starts where the last one stopped. Sorting by owner
-            # (a name in another table) has none.
+            # (a name in another table) reads one owner at a time by (owner, id).
             models.Index(
                 fields=["sla_due_at", "id"],
                 condition=Q(state__in=["mql", "sal", "sql"]),
@@ -182,6 +187,7 @@ class Lead(models.Model):
             models.Index(fields=["source", "id"], name="leads_source_sort_idx"),
             models.Index(fields=["created_at", "id"], name="leads_created_sort_idx"),
             models.Index(fields=["updated_at", "id"], name="leads_updated_sort_idx"),
+            models.Index(fields=["owner", "id"], name="leads_owner_sort_idx"),
         ]
 
     def __str__(self) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_tables2 as tables
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
@@ -165,14 +165,33 @@ class LeadListTable(KeysetMixin, tables.Table):
         return date_format(timezone.localtime(record.updated_at), "j M Y, H:i")
 
 
-def sort_keys(table_class: type[tables.Table], sort: str | None) -> tuple[str, list[Key]] | None:
-    """The keys a column header's sort (`?sort=who`, `?sort=-score`) means, or None for the page's own order."""
+def sort_keys(
+    table_class: type[tables.Table], sort: str | None, queryset: QuerySet[Lead]
+) -> tuple[str, list[Key], list[Q] | None] | None:
+    """The order a column header's sort (`?sort=who`, `?sort=-score`) means, or None for the page's own order.
+
+    A sort by a related row's fields (the owner's name) cannot have an index on the lead: it is read one related
+    row at a time instead, in that row's order (a partition per owner that has rows here, then the unowned), each
+    by the index on (owner, id); a page reads as many owners as it needs to fill up."""
     alias = (sort or "").split(",")[0].strip()
     column = table_class.base_columns.get(alias.lstrip("-"))
     if not alias or column is None or column.orderable is False:
         return None
+    descending = alias.startswith("-")
     fields = list(column.order_by or ()) or [str(column.accessor or alias.lstrip("-"))]
-    return alias, keys_for(Lead, fields, descending=alias.startswith("-"))
+    relation = fields[0].split("__")[0]
+    if "__" not in fields[0] or any(not field.startswith(f"{relation}__") for field in fields):
+        return alias, keys_for(Lead, fields, descending=descending), None
+    related = Lead._meta.get_field(relation).related_model
+    present = Exists(queryset.order_by().filter(**{f"{relation}_id": OuterRef("pk")}))
+    ordered = related._default_manager.filter(present).order_by(
+        *(field.split("__", 1)[1] for field in fields)
+    )
+    partitions = [Q(**{f"{relation}_id": pk}) for pk in ordered.values_list("pk", flat=True)]
+    partitions.append(Q(**{f"{relation}__isnull": True}))  # no owner: last, as PostgreSQL sorts a null name
+    if descending:
+        partitions.reverse()
+    return alias, [Key("pk", "int", descending=descending)], partitions
 
 
 def keyset_table(
@@ -189,9 +208,9 @@ def keyset_table(
 
     A header's sort replaces `keys` (and `partitions`); a cursor that does not fit (edited, or kept in the URL
     when a header changed the sort) shows the first page."""
-    sorted_by = sort_keys(table_class, request.GET.get("sort"))
+    sorted_by = sort_keys(table_class, request.GET.get("sort"), queryset)
     if sorted_by:
-        keys, partitions = sorted_by[1], None
+        keys, partitions = sorted_by[1], sorted_by[2]
     try:
         page = keyset_page(
             queryset, keys, per_page=per_page, partitions=partitions,

@@ -207,3 +207,31 @@ def test_the_api_refuses_a_tampered_cursor_as_json(many, rep, login):
         assert response.json()["detail"][0]["loc"] == ["query", "cursor"]
     good = reader.get("/api/leads/", {"cursor": encode(keys, 0, ["2000-01-01T00:00:00+00:00", 0])})
     assert len(good.json()["items"]) == 37
+
+
+@pytest.mark.parametrize("sort", ["owner", "-owner"])
+def test_the_queue_sorted_by_owner_pages_through_owners_by_name(
+    many, rep, make_user, login, monkeypatch, sort
+):
+    from leads import views
+
+    # given queue leads owned by Riley (rep), by Abby, and by nobody
+    abby = make_user(username="abby", first_name="Abby")
+    Lead.objects.filter(
+        pk__in=list(Lead.objects.filter(owner__isnull=True).values_list("pk", flat=True)[:6])
+    ).update(owner=abby)
+    monkeypatch.setattr(views, "PER_PAGE", 4)
+    client = login(rep)
+    # when the rep sorts by owner and follows "Next page" to the end
+    seen, url = [], reverse("leads:queue") + f"?sort={sort}"
+    while url:
+        html = client.get(url).content.decode()
+        seen += [int(pk) for pk, _tier in rows(html)]
+        url = reverse("leads:queue") + links(html, "next")[0] if links(html, "next") else ""
+    # then every queued lead is listed once: by owner's name (unowned last, or first when reversed), then by id
+    name = lambda lead: (lead.owner is None, lead.owner.first_name if lead.owner else "")  # noqa: E731
+    queued = sorted(Lead.objects.in_queue().select_related("owner"), key=lambda lead: (name(lead), lead.pk))
+    if sort.startswith("-"):
+        queued.reverse()
+    assert seen == [lead.pk for lead in queued]
+    assert {lead.owner_id for lead in queued} == {rep.pk, abby.pk, None}
