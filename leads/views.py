@@ -81,8 +81,6 @@ def _queue_context(request: HtmxHttpRequest) -> dict[str, Any]:
     filterset, leads = queue_leads(params, user=request.user)
     keys, partitions = queue_order(params["tab"], now=now)
     can_manage = bool(user_roles(request.user) & {Role.SALES_MANAGER, Role.ADMIN})
-    for name in ("after", "before"):  # actions re-render this page; a page link carries its own cursor
-        params.pop(name, None)
     table = keyset_table(
         QueueTable, leads, request, per_page=PER_PAGE, keys=keys, partitions=partitions,
         context={
