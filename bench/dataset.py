@@ -117,7 +117,8 @@ def ensure_leads(*, total: int, open_: int, seed: int = 7) -> dict[str, Any]:
         cursor.execute("CREATE TABLE IF NOT EXISTS bench_dataset (shape jsonb, made_at timestamptz)")
         cursor.execute("SELECT shape, made_at FROM bench_dataset")
         row = cursor.fetchone()
-        if row and row[0] == shape:
+        stored = json.loads(row[0]) if row and isinstance(row[0], str) else row[0] if row else None
+        if stored == shape:  # Django reads jsonb as text
             return {**shape, "generated_seconds": 0.0, "now": row[1]}
     ensure_demo_users()
     reps = list(get_user_model().objects.filter(groups__name=Role.REP.value).values_list("pk", flat=True))
