@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('feedback', '0005_learn_opportunity_import'),
-        ('leads', '0011_handover_record'),
+        ('leads', '0012_handover_record'),
     ]
 
     operations = [
