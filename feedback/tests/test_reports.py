@@ -816,3 +816,25 @@ def test_the_edges_in_the_built_data_fall_where_london_time_says(month_data):
     local = month_data.cycles["handed_over_at"].dt.tz_convert("Europe/London")
     assert mqls == {m: int(((local.dt.year == m.year) & (local.dt.month == m.month)).sum()) for m in mqls}
     assert settings.TIME_ZONE == "Europe/London"
+
+
+REVIEW_QUERIES = 30  # the month's figures, last month's funnel and the suggestions (about 24 today)
+
+
+def test_the_review_takes_the_same_number_of_queries_for_a_small_and_a_large_month(
+    agreement, reps, django_assert_max_num_queries
+):
+    # given a month of a few dozen hand-overs
+    build(7, reps, count=40)
+    with django_assert_max_num_queries(REVIEW_QUERIES) as small:
+        small_report = review_for(MONTH)
+    # when the same month holds fifteen times as many hand-overs instead
+    SlaBreach.objects.all().delete()
+    Cycle.objects.all().delete()
+    Lead.objects.all().delete()
+    build(7, reps, count=600)
+    with django_assert_max_num_queries(REVIEW_QUERIES) as large:
+        large_report = review_for(MONTH)
+    # then the review reads the larger month in as many queries (none per hand-over, rep, rule or band)
+    assert large_report["funnel"]["mqls"] > 10 * small_report["funnel"]["mqls"]
+    assert len(large) == len(small)
