@@ -9,17 +9,20 @@ judged by the outcome they have now; those without an outcome yet are "immature"
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 import numpy as np
+from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, F, Max, Min, Q, QuerySet, TextField, Window
+from django.db.models import Count, F, Max, Q, QuerySet, TextField, Window
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from feedback.models import Cycle
+from feedback.models import Cycle, Facts
 from feedback.months import MIN_EVIDENCE, month_bounds, month_start, next_month, previous_month, rate  # noqa: F401 (re-exported)
 from feedback.suggest import suggestions_for
 from leads.models import Lead, SlaBreach
@@ -47,6 +50,110 @@ def cohort(month: date) -> QuerySet[Cycle]:
     return Cycle.objects.filter(handed_over_at__gte=start, handed_over_at__lt=end)
 
 
+# --- the month's facts, in one pass ---------------------------------------------------------------------
+
+# Each grouping the review needs, with the value GROUPING(score, source, campaign, owner_id, agreement_id) takes
+# for it in PostgreSQL (a bit set for each column grouped away).
+_GROUPINGS = {
+    "score": 0b01111,
+    "source": 0b10111,
+    "campaign": 0b11011,
+    "owner_id": 0b11101,
+    "agreement_id": 0b11110,
+}
+
+
+@dataclass(frozen=True)
+class FactCounts:
+    """Hand-overs counted per value of `Cycle.facts` (parallel arrays), for one key of a grouping."""
+
+    facts: np.ndarray
+    n: np.ndarray
+
+    def count(self, bits: int = 0, *, unset: int = 0) -> int:
+        """How many have every bit of `bits` set (any of them, for the outcome bits) and none of `unset`."""
+        chosen = np.ones(len(self.facts), dtype=bool)
+        if bits:
+            chosen &= (self.facts & bits) != 0
+        if unset:
+            chosen &= (self.facts & unset) == 0
+        return int(self.n[chosen].sum())
+
+
+@dataclass(frozen=True)
+class MonthFacts:
+    """The month's hand-overs counted by their precomputed facts, by score, source, campaign and owner (one
+    `FactCounts` per key), and by agreement version (count, first and last hand-over): what the funnel, both
+    sides of the SLA, the score bands and the AUC are computed from."""
+
+    by: dict[str, dict[Any, FactCounts]]
+    agreements: list[tuple[int | None, int, Any, Any]]
+
+    def total(self) -> FactCounts:
+        groups = list(self.by["score"].values())
+        if not groups:
+            return FactCounts(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        return FactCounts(np.concatenate([g.facts for g in groups]), np.concatenate([g.n for g in groups]))
+
+
+def _when(value: Any) -> Any:
+    """A first/last hand-over time as the ORM would give it (SQLite hands raw text to a raw cursor)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+        if value is not None and timezone.is_naive(value):
+            value = timezone.make_aware(value, UTC)
+    return value
+
+
+def month_facts(month_cycles: QuerySet[Cycle]) -> MonthFacts:
+    """One scan of the month's hand-overs (an index-only scan on PostgreSQL, by `feedback_cycle_month_facts`),
+    grouped five ways at once (GROUPING SETS; elsewhere the five groupings one after the other)."""
+    inner, params = month_cycles.values(
+        "score", "source", "campaign", "owner_id", "agreement_id", "facts", "handed_over_at"
+    ).query.sql_with_params()
+    columns = "c.score, c.source, c.campaign, c.owner_id, c.agreement_id"
+    measures = "COUNT(*), MIN(c.handed_over_at), MAX(c.handed_over_at)"
+    if connection.vendor == "postgresql":
+        sql = (
+            f"SELECT GROUPING({columns}), {columns}, c.facts, {measures} FROM ({inner}) AS c GROUP BY GROUPING SETS "
+            "((c.score, c.facts), (c.source, c.facts), (c.campaign, c.facts), (c.owner_id, c.facts), (c.agreement_id))"
+        )
+    else:
+        parts = []
+        for name, grouping in _GROUPINGS.items():
+            keys = ", ".join(f"c.{column}" if column == name else "NULL" for column in _GROUPINGS)
+            facts = "NULL" if name == "agreement_id" else "c.facts"
+            group = f"c.{name}" if name == "agreement_id" else f"c.{name}, c.facts"
+            parts.append(
+                f"SELECT {grouping}, {keys}, {facts}, {measures} FROM ({inner}) AS c GROUP BY {group}"
+            )
+        sql, params = " UNION ALL ".join(parts), tuple(params) * len(parts)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    names = {grouping: name for name, grouping in _GROUPINGS.items()}
+    gathered: dict[str, dict[Any, tuple[list[int], list[int]]]] = {name: {} for name in _GROUPINGS}
+    agreements = []
+    for grouping, *keys, facts, n, first, last in rows:
+        name = names[grouping]
+        key = keys[list(_GROUPINGS).index(name)]
+        if name == "agreement_id":
+            agreements.append((key, n, _when(first), _when(last)))
+            continue
+        pair = gathered[name].setdefault(key, ([], []))
+        pair[0].append(facts)
+        pair[1].append(n)
+    by = {
+        name: {
+            key: FactCounts(np.array(f, dtype=np.int64), np.array(n, dtype=np.int64))
+            for key, (f, n) in groups.items()
+        }
+        for name, groups in gathered.items()
+        if name != "agreement_id"
+    }
+    return MonthFacts(by=by, agreements=agreements)
+
+
 # --- funnel ---------------------------------------------------------------------------------------------
 
 _FUNNEL_COUNTS = {
@@ -59,6 +166,32 @@ _FUNNEL_COUNTS = {
     "disqualified": Count("id", filter=Q(outcome=Cycle.Outcome.DISQUALIFIED)),
     "immature": Count("id", filter=Q(closed_at__isnull=True)),
 }
+
+
+def _funnel_counts(total: FactCounts) -> dict[str, int]:
+    return {
+        "mqls": total.count(),
+        "accepted": total.count(Facts.ACCEPTED),
+        "sqls": total.count(Facts.SQL),
+        "won": total.count(Facts.WON),
+        "rejected": total.count(Facts.REJECTED),
+        "lost": total.count(Facts.LOST),
+        "disqualified": total.count(Facts.DISQUALIFIED),
+        "immature": total.count(unset=Facts.CLOSED),
+    }
+
+
+def _sla_counts(counts: FactCounts) -> dict[str, int]:
+    return {
+        "claim_total": counts.count(Facts.CLAIM_DUE),
+        "claim_ok": counts.count(Facts.CLAIM_OK),
+        "contact_total": counts.count(Facts.CONTACT_DUE),
+        "contact_ok": counts.count(Facts.CONTACT_OK),
+        "decision_total": counts.count(Facts.DECISION_DUE),
+        "decision_ok": counts.count(Facts.DECISION_OK),
+        "outcome_total": counts.count(Facts.OUTCOME_DUE),
+        "outcome_ok": counts.count(Facts.OUTCOME_OK),
+    }
 
 
 def _funnel(counts: dict[str, Any], leads: int) -> dict[str, Any]:
@@ -111,19 +244,16 @@ def _in_force_at_month_end(month: date) -> AgreementVersion | None:
     )
 
 
-def handover_agreements(month_cycles: QuerySet[Cycle]) -> list[dict[str, Any]]:
+def handover_agreements(facts: MonthFacts) -> list[dict[str, Any]]:
     """Which agreement version each of the month's hand-overs was made under (stored on the cycle at hand-over),
     so a past month never claims the version activated today."""
-    rows = (
-        month_cycles.values("agreement__number")
-        .annotate(handovers=Count("id"), first=Min("handed_over_at"), last=Max("handed_over_at"))
-        .order_by("agreement__number")
-    )
-    return [
-        {"number": row["agreement__number"], "handovers": row["handovers"], "first": row["first"],
-         "last": row["last"]}
-        for row in rows
-    ]  # fmt: skip
+    ids = [agreement_id for agreement_id, *_ in facts.agreements if agreement_id is not None]
+    numbers = dict(AgreementVersion.objects.filter(pk__in=ids).values_list("pk", "number")) if ids else {}
+    rows = [
+        {"number": numbers.get(agreement_id), "handovers": n, "first": first, "last": last}
+        for agreement_id, n, first, last in facts.agreements
+    ]
+    return sorted(rows, key=lambda row: (row["number"] is not None, row["number"] or 0))
 
 
 def required_fields(version: AgreementVersion | None) -> tuple[list[str], Q]:
@@ -139,33 +269,29 @@ def required_fields(version: AgreementVersion | None) -> tuple[list[str], Q]:
     return required, complete
 
 
-def _by(month_cycles: QuerySet[Cycle], field: str) -> list[dict[str, Any]]:
-    rows = (
-        month_cycles.values(field)
-        .annotate(
-            mqls=Count("id"),
-            accepted=Count("id", filter=Q(accepted_at__isnull=False)),
-            won=Count("id", filter=Q(outcome=Cycle.Outcome.WON)),
-            rejected=Count("id", filter=Q(outcome=Cycle.Outcome.REJECTED)),
-        )
-        .order_by("-mqls", field)
-    )
+def _by(facts: MonthFacts, field: str) -> list[dict[str, Any]]:
+    rows = []
+    for name, counts in facts.by[field].items():
+        mqls, accepted = counts.count(), counts.count(Facts.ACCEPTED)
+        won, rejected = counts.count(Facts.WON), counts.count(Facts.REJECTED)
+        rows.append((name or "", mqls, accepted, won, rejected))
+    rows.sort(key=lambda row: (-row[1], row[0]))
     return [
         {
-            "name": row[field] or "(none)",
-            "mqls": row["mqls"],
-            "accepted": row["accepted"],
-            "won": row["won"],
-            "rejected": row["rejected"],
-            "accept_rate": rate(row["accepted"], row["mqls"]),
-            "win_rate": rate(row["won"], row["mqls"]),
+            "name": name or "(none)",
+            "mqls": mqls,
+            "accepted": accepted,
+            "won": won,
+            "rejected": rejected,
+            "accept_rate": rate(accepted, mqls),
+            "win_rate": rate(won, mqls),
         }
-        for row in rows
+        for name, mqls, accepted, won, rejected in rows
     ]
 
 
 def marketing_side(
-    month_cycles: QuerySet[Cycle], version: AgreementVersion | None, totals: dict[str, Any]
+    facts: MonthFacts, version: AgreementVersion | None, totals: dict[str, Any]
 ) -> dict[str, Any]:
     """Marketing's commitments against the month's hand-overs; `totals` is the month's `_totals` row."""
     terms = Agreement.of(version).terms.marketing if version else None
@@ -178,8 +304,8 @@ def marketing_side(
         "required_fields": required,
         "complete": totals["complete"],
         "complete_share": rate(totals["complete"], totals["mqls"]),
-        "by_source": _by(month_cycles, "source"),
-        "by_campaign": _by(month_cycles, "campaign"),
+        "by_source": _by(facts, "source"),
+        "by_campaign": _by(facts, "campaign"),
     }
 
 
@@ -247,7 +373,9 @@ def _first_contact_percentiles(month_cycles: QuerySet[Cycle]) -> dict[int | None
     return found
 
 
-def sales_side(month: date, month_cycles: QuerySet[Cycle], totals: dict[str, Any]) -> dict[str, Any]:
+def sales_side(
+    month: date, month_cycles: QuerySet[Cycle], facts: MonthFacts, totals: dict[str, Any]
+) -> dict[str, Any]:
     """Sales' SLA over the month's hand-overs (`totals` is the month's `_totals` row) and the month's breaches."""
     overall = _sla_rates({key: totals[key] for key in _SLA_COUNTS})
     minutes = _first_contact_percentiles(month_cycles)
@@ -269,26 +397,24 @@ def sales_side(month: date, month_cycles: QuerySet[Cycle], totals: dict[str, Any
             by_owner[owner_id] = by_owner.get(owner_id, 0) + n
     overall["breaches"] = sum(by_clock.values())
     overall["breaches_by_clock"] = by_clock
-    rep_rows = (
-        month_cycles.filter(owner__isnull=False)
-        .values("owner_id", "owner__username", "owner__first_name", "owner__last_name")
-        .annotate(handled=Count("id"), won=Count("id", filter=Q(outcome=Cycle.Outcome.WON)), **_SLA_COUNTS)
-        .order_by("owner__first_name", "owner__username")
+    owned = {owner: counts for owner, counts in facts.by["owner_id"].items() if owner is not None}
+    people = (
+        get_user_model().objects.filter(pk__in=owned).values_list("pk", "username", "first_name", "last_name")
     )
     reps = []
-    for row in rep_rows:
-        median, p90, _n = minutes.get(row["owner_id"], (None, None, 0))
-        name = f"{row['owner__first_name']} {row['owner__last_name']}".strip() or row["owner__username"]
+    for owner_id, username, first_name, last_name in sorted(people, key=lambda p: (p[2], p[1])):
+        counts = owned[owner_id]
+        median, p90, _n = minutes.get(owner_id, (None, None, 0))
         reps.append(
             {
-                **_sla_rates({key: row[key] for key in _SLA_COUNTS}),
-                "rep": name,
-                "username": row["owner__username"],
-                "handled": row["handled"],
-                "won": row["won"],
+                **_sla_rates(_sla_counts(counts)),
+                "rep": f"{first_name} {last_name}".strip() or username,
+                "username": username,
+                "handled": counts.count(),
+                "won": counts.count(Facts.WON),
                 "median_first_contact_minutes": median,
                 "p90_first_contact_minutes": p90,
-                "breaches": by_owner.get(row["owner_id"], 0),
+                "breaches": by_owner.get(owner_id, 0),
             }
         )
     overall["reps"] = reps
@@ -315,22 +441,17 @@ class ScoreHistogram:
     closed_not_won: np.ndarray  # rejected, lost or disqualified
 
 
-def score_histogram(queryset: QuerySet[Cycle]) -> ScoreHistogram:
-    rows = list(
-        queryset.values("score")
-        .annotate(
-            n=Count("id"),
-            accepted=Count("id", filter=Q(accepted_at__isnull=False)),
-            sqls=Count("id", filter=Q(sql_at__isnull=False)),
-            won=Count("id", filter=Q(outcome=Cycle.Outcome.WON)),
-            closed=Count("id", filter=Q(closed_at__isnull=False)),
-            closed_not_won=Count("id", filter=Q(outcome__in=CLOSED_LOST)),
-        )
-        .order_by("score")
-        .values_list("score", "n", "accepted", "sqls", "won", "closed", "closed_not_won")
-    )
-    table = np.array(rows, dtype=np.int64).reshape(-1, 7)
-    return ScoreHistogram(*(table[:, column] for column in range(7)))
+def score_histogram(facts: MonthFacts) -> ScoreHistogram:
+    by_score = sorted(facts.by["score"].items())
+    columns = [
+        [score for score, _ in by_score],
+        *(
+            [counts.count(bits) for _, counts in by_score]
+            for bits in (0, Facts.ACCEPTED, Facts.SQL, Facts.WON, Facts.CLOSED,
+                         Facts.REJECTED | Facts.LOST | Facts.DISQUALIFIED)
+        ),
+    ]  # fmt: skip
+    return ScoreHistogram(*(np.array(column, dtype=np.int64) for column in columns))
 
 
 def band_edges(histogram: ScoreHistogram, count: int = BAND_COUNT) -> list[int]:
@@ -543,9 +664,7 @@ def _by_rule(rows: Any) -> list[dict[str, Any]]:
     """One line per rule: how many of its hand-overs sales rejected, and why (most frequent first)."""
     grouped: dict[str, list[tuple[str, int]]] = {}
     for row in rows:
-        grouped.setdefault(row["name"], []).append(
-            (row["label"] or "(none)", row["n"])
-        )
+        grouped.setdefault(row["name"], []).append((row["label"] or "(none)", row["n"]))
     return sorted(
         (
             {
@@ -568,9 +687,13 @@ class MonthChoice:
     label: str
 
 
-def month_totals(month_cycles: QuerySet[Cycle], complete: Q) -> dict[str, Any]:
-    """The funnel counts, both SLA clocks' counts and the complete hand-overs, in one pass over the month."""
-    return month_cycles.aggregate(**_FUNNEL_COUNTS, **_SLA_COUNTS, complete=Count("id", filter=complete))
+def month_totals(facts: MonthFacts, month_cycles: QuerySet[Cycle], complete: Q) -> dict[str, Any]:
+    """The funnel counts and both SLA clocks' counts from the month's facts, and the hand-overs complete with
+    marketing's required fields (a query only when the agreement names some)."""
+    total = facts.total()
+    totals: dict[str, Any] = {**_funnel_counts(total), **_sla_counts(total)}
+    totals["complete"] = month_cycles.filter(complete).count() if complete else totals["mqls"]
+    return totals
 
 
 def review_for(month: date) -> dict[str, Any]:
@@ -581,9 +704,10 @@ def review_for(month: date) -> dict[str, Any]:
     in_force_at_end = _in_force_at_month_end(month)
     threshold = Agreement.of(version).threshold if version else None
     month_cycles = cohort(month)
-    required, complete = required_fields(version)
-    totals = month_totals(month_cycles, complete)
-    histogram = score_histogram(month_cycles)
+    _required, complete = required_fields(version)
+    facts = month_facts(month_cycles)
+    totals = month_totals(facts, month_cycles, complete)
+    histogram = score_histogram(facts)
     leads_now, leads_before = new_leads_this_and_last_month(month)
     data: dict[str, Any] = {
         "month": month.isoformat(),
@@ -597,11 +721,11 @@ def review_for(month: date) -> dict[str, Any]:
         }
         if version
         else None,
-        "handover_agreements": handover_agreements(month_cycles),
+        "handover_agreements": handover_agreements(facts),
         "funnel": _funnel(totals, leads_now),
         "previous_funnel": _funnel(cohort(previous_month(month)).aggregate(**_FUNNEL_COUNTS), leads_before),
-        "marketing": marketing_side(month_cycles, version, totals),
-        "sales": sales_side(month, month_cycles, totals),
+        "marketing": marketing_side(facts, version, totals),
+        "sales": sales_side(month, month_cycles, facts, totals),
         "score_bands": score_bands(histogram),
         "auc": histogram_auc(histogram),
         "rule_lifts": rule_lifts(month_cycles, totals),

@@ -266,7 +266,10 @@ def test_a_frozen_month_shows_its_frozen_figures_after_the_data_changes(
     assert now["funnel"]["won"] > before["funnel"]["won"]
     # then the page (for any role) still shows the frozen figures, marked as frozen
     response = page(login(rep))
-    assert response.context["data"] == ReviewFigures.from_dict(before) and response.context["snapshot"] == snapshot
+    assert (
+        response.context["data"] == ReviewFigures.from_dict(before)
+        and response.context["snapshot"] == snapshot
+    )
     html = response.content.decode()
     assert "frozen" in html and "Frozen by" in html
     # and so do the CSV exports
