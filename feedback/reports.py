@@ -356,7 +356,7 @@ def _first_contact_percentiles(month_cycles: QuerySet[Cycle]) -> dict[int | None
             return {
                 (None if overall else owner): (float(median), float(p90), int(n))
                 for overall, owner, median, p90, n in cursor.fetchall()
-                if overall or owner is not None
+                if n and (overall or owner is not None)  # an empty month still has a (NULL) grand total
             }
     pairs = np.array(list(contacted.values_list("owner_id", "first_contact_minutes")), dtype=float).reshape(
         -1, 2
