@@ -647,12 +647,31 @@ def reasons(queryset: QuerySet[Cycle]) -> dict[str, Any]:
             for row in rows
         ]
 
-    by_rule = (
-        queryset.filter(outcome=Cycle.Outcome.REJECTED, rules__isnull=False)
-        .values(name=F("rules__name"), label=F("rejection_reason__label"))
-        .annotate(n=Count("id", distinct=True))
-        .order_by("name", "-n")
+    rejected = queryset.filter(outcome=Cycle.Outcome.REJECTED, rules__isnull=False)
+    # a cycle fires a rule id once (a constraint), so counting per (rule id, name) needs no DISTINCT; only when
+    # two rule ids share a name could one cycle count twice under it, and then the exact (slower) count is taken
+    per_rule = list(
+        rejected.values(rule=F("rules__rule_id"), name=F("rules__name"), label=F("rejection_reason__label"))
+        .annotate(n=Count("id"))
+        .order_by()
     )
+    ids_by_name: dict[str, set[str]] = {}
+    for row in per_rule:
+        ids_by_name.setdefault(row["name"], set()).add(row["rule"])
+    if any(len(ids) > 1 for ids in ids_by_name.values()):
+        by_rule: Any = (
+            rejected.values(name=F("rules__name"), label=F("rejection_reason__label"))
+            .annotate(n=Count("id", distinct=True))
+            .order_by("name", "-n")
+        )
+    else:
+        summed: dict[tuple[str, str | None], int] = {}
+        for row in per_rule:
+            summed[row["name"], row["label"]] = summed.get((row["name"], row["label"]), 0) + row["n"]
+        by_rule = [
+            {"name": name, "label": label, "n": n}
+            for (name, label), n in sorted(summed.items(), key=lambda item: (item[0][0], -item[1]))
+        ]
     return {
         "rejection_by_source": table(Cycle.Outcome.REJECTED, "rejection_reason__label"),
         "loss_by_source": table(Cycle.Outcome.LOST, "outcome_reason__label"),

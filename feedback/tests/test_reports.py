@@ -838,3 +838,17 @@ def test_the_review_takes_the_same_number_of_queries_for_a_small_and_a_large_mon
     # then the review reads the larger month in as many queries (none per hand-over, rep, rule or band)
     assert large_report["funnel"]["mqls"] > 10 * small_report["funnel"]["mqls"]
     assert len(large) == len(small)
+
+
+def test_a_rejected_hand_over_counts_once_under_a_name_two_rules_share(month_data):
+    # given a rejected hand-over of the month on which two rules of the same name had fired
+    cycle = Cycle.objects.filter(
+        handed_over_at__gte=APRIL_START, handed_over_at__lt=APRIL_END, outcome="rejected"
+    ).first()
+    CycleRule.objects.filter(cycle=cycle).delete()
+    CycleRule.objects.create(cycle=cycle, rule_id="twin-a", kind="fit", name="Twin rule", points=5)
+    CycleRule.objects.create(cycle=cycle, rule_id="twin-b", kind="engagement", name="Twin rule", points=5)
+    # when the review is computed
+    after = {row["rule"]: row["n"] for row in review_for(MONTH)["reasons"]["rejection_by_rule"]}
+    # then that hand-over is one rejection under the shared name, not two
+    assert after["Twin rule"] == 1
