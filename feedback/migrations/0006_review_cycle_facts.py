@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('feedback', '0004_decision_suggestion'),
+        ('feedback', '0005_learn_opportunity_import'),
         ('leads', '0010_import_job_encoding'),
         ('sla', '0002_signed_versions_immutable'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
