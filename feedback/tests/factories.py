@@ -1,5 +1,5 @@
 """Test data for the review: cycles made directly (not by handing leads over) still get the leads.HandOver each
-cycle is keyed to, copied from the cycle's frozen hand-off values as migration feedback 0007 does."""
+cycle is keyed to, copied from the cycle's frozen hand-off values as migration feedback 0008 does."""
 
 from __future__ import annotations
 

@@ -58,7 +58,7 @@ def _link(cycles, HandOver, Cycle):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("feedback", "0006_handover_cycle"),
+        ("feedback", "0007_handover_cycle"),
     ]
 
     operations = [migrations.RunPython(backfill, migrations.RunPython.noop)]

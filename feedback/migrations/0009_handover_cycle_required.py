@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("feedback", "0007_handover_cycle_backfill"),
+        ("feedback", "0008_handover_cycle_backfill"),
     ]
 
     operations = [

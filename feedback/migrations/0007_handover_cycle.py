@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('feedback', '0005_learn_opportunity_import'),
+        ('feedback', '0006_review_cycle_facts'),
         ('leads', '0012_handover_record'),
     ]
 
