@@ -9,19 +9,23 @@ from leads.rules import Rules, active_rules
 from leads.scoring.rescore import (
     DEADLINE_FIELDS,
     SCORE_FIELDS,
+    RescoreChunk,
     RescoreResult,
     attributes_of,
     facts_for,
     leads_rescore,
+    leads_rescore_chunk,
 )
 
 __all__ = [
     "DEADLINE_FIELDS",
     "SCORE_FIELDS",
+    "RescoreChunk",
     "RescoreResult",
     "Rules",
     "active_rules",
     "attributes_of",
     "facts_for",
     "leads_rescore",
+    "leads_rescore_chunk",
 ]
