@@ -123,7 +123,7 @@ def test_with_the_broker_down_the_batch_is_accepted_and_the_alert_goes_out_later
     def broker_down(*args, **kwargs):
         raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(outbox.outbox_deliver_task, "delay", broker_down)
+    monkeypatch.setattr(outbox.outbox_deliver_many_task, "delay", broker_down)
     _, key = write_key_create(name="site", now=timezone.now())
     batch = {"batch": [
         {"type": "identify", "userId": "u1", "messageId": "i1",
