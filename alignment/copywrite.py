@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from operator import attrgetter
 from typing import Any
 
-from django.db import connection, models
+from django.db import NotSupportedError, connection, models
 
 #: Below this many rows the temporary table costs more than it saves.
 COPY_FROM_ROWS = 100
@@ -75,3 +75,36 @@ def _reader(field: Any) -> Callable[[models.Model], Any]:
 
         return dumped
     return get
+
+
+def rows_insert_new(
+    model: type[models.Model], objs: Sequence[models.Model], fields: Sequence[str]
+) -> list[int]:
+    """Insert `objs` (their `fields`) skipping any that conflict with a unique constraint; returns the ids of the
+    rows written: COPY into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING id.
+    PostgreSQL only, inside a transaction: callers check `copy_applies` and use bulk_create otherwise."""
+    if not objs:
+        return []
+    if connection.vendor != "postgresql":
+        raise NotSupportedError("rows_insert_new needs PostgreSQL (COPY)")
+    opts = model._meta
+    concrete = [opts.get_field(name) for name in fields]
+    table = connection.ops.quote_name(opts.db_table)
+    temp = connection.ops.quote_name(f"_new_{opts.db_table}")
+    quoted = ", ".join(connection.ops.quote_name(field.column) for field in concrete)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {temp}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {temp} ON COMMIT DROP AS SELECT {quoted} FROM {table} WITH NO DATA"
+        )
+        readers = [_reader(field) for field in concrete]
+        with cursor.cursor.copy(f"COPY {temp} ({quoted}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row([read(obj) for read in readers])
+        pk = connection.ops.quote_name(opts.pk.column)
+        cursor.execute(
+            f"INSERT INTO {table} ({quoted}) SELECT {quoted} FROM {temp} ON CONFLICT DO NOTHING RETURNING {pk}"
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"DROP TABLE {temp}")
+    return ids

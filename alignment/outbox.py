@@ -29,12 +29,17 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from alignment import channels
+from alignment.copywrite import copy_applies, rows_insert_new
 from alignment.models import DeliveryAttempt, OutboxMessage
 
 log = logging.getLogger(__name__)
 Channel = OutboxMessage.Channel
 Status = OutboxMessage.Status
 EARLY_SLACK = timedelta(seconds=5)  # a retry may arrive a moment before its slot
+
+
+_MESSAGE_FIELDS = ("key", "event", "channel", "recipient", "payload", "status", "attempts", "next_attempt_at",
+                   "last_error", "created_at", "sent_at")  # fmt: skip
 
 
 def max_attempts() -> int:
@@ -89,12 +94,15 @@ def outbox_put_many(items: list[Item], *, now: datetime) -> int:
     ]
     if not new:
         return 0
-    OutboxMessage.objects.bulk_create(new, ignore_conflicts=True)  # a concurrent writer's row wins
-    ids = list(
-        OutboxMessage.objects.filter(key__in=[m.key for m in new], created_at=now, attempts=0).values_list(
-            "pk", flat=True
+    if copy_applies(len(new)):  # PostgreSQL, a large batch: COPY, and the new ids come back from the INSERT
+        ids = rows_insert_new(OutboxMessage, new, _MESSAGE_FIELDS)
+    else:
+        OutboxMessage.objects.bulk_create(new, ignore_conflicts=True)  # a concurrent writer's row wins
+        ids = list(
+            OutboxMessage.objects.filter(
+                key__in=[m.key for m in new], created_at=now, attempts=0
+            ).values_list("pk", flat=True)
         )
-    )
     _enqueue_after_commit(ids)
     return len(new)
 

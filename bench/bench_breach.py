@@ -15,7 +15,6 @@ Rounds interleave (subject, baseline, ...) and the medians are recorded with ben
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import sys
