@@ -122,7 +122,7 @@ def breaches_notify(*, breach_ids: Iterable[int], notify_manager: bool, now: dat
         "lead__owner", "owner", "new_owner"
     )
     items: list[Item] = []
-    subscriptions = subscriptions_active()
+    subscriptions = [s for s in subscriptions_active() if "sla.breached" in s.event_types]
     url_of = _urls()
     clocks = {value: str(label).lower() for value, label in Clock.choices}  # translated once per batch
     for breach in breaches:
@@ -136,6 +136,8 @@ def breaches_notify(*, breach_ids: Iterable[int], notify_manager: bool, now: dat
         items += chat_items(ref=ref, event="sla.breached",
                             payload={"text": f"{text} {url}".strip(), "lead_id": breach.lead_id,
                                      "breach_id": breach.pk})  # fmt: skip
+        if not subscriptions:
+            continue  # nobody listens: the webhook body (the lead's data) is not built
         items += webhook_items(
             event_type="sla.breached", ref=ref, now=now, subscriptions=subscriptions,
             data={"lead": lead_data(breach.lead), "clock": breach.clock, "deadline": breach.deadline.isoformat(),

@@ -44,6 +44,7 @@ def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
     terms = rules.terms if rules else None
     warn_minutes = terms.warn_before_minutes if terms else 0
     horizon = now + timedelta(minutes=warn_minutes)
+    warn_until = _warn_until(terms, now)
     result = ScanResult(breaches=[], checked=0)
     seen: set[int] = set()
     while True:
@@ -51,7 +52,7 @@ def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
             leads = list(
                 Lead.objects.select_for_update(skip_locked=True)
                 .filter(next_sla_check_at__lte=horizon)
-                .exclude(pk__in=seen)
+                .exclude(pk__in=sorted(seen))
                 .order_by("next_sla_check_at", "pk")[:batch]
             )
             if not leads:
@@ -61,14 +62,14 @@ def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
             warned: dict[int, set[tuple[str, datetime]]] = {lead.pk: set() for lead in leads}
             batch_found: list[int] = []
             batch_warned: list[tuple[int, str, datetime]] = []
-            for lead_id, clock, deadline in SlaBreach.objects.filter(lead__in=leads).values_list(
+            for lead_id, clock, deadline in SlaBreach.objects.filter(lead_id__in=list(flagged)).values_list(
                 "lead_id", "clock", "deadline"
             ):
                 flagged[lead_id].add((clock, deadline))
             if warn_minutes:
-                for lead_id, clock, deadline in SlaWarning.objects.filter(lead__in=leads).values_list(
-                    "lead_id", "clock", "deadline"
-                ):
+                for lead_id, clock, deadline in SlaWarning.objects.filter(
+                    lead_id__in=list(warned)
+                ).values_list("lead_id", "clock", "deadline"):
                     warned[lead_id].add((clock, deadline))
             wanted_warnings: list[SlaWarning] = []
             wanted_breaches: list[SlaBreach] = []
@@ -78,7 +79,11 @@ def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
                     if (clock, due) in flagged[lead.pk]:
                         continue
                     if due > now:
-                        if _warn_now(terms, clock, due, now) and (clock, due) not in warned[lead.pk]:
+                        if (
+                            warn_until is not None
+                            and due <= warn_until
+                            and (clock, due) not in warned[lead.pk]
+                        ):
                             wanted_warnings.append(
                                 SlaWarning(lead=lead, clock=clock, deadline=due, warned_at=now)
                             )
@@ -113,11 +118,12 @@ def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
     return result
 
 
-def _warn_now(terms: Any, clock: str, due: datetime, now: datetime) -> bool:
-    """Whether `now` is inside the warning window of a deadline (business minutes, as the clocks count)."""
+def _warn_until(terms: Any, now: datetime) -> datetime | None:
+    """Deadlines up to this instant are inside the warning window (business minutes, as the clocks count): one
+    calendar computation per scan, not one per clock."""
     if not terms or not terms.warn_before_minutes:
-        return False
-    return due_at(start=now, business_minutes=terms.warn_before_minutes, calendar=terms.calendar) >= due
+        return None
+    return due_at(start=now, business_minutes=terms.warn_before_minutes, calendar=terms.calendar)
 
 
 def _insert_new(model: Any, rows: list[Any], *, stamp: str, now: datetime) -> list[Any]:
@@ -128,14 +134,12 @@ def _insert_new(model: Any, rows: list[Any], *, stamp: str, now: datetime) -> li
         return []
     model.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
     wanted = {(row.lead_id, row.clock, row.deadline): index for index, row in enumerate(rows)}
-    written = model.objects.filter(lead_id__in={row.lead_id for row in rows}, **{stamp: now}).only(
-        "pk", "lead_id", "clock", "deadline"
-    )
+    written = model.objects.filter(lead_id__in=sorted({row.lead_id for row in rows}), **{stamp: now})
     found: list[tuple[int, Any]] = []
-    for row in written:
-        index = wanted.get((row.lead_id, row.clock, row.deadline))
+    for pk, lead_id, clock, deadline in written.values_list("pk", "lead_id", "clock", "deadline"):
+        index = wanted.get((lead_id, clock, deadline))
         if index is not None:
-            rows[index].pk = row.pk
+            rows[index].pk = pk
             rows[index]._state.adding = False
             found.append((index, rows[index]))
     return [row for _, row in sorted(found, key=lambda pair: pair[0])]
