@@ -21,8 +21,9 @@ COPY_FROM_ROWS = 100
 
 
 def copy_applies(rows: int) -> bool:
-    """Whether `rows_update` of this many rows goes through COPY (else the caller's own bulk path is as good)."""
-    return connection.vendor == "postgresql" and rows >= COPY_FROM_ROWS
+    """Whether `rows_update` of this many rows goes through COPY (else the caller's own bulk path is as good). The
+    temporary table lives until the commit, so only inside a transaction."""
+    return connection.vendor == "postgresql" and rows >= COPY_FROM_ROWS and connection.in_atomic_block
 
 
 def rows_update(model: type[models.Model], objs: Sequence[models.Model], fields: Sequence[str]) -> int:

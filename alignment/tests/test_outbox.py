@@ -328,3 +328,33 @@ def test_one_transaction_s_messages_are_one_delivery_job_and_each_is_sent_once(
     # then each message was sent once
     assert first == {"sent": 3} and second == {"already sent": 3}
     assert sorted(Notification.objects.values_list("text", flat=True)) == ["breach 0", "breach 1", "breach 2"]
+
+
+def test_a_large_batch_is_written_whole_once_and_queued_as_one_job(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    # given a batch written through COPY on PostgreSQL (any size from one row), the bulk insert elsewhere
+    from alignment import copywrite
+
+    monkeypatch.setattr(copywrite, "COPY_FROM_ROWS", 1)
+    queued: list[list[int]] = []
+    monkeypatch.setattr(
+        outbox.outbox_deliver_many_task, "delay", lambda message_ids: queued.append(message_ids)
+    )
+    items = [
+        outbox.Item("sla.breached", f"sla.breached:{n}", "email", f"rep{n}@x.example",
+                    {"subject": f"Breach {n}", "body": "late, \"quoted\" \\ and 日本語"})
+        for n in range(150)
+    ]  # fmt: skip
+    # when it is written, then written again (the scan announced the same breaches twice)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        first = outbox.outbox_put_many(items, now=NOW)
+        again = outbox.outbox_put_many(items, now=NOW)
+    # then every message is there once, with its payload intact, and one job carries all their ids
+    assert (first, again) == (150, 0)
+    stored = {m.key: m for m in OutboxMessage.objects.all()}
+    assert len(stored) == 150
+    assert stored["sla.breached:7:email:rep7@x.example"].payload == {
+        "subject": "Breach 7", "body": "late, \"quoted\" \\ and 日本語",
+    }  # fmt: skip
+    assert [sorted(ids) for ids in queued] == [sorted(m.pk for m in stored.values())]
