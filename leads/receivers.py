@@ -58,10 +58,8 @@ def notify_warnings(sender, warnings, **kwargs) -> None:
 
 
 @receiver(sla_escalated, sender=Lead, dispatch_uid="leads.notify_escalation")
-def notify_escalation(sender, lead_id, clock_name, step, recipient_ids, at, **kwargs) -> None:
-    notifications.escalation_notify(
-        lead_id=lead_id, clock_name=clock_name, step=step, recipient_ids=recipient_ids, at=at
-    )
+def notify_escalation(sender, steps, **kwargs) -> None:
+    notifications.escalations_notify(steps=steps)
 
 
 @receiver(lead_owner_set, sender=Lead, dispatch_uid="leads.notify_new_owner")
