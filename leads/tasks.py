@@ -25,6 +25,29 @@ def jobs_watchdog() -> int:
     return len(result.resumed) + len(result.failed)
 
 
+@shared_task(acks_late=True)
+def scoring_run(hot_ids: list[int] | None = None) -> int:
+    """Score waiting leads (leads/scoring/demands.py): these hot ones first, then batches for a short while;
+    if rows still wait, queue the next run (so a hot task queued meanwhile runs between two)."""
+    from leads.scoring.demands import demands_work
+
+    scored, more = demands_work(now_func=timezone.now, hot_ids=hot_ids or ())
+    if more:
+        scoring_run.delay()
+    return scored
+
+
+@shared_task
+def scoring_sweep() -> int:
+    """Beat: queue scoring runs for leads left waiting (a lost task, a dead worker)."""
+    from leads.scoring.demands import demands_sweep
+
+    runs = demands_sweep(now=timezone.now())
+    for _ in range(runs):
+        scoring_run.delay()
+    return runs
+
+
 @shared_task
 def leads_rescore_aged() -> int:
     return services.leads_rescore_aged(now=timezone.now())

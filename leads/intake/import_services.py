@@ -25,7 +25,8 @@ from leads import jobs
 from leads.intake import imports
 from leads.intake.imports import ColumnMap, CsvError, ParsedCsv, RowError
 from leads.models import IdentityKind, ImportedLead, ImportJob, Lead, LeadIdentity
-from leads.scoring import Rules, active_rules, leads_rescore
+from leads.scoring import Rules, active_rules
+from leads.scoring.demands import demands_record
 from leads.services import EDITABLE_FIELDS, LeadData, lead_facts_apply, lead_upsert
 from leads.signals import import_job_queued
 
@@ -350,8 +351,8 @@ def _import_chunk(
             ],
             ignore_conflicts=True,
         )
-        if result.touched:
-            leads_rescore(lead_ids=result.touched, now=now, rules=rules, reason="import")
+        # judged by a scoring worker after commit (in-process: now), as events are
+        demands_record(result.touched, now=now, reason="import")
         problems += result.errors
         rejected = len({p.row for p in problems if not p.note})
         ImportJob.objects.filter(pk=job_id).update(

@@ -4,7 +4,8 @@ The batch is resolved in memory first. Every message names a person by e-mail, u
 ids already known are read in two queries, the leads they point to are locked in primary-key order, and the
 messages are walked in order: a message whose ids point to no lead starts one, a message that links ids of two
 leads (an identify carrying the anonymousId of earlier visits) merges them when that cannot join two different
-people. Then new leads, identities and activities are written in bulk and the touched leads rescored.
+people. Then new leads, identities and activities are written in bulk and the touched leads recorded as waiting
+for the agreement's judgement (leads/scoring/demands.py), which a scoring worker gives after commit.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from leads import services
 from leads.intake.problems import problems_record
 from leads.intake.segment import Message, parse_batch
 from leads.models import Activity, IdentityKind, Lead, LeadIdentity, State
-from leads.scoring import leads_rescore
+from leads.scoring.demands import demands_record
 
 EMAIL = "email"
 ATTEMPTS = 3  # a lost race (a lead or id created, or merged away, by a concurrent batch) is retried
@@ -368,11 +369,14 @@ def _write(walk: _Walk, locked: dict[int, Lead], now: datetime, source: str, res
         source=source,
         now=now,
     )
-    # 6. The agreement's judgement of every lead the batch touched (MQL, tier, SLA clocks; hot leads notified).
+    # 6. Which leads wait for the agreement's judgement (MQL, tier, SLA clocks; hot leads notified): written
+    # here, judged by a scoring worker after commit (in-process: before this returns). Events that may fire a
+    # trigger put their lead first.
     if touched:
-        rescore = leads_rescore(lead_ids=touched, now=now)
+        events = ((a.lead_id, a.type, a.properties) for a in activities)
+        scored = demands_record(touched, now=now, events=events)
         result.rescored, result.became_mql, result.became_hot = (
-            rescore.scored,
-            rescore.became_mql,
-            rescore.became_hot,
+            scored.scored,
+            scored.became_mql,
+            scored.became_hot,
         )

@@ -10,7 +10,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any, Literal, NamedTuple
 
@@ -580,6 +580,21 @@ def _trigger_activity(
                 continue
         return activity
     return None
+
+
+def may_trigger(criteria: MqlCriteria, activity_type: str, properties: Mapping[str, Any]) -> bool:
+    """Whether an activity of this type and properties may fire one of the triggers (its type and `where`
+    match; gates, attributes, silence and windows are left to `evaluate`). Ingest scores such leads first."""
+    key = _type_key(activity_type)
+    for compiled in compiled_of(criteria).triggers:
+        if compiled.type_key not in (key, ANY_ACTIVITY):
+            continue
+        if compiled.where is None or compiled.where.test(Activity(None, activity_type, _EPOCH, properties)):
+            return True
+    return False
+
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def compiled_of(criteria: MqlCriteria) -> _Compiled:
