@@ -22,6 +22,7 @@ from django.db.models import Count, F
 from alignment import csvsafe
 from alignment.audit import audit_record
 from leads import jobs
+from leads.bulkwrite import rows_insert, rows_update
 from leads.intake import imports
 from leads.intake.imports import ColumnMap, CsvError, ParsedCsv, RowError
 from leads.models import IdentityKind, ImportedLead, ImportJob, Lead, LeadIdentity
@@ -344,7 +345,8 @@ def _import_chunk(
             # Someone else wrote one of these leads meanwhile: go row by row, each retrying as an update.
             result = _upsert_one_by_one(valid, now=now)
         # Which leads this import made or changed: its result links to them (first word wins: created stays)
-        ImportedLead.objects.bulk_create(
+        rows_insert(
+            ImportedLead,
             [
                 ImportedLead(job_id=job_id, lead_id=pk, created=pk in result.created_ids)
                 for pk in result.touched
@@ -419,14 +421,12 @@ def leads_upsert_bulk(rows: Sequence[tuple[int, dict[str, Any]]], *, now: dateti
         if external and external not in by_external:
             by_external[external] = lead
             identities.append((lead, external))
-    Lead.objects.bulk_create(new, batch_size=CHUNK)
-    # INSERT … ON CONFLICT (id) DO UPDATE: the locked rows written back far faster than bulk_update's CASE WHEN
-    Lead.objects.bulk_create(
-        list(changed.values()), update_conflicts=True, unique_fields=["id"], update_fields=UPDATE_FIELDS
-    )
-    LeadIdentity.objects.bulk_create(
+    # one server-bound statement per table (leads/bulkwrite.py): the locked rows written back, new ones added
+    rows_insert(Lead, new, set_pks=True)
+    rows_update(Lead, list(changed.values()), UPDATE_FIELDS)
+    rows_insert(
+        LeadIdentity,
         [LeadIdentity(lead=lead, kind=EXTERNAL, value=value, created_at=now) for lead, value in identities],
-        batch_size=CHUNK,
     )
     result.created_ids = {lead.pk for lead in new}
     result.touched = result.created_ids | set(changed)

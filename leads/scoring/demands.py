@@ -31,6 +31,7 @@ from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 
+from leads.bulkwrite import rows_insert
 from leads.models import Lead, ScoringDemand
 from leads.rules import Rules, active_rules
 from leads.scoring.rescore import RescoreResult, leads_rescore
@@ -93,9 +94,9 @@ def demands_record(
     for rules, group in groups:
         members = set(group)
         hot |= hot_events(rules, (event for event in events if event[0] in members))
-    ScoringDemand.objects.bulk_create(
+    rows_insert(
+        ScoringDemand,
         [ScoringDemand(lead_id=pk, hot=pk in hot, since=now, reason=reason) for pk in ids],
-        batch_size=1000,
         ignore_conflicts=True,
     )
     hot_ids = sorted(hot)
