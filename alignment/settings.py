@@ -197,9 +197,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 # Scoring workers (leads/scoring/demands.py): leads per transaction, seconds a run keeps taking batches before it
 # hands over to the next queued task, and how long a waiting lead may sit before beat queues a run for it.
 # Workers consume both queues; events that may fire a trigger are scored from `hot` first.
-CELERY_TASK_QUEUES = (Queue("celery"), Queue("hot"))
+CELERY_TASK_QUEUES = (Queue("celery", routing_key="celery"), Queue("hot", routing_key="hot"))
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-SCORING_BATCH = int(os.environ.get("SCORING_BATCH", "200"))
+SCORING_BATCH = int(os.environ.get("SCORING_BATCH", "50"))
 SCORING_TASK_SECONDS = float(os.environ.get("SCORING_TASK_SECONDS", "0.5"))
 SCORING_STALE_SECONDS = int(os.environ.get("SCORING_STALE_SECONDS", "30"))
 SLA_SCAN_SECONDS = float(os.environ.get("SLA_SCAN_SECONDS", "60"))

@@ -37,7 +37,16 @@ os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"
 LEADS = scaled(small=10_000, default=100_000)
 ROWS = 2_000
 REPEATS = scaled(small=3, default=5)
-HEADERS = ["Email", "First Name", "Last Name", "Company Name", "Job Title", "Lead Source", "Employees", "Country"]
+HEADERS = [
+    "Email",
+    "First Name",
+    "Last Name",
+    "Company Name",
+    "Job Title",
+    "Lead Source",
+    "Employees",
+    "Country",
+]
 TITLES = ("VP Sales", "Engineer", "Head of Marketing", "CEO", "Analyst")
 
 
@@ -142,11 +151,17 @@ def main() -> None:
         writer.writerow(HEADERS)
         writer.writerows(files.rows())
         job = import_create(
-            user=user, filename="bench.csv", data=out.getvalue().encode(), preset="hubspot", now=timezone.now()
+            user=user,
+            filename="bench.csv",
+            data=out.getvalue().encode(),
+            preset="hubspot",
+            now=timezone.now(),
         )
         job = import_start(job_id=job.pk, user=user, now_func=timezone.now, inline=True)
         if job.status != ImportJob.Status.DONE or job.imported + job.updated != ROWS:
-            sys.exit(f"import {job.pk} ended {job.status}: {job.imported} new, {job.updated} updated, {job.failure}")
+            sys.exit(
+                f"import {job.pk} ended {job.status}: {job.imported} new, {job.updated} updated, {job.failure}"
+            )
         started = time.perf_counter()  # what a scoring worker then does with the leads the import touched
         demands_score(now=timezone.now())
         judged.append(time.perf_counter() - started)
@@ -158,10 +173,13 @@ def main() -> None:
         rows = [_lead_row(f"copy{copies.round}-{row[0]}", n, now) for n, row in enumerate(copies.rows())]
         connection.ensure_connection()
         raw = connection.connection
-        with raw.transaction(), raw.cursor() as cursor:
-            with cursor.copy(f"COPY leads_lead ({COLUMNS}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+        with (
+            raw.transaction(),
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY leads_lead ({COLUMNS}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
 
     times = interleaved({"import": do_import, "copy": do_copy}, repeats=REPEATS)
     notes = {"leads": LEADS, "rows": ROWS, "repeats": REPEATS, "peak_rss_mb": round(peak_rss_mb(), 1)}

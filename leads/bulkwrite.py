@@ -31,7 +31,9 @@ def _column(field: models.Field) -> tuple[str, str, Callable[[Any], Any] | None]
     return field.db_type(connection) or "text", "", None
 
 
-def _arrays(objs: Sequence[models.Model], fields: list[models.Field]) -> tuple[list[str], list[str], list[list]]:
+def _arrays(
+    objs: Sequence[models.Model], fields: list[models.Field]
+) -> tuple[list[str], list[str], list[list]]:
     types, casts, arrays = [], [], []
     for field in fields:
         type_, cast, prepare = _column(field)

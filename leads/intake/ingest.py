@@ -20,10 +20,11 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 
 from leads import services
+from leads.bulkwrite import rows_insert, rows_update
 from leads.intake.problems import problems_record
 from leads.intake.segment import Message, parse_batch
 from leads.models import Activity, IdentityKind, Lead, LeadIdentity, State
-from leads.scoring.demands import demands_record
+from leads.scoring.demands import Event, demands_record
 
 EMAIL = "email"
 ATTEMPTS = 3  # a lost race (a lead or id created, or merged away, by a concurrent batch) is retried
@@ -332,20 +333,20 @@ def _write(walk: _Walk, locked: dict[int, Lead], now: datetime, source: str, res
             changed[root.pk] = locked[root.pk]
             fields.add(EMAIL)
     if rows:
-        Lead.objects.bulk_create(rows, batch_size=500)
+        rows_insert(Lead, rows, set_pks=True)
         result.leads_created = len(rows)
         touched.update(row.pk for row in rows)
     for pk, lead in changed.items():
         lead.updated_at = now
         touched.add(pk)
     if changed:
-        Lead.objects.bulk_update(list(changed.values()), sorted(fields), batch_size=500)
+        rows_update(Lead, list(changed.values()), sorted(fields))
     # 3. Ids other systems know the leads by.
     identities = [
         LeadIdentity(lead=lead_of(person), kind=kind, value=value, created_at=now)
         for (kind, value), person in walk.identities
     ]
-    LeadIdentity.objects.bulk_create(identities, batch_size=1000)
+    rows_insert(LeadIdentity, identities)
     touched.update(identity.lead_id for identity in identities)
     # 4. Activities; a messageId stored meanwhile by a concurrent delivery is skipped by the unique constraint.
     activities = [
@@ -360,7 +361,7 @@ def _write(walk: _Walk, locked: dict[int, Lead], now: datetime, source: str, res
         )  # fmt: skip
         for message, person in walk.activities
     ]
-    Activity.objects.bulk_create(activities, batch_size=1000, ignore_conflicts=True)
+    rows_insert(Activity, activities, ignore_conflicts=True)
     result.activities = len(activities)
     touched.update(activity.lead_id for activity in activities)
     # 5. What was set aside, shown on each lead (the rest of its message was stored above).
@@ -373,7 +374,10 @@ def _write(walk: _Walk, locked: dict[int, Lead], now: datetime, source: str, res
     # here, judged by a scoring worker after commit (in-process: before this returns). Events that may fire a
     # trigger put their lead first.
     if touched:
-        events = ((a.lead_id, a.type, a.properties) for a in activities)
+        previous = {pk: lead.last_activity_at for pk, lead in locked.items()}
+        events = (
+            Event(a.lead_id, a.type, a.properties, a.occurred_at, previous.get(a.lead_id)) for a in activities
+        )
         scored = demands_record(touched, now=now, events=events)
         result.rescored, result.became_mql, result.became_hot = (
             scored.scored,

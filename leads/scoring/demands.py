@@ -26,6 +26,7 @@ import math
 import time
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from celery import current_app
 from django.conf import settings
@@ -39,8 +40,19 @@ from leads.signals import scoring_demanded
 from sla.criteria import may_trigger
 
 
+class Event(NamedTuple):
+    """An activity a batch stored, as the hot path sees it: `previous_at` is the lead's last activity known
+    before the batch (None for a new lead)."""
+
+    lead_id: int
+    type: str
+    properties: dict
+    occurred_at: datetime
+    previous_at: datetime | None
+
+
 def batch_size() -> int:
-    return int(getattr(settings, "SCORING_BATCH", 200))
+    return int(getattr(settings, "SCORING_BATCH", 50))
 
 
 def stale_seconds() -> int:
@@ -54,14 +66,21 @@ def scoring_rules(lead_ids: Iterable[int]) -> list[tuple[Rules | None, list[int]
     return [(active_rules(), ids)] if ids else []
 
 
-def hot_events(rules: Rules | None, events: Iterable[tuple[int, str, dict]]) -> set[int]:
-    """The leads among (lead id, activity type, properties) whose event may fire one of the triggers."""
+def hot_events(rules: Rules | None, events: Iterable[Event], *, now: datetime) -> set[int]:
+    """The leads among these events whose event may fire one of the triggers (sla.criteria.may_trigger)."""
     if rules is None:
         return set()
     return {
-        lead_id
-        for lead_id, type_, properties in events
-        if may_trigger(rules.criteria, type_, properties or {})
+        event.lead_id
+        for event in events
+        if may_trigger(
+            rules.criteria,
+            event.type,
+            event.properties or {},
+            occurred_at=event.occurred_at,
+            previous_at=event.previous_at,
+            now=now,
+        )
     }
 
 
@@ -74,11 +93,11 @@ def demands_record(
     lead_ids: Collection[int],
     *,
     now: datetime,
-    events: Iterable[tuple[int, str, dict]] = (),
+    events: Iterable[Event] = (),
     reason: str = "activity",
 ) -> RescoreResult:
     """Ask for these leads to be judged, in the caller's transaction; `events` (lead id, activity type,
-    properties) are what the batch stored: a lead whose event may fire a trigger is judged first. In-process
+    ...) are what the batch stored: a lead whose event may fire a trigger is judged first. In-process
     the leads are judged now, by the same `_judge` a worker runs (the result says what changed); with a broker
     a worker does it after commit (an empty result)."""
     ids = sorted(set(lead_ids))
@@ -93,7 +112,7 @@ def demands_record(
     hot: set[int] = set()
     for rules, group in groups:
         members = set(group)
-        hot |= hot_events(rules, (event for event in events if event[0] in members))
+        hot |= hot_events(rules, (event for event in events if event.lead_id in members), now=now)
     rows_insert(
         ScoringDemand,
         [ScoringDemand(lead_id=pk, hot=pk in hot, since=now, reason=reason) for pk in ids],

@@ -582,15 +582,34 @@ def _trigger_activity(
     return None
 
 
-def may_trigger(criteria: MqlCriteria, activity_type: str, properties: Mapping[str, Any]) -> bool:
-    """Whether an activity of this type and properties may fire one of the triggers (its type and `where`
-    match; gates, attributes, silence and windows are left to `evaluate`). Ingest scores such leads first."""
+def may_trigger(
+    criteria: MqlCriteria,
+    activity_type: str,
+    properties: Mapping[str, Any],
+    *,
+    occurred_at: datetime | None = None,
+    previous_at: datetime | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Whether an activity may fire one of the triggers: its type and `where` match, it is inside `within`
+    (when `occurred_at` and `now` are given), and for a comeback trigger the lead's activity before it
+    (`previous_at`, None: it has none) is at least `min_silence_days` older. Gates and attribute conditions
+    are left to `evaluate`: a True may still not fire, a False never does. Ingest scores such leads first."""
     key = _type_key(activity_type)
     for compiled in compiled_of(criteria).triggers:
         if compiled.type_key not in (key, ANY_ACTIVITY):
             continue
-        if compiled.where is None or compiled.where.test(Activity(None, activity_type, _EPOCH, properties)):
-            return True
+        if compiled.where is not None and not compiled.where.test(
+            Activity(None, activity_type, _EPOCH, properties)
+        ):
+            continue
+        if compiled.within is not None and occurred_at and now and occurred_at <= now - compiled.within:
+            continue
+        if compiled.silence is not None and (
+            previous_at is None or (occurred_at is not None and occurred_at - previous_at < compiled.silence)
+        ):
+            continue
+        return True
     return False
 
 
