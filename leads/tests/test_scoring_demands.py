@@ -192,3 +192,19 @@ def test_two_workers_on_postgresql_take_different_leads_without_waiting_for_each
     assert sorted(taken["first"] + taken["second"]) == sorted(lead.pk for lead in leads)
     assert not set(taken["first"]) & set(taken["second"])
     assert not ScoringDemand.objects.exists()
+
+
+def test_only_a_comeback_after_the_agreed_silence_puts_a_known_lead_first(agreement, with_broker):
+    # given two known people: one silent for 200 days, one active yesterday (the starter's comeback: 180 days)
+    now = timezone.now()
+    for user_id, email, last in (("u1", "back@acme.example", 200), ("u2", "busy@acme.example", 1)):
+        ingest.events_ingest(messages=[identify(user_id, email)], now=now)
+        Lead.objects.filter(email=email).update(last_activity_at=now - timedelta(days=last))
+    ScoringDemand.objects.all().delete()
+    # when each opens an e-mail
+    ingest.events_ingest(
+        messages=[track("u1", "Email Opened", "t1"), track("u2", "Email Opened", "t2")], now=now
+    )
+    # then only the one coming back waits as hot
+    hot = dict(ScoringDemand.objects.values_list("lead__email", "hot"))
+    assert hot == {"back@acme.example": True, "busy@acme.example": False}
