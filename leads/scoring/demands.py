@@ -163,7 +163,7 @@ def demands_score(
             chunk = None
         taken = _score_batch(now=now, lead_ids=chunk, size=size, into=total)
         done += taken
-        if wanted is None and taken < size:
+        if wanted is None and not taken:
             break
     return total
 
@@ -173,15 +173,17 @@ def _score_batch(*, now: datetime, lead_ids: list[int] | None, size: int, into: 
         rows = ScoringDemand.objects.select_for_update(skip_locked=True).order_by("-hot", "since")
         if lead_ids is not None:
             rows = rows.filter(lead_id__in=lead_ids)
-        taken = list(rows.values_list("lead_id", "reason")[:size])
+        taken = list(rows.values_list("lead_id", "reason", "hot")[:size])
         if not taken:
             return 0
+        if taken[0][2]:  # hot leads are committed on their own, not after a batch of ordinary ones
+            taken = [row for row in taken if row[2]]
         by_reason: dict[str, list[int]] = {}
-        for lead_id, reason in taken:
+        for lead_id, reason, _ in taken:
             by_reason.setdefault(reason, []).append(lead_id)
         for reason, ids in sorted(by_reason.items()):
             _judge(scoring_rules(ids), now=now, reason=reason, into=into)
-        ScoringDemand.objects.filter(lead_id__in=[lead_id for lead_id, _ in taken]).delete()
+        ScoringDemand.objects.filter(lead_id__in=[row[0] for row in taken]).delete()
     return len(taken)
 
 
@@ -196,7 +198,7 @@ def demands_work(
     while time.monotonic() - started < budget:
         taken = _score_batch(now=now_func(), lead_ids=None, size=batch_size(), into=RescoreResult())
         scored += taken
-        if taken < batch_size():
+        if not taken:
             return scored, False
     return scored, True
 

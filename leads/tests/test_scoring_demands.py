@@ -105,9 +105,9 @@ def test_a_worker_takes_hot_leads_first_and_at_most_a_batch_per_transaction(agre
             for n, lead in enumerate(leads)
         ]
     )
-    # when one batch is taken
+    # when four are taken
     demands.demands_score(now=now, limit=4)
-    # then the hot lead and the three oldest were judged; the rest still wait
+    # then the hot lead (committed on its own) and the three oldest were judged; the rest still wait
     judged = set(Lead.objects.filter(scored_at__isnull=False).values_list("pk", flat=True))
     assert judged == {leads[9].pk, leads[0].pk, leads[1].pk, leads[2].pk}
     assert ScoringDemand.objects.count() == 6
