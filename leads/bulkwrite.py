@@ -1,16 +1,20 @@
-"""Writing many rows at once, fast on PostgreSQL: one statement per table, `INSERT … SELECT FROM unnest(…)`
-with one array per column bound on the server, instead of Django's bulk path, which renders every value into the
-SQL text on the client (psycopg's per-element escaping of arrays and JSON was most of an import's time).
-Elsewhere (SQLite) Django's bulk_create / bulk_update do the job.
+"""Writing many rows at once, fast on PostgreSQL: one statement per table whose rows travel as a single JSON
+document (`INSERT … SELECT FROM jsonb_to_recordset(%s)`), encoded by the C json encoder and bound on the server,
+instead of Django's bulk path, which renders every value into the SQL text on the client (psycopg's per-element
+escaping of arrays and JSON was most of an import's time). Elsewhere (SQLite) Django's bulk_create / bulk_update
+do the job.
 
-What is stored is what Django would store (JSON through the field's encoder); a database error is raised as
-Django's (IntegrityError, ...).
+What is stored is what Django would store (JSON columns as the same JSON, datetimes to the microsecond); a
+database error is raised as Django's (IntegrityError, ...).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -23,30 +27,61 @@ def _fields(model: type[models.Model], names: Sequence[str] | None) -> list[mode
     return [field for field in model._meta.concrete_fields if not field.primary_key or not field.auto_created]
 
 
-def _column(field: models.Field) -> tuple[str, str, Callable[[Any], Any] | None]:
-    """(array type the values are bound as, cast back to the column's type, how a value is prepared)."""
-    if isinstance(field, models.JSONField):
-        encoder = field.encoder
-        return "text", "::jsonb", lambda value: None if value is None else json.dumps(value, cls=encoder)
-    return field.db_type(connection) or "text", "", None
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal | uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def _arrays(
-    objs: Sequence[models.Model], fields: list[models.Field]
-) -> tuple[list[str], list[str], list[list]]:
-    types, casts, arrays = [], [], []
-    for field in fields:
-        type_, cast, prepare = _column(field)
-        values = [getattr(obj, field.attname) for obj in objs]
-        types.append(type_)
-        casts.append(cast)
-        arrays.append(values if prepare is None else [prepare(value) for value in values])
-    return types, casts, arrays
+def _record_type(field: models.Field) -> str:
+    return "jsonb" if isinstance(field, models.JSONField) else field.db_type(connection) or "text"
 
 
-def _cursor() -> psycopg.Cursor:
+def _document(rows: Sequence[Sequence[Any]]) -> str:
+    """The rows as one JSON array of objects keyed c0, c1, ... (what jsonb_to_recordset reads)."""
+    return json.dumps(
+        [{f"c{n}": value for n, value in enumerate(row)} for row in rows], default=_default, allow_nan=False
+    )
+
+
+def _execute(sql: str, document: str) -> list[tuple]:
     connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)  # server-side binding, whatever Django's cursors do
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, [document])
+        return cursor.fetchall() if cursor.description else []
+
+
+def values_insert(
+    model: type[models.Model],
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    ignore_conflicts: bool = False,
+    returning: bool = False,
+) -> list[Any]:
+    """INSERT rows given as values of the fields `names` (attnames' values: a foreign key's id); the new
+    primary keys in order when `returning`. No model instance is built on PostgreSQL."""
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        fields = _fields(model, names)
+        objs = [model(**{f.attname: value for f, value in zip(fields, row, strict=True)}) for row in rows]
+        model.objects.bulk_create(objs, batch_size=1000, ignore_conflicts=ignore_conflicts)
+        return [obj.pk for obj in objs]
+    fields = _fields(model, names)
+    spec = ", ".join(f"c{n} {_record_type(field)}" for n, field in enumerate(fields))
+    sql = (
+        f"INSERT INTO {model._meta.db_table} ({', '.join(f.column for f in fields)}) "
+        f"SELECT {', '.join(f'c{n}' for n in range(len(fields)))} "
+        f"FROM jsonb_to_recordset(%s::jsonb) AS t({spec})"
+    )
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    if returning:
+        sql += f" RETURNING {model._meta.pk.column}"
+    return [row[0] for row in _execute(sql, _document(rows))]
 
 
 def rows_insert(
@@ -58,31 +93,22 @@ def rows_insert(
     set_pks: bool = False,
 ) -> None:
     """INSERT these objects (every concrete field but an auto id, or `fields`); `set_pks` reads the new ids
-    back onto them (in order, as Django's own bulk_create relies on; not with ignore_conflicts)."""
+    back onto them (in insertion order, as Django's own bulk_create relies on; not with ignore_conflicts)."""
     if not objs:
         return
     if connection.vendor != "postgresql":
         model.objects.bulk_create(objs, batch_size=1000, ignore_conflicts=ignore_conflicts)
         return
     columns = _fields(model, fields)
-    types, casts, arrays = _arrays(objs, columns)
-    names = [f"c{n}" for n in range(len(columns))]
-    sql = (
-        f"INSERT INTO {model._meta.db_table} ({', '.join(f.column for f in columns)}) "
-        f"SELECT {', '.join(name + cast for name, cast in zip(names, casts, strict=True))} "
-        f"FROM unnest({', '.join(f'%s::{type_}[]' for type_ in types)}) AS t({', '.join(names)})"
+    rows = [[getattr(obj, field.attname) for field in columns] for obj in objs]
+    pks = values_insert(
+        model, [f.name for f in columns], rows, ignore_conflicts=ignore_conflicts, returning=set_pks
     )
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
-    pk = model._meta.pk
     if set_pks:
-        sql += f" RETURNING {pk.column}"
-    with connection.wrap_database_errors, _cursor() as cursor:
-        cursor.execute(sql, arrays)
-        if set_pks:
-            for obj, (value,) in zip(objs, cursor.fetchall(), strict=True):
-                setattr(obj, pk.attname, value)
-                obj._state.adding, obj._state.db = False, connection.alias
+        pk = model._meta.pk
+        for obj, value in zip(objs, pks, strict=True):
+            setattr(obj, pk.attname, value)
+            obj._state.adding, obj._state.db = False, connection.alias
 
 
 def rows_update(model: type[models.Model], objs: Sequence[models.Model], fields: Sequence[str]) -> None:
@@ -94,16 +120,11 @@ def rows_update(model: type[models.Model], objs: Sequence[models.Model], fields:
         return
     pk = model._meta.pk
     columns = [pk, *_fields(model, fields)]
-    types, casts, arrays = _arrays(objs, columns)
-    names = [f"c{n}" for n in range(len(columns))]
-    sets = ", ".join(
-        f"{field.column} = v.{name}{cast}"
-        for field, name, cast in zip(columns[1:], names[1:], casts[1:], strict=True)
-    )
+    rows = [[getattr(obj, field.attname) for field in columns] for obj in objs]
+    spec = ", ".join(f"c{n} {_record_type(field)}" for n, field in enumerate(columns))
+    sets = ", ".join(f"{field.column} = v.c{n}" for n, field in enumerate(columns) if n)
     sql = (
         f"UPDATE {model._meta.db_table} AS t SET {sets} "
-        f"FROM unnest({', '.join(f'%s::{type_}[]' for type_ in types)}) AS v({', '.join(names)}) "
-        f"WHERE t.{pk.column} = v.{names[0]}"
+        f"FROM jsonb_to_recordset(%s::jsonb) AS v({spec}) WHERE t.{pk.column} = v.c0"
     )
-    with connection.wrap_database_errors, _cursor() as cursor:
-        cursor.execute(sql, arrays)
+    _execute(sql, _document(rows))

@@ -22,11 +22,10 @@ from django.db.models import Count, F
 from alignment import csvsafe
 from alignment.audit import audit_record
 from leads import jobs
-from leads.bulkwrite import rows_insert, rows_update
+from leads.bulkwrite import rows_insert, rows_update, values_insert
 from leads.intake import imports
 from leads.intake.imports import ColumnMap, CsvError, ParsedCsv, RowError
 from leads.models import IdentityKind, ImportedLead, ImportJob, Lead, LeadIdentity
-from leads.scoring import Rules, active_rules
 from leads.scoring.demands import demands_record
 from leads.services import EDITABLE_FIELDS, LeadData, lead_facts_apply, lead_upsert
 from leads.signals import import_job_queued
@@ -263,12 +262,9 @@ def import_run(*, job_id: int, now_func: Callable[[], datetime]) -> ImportJob:
         context = imports.file_context(
             parsed.records(), mapping, known_sources=_known_sources(), decimal_mark=parsed.decimal_mark
         )
-        rules = active_rules()
         records = list(parsed.records())
         while (done := _processed(job.pk)) < len(records):
-            if not _import_chunk(
-                job.pk, done, records[done : done + CHUNK], mapping, context, rules, now_func()
-            ):
+            if not _import_chunk(job.pk, done, records[done : done + CHUNK], mapping, context, now_func()):
                 break
     except Exception as error:
         log.exception("Import %s stopped", job.pk)
@@ -321,7 +317,6 @@ def _import_chunk(
     chunk: Sequence[tuple[int, dict[str, str]]],
     mapping: ColumnMap,
     context: imports.FileContext,
-    rules: Rules | None,
     now: datetime,
 ) -> bool:
     """Write one chunk with the job's progress and heartbeat; False when the job is no longer running."""
@@ -345,12 +340,10 @@ def _import_chunk(
             # Someone else wrote one of these leads meanwhile: go row by row, each retrying as an update.
             result = _upsert_one_by_one(valid, now=now)
         # Which leads this import made or changed: its result links to them (first word wins: created stays)
-        rows_insert(
+        values_insert(
             ImportedLead,
-            [
-                ImportedLead(job_id=job_id, lead_id=pk, created=pk in result.created_ids)
-                for pk in result.touched
-            ],
+            ["job", "lead", "created"],
+            [(job_id, pk, pk in result.created_ids) for pk in result.touched],
             ignore_conflicts=True,
         )
         # judged by a scoring worker after commit (in-process: now), as events are

@@ -227,7 +227,9 @@ def _lock(pks: set[int]) -> dict[int, Lead]:
     """Lock the stored leads the batch touches, in primary-key order (as leads_rescore does: no deadlocks)."""
     if not pks:
         return {}
-    leads = {lead.pk: lead for lead in Lead.objects.select_for_update().filter(pk__in=pks).order_by("pk")}
+    # the stored judgement (breakdown) is not read here: a scoring worker rewrites it
+    rows = Lead.objects.select_for_update().filter(pk__in=pks).defer("breakdown").order_by("pk")
+    leads = {lead.pk: lead for lead in rows}
     if len(leads) != len(pks):
         raise _Stale()
     return leads

@@ -32,7 +32,7 @@ from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 
-from leads.bulkwrite import rows_insert
+from leads.bulkwrite import values_insert
 from leads.models import Lead, ScoringDemand
 from leads.rules import Rules, active_rules
 from leads.scoring.rescore import RescoreResult, leads_rescore
@@ -113,9 +113,10 @@ def demands_record(
     for rules, group in groups:
         members = set(group)
         hot |= hot_events(rules, (event for event in events if event.lead_id in members), now=now)
-    rows_insert(
+    values_insert(
         ScoringDemand,
-        [ScoringDemand(lead_id=pk, hot=pk in hot, since=now, reason=reason) for pk in ids],
+        ["lead", "hot", "since", "reason"],
+        [(pk, pk in hot, now, reason) for pk in ids],
         ignore_conflicts=True,
     )
     hot_ids = sorted(hot)

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 import pytest
 from django.db import IntegrityError, transaction
 
-from leads.bulkwrite import rows_insert, rows_update
+from leads.bulkwrite import rows_insert, rows_update, values_insert
 from leads.models import Lead, LeadIdentity
 
-T0 = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+T0 = datetime(2026, 11, 2, 9, 30, 1, 123456, tzinfo=UTC)
 pytestmark = pytest.mark.django_db
 
 
@@ -55,3 +55,16 @@ def test_a_unique_conflict_is_djangos_integrity_error_unless_ignored():
     # when conflicts are ignored / then it is skipped
     rows_insert(LeadIdentity, again, ignore_conflicts=True)
     assert LeadIdentity.objects.count() == 1
+
+
+def test_rows_given_as_values_insert_with_their_ids_in_order():
+    # given two leads; when links are inserted as plain values (a foreign key by its id), ids read back
+    a = Lead.objects.create(email="a@x.example", created_at=T0, updated_at=T0)
+    b = Lead.objects.create(email="b@x.example", created_at=T0, updated_at=T0)
+    ids = values_insert(
+        LeadIdentity, ["lead", "kind", "value", "created_at"], [(a.pk, "external", "A1", T0), (b.pk, "external", "B1", T0)],
+        returning=True,
+    )  # fmt: skip
+    # then the rows are there, in the order given, to the microsecond
+    stored = [LeadIdentity.objects.get(pk=pk) for pk in ids]
+    assert [(i.lead_id, i.value, i.created_at) for i in stored] == [(a.pk, "A1", T0), (b.pk, "B1", T0)]
