@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.db import OperationalError
 from django.utils import timezone
 
 from leads import services
@@ -31,7 +32,12 @@ def scoring_run(hot_ids: list[int] | None = None) -> int:
     if rows still wait, queue the next run (so a hot task queued meanwhile runs between two)."""
     from leads.scoring.demands import demands_work
 
-    scored, more = demands_work(now_func=timezone.now, hot_ids=hot_ids or ())
+    try:
+        scored, more = demands_work(now_func=timezone.now, hot_ids=hot_ids or ())
+    except OperationalError:  # a deadlock or lost connection: the rows are still there, run again shortly
+        log.warning("scoring run stopped on a database error; queued again", exc_info=True)
+        scoring_run.apply_async(countdown=1)
+        return 0
     if more:
         scoring_run.delay()
     return scored
