@@ -19,6 +19,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import median
 from urllib.parse import urlsplit, urlunsplit
 
 HERE = Path(__file__).resolve().parent
@@ -144,12 +145,14 @@ def main() -> None:
 
     files, copies = Files(), Files()
     judged: list[float] = []
+    imported: list[float] = []  # the import alone; interleaved() times the import and its judgement together
 
     def do_import() -> None:
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(HEADERS)
         writer.writerows(files.rows())
+        started = time.perf_counter()  # what the Import page's request does: upload, then run
         job = import_create(
             user=user,
             filename="bench.csv",
@@ -158,6 +161,7 @@ def main() -> None:
             now=timezone.now(),
         )
         job = import_start(job_id=job.pk, user=user, now_func=timezone.now, inline=True)
+        imported.append(time.perf_counter() - started)
         if job.status != ImportJob.Status.DONE or job.imported + job.updated != ROWS:
             sys.exit(
                 f"import {job.pk} ended {job.status}: {job.imported} new, {job.updated} updated, {job.failure}"
@@ -185,16 +189,17 @@ def main() -> None:
     notes = {"leads": LEADS, "rows": ROWS, "repeats": REPEATS, "peak_rss_mb": round(peak_rss_mb(), 1)}
     record(
         f"CSV import, {ROWS:,} rows into {LEADS:,} leads",
-        times["import"].p50,
+        median(imported[1:]),  # the first is interleaved()'s warm-up
         "s",
         baseline=times["copy"].p50,
         baseline_name=f"COPY of the same {ROWS:,} rows",
         goal="< 2 s",
         notes=notes,
     )
+    print(f"  (import and judgement together: {times['import'].p50:.3g} s)")
     record(
         f"CSV import, judging its {ROWS:,} leads (a scoring worker)",
-        sorted(judged)[len(judged) // 2],
+        median(judged[1:]),
         "s",
         notes=notes,
     )
