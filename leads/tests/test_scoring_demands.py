@@ -208,3 +208,19 @@ def test_only_a_comeback_after_the_agreed_silence_puts_a_known_lead_first(agreem
     # then only the one coming back waits as hot
     hot = dict(ScoringDemand.objects.values_list("lead__email", "hot"))
     assert hot == {"back@acme.example": True, "busy@acme.example": False}
+
+
+def test_a_scoring_run_stopped_by_a_database_error_queues_itself_again(monkeypatch):
+    # given a scoring run that meets a deadlock
+    from django.db import OperationalError
+
+    queued: list[dict] = []
+    monkeypatch.setattr(tasks.scoring_run, "apply_async", lambda **kwargs: queued.append(kwargs))
+
+    def deadlock(**kwargs):
+        raise OperationalError("deadlock detected")
+
+    monkeypatch.setattr(demands, "demands_work", deadlock)
+    # when it runs / then it does not fail: it queues the next run, the rows still waiting for it
+    assert tasks.scoring_run.run() == 0
+    assert queued == [{"countdown": 1}]
