@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0010_import_job_encoding'),
+        ('leads', '0011_pages_sort_indexes'),
     ]
 
     operations = [
