@@ -62,10 +62,10 @@ PEOPLE = scaled(small=2_000, default=50_000)
 HISTORY = scaled(small=10, default=20)  # activities per known person before the run
 CLIENTS = 4
 BATCH = 100
-ROUND_BATCHES = scaled(small=8, default=40)  # batches per timed ingest round
-REPEATS = scaled(small=3, default=5)
-PROBES = scaled(small=15, default=60)
-BACKLOG = scaled(small=1_000, default=10_000)  # waiting leads per worker-throughput run
+ROUND_BATCHES = scaled(small=5, default=40)  # batches per timed ingest round
+REPEATS = scaled(small=2, default=5)
+PROBES = scaled(small=10, default=60)
+BACKLOG = scaled(small=500, default=10_000)  # waiting leads per worker-throughput run
 PATHS = ("/", "/pricing", "/blog/a", "/blog/b", "/product", "/careers", "/docs/start")
 EVENTS = ("Email Opened", "Email Link Clicked", "Asset Downloaded", "Webinar Attended", "Form Submitted",
           "Demo Requested", "Pricing Calculator Used")  # fmt: skip
