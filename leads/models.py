@@ -610,3 +610,23 @@ class DataProblem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.problem}"
+
+
+class ScoringDemand(models.Model):
+    """A lead whose facts changed and who waits for the agreement's judgement (leads/scoring/demands.py).
+
+    Written in the transaction that stores the facts (an event batch, an import chunk), at most one row per
+    lead; a scoring worker takes rows (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL), scores their leads and
+    deletes the rows in one transaction, so a worker that dies leaves its rows for the next one. `hot`: an
+    event of the batch may fire a trigger, so the lead is scored first."""
+
+    lead = models.OneToOneField(Lead, on_delete=models.CASCADE, related_name="+", primary_key=True)
+    hot = models.BooleanField(default=False)
+    since = models.DateTimeField(help_text="when the lead first waited (the oldest unscored change)")
+    reason = models.CharField(max_length=20, default="activity", help_text="activity, import, ...")
+
+    class Meta:
+        indexes = [models.Index(fields=["-hot", "since"], name="leads_demand_order_idx")]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id}{' (hot)' if self.hot else ''} since {self.since:%H:%M:%S}"

@@ -25,6 +25,9 @@ sla_breaches_found = (
 )  # kwargs: breach_ids, notify_manager. Tell owners (and managers) of missed deadlines.
 rescore_job_queued = Signal()  # kwargs: job_id. Run a background rescoring job.
 import_job_queued = Signal()  # kwargs: job_id. Run a CSV import job in the background.
+# Leads wait to be scored (leads/scoring/demands.py); kwargs: hot_ids (leads an event may have made hot: they
+# get their own task on the `hot` queue). A scoring run is queued after commit.
+scoring_demanded = Signal()
 
 # The SLA engine's announcements (sent inside the scan's transaction; alignment's outbox turns each into
 # notifications delivered after commit, so a failed delivery never loses the fact).

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('feedback', '0006_review_cycle_facts'),
-        ('leads', '0012_handover_record'),
+        ('leads', '0013_handover_record'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0011_pages_sort_indexes'),
+        ('leads', '0012_ingest_scoring_demand'),
         ('sla', '0002_signed_versions_immutable'),
     ]
 
