@@ -30,11 +30,11 @@ COHORT_RULE = _(
     "by the outcome it has now. Hand-overs without an outcome yet are immature and counted as such."
 )
 BANDS: tuple[tuple[int | None, int | None, str], ...] = (
-    (None, 25, "under 25"),
+    (None, 25, _("under 25")),
     (25, 50, "25–49"),
     (50, 75, "50–74"),
     (75, 100, "75–99"),
-    (100, None, "100 and over"),
+    (100, None, _("100 and over")),
 )
 CLOSED_LOST = (Cycle.Outcome.REJECTED, Cycle.Outcome.LOST, Cycle.Outcome.DISQUALIFIED)
 

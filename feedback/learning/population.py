@@ -15,15 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from feedback.models import Cycle
 from leads.models import Lead
 from leads.scoring.rescore import attributes_of, facts_for
 from sla.criteria import Activity as Fact
 
-HANDED_OVER = "handed over, won"
-REJECTED = "handed over, not won"
-IMPORTED = "outcome imported, not closed by sales"
+HANDED_OVER = gettext_noop("handed over, won")
+REJECTED = gettext_noop("handed over, not won")
+IMPORTED = gettext_noop("outcome imported, not closed by sales")
 IMPORTED_OUTCOME_FIELDS = ("outcome_converted", "outcome_won")
 _TRUE = {"1", "1.0", "true", "yes", "won", "converted", "y"}
 _FALSE = {"0", "0.0", "false", "no", "lost", "not converted", "n"}
@@ -72,8 +74,9 @@ class Population:
             "leads": len(self), "won": int(self.won.sum()),
             "conversion": float(self.won.mean()) if len(self) else None,
             "by_source": dict(sorted(Counter(self.labels).items())),
-            "text": (f"{len(self)} leads with a known result, {int(self.won.sum())} converted — "
-                     + ", ".join(f"{n} {label}" for label, n in sorted(Counter(self.labels).items()))),
+            "text": (_("%(leads)s leads with a known result, %(won)s converted") % {"leads": len(self),
+                     "won": int(self.won.sum())} + " — "
+                     + ", ".join(f"{n} {_(label)}" for label, n in sorted(Counter(self.labels).items()))),
         }  # fmt: skip
 
 
