@@ -4,13 +4,18 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from feedback.models import ContactAttempt, Reason
 from sla.criteria import SqlCriteria
 
 
 class ContactForm(forms.Form):
-    channel = forms.ChoiceField(choices=ContactAttempt.Channel.choices, initial="call", label=_("Contact by"))
+    channel = forms.ChoiceField(
+        choices=ContactAttempt.Channel.choices,
+        initial="call",
+        label=pgettext_lazy("how a contact was made", "Channel"),
+    )
     connected = forms.BooleanField(required=False, label=_("Reached them"))
     note = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label=_("Note")

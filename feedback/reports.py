@@ -133,7 +133,7 @@ def marketing_side(month: date, version: AgreementVersion | None) -> dict[str, A
         )
         by[field] = [
             {
-                "name": row[field] or "(none)",
+                "name": row[field] or _("(none)"),
                 "mqls": row["mqls"],
                 "accepted": row["accepted"],
                 "won": row["won"],
@@ -370,6 +370,9 @@ def _lead_row(cycle: dict[str, Any]) -> dict[str, Any]:
         "score": cycle["score"],
         "tier": cycle["tier"],
         "outcome": cycle["outcome"],
+        "outcome_label": Cycle.Outcome(cycle["outcome"]).label
+        if cycle["outcome"] in Cycle.Outcome.values
+        else "",
         "reason": cycle["rejection_reason__label"] or cycle["outcome_reason__label"] or "",
         "source": cycle["source"],
     }
@@ -421,7 +424,7 @@ def reasons(queryset: QuerySet[Cycle]) -> dict[str, Any]:
             .order_by(label, "-n", "source")
         )
         return [
-            {"reason": row[label] or "(none)", "source": row["source"] or "(none)", "n": row["n"]}
+            {"reason": row[label] or _("(none)"), "source": row["source"] or _("(none)"), "n": row["n"]}
             for row in rows
         ]
 
@@ -443,7 +446,7 @@ def _by_rule(rows: Any) -> list[dict[str, Any]]:
     grouped: dict[str, list[tuple[str, int]]] = {}
     for row in rows:
         grouped.setdefault(row["name"], []).append(
-            (row["cycle__rejection_reason__label"] or "(none)", row["n"])
+            (row["cycle__rejection_reason__label"] or _("(none)"), row["n"])
         )
     return sorted(
         (

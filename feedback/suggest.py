@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from alignment.roles import Role
 from feedback.models import Cycle
@@ -168,7 +168,7 @@ def learned_suggestions(version: AgreementVersion | None) -> tuple[list[Suggesti
     digest = hashlib.sha256(version.content_hash.encode())
     digest.update(population.lead_ids.tobytes())
     digest.update(population.won.tobytes())
-    key = f"learning-{digest.hexdigest()}"
+    key = f"learning-{get_language()}-{digest.hexdigest()}"  # the texts are in the reader's language
     cached = cache.get(key)
     if cached is None:
         result = propose.plan(Agreement.of(version), population)

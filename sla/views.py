@@ -17,7 +17,7 @@ from django_tables2 import RequestConfig
 
 from alignment.roles import ALL_ROLES, MANAGERS, Role, role_required, user_roles
 from sla import content as agreement_content
-from sla import services
+from sla import services, wording
 from sla.diff import diff_content
 from sla.exceptions import AgreementError, InvalidContent
 from sla.forms import ACTIVITY_TYPES, LEAD_FIELDS, PART_FORMS, RULE_FORMS, CommentForm, DetailsForm
@@ -68,8 +68,7 @@ def _sections(version: AgreementVersion) -> list[dict[str, Any]]:
     sections = []
     for key, (_prefix, label) in agreement_content.RULE_SECTIONS.items():
         rules = [
-            {**rule, "text": agreement_content.describe_rule(key, rule)}
-            for rule in version.content["mql"].get(key, [])
+            {**rule, "text": wording.rule_words(key, rule)} for rule in version.content["mql"].get(key, [])
         ]
         singular, plural = SECTION_LABELS.get(key, (label, label))
         sections.append({"key": key, "label": singular, "plural_label": plural, "rules": rules})
