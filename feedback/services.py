@@ -20,6 +20,7 @@ from feedback.models import ContactAttempt, Cycle, CycleRule, Decision, Reason, 
 from leads.exceptions import LeadError
 from leads.lifecycle import rules as life
 from leads.lifecycle.services import lead_progress, lead_status_updated
+from leads.lifecycle.words import refusal_words
 from leads.models import HANDED_OVER_STATES, Lead
 from sla.agreement import Agreement
 from sla.calendar import business_minutes_between
@@ -154,7 +155,7 @@ def _allowed(action: life.Action, lead: Lead) -> life.Move:
     try:
         return life.move(action, lead.state)
     except life.NotAllowed as error:
-        raise OutcomeRefused(str(error)) from error
+        raise OutcomeRefused(refusal_words(error)) from error
 
 
 def _progress(lead: Lead, user: Any, now: datetime, action: life.Action, reason: str) -> Lead:

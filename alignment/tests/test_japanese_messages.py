@@ -113,3 +113,19 @@ def test_the_review_page_suggestions_follow_the_readers_language(login, marketin
     page = login(marketing_manager).get(reverse("feedback:review") + "?month=2999-01")
     # then the maturity note is Japanese
     assert "この月はまだ終わっていません。" in page.content.decode()
+
+
+def test_a_refused_action_is_explained_in_the_readers_language():
+    from django.utils import translation
+
+    from leads.lifecycle import rules as life
+    from leads.lifecycle.words import refusal_words
+
+    # when a rep tries to accept a lead that was already won
+    with pytest.raises(life.NotAllowed) as refused:
+        life.move(life.Action.ACCEPT, life.State.WON)
+
+    # then the pure rules say why in English, and a Japanese reader reads it in Japanese
+    assert str(refused.value) == "Only an MQL can be accepted; this lead is Won."
+    with translation.override("ja"):
+        assert refusal_words(refused.value) == "受け入れられるのは MQL だけです。このリードは「受注」です。"

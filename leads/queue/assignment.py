@@ -16,6 +16,7 @@ from alignment.audit import audit_record
 from alignment.roles import Role
 from leads.exceptions import LeadAlreadyClaimed, LeadError, NoRepAvailable
 from leads.lifecycle import rules as life
+from leads.lifecycle.words import refusal_words
 from leads.models import Lead, LeadEvent, RepProfile, SlaBreach, State
 from leads.queue.availability import Availability, Turn, availability, level_count, next_turn
 from leads.queue.clocks import stamp_clocks
@@ -46,7 +47,7 @@ def _allowed(action: life.Action, lead: Lead) -> life.Move:
     try:
         return life.move(action, lead.state)
     except life.NotAllowed as error:
-        raise LeadError(str(error)) from error
+        raise LeadError(refusal_words(error)) from error
 
 
 def _stamp(lead: Lead) -> list[str]:
