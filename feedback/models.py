@@ -192,3 +192,26 @@ class Snapshot(models.Model):
 
     def __str__(self) -> str:
         return f"Review {self.month:%Y-%m} (frozen)"
+
+
+class OpportunityImport(models.Model):
+    """A CRM opportunity export read into the leads' known results: who imported what, and what it matched."""
+
+    filename = models.CharField(max_length=255)
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    imported_at = models.DateTimeField()
+    rows = models.PositiveIntegerField(default=0)
+    leads = models.PositiveIntegerField(default=0, help_text=_("Leads given a result"))
+    won = models.PositiveIntegerField(default=0)
+    lost = models.PositiveIntegerField(default=0)
+    still_open = models.PositiveIntegerField(default=0, help_text=_("Rows of opportunities not closed yet"))
+    unmatched = models.PositiveIntegerField(default=0, help_text=_("Rows naming no known lead"))
+    problems = models.JSONField(
+        default=list, blank=True, help_text=_("The first rows that could not be used")
+    )
+
+    class Meta:
+        ordering = ["-imported_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.imported_at:%Y-%m-%d %H:%M})"

@@ -42,7 +42,7 @@ class Suggestion:
 
 def _window(month: date) -> Any:
     first = month
-    for _month in range(WINDOW_MONTHS - 1):
+    for _step in range(WINDOW_MONTHS - 1):
         first = previous_month(first)
     start = month_bounds(first)[0]
     end = month_bounds(month)[1]
@@ -92,19 +92,16 @@ def sales_capacity(version: AgreementVersion | None) -> tuple[int | None, str]:
     which says how many leads marketing promised, not how many sales can take."""
     stated = Agreement.of(version).terms.sales_capacity_per_month if version else None
     if stated:
-        return int(stated), _("the agreement's stated sales capacity (%(n)s MQLs a month)") % {"n": stated}
+        return int(stated), _("the agreement's stated sales capacity (%(n)d MQLs a month)") % {"n": stated}
     reps = RepProfile.objects.filter(is_away=False, user__is_active=True, user__groups__name=Role.REP.value)
     total = reps.aggregate(n=Count("id"), capacity=Sum("capacity"))
     if total["n"]:
-        return (
-            int(total["capacity"]),
-            ngettext(
-                "%(n)s active rep × their capacity (%(capacity)s leads)",
-                "%(n)s active reps × their capacity (%(capacity)s leads)",
-                total["n"],
-            )
-            % {"n": total["n"], "capacity": total["capacity"]},
-        )
+        text = ngettext(
+            "%(n)d active rep × their capacity (%(capacity)d leads)",
+            "%(n)d active reps × their capacity (%(capacity)d leads)",
+            total["n"],
+        ) % {"n": total["n"], "capacity": total["capacity"]}
+        return int(total["capacity"]), text
     return None, ""
 
 

@@ -94,7 +94,7 @@ class Lead(models.Model):
     industry = models.CharField(max_length=100, blank=True)
     employees = models.PositiveIntegerField(null=True, blank=True)
     country = models.CharField(max_length=100, blank=True)
-    source = models.CharField(max_length=100, blank=True, db_index=True, help_text=_("Source or channel"))
+    source = models.CharField(max_length=100, blank=True, help_text=_("Source or channel"))
     campaign = models.CharField(max_length=200, blank=True, db_index=True)
     attributes = models.JSONField(default=dict, blank=True, help_text=_("Custom attributes"))
 
@@ -120,7 +120,12 @@ class Lead(models.Model):
 
     # Hand-over to sales and its SLA clocks (business time, from the active agreement's terms)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+        db_index=False,  # leads_owner_sort_idx (owner, id) serves it
     )
     claim_due_at = models.DateTimeField(null=True, blank=True)
     first_contact_due_at = models.DateTimeField(null=True, blank=True)
@@ -143,7 +148,7 @@ class Lead(models.Model):
         null=True, blank=True, help_text=_("Earliest deadline of a running clock not yet flagged as breached")
     )
 
-    created_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
     objects = LeadQuerySet.as_manager()
@@ -166,6 +171,23 @@ class Lead(models.Model):
                 condition=Q(next_sla_check_at__isnull=False),
                 name="leads_sla_check_idx",
             ),
+            # One index per sort a page offers (queue headers, the Overdue tab, all leads, /api/leads/), each ending
+            # in the id so a keyset page (alignment.paging) starts where the last one stopped. Sorting by owner
+            # (a name in another table) reads one owner at a time by (owner, id).
+            models.Index(
+                fields=["sla_due_at", "id"],
+                condition=Q(state__in=["mql", "sal", "sql"]),
+                name="leads_queue_due_idx",
+            ),  # fmt: skip
+            models.Index(fields=["last_name", "first_name", "email", "id"], name="leads_name_sort_idx"),
+            models.Index(fields=["company", "id"], name="leads_company_sort_idx"),
+            models.Index(fields=["state", "id"], name="leads_state_sort_idx"),
+            models.Index(fields=["tier", "id"], name="leads_tier_sort_idx"),
+            models.Index(fields=["score", "id"], name="leads_score_sort_idx"),
+            models.Index(fields=["source", "id"], name="leads_source_sort_idx"),
+            models.Index(fields=["created_at", "id"], name="leads_created_sort_idx"),
+            models.Index(fields=["updated_at", "id"], name="leads_updated_sort_idx"),
+            models.Index(fields=["owner", "id"], name="leads_owner_sort_idx"),
         ]
 
     def __str__(self) -> str:
