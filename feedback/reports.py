@@ -370,9 +370,6 @@ def _lead_row(cycle: dict[str, Any]) -> dict[str, Any]:
         "score": cycle["score"],
         "tier": cycle["tier"],
         "outcome": cycle["outcome"],
-        "outcome_label": Cycle.Outcome(cycle["outcome"]).label
-        if cycle["outcome"] in Cycle.Outcome.values
-        else "",
         "reason": cycle["rejection_reason__label"] or cycle["outcome_reason__label"] or "",
         "source": cycle["source"],
     }
