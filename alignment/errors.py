@@ -1,7 +1,8 @@
 """Error answers: JSON on the API paths (clients read `code` and `message`, never an HTML page), and 503 with
 Retry-After while the database is out of reach (a client retries instead of dropping what it sent).
 
-Django's handler400/403/404/500 point here (alignment/urls.py); pages keep their HTML templates. A database
+Messages follow the request's language (Accept-Language, or the signed-in user's choice); `code` never changes, so
+clients can rely on it. Django's handler400/403/404/500 point here (alignment/urls.py); pages keep their HTML templates. A database
 outage is caught twice: by DatabaseUnavailableMiddleware for view errors (also under DEBUG, where Django would
 show its technical page) and by `server_error` for errors raised in middleware (sessions, auth).
 """
@@ -14,6 +15,7 @@ import sys
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from django.views import defaults
 
 logger = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ def retry_after() -> str:
 
 def unavailable(request: HttpRequest) -> HttpResponse:
     """503 + Retry-After: the database is down or restarting; nothing was stored, the same request may be sent again."""
-    message = "The database is unavailable: retry after the delay in Retry-After; nothing was stored"
+    message = _("The database is unavailable: retry after the delay in Retry-After; nothing was stored")
     if is_api(request):
         response: HttpResponse = JsonResponse(
             {"success": False, "code": "unavailable", "message": message}, status=503
@@ -49,19 +51,19 @@ def _json(status: int, code: str, message: str) -> JsonResponse:
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api(request):
-        return _json(400, "invalid_request", "The request could not be read")
+        return _json(400, "invalid_request", _("The request could not be read"))
     return defaults.bad_request(request, exception)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api(request):
-        return _json(403, "forbidden", str(exception) if exception and str(exception) else "Forbidden")
+        return _json(403, "forbidden", str(exception) if exception and str(exception) else _("Forbidden"))
     return defaults.permission_denied(request, exception)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if is_api(request):
-        return _json(404, "not_found", f"No such API path: {request.path}")
+        return _json(404, "not_found", _("No such API path: %(path)s") % {"path": request.path})
     return defaults.page_not_found(request, exception)
 
 
@@ -70,7 +72,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if isinstance(error, DATABASE_ERRORS):
         return unavailable(request)
     if is_api(request):
-        return _json(500, "server_error", "An unexpected error: it has been logged")
+        return _json(500, "server_error", _("An unexpected error: it has been logged"))
     return defaults.server_error(request)
 
 

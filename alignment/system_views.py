@@ -10,6 +10,9 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alignment import outbox, webhooks
@@ -36,16 +39,16 @@ def deliveries(request: HttpRequest) -> HttpResponse:
 def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
     message = get_object_or_404(OutboxMessage, pk=pk)
     outbox.message_retry(message_id=message.pk, now=timezone.now())
-    messages.success(request, f"{message.key} will be sent again now.")
+    messages.success(request, _("%(key)s will be sent again now.") % {"key": message.key})
     return redirect("deliveries")
 
 
 class SubscriptionForm(forms.Form):
-    url = forms.URLField(label="Endpoint URL", max_length=500, assume_scheme="https")
+    url = forms.URLField(label=_l("Endpoint URL"), max_length=500, assume_scheme="https")
     description = forms.CharField(max_length=200, required=False)
     event_types = forms.MultipleChoiceField(
         choices=[
-            (name, f"{name} — {text}")
+            (name, format_lazy("{} — {}", name, text))
             for name, text in webhooks.EVENT_TYPES.items()
             if name != "webhook.test"
         ],
@@ -88,7 +91,7 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def webhook_test(request: HttpRequest, pk: int) -> HttpResponse:
     subscription = get_object_or_404(WebhookSubscription, pk=pk)
     webhooks.webhook_send_test(subscription=subscription, now=timezone.now())
-    messages.success(request, "A webhook.test message was sent; its result is in the log below.")
+    messages.success(request, _("A webhook.test message was sent; its result is in the log below."))
     return redirect("webhook_detail", pk=subscription.pk)
 
 
@@ -98,5 +101,5 @@ def webhook_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     subscription = get_object_or_404(WebhookSubscription, pk=pk)
     subscription.is_active = not subscription.is_active
     subscription.save(update_fields=["is_active"])
-    messages.success(request, "Endpoint resumed." if subscription.is_active else "Endpoint paused.")
+    messages.success(request, _("Endpoint resumed.") if subscription.is_active else _("Endpoint paused."))
     return redirect("webhook_detail", pk=subscription.pk)

@@ -10,22 +10,24 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
 from alignment.models import OutboxMessage, WebhookSubscription
 from alignment.outbox import Item, outbox_put, outbox_put_many
 
-EVENT_TYPES: dict[str, str] = {
-    "lead.mql": "A lead became a marketing-qualified lead and was handed to sales",
-    "lead.hot": "A lead became hot (a trigger fired or its score crossed the hot line)",
-    "lead.accepted": "Sales accepted a lead (SAL)",
-    "lead.rejected": "Sales rejected a lead back to marketing",
-    "lead.sql": "A lead became a sales-qualified lead",
-    "lead.won": "The deal was won",
-    "lead.lost": "The deal was lost",
-    "sla.warning": "An SLA deadline is near",
-    "sla.breached": "An SLA deadline was missed",
-    "agreement.activated": "A new agreement version came into force",
-    "webhook.test": "A test message sent from the webhooks page",
+EVENT_TYPES: dict[str, Any] = {
+    "lead.mql": _l("A lead became a marketing-qualified lead and was handed to sales"),
+    "lead.hot": _l("A lead became hot (a trigger fired or its score crossed the hot line)"),
+    "lead.accepted": _l("Sales accepted a lead (SAL)"),
+    "lead.rejected": _l("Sales rejected a lead back to marketing"),
+    "lead.sql": _l("A lead became a sales-qualified lead"),
+    "lead.won": _l("The deal was won"),
+    "lead.lost": _l("The deal was lost"),
+    "sla.warning": _l("An SLA deadline is near"),
+    "sla.breached": _l("An SLA deadline was missed"),
+    "agreement.activated": _l("A new agreement version came into force"),
+    "webhook.test": _l("A test message sent from the webhooks page"),
 }
 
 
@@ -38,7 +40,7 @@ def subscription_create(
 ) -> WebhookSubscription:
     unknown = set(event_types) - set(EVENT_TYPES)
     if unknown:
-        raise ValueError(f"Unknown event types: {', '.join(sorted(unknown))}")
+        raise ValueError(_("Unknown event types: %(types)s") % {"types": ", ".join(sorted(unknown))})
     subscription = WebhookSubscription(
         url=url, event_types=sorted(event_types), description=description, secret=secret_new(), created_at=now
     )

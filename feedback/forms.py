@@ -4,21 +4,32 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from feedback.models import ContactAttempt, Reason
 from sla.criteria import SqlCriteria
 
 
 class ContactForm(forms.Form):
-    channel = forms.ChoiceField(choices=ContactAttempt.Channel.choices, initial="call")
+    channel = forms.ChoiceField(
+        choices=ContactAttempt.Channel.choices,
+        initial="call",
+        label=pgettext_lazy("how a contact was made", "Channel"),
+    )
     connected = forms.BooleanField(required=False, label=_("Reached them"))
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    note = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label=_("Note")
+    )
 
 
 class ReasonForm(forms.Form):
     kind: str = ""
-    reason = forms.ModelChoiceField(queryset=Reason.objects.none(), empty_label=_("Choose a reason…"))
-    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    reason = forms.ModelChoiceField(
+        queryset=Reason.objects.none(), empty_label=_("Choose a reason…"), label=_("Reason")
+    )
+    comment = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, label=_("Comment")
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -28,7 +39,7 @@ class ReasonForm(forms.Form):
         data = super().clean()
         reason = data.get("reason")
         if reason and reason.needs_comment and not (data.get("comment") or "").strip():
-            self.add_error("comment", f"Say more: “{reason.label}” needs a comment.")
+            self.add_error("comment", _("Say more: “%(reason)s” needs a comment.") % {"reason": reason.label})
         return data
 
 
@@ -54,12 +65,15 @@ class QualifyForm(forms.Form):
         self.criteria = criteria
         for item in criteria.items:
             answer = answers.get(item.key, {})
-            label = f"{item.label}{' (required)' if item.required else ''}"
+            label = _("%(item)s (required)") % {"item": item.label} if item.required else item.label
             self.fields[f"{item.key}_met"] = forms.BooleanField(
                 required=False, label=label, initial=answer.get("met")
             )
             self.fields[f"{item.key}_note"] = forms.CharField(
-                required=False, label=f"{item.label}: note", initial=answer.get("note", ""), max_length=1000
+                required=False,
+                label=_("%(item)s: note") % {"item": item.label},
+                initial=answer.get("note", ""),
+                max_length=1000,
             )
 
     def rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
@@ -77,7 +91,9 @@ class QualifyForm(forms.Form):
 
 class OpportunityForm(forms.Form):
     amount = forms.DecimalField(min_value=0.01, max_digits=12, decimal_places=2, label=_("Amount"))
-    expected_close = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    expected_close = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Expected close")
+    )
 
 
 class WinForm(forms.Form):

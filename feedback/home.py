@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from alignment.roles import ALL_ROLES, SALES, Role, role_required, user_roles
@@ -57,7 +59,8 @@ def home_figures(*, user: Any, now: datetime) -> HomeFigures:
         for version in waiting:
             figures.todos.append(
                 Todo(
-                    f"Version {version.number} of the agreement awaits your signature",
+                    _("Version %(number)s of the agreement awaits your signature")
+                    % {"number": version.number},
                     1,
                     version.get_absolute_url(),
                     urgent=True,
@@ -78,15 +81,19 @@ def home_figures(*, user: Any, now: datetime) -> HomeFigures:
         )
         unassigned_hot = Lead.objects.in_queue().filter(owner__isnull=True, tier=Tier.HOT).count()
         if mine["overdue"]:
-            figures.todos.append(Todo(f"{mine['overdue']} of your leads {'is' if mine['overdue'] == 1 else 'are'} past a deadline", mine["overdue"],
+            figures.todos.append(Todo(ngettext("%(n)s of your leads is past a deadline", "%(n)s of your leads are past a deadline",
+                                               mine["overdue"]) % {"n": mine["overdue"]}, mine["overdue"],
                                       reverse("leads:my_day"), urgent=True))  # fmt: skip
         if mine["due_today"]:
-            figures.todos.append(Todo(f"{mine['due_today']} of your leads {'falls' if mine['due_today'] == 1 else 'fall'} due in the next 24 hours", mine["due_today"],
+            figures.todos.append(Todo(ngettext("%(n)s of your leads falls due in the next 24 hours",
+                                               "%(n)s of your leads fall due in the next 24 hours",
+                                               mine["due_today"]) % {"n": mine["due_today"]}, mine["due_today"],
                                       reverse("leads:my_day")))  # fmt: skip
         if unassigned_hot:
-            figures.todos.append(Todo(f"{unassigned_hot} hot lead{'s' if unassigned_hot > 1 else ''} waiting to be claimed", unassigned_hot,
+            figures.todos.append(Todo(ngettext("%(n)s hot lead waiting to be claimed", "%(n)s hot leads waiting to be claimed",
+                                               unassigned_hot) % {"n": unassigned_hot}, unassigned_hot,
                                       f"{queue_url}?tab=unassigned&tier=hot", urgent=True))  # fmt: skip
-        figures.counts.append(("Your open leads", mine["total"], f"{queue_url}?tab=mine"))
+        figures.counts.append((_("Your open leads"), mine["total"], f"{queue_url}?tab=mine"))
 
     if roles & {Role.SALES_MANAGER, Role.ADMIN}:
         queue = Lead.objects.in_queue().aggregate(
@@ -96,12 +103,14 @@ def home_figures(*, user: Any, now: datetime) -> HomeFigures:
         )
         breaches = SlaBreach.objects.filter(detected_at__gte=week_ago).count()
         if queue["long_late"]:
-            figures.todos.append(Todo(f"{queue['long_late']} lead{'s' if queue['long_late'] > 1 else ''} late by more than a day: reassign or close",
+            figures.todos.append(Todo(ngettext("%(n)s lead late by more than a day: reassign or close",
+                                               "%(n)s leads late by more than a day: reassign or close",
+                                               queue["long_late"]) % {"n": queue["long_late"]},
                                       queue["long_late"], f"{queue_url}?tab=overdue", urgent=True))  # fmt: skip
         figures.counts += [
-            ("Open leads with sales", queue["open"], queue_url),
-            ("Past a deadline", queue["overdue"], f"{queue_url}?tab=overdue"),
-            ("SLA breaches in the last 7 days", breaches, f"{queue_url}?tab=overdue"),
+            (_("Open leads with sales"), queue["open"], queue_url),
+            (_("Past a deadline"), queue["overdue"], f"{queue_url}?tab=overdue"),
+            (_("SLA breaches in the last 7 days"), breaches, f"{queue_url}?tab=overdue"),
         ]
 
     if roles & {Role.MARKETER, Role.MARKETING_MANAGER}:
@@ -110,9 +119,9 @@ def home_figures(*, user: Any, now: datetime) -> HomeFigures:
             handed_back=Count("pk", filter=Q(state=State.RECYCLED, decided_at__gte=week_ago)),
         )
         figures.counts += [
-            ("MQLs handed to sales in the last 7 days", recent["handed_over"], queue_url),
+            (_("MQLs handed to sales in the last 7 days"), recent["handed_over"], queue_url),
             (
-                "Handed back to marketing in the last 7 days",
+                _("Handed back to marketing in the last 7 days"),
                 recent["handed_back"],
                 reverse("feedback:nurture"),
             ),

@@ -36,11 +36,11 @@ COHORT_RULE = _(
 # Fixed 25-point bands, kept where figures are compared on one scale across months or versions (the trend, the
 # what-if). A month's review cuts its own bands at its scores' quantiles (`band_edges`).
 BANDS: tuple[tuple[int | None, int | None, str], ...] = (
-    (None, 25, "under 25"),
+    (None, 25, _("under 25")),
     (25, 50, "25–49"),
     (50, 75, "50–74"),
     (75, 100, "75–99"),
-    (100, None, "100 and over"),
+    (100, None, _("100 and over")),
 )
 CLOSED_LOST = (Cycle.Outcome.REJECTED, Cycle.Outcome.LOST, Cycle.Outcome.DISQUALIFIED)
 
@@ -278,7 +278,7 @@ def _by(facts: MonthFacts, field: str) -> list[dict[str, Any]]:
     rows.sort(key=lambda row: (-row[1], row[0]))
     return [
         {
-            "name": name or "(none)",
+            "name": name or str(_("(none)")),
             "mqls": mqls,
             "accepted": accepted,
             "won": won,
@@ -643,7 +643,11 @@ def reasons(queryset: QuerySet[Cycle]) -> dict[str, Any]:
             .order_by(label, "-n", "source")
         )
         return [
-            {"reason": row[label] or "(none)", "source": row["source"] or "(none)", "n": row["n"]}
+            {
+                "reason": row[label] or str(_("(none)")),
+                "source": row["source"] or str(_("(none)")),
+                "n": row["n"],
+            }
             for row in rows
         ]
 
@@ -683,7 +687,7 @@ def _by_rule(rows: Any) -> list[dict[str, Any]]:
     """One line per rule: how many of its hand-overs sales rejected, and why (most frequent first)."""
     grouped: dict[str, list[tuple[str, int]]] = {}
     for row in rows:
-        grouped.setdefault(row["name"], []).append((row["label"] or "(none)", row["n"]))
+        grouped.setdefault(row["name"], []).append((row["label"] or str(_("(none)")), row["n"]))
     return sorted(
         (
             {

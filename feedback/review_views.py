@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -54,7 +55,10 @@ def _month(request: HttpRequest) -> date:
                 raise ValueError(year)  # month arithmetic (the next month, a year back) must stay in range
             return date(year, month, 1)
         except ValueError:
-            raise Http404(f"Month must look like 2026-10, in the years {FIRST_YEAR}–{LAST_YEAR}.") from None
+            raise Http404(
+                _("Month must look like 2026-10, in the years %(first)s–%(last)s.")
+                % {"first": FIRST_YEAR, "last": LAST_YEAR}
+            ) from None
     # Open on the last complete month: the current one has barely started and its rates mean nothing yet
     today = timezone.localdate()
     return previous_month(date(today.year, today.month, 1))
@@ -68,10 +72,12 @@ def _maturity(month: date, figures: ReviewFigures) -> str:
     """ "" when the month can be judged; else why not, said on the page above the figures."""
     today = timezone.localdate()
     if month >= date(today.year, today.month, 1):
-        return "This month is not over yet: its hand-overs have had little time to reach an outcome."
+        return _("This month is not over yet: its hand-overs have had little time to reach an outcome.")
     funnel = figures.funnel
     if funnel.mqls and funnel.immature / funnel.mqls > IMMATURE_SHARE:
-        return f"{funnel.immature} of {funnel.mqls} hand-overs are still open: conversion rates will rise as they close."
+        return _(
+            "%(open)s of %(mqls)s hand-overs are still open: conversion rates will rise as they close."
+        ) % {"open": funnel.immature, "mqls": funnel.mqls}
     return ""
 
 
@@ -176,7 +182,7 @@ def review_csv(request: HttpRequest) -> HttpResponse:
     month = _month(request)
     table = request.GET.get("table", "")
     if table not in CSV_TABLES:
-        raise Http404("No such table.")
+        raise Http404(_("No such table."))
     header, rows = _rows(ReviewFigures.from_dict(figures(month)[0]), table)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="review-{month:%Y-%m}-{table}.csv"'
@@ -201,13 +207,13 @@ def decide(request: HttpRequest) -> HttpResponse:
         data = ReviewFigures.from_dict(figures(month)[0])
         suggestion = next((s for s in data.suggestions if s["key"] == key), None)
         if suggestion is None:
-            messages.error(request, "That suggestion is no longer in this month's figures.")
+            messages.error(request, _("That suggestion is no longer in this month's figures."))
             return _back(month)
         change, evidence, text = suggestion["change"], suggestion["evidence"], suggestion["title"]
     User = get_user_model()
     raw_owner = request.POST.get("owner", "").strip()
     if raw_owner and not (raw_owner.isdigit() and len(raw_owner) <= 18):  # a bigint, never an overflow
-        messages.error(request, "Choose the decision's owner from the list.")
+        messages.error(request, _("Choose the decision's owner from the list."))
         return _back(month)
     owner = User.objects.filter(pk=int(raw_owner)).first() if raw_owner else None
     due = None
@@ -215,7 +221,7 @@ def decide(request: HttpRequest) -> HttpResponse:
         try:
             due = date.fromisoformat(request.POST["due"])
         except ValueError:
-            messages.error(request, "The due date must look like 2026-12-31.")
+            messages.error(request, _("The due date must look like 2026-12-31."))
             return _back(month)
     try:
         services.decision_record(month=month, user=request.user, text=text, owner=owner, due=due, change=change,
@@ -223,7 +229,9 @@ def decide(request: HttpRequest) -> HttpResponse:
     except OutcomeRefused as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "Suggestion accepted for the next draft." if key else "Decision recorded.")
+        messages.success(
+            request, _("Suggestion accepted for the next draft.") if key else _("Decision recorded.")
+        )
     return _back(month)
 
 
@@ -245,7 +253,8 @@ def start_draft(request: HttpRequest) -> HttpResponse:
         return _back(month)
     messages.success(
         request,
-        f"Draft v{draft.number} started with the accepted suggestions. Review it and propose it for sign-off.",
+        _("Draft v%(number)s started with the accepted suggestions. Review it and propose it for sign-off.")
+        % {"number": draft.number},
     )
     return redirect(draft)
 
@@ -259,7 +268,11 @@ def freeze(request: HttpRequest) -> HttpResponse:
     except OutcomeRefused as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"{month:%B %Y} is frozen: these figures will not change.")
+        messages.success(
+            request,
+            _("%(month)s is frozen: these figures will not change.")
+            % {"month": date_format(month, "YEAR_MONTH_FORMAT")},
+        )
     return _back(month)
 
 
@@ -275,6 +288,6 @@ def whatif(request: HttpRequest, pk: int) -> HttpResponse:
 
     version = AgreementVersion.objects.filter(pk=pk).first()
     if version is None:
-        raise Http404("No such agreement version.")
+        raise Http404(_("No such agreement version."))
     data = whatif_for(version, now=timezone.now())
     return render(request, "feedback/whatif.html", {"version": version, "data": data})

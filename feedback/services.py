@@ -10,6 +10,8 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from alignment.audit import audit_record
 from alignment.roles import Role, user_roles
@@ -19,6 +21,7 @@ from leads.exceptions import LeadError
 from leads.lifecycle import rules as life
 from leads.lifecycle.hand_overs import hand_over_ensure
 from leads.lifecycle.services import lead_progress, lead_status_updated
+from leads.lifecycle.words import refusal_words
 from leads.models import HANDED_OVER_STATES, HandOver, Lead
 from sla.agreement import Agreement
 from sla.calendar import business_minutes_between
@@ -137,11 +140,13 @@ def _may_record(user: Any, lead: Lead) -> None:
     if Role.REP in roles and lead.owner_id == user.pk:
         return
     if Role.REP in roles and lead.owner_id is None and life.allowed(life.Action.CLAIM, lead.state):
-        raise OutcomeRefused("Claim this lead first: outcomes are recorded by the lead's owner.")
+        raise OutcomeRefused(_("Claim this lead first: outcomes are recorded by the lead's owner."))
     if Role.REP in roles and lead.owner_id is None and lead.state not in life.WITH_SALES:
         # e.g. rejected by a manager meanwhile: a recycled or closed lead cannot be claimed
-        raise OutcomeRefused(f"This lead is {lead.get_state_display()}: it is not with sales right now.")
-    raise OutcomeRefused("Only the lead's owner or a sales manager records outcomes for this lead.")
+        raise OutcomeRefused(
+            _("This lead is %(state)s: it is not with sales right now.") % {"state": lead.get_state_display()}
+        )
+    raise OutcomeRefused(_("Only the lead's owner or a sales manager records outcomes for this lead."))
 
 
 def _cycle(lead: Lead) -> Cycle:
@@ -153,7 +158,7 @@ def _cycle(lead: Lead) -> Cycle:
             cycles_open(hand_over_ids=[hand_over.pk], at=lead.updated_at)
             cycle = Cycle.objects.select_for_update().filter(lead=lead, closed_at__isnull=True).first()
     if cycle is None:
-        raise OutcomeRefused("This lead has no open hand-over: it is not with sales right now.")
+        raise OutcomeRefused(_("This lead has no open hand-over: it is not with sales right now."))
     return cycle
 
 
@@ -168,7 +173,7 @@ def _allowed(action: life.Action, lead: Lead) -> life.Move:
     try:
         return life.move(action, lead.state)
     except life.NotAllowed as error:
-        raise OutcomeRefused(str(error)) from error
+        raise OutcomeRefused(refusal_words(error)) from error
 
 
 def _progress(lead: Lead, user: Any, now: datetime, action: life.Action, reason: str) -> Lead:
@@ -180,12 +185,12 @@ def _progress(lead: Lead, user: Any, now: datetime, action: life.Action, reason:
 
 def _reason(kind: str, reason: Reason | int | None, comment: str) -> Reason:
     if reason is None:
-        raise OutcomeRefused("Choose a reason.")
+        raise OutcomeRefused(_("Choose a reason."))
     obj = reason if isinstance(reason, Reason) else Reason.objects.filter(pk=reason).first()
     if obj is None or obj.kind != kind or not obj.is_active:
-        raise OutcomeRefused("Choose a reason from the list.")
+        raise OutcomeRefused(_("Choose a reason from the list."))
     if obj.needs_comment and not comment.strip():
-        raise OutcomeRefused(f"Say more: “{obj.label}” needs a comment.")
+        raise OutcomeRefused(_("Say more: “%(reason)s” needs a comment.") % {"reason": obj.label})
     return obj
 
 
@@ -196,7 +201,7 @@ def contact_log(
     """A call, e-mail, meeting or social touch. The first one stops the first-contact clock."""
     lead, cycle = _locked(lead_id, user)
     if channel not in ContactAttempt.Channel.values:
-        raise OutcomeRefused("Choose how you made contact: call, e-mail, meeting or social.")
+        raise OutcomeRefused(_("Choose how you made contact: call, e-mail, meeting or social."))
     _allowed(life.Action.CONTACT, lead)
     attempt = ContactAttempt.objects.create(
         cycle=cycle, lead=lead, rep=user, channel=channel, connected=connected, note=note.strip(), at=now
@@ -295,7 +300,7 @@ def sql_criteria_for(cycle: Cycle) -> SqlCriteria:
     """The checklist of the agreement in force (what sales signed up to now), else the hand-off version's."""
     version = AgreementVersion.objects.active() or cycle.agreement
     if version is None:
-        raise OutcomeRefused("No agreement is in force, so there is no checklist to qualify against.")
+        raise OutcomeRefused(_("No agreement is in force, so there is no checklist to qualify against."))
     return Agreement.of(version).checklist
 
 
@@ -306,7 +311,7 @@ def opportunity_set(
     lead, cycle = _locked(lead_id, user)
     _allowed(life.Action.OPPORTUNITY, lead)
     if amount is None or amount <= 0:
-        raise OutcomeRefused("The opportunity amount must be more than zero.")
+        raise OutcomeRefused(_("The opportunity amount must be more than zero."))
     changes = {
         "opportunity_amount": (cycle.opportunity_amount, amount),
         "expected_close": (cycle.expected_close, expected_close),
@@ -322,7 +327,7 @@ def lead_win(*, lead_id: int, user: Any, amount: Decimal, now: datetime) -> Cycl
     lead, cycle = _locked(lead_id, user)
     _allowed(life.Action.WIN, lead)
     if amount is None or amount <= 0:
-        raise OutcomeRefused("Enter the amount won.")
+        raise OutcomeRefused(_("Enter the amount won."))
     return _close(lead, cycle, user, now, Cycle.Outcome.WON, life.Action.WIN, won_amount=amount)
 
 
@@ -380,7 +385,7 @@ def decision_record(
 ) -> Decision:  # fmt: skip
     text = text.strip()
     if not text:
-        raise OutcomeRefused("Write down what was decided.")
+        raise OutcomeRefused(_("Write down what was decided."))
     decision = Decision.objects.create(
         month=month, text=text[:500], owner=owner, due=due, change=change, evidence=evidence, created_by=user,
         created_at=now, suggestion_key=suggestion_key,
@@ -401,9 +406,9 @@ def review_start_draft(*, month: date, user: Any, now: datetime) -> AgreementVer
         )
     )
     if not decisions:
-        raise OutcomeRefused("Accept at least one suggestion before starting the next draft.")
+        raise OutcomeRefused(_("Accept at least one suggestion before starting the next draft."))
     draft = sla_services.agreement_draft_create(
-        user=user, now=now, title=f"Changes from the {month:%B %Y} review",
+        user=user, now=now, title=_("Changes from the %(month)s review") % {"month": date_format(month, "YEAR_MONTH_FORMAT")},
         summary="\n".join(f"- {d.text}" for d in decisions),
     )  # fmt: skip
     sla_services.agreement_change(
@@ -418,7 +423,9 @@ def review_start_draft(*, month: date, user: Any, now: datetime) -> AgreementVer
 @transaction.atomic
 def review_freeze(*, month: date, user: Any, data: dict[str, Any], now: datetime) -> Snapshot:
     if Snapshot.objects.filter(month=month).exists():
-        raise OutcomeRefused(f"{month:%B %Y} is already frozen.")
+        raise OutcomeRefused(
+            _("%(month)s is already frozen.") % {"month": date_format(month, "YEAR_MONTH_FORMAT")}
+        )
     snapshot = Snapshot.objects.create(month=month, data=data, frozen_by=user, frozen_at=now)
     audit_record(actor=user, action="review.frozen", target=snapshot, at=now)
     return snapshot

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from alignment.roles import Role
 from feedback.models import Cycle
@@ -75,9 +75,11 @@ def trigger_suggestions(data: dict[str, Any], version: AgreementVersion | None) 
         if lift["win_rate_fired"] is not None and lift["win_rate_fired"] < 0.5 * overall:
             section, rule = rules[rid]
             found.append(Suggestion(
-                key=f"trigger-{rid}", kind="trigger", title=f"Trigger “{rule.name}” fires but rarely converts",
-                evidence=(f"Fired on {lift['fired']} hand-overs, {_pct(lift['win_rate_fired'])} won, against "
-                          f"{_pct(overall)} of all MQLs. Hot leads jump the queue: drop it or narrow it."),
+                key=f"trigger-{rid}", kind="trigger",
+                title=_("Trigger “%(name)s” fires but rarely converts") % {"name": rule.name},
+                evidence=_("Fired on %(fired)s hand-overs, %(won)s won, against %(overall)s of all MQLs. "
+                           "Hot leads jump the queue: drop it or narrow it.")
+                % {"fired": lift["fired"], "won": _pct(lift["win_rate_fired"]), "overall": _pct(overall)},
                 change={"op": "remove_rule", "section": section, "rule_id": rid},
                 numbers={"fired": lift["fired"], "win_rate": lift["win_rate_fired"], "overall": overall},
             ))  # fmt: skip
@@ -132,14 +134,18 @@ def threshold_suggestion(
     )
     above = window.filter(score__gte=high).aggregate(n=Count("id"), won=Count("id", filter=Q(outcome="won")))
     would = int((scores >= proposed).sum()) + triggered
-    effect = "would no longer be handed over" if proposed > threshold else "would be handed over too"
+    effect = _("would no longer be handed over") if proposed > threshold else _("would be handed over too")
     return [Suggestion(
-        key="threshold", kind="threshold", title=f"MQL threshold {threshold} → {proposed} to match sales capacity",
-        evidence=(f"Sales can work about {capacity} MQLs a month ({capacity_source}); at {proposed} points this "
-                  f"month's active leads give about {would} (with {triggered} hot by trigger). Closed hand-overs "
-                  f"scoring {low}–{high - 1}, which {effect}: {between['n']}, "
-                  f"{_pct(rate(between['won'], between['n']))} won; scoring {high}+: {above['n']}, "
-                  f"{_pct(rate(above['won'], above['n']))} won."),
+        key="threshold", kind="threshold",
+        title=_("MQL threshold %(old)s → %(new)s to match sales capacity") % {"old": threshold, "new": proposed},
+        evidence=_("Sales can work about %(capacity)s MQLs a month (%(source)s); at %(proposed)s points this "
+                   "month's active leads give about %(would)s (with %(triggered)s hot by trigger). Closed "
+                   "hand-overs scoring %(low)s–%(top)s, which %(effect)s: %(between)s, %(between_won)s won; "
+                   "scoring %(high)s+: %(above)s, %(above_won)s won.")
+        % {"capacity": capacity, "source": capacity_source, "proposed": proposed, "would": would,
+           "triggered": triggered, "low": low, "top": high - 1, "effect": effect, "between": between["n"],
+           "between_won": _pct(rate(between["won"], between["n"])), "high": high, "above": above["n"],
+           "above_won": _pct(rate(above["won"], above["n"]))},
         change={"op": "set_threshold", "threshold": proposed},
         numbers={"capacity": capacity, "capacity_source": capacity_source, "proposed": proposed,
                  "current": threshold, "would_produce": would},
@@ -159,7 +165,7 @@ def learned_suggestions(version: AgreementVersion | None) -> tuple[list[Suggesti
     digest = hashlib.sha256(version.content_hash.encode())
     digest.update(population.lead_ids.tobytes())
     digest.update(population.won.tobytes())
-    key = f"learning-{digest.hexdigest()}"
+    key = f"learning-{get_language()}-{digest.hexdigest()}"  # the texts are in the reader's language
     cached = cache.get(key)
     if cached is None:
         result = propose.plan(Agreement.of(version), population)

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncMonth
+from django.utils.translation import gettext_lazy
 
 from alignment.roles import Role
 from feedback.models import Cycle
@@ -30,10 +31,10 @@ from sla.agreement import Agreement
 from sla.models import AgreementVersion
 
 RESPONSE_BANDS: tuple[tuple[float, str], ...] = (
-    (5, "within 5 min"),
-    (60, "within 1 h"),
-    (24 * 60, "within 24 h"),
-    (float("inf"), "later"),
+    (5, gettext_lazy("within 5 min")),
+    (60, gettext_lazy("within 1 h")),
+    (24 * 60, gettext_lazy("within 24 h")),
+    (float("inf"), gettext_lazy("later")),
 )
 WEEKS_FOR_PLAN = 8  # recent weeks the expected MQLs per week are fitted on
 WEEKS_PER_MONTH = 52 / 12

@@ -8,6 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from django.utils.formats import date_format
+from django.utils.translation import pgettext
+
 WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 50, 630, 12, 190
 
@@ -64,13 +67,13 @@ def chart(
             left = LEFT + index * step + step * 0.15 + number * width
             bars.append({"x": round(left, 1), "y": y(value), "width": round(width, 1),
                          "height": round(BOTTOM - y(value), 1), "key": item.key,
-                         "title": f"{months[index]:%b %Y} · {item.label}: {shown(value)}"})  # fmt: skip
+                         "title": f"{_month(months[index])} · {item.label}: {shown(value)}"})  # fmt: skip
     for item in series:
         if item.kind != "line":
             continue
         coords = [(x(i), y(v)) for i, v in enumerate(item.values) if v is not None]
         lines.append({"key": item.key, "points": " ".join(f"{a},{b}" for a, b in coords)})
-        points += [{"x": x(i), "y": y(v), "key": item.key, "title": f"{months[i]:%b %Y} · {item.label}: {shown(v)}"}
+        points += [{"x": x(i), "y": y(v), "key": item.key, "title": f"{_month(months[i])} · {item.label}: {shown(v)}"}
                    for i, v in enumerate(item.values) if v is not None]  # fmt: skip
     ticks = tuple(  # the unit is in the title: axis labels stay short enough for the margin
         (y(top * share), shown(top * share) if unit == "%" else f"{top * share:g}")
@@ -81,7 +84,8 @@ def chart(
         for index, (changed, number) in enumerate(versions)
         if changed
     )
-    return Chart(title=title, ticks=ticks, labels=tuple((x(i), f"{m:%b %y}") for i, m in enumerate(months)),
+    return Chart(title=title, ticks=ticks, labels=tuple((x(i), date_format(m, pgettext("short month on a chart axis", "M y")))
+                                           for i, m in enumerate(months)),
                  bars=tuple(bars), lines=tuple(lines), points=tuple(points), markers=markers,
                  series=tuple(series))  # fmt: skip
 
@@ -95,3 +99,7 @@ def nice_top(values: Sequence[float | None], floor: float = 1.0) -> float:
             if factor * scale >= highest:
                 return factor * scale
         scale *= 10
+
+
+def _month(month: date) -> str:
+    return date_format(month, "YEAR_MONTH_FORMAT")

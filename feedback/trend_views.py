@@ -9,6 +9,7 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from alignment.csvsafe import safe_cell
@@ -41,11 +42,11 @@ def _window(request: HttpRequest) -> tuple[date, int]:
             year, month = (int(part) for part in raw_to.split("-"))
             last = date(year, month, 1)
         except ValueError:
-            raise BadWindow("“to” must be a month like 2026-10.") from None
+            raise BadWindow(_("“to” must be a month like 2026-10.")) from None
     count = DEFAULT_MONTHS
     if raw_count:
         if not raw_count.isdigit() or not 1 <= int(raw_count) <= MAX_MONTHS:
-            raise BadWindow(f"“months” must be a whole number from 1 to {MAX_MONTHS}.")
+            raise BadWindow(_("“months” must be a whole number from 1 to %(max)s.") % {"max": MAX_MONTHS})
         count = int(raw_count)
     return last, count
 
@@ -57,22 +58,22 @@ def _charts(trend: Trend) -> list[Any]:
     committed = [None if m.committed is None else float(m.committed) for m in trend.months]
     minutes = [m.median_first_contact_minutes for m in trend.months]
     return [
-        chart("MQLs delivered vs committed", months, [Series("delivered", "delivered", delivered, "bar"),
-              Series("committed", "committed", committed)], top=nice_top(delivered + committed, 10), unit="",
+        chart(_("MQLs delivered vs committed"), months, [Series("delivered", _("delivered"), delivered, "bar"),
+              Series("committed", _("committed"), committed)], top=nice_top(delivered + committed, 10), unit="",
               versions=versions),
-        chart("Funnel rates", months, [Series("sal_rate", "MQL→SAL", [m.sal_rate for m in trend.months]),
+        chart(_("Funnel rates"), months, [Series("sal_rate", "MQL→SAL", [m.sal_rate for m in trend.months]),
               Series("sql_rate", "SAL→SQL", [m.sql_rate for m in trend.months]),
-              Series("won_rate", "SQL→won", [m.won_rate for m in trend.months])], top=1, unit="%",
+              Series("won_rate", _("SQL→won"), [m.won_rate for m in trend.months])], top=1, unit="%",
               versions=versions),
-        chart("SLA compliance", months, [Series("delivered_share", "marketing: delivered / committed",
-              [m.delivered_share for m in trend.months]), Series("sales_compliance", "sales: clocks met",
+        chart(_("SLA compliance"), months, [Series("delivered_share", _("marketing: delivered / committed"),
+              [m.delivered_share for m in trend.months]), Series("sales_compliance", _("sales: clocks met"),
               [m.sales_compliance for m in trend.months])], top=1, unit="%", versions=versions),
-        chart("Median time to first contact (business minutes)", months,
-              [Series("minutes", "median minutes", minutes, "bar")], top=nice_top(minutes, 10), unit=" min",
+        chart(_("Median time to first contact (business minutes)"), months,
+              [Series("minutes", _("median minutes"), minutes, "bar")], top=nice_top(minutes, 10), unit=_(" min"),
               versions=versions),
-        chart("AUC of the score at hand-off", months, [Series("auc", "AUC", [m.auc for m in trend.months])],
+        chart(_("AUC of the score at hand-off"), months, [Series("auc", "AUC", [m.auc for m in trend.months])],
               top=1, unit="", versions=versions),
-        chart("Win rate by score band at hand-off", months, [Series(f"band{b}", label,
+        chart(_("Win rate by score band at hand-off"), months, [Series(f"band{b}", label,
               [m.band_win_rates[b] for m in trend.months]) for b, (_, _, label) in enumerate(BANDS)], top=1,
               unit="%", versions=versions),
     ]  # fmt: skip
@@ -133,7 +134,7 @@ def capacity(request: HttpRequest, pk: int) -> HttpResponse:
     """The capacity box on a draft: expected MQLs a week against sales' capacity, before a threshold is signed."""
     version = AgreementVersion.objects.filter(pk=pk).first()
     if version is None:
-        raise Http404("No such agreement version.")
+        raise Http404(_("No such agreement version."))
     active = AgreementVersion.objects.active()
     context = {
         "plan": capacity_plan(now=timezone.now(), version=active),

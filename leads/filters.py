@@ -113,18 +113,18 @@ class QueueFilter(django_filters.FilterSet):
 class LeadListFilter(django_filters.FilterSet):
     """Every lead, in any state, imported or not: search and filters live in the URL (reload, share, back)."""
 
-    q = django_filters.CharFilter(method="filter_text", label="Search")
-    state = django_filters.ChoiceFilter(choices=State.choices, empty_label="Any state")
+    q = django_filters.CharFilter(method="filter_text", label=_("Search"))
+    state = django_filters.ChoiceFilter(choices=State.choices, empty_label=_("Any state"))
     tier = django_filters.ChoiceFilter(
-        choices=[(Tier.HOT, "Hot"), (Tier.WARM, "Warm")], empty_label="Any tier"
+        choices=[(Tier.HOT, _("Hot")), (Tier.WARM, _("Warm"))], empty_label=_("Any tier")
     )
     source = django_filters.CharFilter(widget=forms.Select)
-    owner = django_filters.ModelChoiceFilter(queryset=_reps, empty_label="Any owner")
-    import_job = django_filters.NumberFilter(method="filter_import", label="Import")
+    owner = django_filters.ModelChoiceFilter(queryset=_reps, empty_label=_("Any owner"))
+    import_job = django_filters.NumberFilter(method="filter_import", label=_("Import"))
     imported = django_filters.ChoiceFilter(
-        choices=[("created", "Created by it"), ("updated", "Updated by it")],
+        choices=[("created", _("Created by it")), ("updated", _("Updated by it"))],
         method="filter_imported",
-        empty_label="Created or updated",
+        empty_label=_("Created or updated"),
     )
 
     class Meta:
@@ -138,7 +138,7 @@ class LeadListFilter(django_filters.FilterSet):
         current = self.data.get("source") if self.data else None
         if current and current not in values:
             values.append(current)
-        self.form.fields["source"].widget.choices = [("", "Any source")] + [(v, v) for v in values]
+        self.form.fields["source"].widget.choices = [("", _("Any source"))] + [(v, v) for v in values]
 
     filter_text = QueueFilter.filter_text
 

@@ -3,18 +3,28 @@ moved them (alignment/outbox.py delivers after commit, retries, and never sends 
 
 Each (event, channel, recipient) is one outbox message: an e-mail and an in-app notification per person, one
 chat message per event, one signed webhook per subscribed endpoint.
+
+People read their messages in their own language and time zone (UserPreference, else the site's): each text is
+written once per recipient, under that person's locale, never the sender's. The chat channel (one room) speaks the
+site's language. Webhook bodies are data: codes and values, never translated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import zoneinfo
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
-from alignment.models import OutboxMessage
+from alignment.models import OutboxMessage, UserPreference
+from alignment.names import person_name
 from alignment.outbox import Item, outbox_put_many
 from alignment.roles import Role
 from alignment.webhooks import subscriptions_active, webhook_items
@@ -46,7 +56,30 @@ def _urls() -> Any:
 
 
 def _name(user: Any) -> str:
-    return user.get_full_name() or user.get_username()
+    return person_name(user)
+
+
+@contextmanager
+def recipient_locale(pref: UserPreference | None) -> Iterator[None]:
+    """The recipient's language and time zone (blank parts: the site's) while their message is written."""
+    language = (pref.language if pref else "") or settings.LANGUAGE_CODE
+    zone = pref.time_zone if pref else ""
+    try:
+        tz = zoneinfo.ZoneInfo(zone) if zone else zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    with translation.override(language), timezone.override(tz):
+        yield
+
+
+def _when(moment: datetime) -> str:
+    """A moment in the active zone and language, with the zone named (the reader may be elsewhere)."""
+    local = timezone.localtime(moment)
+    return f"{date_format(local, 'SHORT_DATETIME_FORMAT')} {local.tzname()}"
+
+
+# What a person is told: a function of the event, called once per recipient under their locale; (subject, text)
+Say = Callable[[], tuple[str, str]]
 
 
 def lead_data(lead: Lead) -> dict[str, Any]:
@@ -59,13 +92,30 @@ def lead_data(lead: Lead) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def preferences_of(users: Iterable[Any]) -> dict[int, UserPreference]:
+    """Each person's language and zone, read once for a batch of messages."""
+    ids = {user.pk for user in users}
+    return {p.user_id: p for p in UserPreference.objects.filter(user__in=ids)} if ids else {}
+
+
 def people_items(
-    *, users: Iterable[Any], ref: str, event: str, subject: str, text: str, url: str
+    *,
+    users: Iterable[Any],
+    ref: str,
+    event: str,
+    say: Say,
+    url: str,
+    prefs: dict[int, UserPreference] | None = None,
 ) -> list[Item]:
-    """E-mail (when the person has an address) and an in-app notification, one message each per person."""
+    """E-mail (when the person has an address) and an in-app notification, one message each per person, each
+    written in that person's language and time zone (`prefs`: read here unless the batch read them already)."""
     path = url.removeprefix(settings.SITE_URL.rstrip("/")) if url else ""
+    users = list(users)
+    prefs = preferences_of(users) if prefs is None else prefs
     items = []
     for user in users:
+        with recipient_locale(prefs.get(user.pk)):
+            subject, text = say()
         if user.email:
             items.append(
                 Item(
@@ -80,8 +130,12 @@ def people_items(
     return items
 
 
-def chat_items(*, ref: str, event: str, payload: dict[str, Any]) -> list[Item]:
-    return [Item(event, ref, Channel.CHAT, "chat", payload)] if settings.NOTIFY_WEBHOOK_URL else []
+def chat_items(*, ref: str, event: str, say: Callable[[], dict[str, Any]]) -> list[Item]:
+    """One chat message per event, in the site's language (a shared room has no one reader)."""
+    if not settings.NOTIFY_WEBHOOK_URL:
+        return []
+    with recipient_locale(None):
+        return [Item(event, ref, Channel.CHAT, "chat", say())]
 
 
 def _active_users(*roles: Role):
@@ -98,21 +152,34 @@ def hot_leads_notify(*, lead_ids: Iterable[int], at: datetime) -> None:
     for lead in Lead.objects.filter(pk__in=list(lead_ids)).select_related("owner"):
         if lead.owner is None and sales is None:
             sales = list(_active_users(Role.REP, Role.SALES_MANAGER))
-        reasons = "; ".join(hit.reason for hit in lead.evaluation.triggers) or f"score {lead.score}"
-        who = f"{lead} ({lead.company})" if lead.company else str(lead)
-        text = f"Hot lead: {who} — {reasons}. Claim within the SLA."
+        triggers = "; ".join(hit.reason for hit in lead.evaluation.triggers)
         ref = f"lead.hot:{lead.pk}:{at.isoformat()}"
         users = [lead.owner] if lead.owner else sales or []
         url = _url(lead)
-        items += people_items(
-            users=users, ref=ref, event="lead.hot", subject=f"Hot lead: {who}", text=text, url=url
-        )
+        say = _hot_text(lead, triggers)
+        items += people_items(users=users, ref=ref, event="lead.hot", say=say, url=url)
         items += chat_items(
-            ref=ref, event="lead.hot", payload={"text": f"{text} {url}".strip(), "lead_id": lead.pk}
+            ref=ref,
+            event="lead.hot",
+            say=lambda say=say, url=url, pk=lead.pk: {"text": f"{say()[1]} {url}".strip(), "lead_id": pk},
         )
-        data = {"lead": lead_data(lead), "reasons": reasons}
+        data = {"lead": lead_data(lead), "reasons": triggers or f"score {lead.score}"}
         items += webhook_items(event_type="lead.hot", ref=ref, data=data, now=at, subscriptions=subscriptions)
     outbox_put_many(items, now=at)
+
+
+def _hot_text(lead: Lead, triggers: str) -> Say:
+    def say() -> tuple[str, str]:
+        name = person_name(lead) or lead.email
+        who = _("%(name)s (%(company)s)") % {"name": name, "company": lead.company} if lead.company else name
+        reasons = triggers or _("score %(score)s") % {"score": lead.score}
+        subject = _("Hot lead: %(who)s") % {"who": who}
+        return subject, _("Hot lead: %(who)s — %(reasons)s. Claim within the SLA.") % {
+            "who": who,
+            "reasons": reasons,
+        }
+
+    return say
 
 
 def breaches_notify(*, breach_ids: Iterable[int], notify_manager: bool, now: datetime) -> None:
@@ -124,18 +191,19 @@ def breaches_notify(*, breach_ids: Iterable[int], notify_manager: bool, now: dat
     items: list[Item] = []
     subscriptions = [s for s in subscriptions_active() if "sla.breached" in s.event_types]
     url_of = _urls()
-    clocks = {value: str(label).lower() for value, label in Clock.choices}  # translated once per batch
+    breaches = list(breaches)
+    prefs = preferences_of([*managers, *(b.owner for b in breaches if b.owner)])
     for breach in breaches:
-        text = breach_text(breach, clock_label=clocks.get(breach.clock))
         ref = f"sla.breached:{breach.pk}"
         users = {user.pk: user for user in [*managers, breach.owner] if user is not None}
-        subject = text.split(" http", 1)[0]
         url = url_of(breach.lead)
-        items += people_items(users=users.values(), ref=ref, event="sla.breached", subject=subject, text=text,
-                              url=url)  # fmt: skip
+        say = lambda breach=breach: (breach_text(breach),) * 2  # noqa: E731
+        items += people_items(
+            users=users.values(), ref=ref, event="sla.breached", say=say, url=url, prefs=prefs
+        )
         items += chat_items(ref=ref, event="sla.breached",
-                            payload={"text": f"{text} {url}".strip(), "lead_id": breach.lead_id,
-                                     "breach_id": breach.pk})  # fmt: skip
+                            say=lambda breach=breach, url=url: {"text": f"{breach_text(breach)} {url}".strip(),
+                                                                "lead_id": breach.lead_id, "breach_id": breach.pk})  # fmt: skip
         if not subscriptions:
             continue  # nobody listens: the webhook body (the lead's data) is not built
         items += webhook_items(
@@ -147,12 +215,17 @@ def breaches_notify(*, breach_ids: Iterable[int], notify_manager: bool, now: dat
     outbox_put_many(items, now=now)
 
 
-def breach_text(breach: SlaBreach, *, clock_label: str | None = None) -> str:
-    label = clock_label or breach.get_clock_display().lower()
-    text = f"SLA breach: {label} deadline missed by {breach.late_seconds // 60} min on {breach.lead}."
+def breach_text(breach: SlaBreach) -> str:
+    """The breach in the active language: which deadline, how late, on which lead, and what the scan did."""
+    text = _("SLA breach: the %(clock)s deadline was missed by %(minutes)s min on %(lead)s.") % {
+        "clock": breach.get_clock_display().lower(), "minutes": breach.late_seconds // 60,
+        "lead": person_name(breach.lead) or breach.lead.email}  # fmt: skip
     if breach.action != SlaBreach.Action.NONE:
-        text += f" {breach.get_action_display()}"
-        text += f" to {_name(breach.new_owner)}." if breach.new_owner else "."
+        action = str(breach.get_action_display())
+        if breach.new_owner:
+            text += " " + _("%(action)s to %(owner)s.") % {"action": action, "owner": _name(breach.new_owner)}
+        else:
+            text += f" {action}."
     return text
 
 
@@ -160,32 +233,54 @@ def warnings_notify(*, warnings: Iterable[tuple[int, str, datetime]], now: datet
     """A deadline is near: tell the owner (the sales managers when nobody owns the lead), and the webhooks."""
     warnings = list(warnings)
     leads = Lead.objects.select_related("owner").in_bulk([lead_id for lead_id, _, _ in warnings])
-    managers = None
+    unowned = any(lead.owner is None for lead in leads.values())
+    managers = list(_active_users(Role.SALES_MANAGER)) if unowned else []
+    prefs = preferences_of([*managers, *(lead.owner for lead in leads.values() if lead.owner)])
     items: list[Item] = []
     subscriptions = subscriptions_active()
     for lead_id, clock, due_at in warnings:
         lead = leads.get(lead_id)
         if lead is None:
             continue
-        if lead.owner is None and managers is None:
-            managers = list(_active_users(Role.SALES_MANAGER))
-        label = Clock(clock).label.lower() if clock in Clock.values else clock
-        text = f"SLA warning: the {label} deadline on {lead} is near (due {due_at:%Y-%m-%d %H:%M} UTC)."
         ref = f"sla.warning:{lead.pk}:{clock}:{due_at.isoformat()}"
-        items += people_items(users=[lead.owner] if lead.owner else managers or [], ref=ref, event="sla.warning",
-                              subject=text, text=text, url=_url(lead))  # fmt: skip
+        say = _warning_text(lead, clock, due_at)
+        items += people_items(users=[lead.owner] if lead.owner else managers, ref=ref, event="sla.warning",
+                              say=say, url=_url(lead), prefs=prefs)  # fmt: skip
         items += webhook_items(event_type="sla.warning", ref=ref, now=now, subscriptions=subscriptions,
                                data={"lead": lead_data(lead), "clock": clock, "due_at": due_at.isoformat()})  # fmt: skip
     outbox_put_many(items, now=now)
 
 
+def _clock_words(clock: str) -> str:
+    return str(Clock(clock).label).lower() if clock in Clock.values else clock
+
+
+def _warning_text(lead: Lead, clock: str, due_at: datetime) -> Say:
+    def say() -> tuple[str, str]:
+        text = _("SLA warning: the %(clock)s deadline on %(lead)s is near (due %(due)s).") % {
+            "clock": _clock_words(clock), "lead": person_name(lead) or lead.email, "due": _when(due_at)}  # fmt: skip
+        return text, text
+
+    return say
+
+
+def _escalation_text(lead: Lead, clock_name: str, step: int) -> Say:
+    def say() -> tuple[str, str]:
+        text = _("SLA escalation (step %(step)s): the %(clock)s deadline on %(lead)s was missed.") % {
+            "step": step, "clock": _clock_words(clock_name), "lead": person_name(lead) or lead.email}  # fmt: skip
+        return text, text
+
+    return say
+
+
 def escalations_notify(*, steps: Iterable[dict[str, Any]]) -> None:
-    """Ladder steps fired (a scan's batch): each step's recipients are told, in one write to the outbox."""
+    """Ladder steps fired (a scan's batch): each step's recipients are told, in their language, in one outbox write."""
     steps = list(steps)
     leads = Lead.objects.in_bulk([step["lead_id"] for step in steps])
     wanted = {pk for step in steps for pk in step["recipient_ids"]}
     users = get_user_model().objects.filter(pk__in=wanted, is_active=True).in_bulk() if wanted else {}
     items: list[Item] = []
+    prefs = preferences_of(users.values())
     last_at = None
     for step in steps:
         lead = leads.get(step["lead_id"])
@@ -193,11 +288,11 @@ def escalations_notify(*, steps: Iterable[dict[str, Any]]) -> None:
         if lead is None or not recipients:
             continue
         clock_name, at = step["clock_name"], step["at"]
-        label = Clock(clock_name).label.lower() if clock_name in Clock.values else clock_name
-        text = f"SLA escalation (step {step['step']}): the {label} deadline on {lead} was missed."
         ref = f"sla.escalated:{lead.pk}:{clock_name}:{step['step']}:{at.isoformat()}"
-        items += people_items(users=recipients, ref=ref, event="sla.escalated", subject=text, text=text,
-                              url=_url(lead))  # fmt: skip
+        say = _escalation_text(lead, clock_name, step["step"])
+        items += people_items(
+            users=recipients, ref=ref, event="sla.escalated", say=say, url=_url(lead), prefs=prefs
+        )
         last_at = at
     if items and last_at is not None:
         outbox_put_many(items, now=last_at)
@@ -213,11 +308,19 @@ def owner_notify(*, lead_id: int, owner_id: int, actor_id: int | None, at: datet
     if lead is None or owner is None:
         return
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-    by = f" by {_name(actor)}" if actor else ""
-    text = f"{lead} was assigned to you{by}."
+
+    def say() -> tuple[str, str]:
+        name = person_name(lead) or lead.email
+        if actor:
+            text = _("%(lead)s was assigned to you by %(actor)s.") % {"lead": name, "actor": _name(actor)}
+        else:
+            text = _("%(lead)s was assigned to you.") % {"lead": name}
+        return text, text
+
     ref = f"lead.assigned:{lead_id}:{owner_id}:{at.isoformat()}"
-    outbox_put_many(people_items(users=[owner], ref=ref, event="lead.assigned", subject=text, text=text,
-                                 url=_url(lead)), now=at)  # fmt: skip
+    outbox_put_many(
+        people_items(users=[owner], ref=ref, event="lead.assigned", say=say, url=_url(lead)), now=at
+    )
 
 
 def handed_over_emit(*, lead_ids: Iterable[int], at: datetime) -> None:

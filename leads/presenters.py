@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_noop
 
 from alignment.names import person_name
 from leads.lifecycle.rules import LABELS, State, clocks_running_in
@@ -148,11 +149,23 @@ class HistoryLine:
     reason: str
 
 
+# What the system writes as an event's actor or reason (stored in English, shown in the reader's language)
+SYSTEM_WORDS = frozenset({
+    gettext_noop("claimed"), gettext_noop("ingest"), gettext_noop("scoring"), gettext_noop("agreement activated"),
+    gettext_noop("ageing"), gettext_noop("new MQL, assigned round-robin"), gettext_noop("import"),
+    gettext_noop("waiting on the customer (clocks paused)"), gettext_noop("accepted"), gettext_noop("qualified"),
+})  # fmt: skip
+
+
+def system_words(text: str) -> str:
+    return _(text) if text in SYSTEM_WORDS else text
+
+
 def _value_words(kind: str, value: str, names: dict[str, str]) -> str:
     if not value:
         return "—"
     if kind == LeadEvent.Kind.STATE and value in LABELS:  # StrEnum members hash as their values
-        return LABELS[State(value)]
+        return _(LABELS[State(value)])
     if kind == LeadEvent.Kind.TIER:
         return dict(Tier.choices).get(value, value)
     if kind == LeadEvent.Kind.OWNER:
@@ -172,8 +185,8 @@ def history_lines(events: list[LeadEvent]) -> list[HistoryLine]:
             what=event.get_kind_display(),
             before=_value_words(event.kind, event.from_value, names),
             after=_value_words(event.kind, event.to_value, names),
-            by=person_name(event.actor) if event.actor else event.actor_label,
-            reason=event.reason,
+            by=person_name(event.actor) if event.actor else system_words(event.actor_label),
+            reason=system_words(event.reason),
         )
         for event in events
     ]

@@ -269,7 +269,7 @@ def _waiting_context(request: HttpRequest, lead: Lead) -> dict[str, bool]:
 def pause(request: HttpRequest, pk: int) -> HttpResponse:
     """The lead waits on the customer: its clocks stop (if the agreement allows it)."""
     return _waiting_action(
-        request, pk, lifecycle_services.lead_pause, "Waiting on the customer: clocks paused."
+        request, pk, lifecycle_services.lead_pause, _("Waiting on the customer: clocks paused.")
     )
 
 
@@ -278,7 +278,7 @@ def pause(request: HttpRequest, pk: int) -> HttpResponse:
 def resume(request: HttpRequest, pk: int) -> HttpResponse:
     """The customer answered: clocks run again, deadlines moved by the wait."""
     return _waiting_action(
-        request, pk, lifecycle_services.lead_resume, "Clocks resumed; deadlines moved by the time waited."
+        request, pk, lifecycle_services.lead_resume, _("Clocks resumed; deadlines moved by the time waited.")
     )
 
 
@@ -327,11 +327,12 @@ def rescore_retry(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(RescoreJob, pk=pk)
     if not jobs.job_retry(jobs.RESCORE, job_id=job.pk, now=timezone.now()):
         return HttpResponse(
-            f"This rescoring run is {job.get_status_display().lower()}, not failed: nothing to retry.",
+            _("This rescoring run is %(status)s, not failed: nothing to retry.")
+            % {"status": str(job.get_status_display()).lower()},
             status=409,
         )
     if not request.htmx:
-        messages.success(request, "Rescoring resumes where it stopped.")
+        messages.success(request, _("Rescoring resumes where it stopped."))
         return redirect(reverse("sla:version", args=[job.agreement_id]))
     job.refresh_from_db()
     return render(request, "leads/_rescore_status.html", _rescore_context(request, job))

@@ -9,9 +9,10 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from alignment.audit import audit_record
-from alignment.roles import Role, user_roles
+from alignment.roles import ROLE_LABELS, Role, user_roles
 from sla import content as agreement_content
 from sla.diff import content_hash, diff_content
 from sla.exceptions import AgreementError, AgreementLocked, SignatureRefused
@@ -38,8 +39,10 @@ def _lock(version_id: int) -> AgreementVersion:
 def _require_editable(version: AgreementVersion) -> None:
     if not version.is_editable:
         raise AgreementLocked(
-            f"Version {version.number} is {version.get_status_display().lower()} and can no longer change. "
-            "Start a new draft to propose changes."
+            _(
+                "Version %(number)s is %(status)s and can no longer change. Start a new draft to propose changes."
+            )
+            % {"number": version.number, "status": str(version.get_status_display()).lower()}
         )
 
 
@@ -137,7 +140,10 @@ def agreement_propose(*, version_id: int, user: Any, now: datetime) -> Agreement
     version = _lock(version_id)
     _require_editable(version)
     if version.status != Status.DRAFT:
-        raise AgreementError(f"Only a draft can be proposed; version {version.number} is {version.status}.")
+        raise AgreementError(
+            _("Only a draft can be proposed; version %(number)s is %(status)s.")
+            % {"number": version.number, "status": str(version.get_status_display()).lower()}
+        )
     agreement_content.validate(version.content)
     version.status, version.proposed_at, version.updated_at = Status.PROPOSED, now, now
     version.save(update_fields=["status", "proposed_at", "updated_at"])
@@ -162,27 +168,29 @@ def agreement_sign(
     version = _lock(version_id)
     if version.status != Status.PROPOSED:
         raise SignatureRefused(
-            f"Version {version.number} is {version.get_status_display().lower()}: "
-            "only a proposed version can be signed."
+            _("Version %(number)s is %(status)s: only a proposed version can be signed.")
+            % {"number": version.number, "status": str(version.get_status_display()).lower()}
         )
     sides = signing_sides(user)
     if side is None:
         if len(sides) != 1:
-            raise SignatureRefused("Only the marketing manager and the sales manager sign the agreement.")
+            raise SignatureRefused(_("Only the marketing manager and the sales manager sign the agreement."))
         side = sides[0]
     if side not in sides:
         raise SignatureRefused(
-            f"Only a {SIDE_ROLE[Side(side)].value.lower()} signs for {Side(side).label.lower()}."
+            _("Only a %(role)s signs for %(side)s.")
+            % {"role": str(ROLE_LABELS[SIDE_ROLE[Side(side)]]).lower(), "side": str(Side(side).label).lower()}
         )
     valid = list(version.signatures.valid())
     if any(s.side == side for s in valid):
-        raise SignatureRefused(f"{Side(side).label} has already signed this version.")
+        raise SignatureRefused(_("%(side)s has already signed this version.") % {"side": Side(side).label})
     if any(s.signed_by_id == user.pk for s in valid):
-        raise SignatureRefused("The same person cannot sign for both sides.")
+        raise SignatureRefused(_("The same person cannot sign for both sides."))
     current_hash = content_hash(version.content)
     if seen_hash and seen_hash != current_hash:
         raise SignatureRefused(
-            f"Version {version.number} changed since you opened it. Review the new content, then sign again."
+            _("Version %(number)s changed since you opened it. Review the new content, then sign again.")
+            % {"number": version.number}
         )
     Signature.objects.create(
         version=version, side=side, signed_by=user, signed_at=now, content_hash=current_hash

@@ -17,7 +17,7 @@ from django_tables2 import RequestConfig
 
 from alignment.roles import ALL_ROLES, MANAGERS, Role, role_required, user_roles
 from sla import content as agreement_content
-from sla import services
+from sla import services, wording
 from sla.diff import diff_content
 from sla.exceptions import AgreementError, InvalidContent
 from sla.forms import ACTIVITY_TYPES, LEAD_FIELDS, PART_FORMS, RULE_FORMS, CommentForm, DetailsForm
@@ -53,13 +53,14 @@ def _get_version(request: HtmxHttpRequest, pk: int) -> AgreementVersion:
         version.status not in (Status.ACTIVE, Status.SUPERSEDED)
         and not user_roles(request.user) & READERS_OF_DRAFTS
     ):
-        raise PermissionDenied("Drafts are visible to managers and marketers only.")
+        raise PermissionDenied(_("Drafts are visible to managers and marketers only."))
     return version
 
 
 def _locked(version: AgreementVersion) -> HttpResponse:
     return HttpResponse(
-        f"Version {version.number} is {version.get_status_display().lower()} and can no longer change.",
+        _("Version %(number)s is %(status)s and can no longer change.")
+        % {"number": version.number, "status": str(version.get_status_display()).lower()},
         status=409,
     )
 
@@ -68,8 +69,7 @@ def _sections(version: AgreementVersion) -> list[dict[str, Any]]:
     sections = []
     for key, (_prefix, label) in agreement_content.RULE_SECTIONS.items():
         rules = [
-            {**rule, "text": agreement_content.describe_rule(key, rule)}
-            for rule in version.content["mql"].get(key, [])
+            {**rule, "text": wording.rule_words(key, rule)} for rule in version.content["mql"].get(key, [])
         ]
         singular, plural = SECTION_LABELS.get(key, (label, label))
         sections.append({"key": key, "label": singular, "plural_label": plural, "rules": rules})
@@ -156,7 +156,10 @@ def draft_create(request: HtmxHttpRequest) -> HttpResponse:
     except AgreementError as error:
         messages.error(request, str(error))
         return redirect("sla:versions")
-    messages.success(request, f"Draft v{version.number} started from the active agreement. Edit it below.")
+    messages.success(
+        request,
+        _("Draft v%(number)s started from the active agreement. Edit it below.") % {"number": version.number},
+    )
     return redirect(version)
 
 
@@ -170,7 +173,7 @@ def details_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             services.agreement_details_update(
                 version_id=version.pk, user=request.user, now=timezone.now(), **form.cleaned_data
             )
-            messages.success(request, "Title and summary saved.")
+            messages.success(request, _("Title and summary saved."))
         except AgreementError as error:
             messages.error(request, str(error))
     else:
@@ -212,13 +215,13 @@ def rule_edit(request: HtmxHttpRequest, pk: int, section: str, rule_id: str = ""
     version = _get_version(request, pk)
     form_class = RULE_FORMS.get(section)
     if form_class is None:
-        raise Http404("No such section.")
+        raise Http404(_("No such section."))
     if not version.is_editable:
         return _locked(version)
     try:
         rule = agreement_content.rule_get(version.content, section, rule_id) if rule_id else None
     except InvalidContent:
-        raise Http404("No such rule in this version; it may have been removed meanwhile.") from None
+        raise Http404(_("No such rule in this version; it may have been removed meanwhile.")) from None
     if request.method == "GET":
         form = form_class(
             initial=form_class.initial_from(rule) if rule else {}, prefix=f"{section}-{rule_id or 'new'}"
@@ -259,7 +262,7 @@ def rule_delete(request: HtmxHttpRequest, pk: int, section: str, rule_id: str) -
 def rule_move(request: HtmxHttpRequest, pk: int, section: str, rule_id: str, direction: str) -> HttpResponse:
     offset = {"up": -1, "down": 1}.get(direction)
     if offset is None:
-        raise Http404("Unknown direction.")
+        raise Http404(_("Unknown direction."))
     return _rule_action(
         request, pk, section, lambda c: agreement_content.rule_move(c, section, rule_id, offset), "reordered"
     )
@@ -268,7 +271,7 @@ def rule_move(request: HtmxHttpRequest, pk: int, section: str, rule_id: str, dir
 def _rule_action(request: HtmxHttpRequest, pk: int, section: str, change, verb: str) -> HttpResponse:
     version = _get_version(request, pk)
     if section not in RULE_FORMS:
-        raise Http404("No such section.")
+        raise Http404(_("No such section."))
     try:
         services.agreement_change(
             version_id=version.pk,
@@ -295,7 +298,7 @@ def part_edit(request: HtmxHttpRequest, pk: int, part: str) -> HttpResponse:
     version = _get_version(request, pk)
     form_class = PART_FORMS.get(part)
     if form_class is None:
-        raise Http404("No such part.")
+        raise Http404(_("No such part."))
     if not version.is_editable:
         return _locked(version)
     template = f"sla/_agreement.html#part-{part}"
@@ -334,7 +337,7 @@ def _workflow(request: HtmxHttpRequest, pk: int, action, success: str) -> HttpRe
 @require_POST
 def propose(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _workflow(
-        request, pk, services.agreement_propose, "Proposed. Both managers can now sign this exact content."
+        request, pk, services.agreement_propose, _("Proposed. Both managers can now sign this exact content.")
     )
 
 
@@ -360,17 +363,19 @@ def sign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     version.refresh_from_db()
     if version.status == Status.ACTIVE:
         messages.success(
-            request, f"Signed. Both sides have signed: v{version.number} is now the active agreement."
+            request,
+            _("Signed. Both sides have signed: v%(number)s is now the active agreement.")
+            % {"number": version.number},
         )
     else:
-        messages.success(request, "Signed. Waiting for the other side's signature.")
+        messages.success(request, _("Signed. Waiting for the other side's signature."))
     return redirect(version)
 
 
 @role_required(EDITORS)
 @require_POST
 def withdraw(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    return _workflow(request, pk, services.agreement_withdraw, "Draft withdrawn. It stays in the history.")
+    return _workflow(request, pk, services.agreement_withdraw, _("Draft withdrawn. It stays in the history."))
 
 
 @role_required(ALL_ROLES)
@@ -382,7 +387,7 @@ def comment(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         services.agreement_comment(
             version_id=version.pk, user=request.user, body=form.cleaned_data["body"], now=timezone.now()
         )
-        messages.success(request, "Comment added.")
+        messages.success(request, _("Comment added."))
     else:
         messages.error(request, "Write something before posting a comment.")
     return redirect(f"{version.get_absolute_url()}#comments")
@@ -398,7 +403,7 @@ def diff(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         try:
             against = candidates.get(pk=int(against_id))
         except (ValueError, AgreementVersion.DoesNotExist):
-            raise Http404("No such version to compare with.") from None
+            raise Http404(_("No such version to compare with.")) from None
     else:
         against = version.based_on or AgreementVersion.objects.active()
         if against and against.pk == version.pk:

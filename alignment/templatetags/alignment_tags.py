@@ -95,7 +95,18 @@ def person(user: object) -> str:
 
 
 @register.filter
+def field_names(codes: list[str] | None) -> str:
+    """Lead field codes as the reader calls them, listed: "email, company" → "メールアドレス、会社名"."""
+    return _(", ").join(pgettext("lead field", str(code)) for code in codes or [])
+
+
+@register.filter
 def words(code: str | None) -> str:
-    """An event or field code in words: "demo_request" → "Demo request", "pricing-page" → "Pricing page"."""
-    text = str(code or "").replace("_", " ").replace("-", " ").strip()
+    """An event or field code in words: "demo_request" → "Demo request", "pricing-page" → "Pricing page"; a
+    known activity type in the reader's language (デモ依頼)."""
+    raw = str(code or "")
+    translated = pgettext("activity type", raw) if raw else raw
+    if translated != raw:
+        return translated
+    text = raw.replace("_", " ").replace("-", " ").strip()
     return text[:1].upper() + text[1:]

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from feedback.learning.population import Population
 from sla.criteria.operators import _matcher, _number, describe
@@ -88,7 +90,14 @@ def _useful(fired: np.ndarray) -> bool:
 
 
 def _label(field: str) -> str:
-    return field.replace("_", " ").capitalize()
+    """A field's name in the reader's language (従業員数), else the code in words ("Job title")."""
+    translated = pgettext("lead field", field)
+    return translated if translated != field else field.replace("_", " ").capitalize()
+
+
+def _activity(kind: str) -> str:
+    translated = pgettext("activity type", kind)
+    return translated if translated != kind else kind.replace("_", " ")
 
 
 def _fit_candidates(population: Population) -> list[Candidate]:
@@ -102,7 +111,10 @@ def _fit_candidates(population: Population) -> list[Candidate]:
         conditions: list[tuple[dict[str, Any], str]] = []
         if present and len(present) < len(raw):
             conditions.append(
-                ({"field": field, "op": "is_empty", "value": None}, f"{_label(field)} is blank")
+                (
+                    {"field": field, "op": "is_empty", "value": None},
+                    _("%(field)s is blank") % {"field": _label(field)},
+                )
             )
         numbers = np.array([n for n in (_number(v) for v in present) if n is not None])
         if present and len(numbers) >= 0.95 * len(present):
@@ -110,15 +122,21 @@ def _fit_candidates(population: Population) -> list[Candidate]:
             for cut in cuts:
                 value = int(cut) if float(cut).is_integer() else round(float(cut), 2)
                 conditions.append(
-                    ({"field": field, "op": "gte", "value": value}, f"{_label(field)} ≥ {value}")
+                    (
+                        {"field": field, "op": "gte", "value": value},
+                        _("%(field)s ≥ %(value)s") % {"field": _label(field), "value": value},
+                    )
                 )
         else:
             texts = Counter(str(value).strip() for value in present)
             if len(texts) > 0.5 * len(population):
                 continue  # an identifier, not a trait
-            for value, _ in texts.most_common(MAX_VALUES):
+            for value, _count in texts.most_common(MAX_VALUES):
                 conditions.append(
-                    ({"field": field, "op": "equals", "value": value}, f"{_label(field)} is {value}")
+                    (
+                        {"field": field, "op": "equals", "value": value},
+                        _("%(field)s is %(value)s") % {"field": _label(field), "value": value},
+                    )
                 )
         for condition, name in conditions:
             fired = fired_by_condition(condition, population)
@@ -136,7 +154,7 @@ def _engagement_candidates(population: Population) -> list[Candidate]:
             continue
         for k in sorted({1, *(int(q) for q in np.quantile(doers, QUANTILES) if q >= 1)}):
             rule = {
-                "name": f"{kind.replace('_', ' ')} at least {k}×"[:200], "activity": kind, "where": None,
+                "name": (_("%(activity)s at least %(count)s×") % {"activity": _activity(kind), "count": k})[:200], "activity": kind, "where": None,
                 "max_count": 1, "window_days": None, "min_count": k,
             }  # fmt: skip
             fired = (column >= k).astype(float)

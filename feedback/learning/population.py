@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from feedback.models import Cycle
@@ -77,8 +78,9 @@ class Population:
             "leads": len(self), "won": int(self.won.sum()),
             "conversion": float(self.won.mean()) if len(self) else None,
             "by_source": dict(sorted(Counter(self.labels).items())),
-            "text": (f"{len(self)} leads with a known result, {int(self.won.sum())} converted — "
-                     + ", ".join(f"{n} {label}" for label, n in sorted(Counter(self.labels).items()))),
+            "text": (_("%(leads)s leads with a known result, %(won)s converted") % {"leads": len(self),
+                     "won": int(self.won.sum())} + " — "
+                     + ", ".join(f"{n} {_(label)}" for label, n in sorted(Counter(self.labels).items()))),
         }  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.utils.translation import gettext as _
 
 from feedback.learning.candidates import (
     MIN_LEADS,
@@ -94,8 +95,10 @@ def _evidence(fired: np.ndarray, won: np.ndarray, population: str) -> tuple[str,
     n_on, n_off = int(on.sum()), int((~on).sum())
     rate_on = float(won[on].mean()) if n_on else None
     rate_off = float(won[~on].mean()) if n_off else None
-    text = (f"Fires on {n_on} of {n_on + n_off} leads with a known result: {_pct(rate_on)} of them converted, "
-            f"against {_pct(rate_off)} of the {n_off} others (population: {population}).")  # fmt: skip
+    text = _("Fires on %(on)s of %(all)s leads with a known result: %(rate_on)s of them converted, against "
+             "%(rate_off)s of the %(off)s others (population: %(population)s).") % {
+        "on": n_on, "all": n_on + n_off, "rate_on": _pct(rate_on), "rate_off": _pct(rate_off), "off": n_off,
+        "population": population}  # fmt: skip
     return text, {"leads": n_on, "others": n_off, "conversion_with": rate_on, "conversion_without": rate_off}
 
 
@@ -137,24 +140,32 @@ def plan(agreement: Agreement, population: Population, *, seed: int = 0) -> Plan
         text, numbers = _evidence(x[:, index], y, about["text"])
         numbers |= {"points": old, "proposed": new, "auc_now": now_auc, "auc_with": alone_auc,
                     "auc_with_all": all_auc, "checked_on": int(check.sum())}  # fmt: skip
-        check_text = (f" On {int(check.sum())} leads held back from fitting, AUC {_f(now_auc)} now, {_f(alone_auc)} "
-                      f"with this change alone, {_f(all_auc)} with every suggestion.")  # fmt: skip
-        why = (f" The sparse model (at most {cap} rules, {POINTS_PER_DOUBLING} points = twice the odds) gives it "
-               f"{new:+d} points.")  # fmt: skip
+        check_text = " " + _("On %(n)s leads held back from fitting, AUC %(now)s now, %(alone)s with this change "
+                             "alone, %(all)s with every suggestion.") % {
+            "n": int(check.sum()), "now": _f(now_auc), "alone": _f(alone_auc), "all": _f(all_auc)}  # fmt: skip
+        why = " " + _("The sparse model (at most %(cap)s rules, %(per)s points = twice the odds) gives it "
+                      "%(points)s points.") % {"cap": cap, "per": POINTS_PER_DOUBLING, "points": f"{new:+d}"}  # fmt: skip
         if key in ids and new == 0:
             section, rule = ids[key]
             suggestions.append({
                 "key": f"learn-remove-{rule['id']}", "kind": "remove",
-                "title": f"Remove “{rule['name']}” ({old:+d}): the model keeps it out",
-                "evidence": text + " The sparse model gives it no weight once the other rules are counted." + check_text,
+                "title": _("Remove “%(name)s” (%(points)s): the model keeps it out")
+                % {"name": rule["name"], "points": f"{old:+d}"},
+                "evidence": text + " " + _("The sparse model gives it no weight once the other rules are counted.")
+                + check_text,
                 "change": {"op": "remove_rule", "section": section, "rule_id": rule["id"]}, "numbers": numbers,
             })  # fmt: skip
         elif key in ids:
             section, rule = ids[key]
-            verb = "Lower" if new < old else "Raise"
+            title = (
+                _("Lower “%(name)s”: %(old)s → %(new)s")
+                if new < old
+                else _("Raise “%(name)s”: %(old)s → %(new)s")
+            )
             suggestions.append({
                 "key": f"learn-points-{rule['id']}", "kind": "reweight",
-                "title": f"{verb} “{rule['name']}”: {old:+d} → {new:+d}", "evidence": text + why + check_text,
+                "title": title % {"name": rule["name"], "old": f"{old:+d}", "new": f"{new:+d}"},
+                "evidence": text + why + check_text,
                 "change": {"op": "set_points", "section": section, "rule_id": rule["id"], "points": new},
                 "numbers": numbers,
             })  # fmt: skip
@@ -162,7 +173,8 @@ def plan(agreement: Agreement, population: Population, *, seed: int = 0) -> Plan
             rule = {**copy.deepcopy(candidate.rule), "points": new}
             suggestions.append({
                 "key": f"learn-add-{key}"[:100], "kind": "add_rule",
-                "title": f"Add “{candidate.name}” ({new:+d})", "evidence": text + why + check_text,
+                "title": _("Add “%(name)s” (%(points)s)") % {"name": candidate.name, "points": f"{new:+d}"},
+                "evidence": text + why + check_text,
                 "change": {"op": "add_rule", "section": candidate.section, "rule": rule}, "numbers": numbers,
             })  # fmt: skip
     holdout = {"checked_on": int(check.sum()), "auc_now": now_auc, "auc_with_all": all_auc,

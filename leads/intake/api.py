@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_ratelimit.core import get_usage
 from ninja import Field, NinjaAPI, Path, Query, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -109,7 +110,8 @@ def _payload(request: HttpRequest, limit: int) -> Any:
     slack = limit // 100 + 1024 if encoding.strip().lower() in ("gzip", "x-gzip") else 0
     if declared.isdigit() and int(declared) > limit + slack:
         raise segment.PayloadError(
-            f"request body is {int(declared):,} bytes; the limit is {limit:,} bytes",
+            _("request body is %(size)s bytes; the limit is %(limit)s bytes")
+            % {"size": f"{int(declared):,}", "limit": f"{limit:,}"},
             status=413,
             code="too_large",
         )
@@ -137,25 +139,30 @@ class WriteKeyAuth(HttpAuthBase):
     def __call__(self, request: HttpRequest) -> WriteKey:
         header = request.headers.get("Authorization", "")
         if header:
-            scheme, _, value = header.partition(" ")
+            scheme, _space, value = header.partition(" ")
             if scheme.lower() != "basic":
                 raise WriteKeyError(
-                    f"{scheme} authorization is not accepted here: send the write key as the basic auth user name"
+                    _(
+                        "%(scheme)s authorization is not accepted here: send the write key as the basic auth user name"
+                    )
+                    % {"scheme": scheme}
                 )
             try:
                 raw = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")[0]
             except (binascii.Error, UnicodeDecodeError):
-                raise WriteKeyError("The Authorization header is not valid basic auth") from None
+                raise WriteKeyError(_("The Authorization header is not valid basic auth")) from None
         else:
             payload = _payload(request, _setting(self.limit_setting, self.limit_default))
             raw = payload.get("writeKey") if isinstance(payload, dict) else None
             if not raw:
                 raise WriteKeyError(
-                    "No write key: send it as the basic auth user name (empty password) or as writeKey in the body"
+                    _(
+                        "No write key: send it as the basic auth user name (empty password) or as writeKey in the body"
+                    )
                 )
         key = WriteKey.objects.filter(key_hash=key_hash(str(raw)), is_active=True).first()
         if key is None:
-            raise WriteKeyError("Invalid or inactive write key")
+            raise WriteKeyError(_("Invalid or inactive write key"))
         request._write_key = key  # type: ignore[attr-defined]  # CORS: the origins this key allows
         _rate_limit(request, key)
         now = timezone.now()
@@ -218,14 +225,15 @@ def _busy(request: HttpRequest, message: str) -> HttpResponse:
 
 @api.exception_handler(Overloaded)
 def _overloaded(request: HttpRequest, exc: Overloaded) -> HttpResponse:
-    return _busy(request, "Too many event requests at once: retry after the delay in Retry-After")
+    return _busy(request, _("Too many event requests at once: retry after the delay in Retry-After"))
 
 
 @api.exception_handler(KeyRateLimited)
 def _key_rate_limited(request: HttpRequest, exc: KeyRateLimited) -> HttpResponse:
     response = _ingest_error(
         request, 429, "rate_limited",
-        f"This write key sent more than {settings.INGEST_RATE_LIMIT} requests: retry after the delay in Retry-After",
+        _("This write key sent more than %(rate)s requests: retry after the delay in Retry-After")
+        % {"rate": settings.INGEST_RATE_LIMIT},
     )  # fmt: skip
     response["Retry-After"] = str(exc.retry_after)
     return response
@@ -233,7 +241,7 @@ def _key_rate_limited(request: HttpRequest, exc: KeyRateLimited) -> HttpResponse
 
 @api.exception_handler(ingest.IngestBusy)
 def _database_busy(request: HttpRequest, exc: ingest.IngestBusy) -> HttpResponse:
-    return _busy(request, "The database is busy: retry after the delay in Retry-After; nothing was stored")
+    return _busy(request, _("The database is busy: retry after the delay in Retry-After; nothing was stored"))
 
 
 @api.exception_handler(OperationalError)
@@ -247,7 +255,7 @@ def _database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
 def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     response = api.create_response(
         request,
-        {"detail": "Authentication required: send Authorization: Bearer <API token>, or log in"},
+        {"detail": _("Authentication required: send Authorization: Bearer <API token>, or log in")},
         status=401,
     )
     response["WWW-Authenticate"] = 'Bearer realm="Alignment API"'
@@ -438,7 +446,7 @@ def segment_screen(request: HttpRequest) -> dict[str, Any]:
 
 def _require_role(user: Any) -> Any:
     if not user_roles(user):
-        raise HttpError(403, "Your account holds no role in Alignment, so it may not read leads")
+        raise HttpError(403, _("Your account holds no role in Alignment, so it may not read leads"))
     return user
 
 

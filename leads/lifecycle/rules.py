@@ -30,6 +30,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 
+def gettext_noop(text: str) -> str:
+    """Marks a sentence for the translation catalogue (makemessages reads this name); this module stays pure, and
+    the Django side translates (`leads.lifecycle.services.refusal_words`)."""
+    return text
+
+
 class State(StrEnum):
     NEW = "new"
     MQL = "mql"
@@ -102,7 +108,7 @@ class Move:
     stops: tuple[Stop, ...] = ()
     clears_owner: bool = False
     new_cycle: bool = False  # fresh deadlines, every stop cleared, no owner
-    refusal: str = "This lead is {state}: {action} is not possible now."
+    refusal: str = gettext_noop("This lead is {state}: {action} is not possible now.")
 
 
 def _move(action: Action, allowed: Iterable[State], **kwargs: object) -> tuple[Action, Move]:
@@ -117,13 +123,13 @@ MOVES: dict[Action, Move] = dict(
             Action.CLAIM,
             {State.MQL},
             stops=(Stop.CLAIM,),
-            refusal="Only an MQL waiting in the queue can be claimed; this lead is {state}.",
+            refusal=gettext_noop("Only an MQL waiting in the queue can be claimed; this lead is {state}."),
         ),  # fmt: skip
         _move(
             Action.ASSIGN,
             WITH_SALES,
             stops=(Stop.CLAIM,),
-            refusal="This lead is {state}; only leads handed to sales are assigned.",
+            refusal=gettext_noop("This lead is {state}; only leads handed to sales are assigned."),
         ),  # fmt: skip
         _move(Action.RELEASE, WITH_SALES, clears_owner=True),
         _move(Action.RETURN_TO_QUEUE, WITH_SALES, clears_owner=True),
@@ -131,14 +137,14 @@ MOVES: dict[Action, Move] = dict(
             Action.CONTACT,
             WITH_SALES,
             stops=(Stop.FIRST_CONTACT,),
-            refusal="This lead is {state}: it is not with sales right now.",
+            refusal=gettext_noop("This lead is {state}: it is not with sales right now."),
         ),  # fmt: skip
         _move(
             Action.ACCEPT,
             {State.MQL},
             to=State.SAL,
             stops=(Stop.DECISION,),
-            refusal="Only an MQL can be accepted; this lead is {state}.",
+            refusal=gettext_noop("Only an MQL can be accepted; this lead is {state}."),
         ),  # fmt: skip
         _move(
             Action.REJECT,
@@ -146,47 +152,57 @@ MOVES: dict[Action, Move] = dict(
             to=State.RECYCLED,
             stops=(Stop.DECISION, Stop.OUTCOME),
             clears_owner=True,
-            refusal="Only an MQL can be rejected; this lead is {state}.",
+            refusal=gettext_noop("Only an MQL can be rejected; this lead is {state}."),
         ),  # fmt: skip
         _move(
             Action.QUALIFY,
             {State.SAL, State.SQL},
             to=State.SQL,
-            refusal="Accept the lead before qualifying it.",
+            refusal=gettext_noop("Accept the lead before qualifying it."),
         ),  # fmt: skip
         _move(
             Action.OPPORTUNITY,
             {State.SQL},
-            refusal="Qualify the lead (SQL) before opening an opportunity.",
+            refusal=gettext_noop("Qualify the lead (SQL) before opening an opportunity."),
         ),  # fmt: skip
         _move(
             Action.WIN,
             {State.SQL},
             to=State.WON,
             stops=(Stop.OUTCOME,),
-            refusal="A deal is won from a qualified lead (SQL); this lead is {state}. "
-            "Accept it and complete the checklist first.",
+            refusal=gettext_noop(
+                "A deal is won from a qualified lead (SQL); this lead is {state}. "
+                "Accept it and complete the checklist first."
+            ),
         ),  # fmt: skip
         _move(
             Action.LOSE,
             {State.SQL},
             to=State.LOST,
             stops=(Stop.OUTCOME,),
-            refusal="Only a qualified lead (SQL) can be lost; this lead is {state}.",
+            refusal=gettext_noop("Only a qualified lead (SQL) can be lost; this lead is {state}."),
         ),  # fmt: skip
         _move(
             Action.DISQUALIFY,
             {State.SAL, State.SQL},
             to=State.DISQUALIFIED,
             stops=(Stop.OUTCOME,),
-            refusal="Accept the lead before disqualifying it; an MQL that is not for sales is rejected.",
+            refusal=gettext_noop(
+                "Accept the lead before disqualifying it; an MQL that is not for sales is rejected."
+            ),
         ),  # fmt: skip
     ]
 )
 
 
 class NotAllowed(Exception):
-    """The action is not allowed from the lead's state; the message says why, in the user's words."""
+    """The action is not allowed from the lead's state; the message says why, in the user's words (English here;
+    `template` and `values` let the Django side say it in the reader's language)."""
+
+    def __init__(self, message: str, *, template: str = "", values: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.template = template or message
+        self.values = values or {}
 
 
 def allowed(action: Action | str, state: State | str) -> bool:
@@ -197,7 +213,8 @@ def move(action: Action | str, state: State | str) -> Move:
     """The move `action` makes from `state`; raises NotAllowed (with the reason to show) if it is not allowed."""
     chosen = MOVES[Action(action)]
     if State(state) not in chosen.allowed_from:
-        raise NotAllowed(chosen.refusal.format(state=LABELS[State(state)], action=chosen.action.value))
+        values = {"state": LABELS[State(state)], "action": chosen.action.value}
+        raise NotAllowed(chosen.refusal.format(**values), template=chosen.refusal, values=values)
     return chosen
 
 

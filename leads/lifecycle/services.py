@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from leads.exceptions import LeadError
 from leads.lifecycle import rules as life
@@ -39,7 +40,8 @@ def lead_progress(
         chosen = life.move(action, lead.state)
     except life.NotAllowed as error:
         raise LeadError(
-            f"This lead is now {lead.get_state_display()}; refresh the page to see its latest state."
+            _("This lead is now %(state)s; refresh the page to see its latest state.")
+            % {"state": lead.get_state_display()}
         ) from error
     changed = ["updated_at"]
     for stop in chosen.stops:

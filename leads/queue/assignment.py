@@ -16,6 +16,7 @@ from alignment.audit import audit_record
 from alignment.roles import Role
 from leads.exceptions import LeadAlreadyClaimed, LeadError, NoRepAvailable
 from leads.lifecycle import rules as life
+from leads.lifecycle.words import refusal_words
 from leads.models import Lead, LeadEvent, RepProfile, SlaBreach, State
 from leads.queue.availability import Availability, Turn, availability, level_count, next_turn
 from leads.queue.clocks import stamp_clocks
@@ -46,7 +47,7 @@ def _allowed(action: life.Action, lead: Lead) -> life.Move:
     try:
         return life.move(action, lead.state)
     except life.NotAllowed as error:
-        raise LeadError(str(error)) from error
+        raise LeadError(refusal_words(error)) from error
 
 
 def _stamp(lead: Lead) -> list[str]:
@@ -187,10 +188,10 @@ def lead_assign_round_robin(
     """Give the lead to the available rep whose turn it is (weighted round-robin; see availability.next_turn)."""
     reps = available_reps(exclude=exclude, now=now)
     if not reps:
-        raise NoRepAvailable("No rep is available: everyone is away, off hours or at capacity.")
+        raise NoRepAvailable(_("No rep is available: everyone is away, off hours or at capacity."))
     rep = reps[0]
     lead = lead_assign(lead_id=lead_id, rep=rep, by="round-robin", now=now, reason=reason)
-    profile, _ = RepProfile.objects.get_or_create(user=rep)
+    profile, _created = RepProfile.objects.get_or_create(user=rep)
     RepProfile.objects.filter(pk=profile.pk).update(
         last_assigned_at=now, assigned_count=F("assigned_count") + 1
     )
@@ -201,7 +202,7 @@ def lead_assign_round_robin(
 def rep_profile_update(*, rep: Any, by: Any, now: datetime, **values: Any) -> RepProfile:
     """A sales manager sets a rep's availability, hours, capacity and weight. A rep who comes back from being
     away, or whose weight changes, starts level with the others (availability.level_count)."""
-    profile, _ = RepProfile.objects.select_for_update().get_or_create(user=rep)
+    profile, _created = RepProfile.objects.select_for_update().get_or_create(user=rep)
     before = {name: getattr(profile, name) for name in values}
     for name, value in values.items():
         setattr(profile, name, value)

@@ -7,8 +7,10 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from alignment.names import person_name
 from alignment.roles import Role, role_required
 from leads.models import RepProfile
 from leads.queue.assignment import rep_profile_update, rep_statuses
@@ -32,7 +34,7 @@ def routing_rep(request: HttpRequest, pk: int) -> HttpResponse:
         return _page(request, invalid=(rep.pk, form), status=422)
     values = {name: form.cleaned_data[name] for name in form.Meta.fields}
     rep_profile_update(rep=rep, by=request.user, now=timezone.now(), **values)
-    messages.success(request, f"Saved routing for {rep.get_full_name() or rep.get_username()}.")
+    messages.success(request, _("Saved routing for %(rep)s.") % {"rep": person_name(rep)})
     return redirect("leads:routing")
 
 

@@ -1,0 +1,113 @@
+"""Rules and conditions in the reader's language, for the agreement pages.
+
+`sla.criteria.describe` (pure, English) stays the engine's own wording (evidence strings, tests); this module says
+the same things through Django's gettext. In English both read alike; field names and activity codes are
+translated by context ("lead field", "activity type"), so a Japanese manager reads 役職レベル, not "seniority".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext, pgettext_lazy
+
+from sla.criteria import ActivityMatch, Condition, Op
+from sla.criteria.schema import _fmt
+
+# Marked for makemessages; read at call time in the reader's language (field_word, activity_word)
+FIELD_WORDS = {
+    "email": pgettext_lazy("lead field", "email"), "first_name": pgettext_lazy("lead field", "first_name"),
+    "last_name": pgettext_lazy("lead field", "last_name"), "company": pgettext_lazy("lead field", "company"),
+    "job_title": pgettext_lazy("lead field", "job_title"), "seniority": pgettext_lazy("lead field", "seniority"),
+    "department": pgettext_lazy("lead field", "department"), "industry": pgettext_lazy("lead field", "industry"),
+    "employees": pgettext_lazy("lead field", "employees"), "country": pgettext_lazy("lead field", "country"),
+    "source": pgettext_lazy("lead field", "source"), "campaign": pgettext_lazy("lead field", "campaign"),
+    "path": pgettext_lazy("lead field", "path"), "url": pgettext_lazy("lead field", "url"),
+    "name": pgettext_lazy("lead field", "name"), "asset": pgettext_lazy("lead field", "asset"),
+}  # fmt: skip
+ACTIVITY_WORDS = {
+    "page": pgettext_lazy("activity type", "page"), "form_submit": pgettext_lazy("activity type", "form_submit"),
+    "download": pgettext_lazy("activity type", "download"), "webinar": pgettext_lazy("activity type", "webinar"),
+    "email_open": pgettext_lazy("activity type", "email_open"), "email_click": pgettext_lazy("activity type", "email_click"),
+    "demo_request": pgettext_lazy("activity type", "demo_request"),
+    "trial_signup": pgettext_lazy("activity type", "trial_signup"), "event": pgettext_lazy("activity type", "event"),
+}  # fmt: skip
+
+
+RULE_KIND_WORDS = {
+    "fit": pgettext_lazy("rule kind", "fit"), "engagement": pgettext_lazy("rule kind", "engagement"),
+    "trigger": pgettext_lazy("rule kind", "trigger"),
+}  # fmt: skip
+
+
+def field_word(name: str) -> str:
+    return pgettext("lead field", name) if name in _FIELDS else name
+
+
+def activity_word(code: str) -> str:
+    return pgettext("activity type", code) if code in _ACTIVITIES else code
+
+
+_FIELDS = frozenset(FIELD_WORDS)
+_ACTIVITIES = frozenset(ACTIVITY_WORDS)
+
+
+def condition_words(condition: Condition | ActivityMatch) -> str:
+    """ "employees ≥ 100", "従業員数が 100 以上"."""
+    subject = field_word(condition.field if isinstance(condition, Condition) else condition.property)
+    op, value = condition.op, condition.value
+    if op is Op.EQUALS:
+        return _("%(subject)s is %(value)s") % {"subject": subject, "value": _fmt(value)}
+    if op is Op.NOT_EQUALS:
+        return _("%(subject)s is not %(value)s") % {"subject": subject, "value": _fmt(value)}
+    if op is Op.ONE_OF:
+        values = _(", ").join(_fmt(item) for item in value)
+        return _("%(subject)s is one of %(values)s") % {"subject": subject, "values": values}
+    if op is Op.CONTAINS:
+        return _("%(subject)s contains %(value)s") % {"subject": subject, "value": _fmt(value)}
+    if op is Op.STARTS_WITH:
+        return _("%(subject)s starts with %(value)s") % {"subject": subject, "value": _fmt(value)}
+    if op is Op.GTE:
+        return _("%(subject)s ≥ %(value)s") % {"subject": subject, "value": _fmt(value)}
+    if op is Op.LTE:
+        return _("%(subject)s ≤ %(value)s") % {"subject": subject, "value": _fmt(value)}
+    if op is Op.BETWEEN:
+        return _("%(subject)s is between %(low)s and %(high)s") % {
+            "subject": subject, "low": _fmt(value[0]), "high": _fmt(value[1])}  # fmt: skip
+    if op is Op.IS_EMPTY:
+        return _("%(subject)s is empty") % {"subject": subject}
+    if op is Op.IS_NOT_EMPTY:
+        return _("%(subject)s is not empty") % {"subject": subject}
+    return _("%(subject)s is a free-mail address") % {"subject": subject}
+
+
+def rule_words(section: str, rule: dict[str, Any]) -> str:
+    """A rule as the agreement page says it ("each page where path starts with /pricing in the last 30 days")."""
+    if section in ("fit_rules", "gates"):
+        return condition_words(Condition.from_dict(rule["condition"]))
+    code = rule.get("activity", "")
+    what = _("any activity") if code == "*" else activity_word(code)
+    if rule.get("where"):
+        what = _("%(activity)s where %(condition)s") % {
+            "activity": what, "condition": condition_words(ActivityMatch.from_dict(rule["where"]))}  # fmt: skip
+    if section == "engagement_rules":
+        days = rule.get("window_days")
+        window = _("in the last %(days)s days") % {"days": days} if days else _("ever")
+        if (rule.get("min_count") or 1) > 1:
+            return _("%(count)s+ × %(what)s %(window)s (scores once)") % {
+                "count": rule["min_count"], "what": what, "window": window}  # fmt: skip
+        if rule.get("max_count"):
+            return _("each %(what)s %(window)s, at most %(max)s×") % {
+                "what": what, "window": window, "max": rule["max_count"]}  # fmt: skip
+        return _("each %(what)s %(window)s") % {"what": what, "window": window}
+    parts = [what, _("within %(days)s days") % {"days": rule.get("within_days")}]
+    if rule.get("attribute"):
+        parts.append(
+            _("and %(condition)s") % {"condition": condition_words(Condition.from_dict(rule["attribute"]))}
+        )
+    if rule.get("requires_gates"):
+        parts.append(_("and passes the gates"))
+    if rule.get("min_silence_days"):
+        parts.append(_("after %(days)s+ days of silence") % {"days": rule["min_silence_days"]})
+    return " ".join(parts)
