@@ -213,7 +213,7 @@ def lead_merge(*, keep: Lead, merge: Lead, now: datetime, reason: str) -> Lead:
 
 
 def rescore_job_start(*, version: AgreementVersion, reason: str, now: datetime) -> RescoreJob:
-    total = Lead.objects.open().count()
+    total = Lead.objects.open().in_segment_of(version).count()
     job = RescoreJob.objects.create(
         agreement=version, reason=reason, total=total, created_at=now, heartbeat_at=now
     )
@@ -251,6 +251,7 @@ def _rescore_chunk(job_id: int, rules: Rules, now: datetime) -> bool:
             return False
         ids = list(
             Lead.objects.exclude(state__in=CLOSED_STATES)
+            .in_segment_of(rules.version)
             .filter(pk__gt=job.cursor)
             .order_by("pk")
             .values_list("pk", flat=True)[:RESCORE_CHUNK]

@@ -29,6 +29,7 @@ from leads.models import HANDED_OVER_STATES, LONG_LATE, ImportJob, Lead, Rescore
 from leads.presenters import clock_rows, clock_view, history_lines, why_view
 from leads.queue.assignment import rep_statuses
 from leads.scoring import active_rules
+from leads.segmenting import placement_of, segment_book
 from leads.tables import LeadListTable, QueueTable
 
 QUEUE_ROLES = SALES | {Role.ADMIN, Role.MARKETING_MANAGER, Role.MARKETER}
@@ -235,6 +236,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "b": lead.evaluation,
             "now": now,
             "clock_rows": clock_rows(lead, now=now),
+            "placement": placement_of(lead, segment_book()),
             "can_claim": Role.REP in user_roles(request.user)
             and lead.owner_id is None
             and lead.state == "mql",

@@ -15,7 +15,7 @@ from alignment.roles import Role, user_roles
 from sla import content as agreement_content
 from sla.diff import content_hash, diff_content
 from sla.exceptions import AgreementError, AgreementLocked, SignatureRefused
-from sla.models import AgreementVersion, Comment, Side, Signature, Status
+from sla.models import AgreementVersion, Comment, Segment, Side, Signature, Status
 from sla.signals import agreement_activated
 
 SIDE_ROLE = {Side.MARKETING: Role.MARKETING_MANAGER, Side.SALES: Role.SALES_MANAGER}
@@ -25,6 +25,26 @@ EDITOR_ROLES = frozenset({Role.MARKETER, Role.MARKETING_MANAGER, Role.SALES_MANA
 def signing_sides(user: Any) -> list[Side]:
     roles = user_roles(user)
     return [side for side, role in SIDE_ROLE.items() if role in roles]
+
+
+def user_segments(user: Any) -> list[Segment]:
+    """The segments a user works in: every one for an admin or a member of none (a one-team install)."""
+    if Role.ADMIN in user_roles(user):
+        return list(Segment.objects.all())
+    return list(Segment.objects.of_user(user))
+
+
+def in_user_segments(user: Any, segment_id: int | None) -> bool:
+    """Whether this user works in the segment (None: the default segment)."""
+    return (
+        any(s.pk == segment_id or (segment_id is None and s.is_default) for s in user_segments(user))
+        or not Segment.objects.exists()
+    )
+
+
+def require_segment_member(user: Any, segment: Segment | None) -> None:
+    if segment is not None and not in_user_segments(user, segment.pk):
+        raise AgreementError(f"You do not work in the segment “{segment.name}”.")
 
 
 def _next_number() -> int:
@@ -50,11 +70,14 @@ def _require_editor(user: Any) -> None:
 
 @transaction.atomic
 def agreement_draft_create(
-    *, user: Any, now: datetime, title: str = "", summary: str = ""
+    *, user: Any, now: datetime, title: str = "", summary: str = "", segment: Segment | None = None
 ) -> AgreementVersion:
-    """Start a draft as a copy of the active version (or of the starter agreement when none is active)."""
+    """Start a draft for a segment (default: the default one) as a copy of its active version (or of the
+    starter agreement when none is active)."""
     _require_editor(user)
-    active = AgreementVersion.objects.active()
+    segment = segment or Segment.objects.default()
+    require_segment_member(user, segment)
+    active = AgreementVersion.objects.active_for(segment)
     content = copy.deepcopy(active.content) if active else agreement_content.starter_content()
     number = _next_number()
     version = AgreementVersion.objects.create(
@@ -65,6 +88,7 @@ def agreement_draft_create(
         content=content,
         content_hash=content_hash(content),
         based_on=active,
+        segment=segment,
         created_by=user,
         created_at=now,
         updated_at=now,
@@ -165,6 +189,8 @@ def agreement_sign(
             f"Version {version.number} is {version.get_status_display().lower()}: "
             "only a proposed version can be signed."
         )
+    if not in_user_segments(user, version.segment_id):
+        raise SignatureRefused("Only the managers of this agreement's segment sign it.")
     sides = signing_sides(user)
     if side is None:
         if len(sides) != 1:
@@ -197,7 +223,9 @@ def agreement_sign(
 
 
 def _activate(version: AgreementVersion, *, user: Any, now: datetime) -> None:
-    previous = AgreementVersion.objects.select_for_update().filter(status=Status.ACTIVE).first()
+    segment = version.segment or Segment.objects.default()
+    previous = AgreementVersion.objects.select_for_update().filter(status=Status.ACTIVE)
+    previous = (previous.filter(segment.owns()) if segment else previous).exclude(pk=version.pk).first()
     if previous:
         previous.status, previous.superseded_at = Status.SUPERSEDED, now
         previous.save(update_fields=["status", "superseded_at"])

@@ -1,0 +1,42 @@
+"""The segments with their active agreements, loaded once: which segment a lead belongs to and which agreement
+scores it, answered together by `SegmentBook.place` (the rule itself is pure: `sla.segments.place`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sla.models import AgreementVersion, Segment, Status
+from sla.segments import Placement, SegmentSpec, place, spec_of
+
+
+@dataclass(frozen=True)
+class SegmentBook:
+    specs: tuple[SegmentSpec, ...]
+    default_id: int | None
+    active: Mapping[int | None, AgreementVersion] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls) -> SegmentBook:
+        """Two queries: the segments, and the active versions (one per segment; none-segment is the default)."""
+        specs = tuple(
+            spec_of(
+                id=s.pk, name=s.name, position=s.position, is_default=s.is_default, conditions=s.conditions
+            )
+            for s in Segment.objects.all()
+        )
+        default_id = next((s.id for s in specs if s.is_default), None)
+        active: dict[int | None, AgreementVersion] = {}
+        for version in AgreementVersion.objects.filter(status=Status.ACTIVE):
+            active[version.segment_id or default_id] = version
+        return cls(specs=specs, default_id=default_id, active=active)
+
+    def place(self, attributes: Mapping[str, Any]) -> tuple[Placement, AgreementVersion | None]:
+        """Which segment these attributes belong to (and why), and the agreement that scores them there."""
+        placement = place(attributes, self.specs)
+        return placement, self.active.get(placement.segment_id)
+
+    def segment_of(self, version: AgreementVersion) -> int | None:
+        """The segment a version applies to (a version with none applies to the default segment)."""
+        return version.segment_id or self.default_id
