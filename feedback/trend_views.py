@@ -18,6 +18,7 @@ from feedback.trend import RESPONSE_BANDS, MonthFigures, Trend, capacity_plan, t
 from feedback.trend_charts import Series, chart, nice_top
 from sla.agreement import Agreement
 from sla.models import AgreementVersion
+from sla.services import in_user_segments
 
 TREND_ROLES = MANAGERS | {Role.ADMIN}
 DEFAULT_MONTHS, MAX_MONTHS = 12, 36
@@ -131,10 +132,10 @@ def trend_csv(request: HttpRequest) -> HttpResponse:
 @require_GET
 def capacity(request: HttpRequest, pk: int) -> HttpResponse:
     """The capacity box on a draft: expected MQLs a week against sales' capacity, before a threshold is signed."""
-    version = AgreementVersion.objects.filter(pk=pk).first()
-    if version is None:
+    version = AgreementVersion.objects.select_related("segment").filter(pk=pk).first()
+    if version is None or not in_user_segments(request.user, version.segment_id):
         raise Http404("No such agreement version.")
-    active = AgreementVersion.objects.active()
+    active = AgreementVersion.objects.active_for(version.segment)
     context = {
         "plan": capacity_plan(now=timezone.now(), version=active),
         "version": version,

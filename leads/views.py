@@ -28,9 +28,11 @@ from leads.lifecycle import services as lifecycle_services
 from leads.models import HANDED_OVER_STATES, LONG_LATE, ImportJob, Lead, RescoreJob, SlaBreach, Tier
 from leads.presenters import clock_rows, clock_view, history_lines, why_view
 from leads.queue.assignment import rep_statuses
+from leads.scoping import chosen_segment, lead_or_404, segments_of, visible_leads
 from leads.scoring import active_rules
 from leads.segmenting import placement_of, segment_book
 from leads.tables import LeadListTable, QueueTable
+from sla.services import in_user_segments
 
 QUEUE_ROLES = SALES | {Role.ADMIN, Role.MARKETING_MANAGER, Role.MARKETER}
 PER_PAGE = 25
@@ -72,7 +74,10 @@ def _queue_context(request: HtmxHttpRequest) -> dict[str, Any]:
     params = request.GET.copy()
     if params.get("tab") not in dict(TABS):
         params["tab"] = "all"
-    queryset = Lead.objects.in_queue().select_related("owner").by_priority()
+    segment = chosen_segment(request.user, params.get("segment"))
+    queryset = visible_leads(request.user, Lead.objects.in_queue().select_related("owner").by_priority())
+    if segment is not None:
+        queryset = queryset.in_segments([segment])
     filterset = QueueFilter(params, queryset=queryset, user=request.user, choices=_choices())
     can_manage = bool(user_roles(request.user) & {Role.SALES_MANAGER, Role.ADMIN})
     table = QueueTable(
@@ -89,7 +94,7 @@ def _queue_context(request: HtmxHttpRequest) -> dict[str, Any]:
     records = [row.record for row in table.paginated_rows]
     _decorate(records, now=now)
     hot_ids = [lead.pk for lead in records if lead.tier == Tier.HOT and lead.owner_id is None]
-    overdue = Lead.objects.in_queue().overdue(now=now)
+    overdue = visible_leads(request.user, Lead.objects.in_queue().overdue(now=now))
     counts = overdue.aggregate(
         overdue=Count("pk"), long_late=Count("pk", filter=Q(sla_due_at__lt=now - LONG_LATE))
     )
@@ -104,6 +109,8 @@ def _queue_context(request: HtmxHttpRequest) -> dict[str, Any]:
         "overdue_count": counts["overdue"],
         "long_late_count": counts["long_late"],
         "now": now,
+        "segments": segments_of(request.user),
+        "segment": segment,
     }
 
 
@@ -140,7 +147,7 @@ def _after_action(request: HtmxHttpRequest, *, ok: str = "", error: str = "") ->
 @role_required(Role.REP)
 @require_POST
 def claim(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    lead = get_object_or_404(Lead, pk=pk)
+    lead = lead_or_404(request.user, pk)
     try:
         queue_services.lead_claim(lead_id=lead.pk, rep=request.user, now=timezone.now())
     except LeadError as error:
@@ -153,7 +160,7 @@ def claim(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @role_required(SALES | {Role.ADMIN})
 @require_POST
 def release(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    lead = get_object_or_404(Lead, pk=pk)
+    lead = lead_or_404(request.user, pk)
     try:
         queue_services.lead_release(lead_id=lead.pk, user=request.user, now=timezone.now())
     except LeadError as error:
@@ -164,7 +171,7 @@ def release(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.SALES_MANAGER, Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    lead = get_object_or_404(Lead.objects.select_related("owner"), pk=pk)
+    lead = lead_or_404(request.user, pk, Lead.objects.select_related("owner"))
     if request.method == "GET":
         # every rep, marked when away, off hours or over capacity (a manager may still choose them)
         reps = rep_statuses(now=timezone.now())
@@ -176,6 +183,10 @@ def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         rep = User.objects.get(pk=int(request.POST.get("rep", "0")))
     except (ValueError, User.DoesNotExist):
         return _after_action(request, error=_("Choose a rep to assign the lead to."))
+    if not in_user_segments(rep, lead.segment_id):
+        return _after_action(
+            request, error=_("%(rep)s does not work in this lead's segment.") % {"rep": person_name(rep)}
+        )
     try:
         queue_services.lead_assign(lead_id=lead.pk, rep=rep, by=request.user, now=timezone.now())
     except LeadError as error:
@@ -201,7 +212,9 @@ def my_day(request: HtmxHttpRequest) -> HttpResponse:
     missed = SlaBreach.objects.filter(
         owner=request.user, detected_at__gte=now - timedelta(days=7)
     ).select_related("lead")[:50]
-    unassigned_hot = Lead.objects.in_queue().filter(owner__isnull=True, tier=Tier.HOT).count()
+    unassigned_hot = (
+        visible_leads(request.user, Lead.objects.in_queue()).filter(owner__isnull=True, tier=Tier.HOT).count()
+    )
     return render(
         request,
         "leads/my_day.html",
@@ -218,7 +231,7 @@ def my_day(request: HtmxHttpRequest) -> HttpResponse:
 @role_required(ALL_ROLES)
 @require_GET
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = get_object_or_404(Lead.objects.select_related("owner", "scored_with"), pk=pk)
+    lead = lead_or_404(request.user, pk, Lead.objects.select_related("owner", "scored_with"))
     now = timezone.now()
     _decorate([lead], now=now)
     activities = lead.activities.order_by("-occurred_at")[:100]
@@ -280,7 +293,7 @@ def resume(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _waiting_action(request: HttpRequest, pk: int, service: Any, ok: str) -> HttpResponse:
-    lead = get_object_or_404(Lead, pk=pk)
+    lead = lead_or_404(request.user, pk)
     if not _may_pause(request.user, lead):
         messages.error(
             request, "Only the lead's owner or a sales manager can do this while the lead is with sales."

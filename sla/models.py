@@ -106,7 +106,7 @@ class AgreementQuerySet(models.QuerySet["AgreementVersion"]):
         return self.filter(status__in=[Status.DRAFT, Status.PROPOSED])
 
     def with_people(self) -> AgreementQuerySet:
-        return self.select_related("created_by", "based_on")
+        return self.select_related("created_by", "based_on", "segment")
 
 
 class AgreementVersion(models.Model):

@@ -27,19 +27,20 @@ def signing_sides(user: Any) -> list[Side]:
     return [side for side, role in SIDE_ROLE.items() if role in roles]
 
 
-def user_segments(user: Any) -> list[Segment]:
-    """The segments a user works in: every one for an admin or a member of none (a one-team install)."""
+def segment_scope(user: Any) -> list[Segment] | None:
+    """The segments a user works in, or None for all of them: an admin, or a member of no segment (a one-team
+    install works as before segments existed)."""
     if Role.ADMIN in user_roles(user):
-        return list(Segment.objects.all())
-    return list(Segment.objects.of_user(user))
+        return None
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return list(Segment.objects.filter(members=user)) or None
 
 
 def in_user_segments(user: Any, segment_id: int | None) -> bool:
     """Whether this user works in the segment (None: the default segment)."""
-    return (
-        any(s.pk == segment_id or (segment_id is None and s.is_default) for s in user_segments(user))
-        or not Segment.objects.exists()
-    )
+    scope = segment_scope(user)
+    return scope is None or any(s.pk == segment_id or (segment_id is None and s.is_default) for s in scope)
 
 
 def require_segment_member(user: Any, segment: Segment | None) -> None:

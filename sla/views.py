@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -21,7 +22,7 @@ from sla import services
 from sla.diff import diff_content
 from sla.exceptions import AgreementError, InvalidContent
 from sla.forms import ACTIVITY_TYPES, LEAD_FIELDS, PART_FORMS, RULE_FORMS, CommentForm, DetailsForm
-from sla.models import AgreementVersion, Side, Status
+from sla.models import AgreementVersion, Segment, Side, Status
 from sla.tables import VersionTable
 
 EDITORS = services.EDITOR_ROLES
@@ -41,14 +42,26 @@ class HtmxHttpRequest(HttpRequest):
 
 
 def _visible_versions(user: Any):
-    queryset = AgreementVersion.objects.with_people()
+    queryset = AgreementVersion.objects.with_people().select_related("segment")
+    scope = services.segment_scope(user)
+    if scope is not None:
+        queryset = queryset.filter(_owned(scope))
     if user_roles(user) & READERS_OF_DRAFTS:
         return queryset
     return queryset.filter(status__in=[Status.ACTIVE, Status.SUPERSEDED])
 
 
+def _owned(segments: list[Segment]) -> Q:
+    owned = Q(pk__in=[])
+    for segment in segments:
+        owned |= segment.owns()
+    return owned
+
+
 def _get_version(request: HtmxHttpRequest, pk: int) -> AgreementVersion:
     version = get_object_or_404(AgreementVersion.objects.with_people(), pk=pk)
+    if not services.in_user_segments(request.user, version.segment_id):
+        raise Http404("No agreement of yours has this number.")
     if (
         version.status not in (Status.ACTIVE, Status.SUPERSEDED)
         and not user_roles(request.user) & READERS_OF_DRAFTS
@@ -112,11 +125,29 @@ def _version_context(request: HtmxHttpRequest, version: AgreementVersion) -> dic
     }
 
 
+def _segments_of(user: Any) -> list[Segment]:
+    scope = services.segment_scope(user)
+    return list(Segment.objects.all()) if scope is None else scope
+
+
+def _chosen(segments: list[Segment], value: Any) -> Segment | None:
+    """The segment asked for (a `segment` parameter) among the user's; else the first of theirs (the default
+    segment for everyone who works across all)."""
+    wanted = next((s for s in segments if str(s.pk) == str(value)), None)
+    return wanted or next((s for s in segments if s.is_default), None) or (segments[0] if segments else None)
+
+
 @role_required(ALL_ROLES)
 @require_GET
 def active(request: HtmxHttpRequest) -> HttpResponse:
-    version = AgreementVersion.objects.active()
-    context: dict[str, Any] = {"can_start_draft": bool(user_roles(request.user) & EDITORS)}
+    segments = _segments_of(request.user)
+    segment = _chosen(segments, request.GET.get("segment"))
+    version = AgreementVersion.objects.active_for(segment)
+    context: dict[str, Any] = {
+        "can_start_draft": bool(user_roles(request.user) & EDITORS),
+        "segments": segments,
+        "segment": segment,
+    }
     if version:
         context.update(_version_context(request, version))
         context["can_edit"] = False
@@ -151,8 +182,9 @@ def version_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @role_required(EDITORS)
 @require_POST
 def draft_create(request: HtmxHttpRequest) -> HttpResponse:
+    segment = _chosen(_segments_of(request.user), request.POST.get("segment"))
     try:
-        version = services.agreement_draft_create(user=request.user, now=timezone.now())
+        version = services.agreement_draft_create(user=request.user, now=timezone.now(), segment=segment)
     except AgreementError as error:
         messages.error(request, str(error))
         return redirect("sla:versions")

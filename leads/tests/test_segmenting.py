@@ -132,3 +132,43 @@ def test_activating_a_segments_agreement_supersedes_only_its_own_and_rescores_on
     japanese.refresh_from_db()
     assert japanese.scored_with == new_japan and japanese.state == State.MQL
     assert all(Lead.objects.get(pk=o.pk).scored_with == agreement for o in others)
+
+
+def test_a_manager_signs_only_their_own_segments_agreement(agreement, japan, make_user, marketing_manager):
+    from alignment.roles import Role
+    from sla.exceptions import SignatureRefused
+
+    # given a sales manager of Enterprise Japan, and a proposed change to the default segment's agreement
+    japan_manager = make_user(Role.SALES_MANAGER, username="tanaka")
+    japan.members.add(japan_manager)
+    draft = agreement_draft_create(user=marketing_manager, now=NOW)
+    agreement_propose(version_id=draft.pk, user=marketing_manager, now=NOW)
+    # when Japan's manager signs it, then it is refused
+    with pytest.raises(SignatureRefused, match="segment"):
+        agreement_sign(version_id=draft.pk, user=japan_manager, now=NOW, side=Side.SALES)
+    # and Japan's own agreement is theirs to sign
+    own = agreement_draft_create(user=marketing_manager, now=NOW, segment=japan)
+    agreement_propose(version_id=own.pk, user=marketing_manager, now=NOW)
+    agreement_sign(version_id=own.pk, user=japan_manager, now=NOW, side=Side.SALES)
+    assert own.signatures.valid().get().signed_by == japan_manager
+
+
+def test_a_rep_sees_only_their_segments_queue_and_leads(agreement, japan, make_user, make_lead, login):
+    from alignment.roles import Role
+
+    # given one MQL in each segment and a rep of Enterprise Japan
+    jp = make_lead(now=NOW, last_name="Yamada", seniority="director", industry="software", country="Japan",
+                   employees=900, activities=busy(NOW))  # fmt: skip
+    uk = make_lead(now=NOW, last_name="Smith", seniority="director", industry="software", country="UK",
+                   employees=40, activities=busy(NOW))  # fmt: skip
+    leads_rescore(lead_ids=[jp.pk, uk.pk], now=NOW)
+    Lead.objects.filter(pk=jp.pk).update(state=State.MQL, tier="warm")
+    japan_rep = make_user(Role.REP, username="suzuki")
+    japan.members.add(japan_rep)
+    client = login(japan_rep)
+    # when the rep opens the queue, then only Japan's lead is there
+    queue = client.get("/leads/queue/").content.decode()
+    assert "Yamada" in queue and "Smith" not in queue
+    # and the other segment's lead page is not theirs to open, nor to claim
+    assert client.get(uk.get_absolute_url()).status_code == 404
+    assert client.post(f"/leads/{uk.pk}/claim/").status_code == 404
