@@ -28,10 +28,11 @@ from leads.lifecycle import services as lifecycle_services
 from leads.models import HANDED_OVER_STATES, LONG_LATE, ImportJob, Lead, RescoreJob, SlaBreach, Tier
 from leads.presenters import clock_rows, clock_view, history_lines, why_view
 from leads.queue.assignment import rep_statuses
-from leads.scoping import chosen_segment, lead_or_404, segments_of, visible_leads
-from leads.scoring import active_rules
+from leads.scoping import lead_or_404, visible_leads
+from leads.scoring import Rules, active_rules
 from leads.segmenting import placement_of, segment_book
 from leads.tables import LeadListTable, QueueTable
+from sla.models import AgreementVersion
 from sla.services import in_user_segments
 
 QUEUE_ROLES = SALES | {Role.ADMIN, Role.MARKETING_MANAGER, Role.MARKETER}
@@ -47,11 +48,25 @@ def _calendar():
     return rules.terms.calendar if rules else None
 
 
-def _decorate(leads: Any, *, now) -> None:
-    calendar = _calendar()
+def _decorate(leads: Any, *, now, in_force: list[AgreementVersion] | None = None) -> None:
+    """Clocks in words, each in its own segment's business calendar (`in_force`: the active versions)."""
+    calendar = _calendar() if in_force is None else None
+    calendars = {v.segment_id: Rules.of(v).terms.calendar for v in in_force or []}
+    default = next((calendars[v.segment_id] for v in in_force or [] if _is_default(v)), None)
     for lead in leads:
-        lead.clock = clock_view(lead, now=now, calendar=calendar)
+        lead_calendar = calendar or calendars.get(lead.segment_id, default)
+        lead.clock = clock_view(lead, now=now, calendar=lead_calendar)
         lead.why = why_view(lead)
+
+
+def _is_default(version: AgreementVersion) -> bool:
+    return version.segment is None or version.segment.is_default
+
+
+def _segment_tabs(user: Any, in_force: list[AgreementVersion]) -> list[Any]:
+    """The segments to offer as queue tabs: those with an agreement in force that this user works in."""
+    segments = sorted({v.segment for v in in_force if v.segment}, key=lambda s: (s.position, s.pk))
+    return [s for s in segments if in_user_segments(user, s.pk)]
 
 
 def _choices() -> dict[str, list[str]]:
@@ -74,7 +89,9 @@ def _queue_context(request: HtmxHttpRequest) -> dict[str, Any]:
     params = request.GET.copy()
     if params.get("tab") not in dict(TABS):
         params["tab"] = "all"
-    segment = chosen_segment(request.user, params.get("segment"))
+    in_force = list(AgreementVersion.objects.filter(status="active").select_related("segment"))
+    segments = _segment_tabs(request.user, in_force)
+    segment = next((s for s in segments if str(s.pk) == params.get("segment")), None)
     queryset = visible_leads(request.user, Lead.objects.in_queue().select_related("owner").by_priority())
     if segment is not None:
         queryset = queryset.in_segments([segment])
@@ -92,7 +109,7 @@ def _queue_context(request: HtmxHttpRequest) -> dict[str, Any]:
     )
     RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
     records = [row.record for row in table.paginated_rows]
-    _decorate(records, now=now)
+    _decorate(records, now=now, in_force=in_force)
     hot_ids = [lead.pk for lead in records if lead.tier == Tier.HOT and lead.owner_id is None]
     overdue = visible_leads(request.user, Lead.objects.in_queue().overdue(now=now))
     counts = overdue.aggregate(
@@ -109,7 +126,7 @@ def _queue_context(request: HtmxHttpRequest) -> dict[str, Any]:
         "overdue_count": counts["overdue"],
         "long_late_count": counts["long_late"],
         "now": now,
-        "segments": segments_of(request.user),
+        "segments": segments,
         "segment": segment,
     }
 

@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import Q
@@ -30,14 +31,18 @@ class Side(models.TextChoices):
     SALES = "sales", _("Sales")
 
 
+TEAM_PREFIX = "Segment: "  # a segment's team is the Django group of this name + the segment's name
+
+
 class SegmentQuerySet(models.QuerySet["Segment"]):
     def default(self) -> Segment | None:
         return self.filter(is_default=True).first()
 
-    def of_user(self, user: Any) -> SegmentQuerySet:
-        """The segments a user works in (a member of none works across all: a one-team install)."""
-        mine = self.filter(members=user)
-        return mine if mine.exists() else self.all()
+    def ensure_default(self) -> Segment:
+        """The default segment (migration sla 0003 creates it; a flushed test database may have lost it)."""
+        return self.default() or self.create(
+            name="All leads", description="Every lead no other segment takes.", position=1000, is_default=True
+        )
 
 
 class Segment(models.Model):
@@ -57,7 +62,14 @@ class Segment(models.Model):
         blank=True,
         help_text=_('All must hold, e.g. [{"field": "country", "op": "equals", "value": "Japan"}]'),
     )
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="alignment_segments")
+    team = models.OneToOneField(
+        Group,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="segment",
+        help_text=_("Its reps and managers: the members of this group (made with the segment)"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = SegmentQuerySet.as_manager()
@@ -72,6 +84,20 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Its team is the Django group "Segment: <name>" (users join it in the admin or with `members.add`)."""
+        if self.team_id is None:
+            self.team = Group.objects.get_or_create(name=f"{TEAM_PREFIX}{self.name}")[0]
+        elif self.team.name != f"{TEAM_PREFIX}{self.name}":
+            self.team.name = f"{TEAM_PREFIX}{self.name}"
+            self.team.save(update_fields=["name"])
+        super().save(*args, **kwargs)
+
+    @property
+    def members(self) -> Any:
+        """The segment's reps and managers (its team group's users): `segment.members.add(user)`."""
+        return self.team.user_set
 
     def clean(self) -> None:
         try:

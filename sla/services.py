@@ -11,11 +11,11 @@ from django.db import transaction
 from django.db.models import Max
 
 from alignment.audit import audit_record
-from alignment.roles import Role, user_roles
+from alignment.roles import Role, user_group_names, user_roles
 from sla import content as agreement_content
 from sla.diff import content_hash, diff_content
 from sla.exceptions import AgreementError, AgreementLocked, SignatureRefused
-from sla.models import AgreementVersion, Comment, Segment, Side, Signature, Status
+from sla.models import TEAM_PREFIX, AgreementVersion, Comment, Segment, Side, Signature, Status
 from sla.signals import agreement_activated
 
 SIDE_ROLE = {Side.MARKETING: Role.MARKETING_MANAGER, Side.SALES: Role.SALES_MANAGER}
@@ -32,9 +32,14 @@ def segment_scope(user: Any) -> list[Segment] | None:
     install works as before segments existed)."""
     if Role.ADMIN in user_roles(user):
         return None
-    if not getattr(user, "is_authenticated", False):
+    teams = {name for name in user_group_names(user) if name.startswith(TEAM_PREFIX)}
+    if not teams:  # no extra query for everyone who is in no team
         return None
-    return list(Segment.objects.filter(members=user)) or None
+    cached = getattr(user, "_alignment_segments", None)
+    if cached is None or cached[0] != teams:
+        cached = (teams, list(Segment.objects.filter(team__name__in=teams)) or None)
+        user._alignment_segments = cached
+    return cached[1]
 
 
 def in_user_segments(user: Any, segment_id: int | None) -> bool:

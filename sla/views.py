@@ -140,12 +140,24 @@ def _chosen(segments: list[Segment], value: Any) -> Segment | None:
 @role_required(ALL_ROLES)
 @require_GET
 def active(request: HtmxHttpRequest) -> HttpResponse:
-    segments = _segments_of(request.user)
-    segment = _chosen(segments, request.GET.get("segment"))
-    version = AgreementVersion.objects.active_for(segment)
+    """The agreement in force in one segment (a `segment` parameter; else the default), with a tab per segment."""
+    in_force = [
+        v
+        for v in AgreementVersion.objects.filter(status=Status.ACTIVE).select_related("segment")
+        if services.in_user_segments(request.user, v.segment_id)
+    ]
+    wanted = request.GET.get("segment", "")
+    version = next((v for v in in_force if str(v.segment_id) == wanted), None)
+    segment = version.segment if version else None
+    if version is None and wanted:  # a segment with no agreement yet: its first draft starts here
+        segment = next((s for s in _segments_of(request.user) if str(s.pk) == wanted), None)
+    if segment is None and version is None:
+        version = next((v for v in in_force if v.segment is None or v.segment.is_default), None)
+        version = version or (in_force[0] if in_force else None)
+        segment = version.segment if version else None
     context: dict[str, Any] = {
         "can_start_draft": bool(user_roles(request.user) & EDITORS),
-        "segments": segments,
+        "segments": sorted({v.segment for v in in_force if v.segment}, key=lambda s: (s.position, s.pk)),
         "segment": segment,
     }
     if version:

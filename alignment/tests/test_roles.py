@@ -182,7 +182,7 @@ def test_every_lead_and_agreement_url_refuses_another_segments_object(
     from sla.models import Segment
 
     segment_b, b_pk = other_segment
-    default = Segment.objects.get(is_default=True)
+    default = Segment.objects.ensure_default()
     # given every role but Admin working in the default segment only
     for role, user in role_users.items():
         if role is not Role.ADMIN:
@@ -211,7 +211,7 @@ def test_a_segments_queue_and_agreement_list_hide_another_segments(role_users, s
     from sla.models import Segment
 
     segment_b, b_pk = other_segment
-    default = Segment.objects.get(is_default=True)
+    default = Segment.objects.ensure_default()
     rep, manager = role_users[Role.REP], role_users[Role.SALES_MANAGER]
     default.members.add(rep, manager)
     # when the rep asks for B's queue by its id, and the manager lists agreements

@@ -35,7 +35,7 @@ def segment_agreement(segment, threshold, marketing_manager, sales_manager):
 
 
 @pytest.fixture
-def japan(agreement, marketing_manager, sales_manager):
+def japan(default_segment, agreement, marketing_manager, sales_manager):
     """Enterprise Japan (country Japan and 500+ employees) with its own agreement: threshold 200."""
     segment = Segment.objects.create(
         name="Enterprise Japan",
@@ -57,8 +57,15 @@ def busy(at):
     ]
 
 
-def test_the_default_segment_owns_the_agreement_and_leads_of_an_existing_install(agreement, make_lead):
-    default = Segment.objects.get(is_default=True)
+@pytest.fixture
+def default_segment(db):
+    return Segment.objects.ensure_default()  # made by migration sla 0003 (a flushed test database lost it)
+
+
+def test_the_default_segment_owns_the_agreement_and_leads_of_a_one_segment_install(
+    default_segment, agreement, make_lead
+):
+    default = default_segment
     lead = make_lead(now=NOW, seniority="director", employees=40, activities=busy(NOW))
     leads_rescore(lead_ids=[lead.pk], now=NOW)
     lead.refresh_from_db()
