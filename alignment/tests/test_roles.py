@@ -138,7 +138,7 @@ def test_admin_site_is_for_the_admin_role_only(role_users, login):
 # The object-level dimension: URLs whose `pk` is a lead or an agreement version. A user working in one segment
 # gets 403 or 404 on another segment's lead, agreement and queue, for every role and every such URL.
 OBJECT_MODULES = {"sla.views", "leads.views", "feedback.views"}
-OBJECT_EXTRA = {"feedback:whatif", "feedback:capacity"}
+OBJECT_EXTRA = {"feedback:whatif", "feedback:whatif_segments", "feedback:capacity"}
 NOT_A_LEAD_OR_AGREEMENT = {"leads:rescore_retry"}
 
 

@@ -32,7 +32,9 @@ def japan(db, agreement, marketing_manager, sales_manager):
     )  # fmt: skip
     now = timezone.now() - timedelta(days=40)
     draft = agreement_draft_create(user=marketing_manager, now=now, segment=segment, title="Japan")
-    agreement_change(version_id=draft.pk, user=marketing_manager, now=now, change=lambda c: threshold_set(c, 5))
+    agreement_change(
+        version_id=draft.pk, user=marketing_manager, now=now, change=lambda c: threshold_set(c, 5)
+    )
     agreement_propose(version_id=draft.pk, user=marketing_manager, now=now)
     agreement_sign(version_id=draft.pk, user=marketing_manager, now=now, side=Side.MARKETING)
     agreement_sign(version_id=draft.pk, user=sales_manager, now=now, side=Side.SALES)
@@ -94,3 +96,26 @@ def test_a_segment_manager_sees_and_exports_only_their_segments_trend(japan, han
     # while another segment's trend is not theirs
     other = Segment.objects.default().pk
     assert client.get(reverse("feedback:trend"), {"segment": other}).status_code == 404
+
+
+def test_the_what_if_counts_the_open_leads_that_would_change_segment(
+    japan, make_lead, login, marketing_manager
+):
+    from leads.models import Lead
+
+    # given two Japanese enterprise leads stored in the default segment (scored before Japan's conditions fit)
+    now = timezone.now()
+    leads = [
+        make_lead(now=now, country="Japan", employees=900),
+        make_lead(now=now, country="UK", employees=9),
+    ]
+    default = Segment.objects.default()
+    Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(segment=default)
+    version = AgreementVersion.objects.active_for(japan)
+    # when the what-if's segment part is opened for Japan's agreement
+    page = (
+        login(marketing_manager).get(reverse("feedback:whatif_segments", args=[version.pk])).content.decode()
+    )
+    # then it counts one lead moving from the default segment to Enterprise Japan
+    assert "<strong>1</strong> open lead would change segment" in page
+    assert f'<td>{default.name}</td><td>Enterprise Japan</td><td class="num">1</td>' in page
