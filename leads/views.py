@@ -381,7 +381,9 @@ def lead_list(request: HtmxHttpRequest) -> HttpResponse:
         ),
         timeout=300,
     )
-    queryset = Lead.objects.select_related("owner").order_by("-updated_at", "-pk")
+    queryset = visible_leads(
+        request.user, Lead.objects.select_related("owner").order_by("-updated_at", "-pk")
+    )
     filterset = LeadListFilter(request.GET, queryset=queryset, sources=sources)
     if filterset.is_bound and not filterset.is_valid():
         # A hand-edited URL (import_job=abc): say so rather than fail

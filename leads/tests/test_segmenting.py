@@ -176,6 +176,9 @@ def test_a_rep_sees_only_their_segments_queue_and_leads(agreement, japan, make_u
     # when the rep opens the queue, then only Japan's lead is there
     queue = client.get("/leads/queue/").content.decode()
     assert "Yamada" in queue and "Smith" not in queue
+    # nor in the list of every lead
+    everyone = client.get("/leads/").content.decode()
+    assert "Yamada" in everyone and "Smith" not in everyone
     # and the other segment's lead page is not theirs to open, nor to claim
     assert client.get(uk.get_absolute_url()).status_code == 404
     assert client.post(f"/leads/{uk.pk}/claim/").status_code == 404
