@@ -182,3 +182,26 @@ def test_a_rep_sees_only_their_segments_queue_and_leads(agreement, japan, make_u
     # and the other segment's lead page is not theirs to open, nor to claim
     assert client.get(uk.get_absolute_url()).status_code == 404
     assert client.post(f"/leads/{uk.pk}/claim/").status_code == 404
+
+
+def test_round_robin_gives_a_segments_lead_to_its_own_team(agreement, japan, make_user, make_lead, rep):
+    from alignment.roles import Role
+    from leads.exceptions import NoRepAvailable
+    from leads.queue import lead_assign_round_robin
+
+    # given a rep in no team and a rep of Enterprise Japan
+    japan_rep = make_user(Role.REP, username="suzuki")
+    japan.members.add(japan_rep)
+    jp = make_lead(now=NOW, country="Japan", employees=900, seniority="director", industry="software",
+                   activities=busy(NOW))  # fmt: skip
+    leads_rescore(lead_ids=[jp.pk], now=NOW)
+    Lead.objects.filter(pk=jp.pk).update(state=State.MQL, tier="warm")
+    # when round-robin assigns Japan's lead (twice: whoever's turn it is), then it is always Japan's rep
+    for _ in range(2):
+        assert lead_assign_round_robin(lead_id=jp.pk, now=NOW).owner == japan_rep
+    # and with Japan's rep away, the lead waits in Japan's queue rather than going to another team
+    from leads.models import RepProfile
+
+    RepProfile.objects.update_or_create(user=japan_rep, defaults={"is_away": True})
+    with pytest.raises(NoRepAvailable):
+        lead_assign_round_robin(lead_id=jp.pk, now=NOW)
