@@ -444,7 +444,7 @@ def diff(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         except (ValueError, AgreementVersion.DoesNotExist):
             raise Http404("No such version to compare with.") from None
     else:
-        against = version.based_on or AgreementVersion.objects.active()
+        against = version.based_on or AgreementVersion.objects.active_for(version.segment)
         if against and against.pk == version.pk:
             against = None
     changes = diff_content(against.content, version.content) if against else []
