@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from alignment.roles import ALL_ROLES, SALES, Role, role_required, user_roles
 from leads.models import LONG_LATE, Lead, SlaBreach, State, Tier
+from leads.scoping import visible_leads
 from sla.models import AgreementVersion, Status
 from sla.services import signing_sides
 
@@ -76,7 +77,9 @@ def home_figures(*, user: Any, now: datetime) -> HomeFigures:
                 total=Count("pk"),
             )
         )
-        unassigned_hot = Lead.objects.in_queue().filter(owner__isnull=True, tier=Tier.HOT).count()
+        unassigned_hot = (
+            visible_leads(user, Lead.objects.in_queue()).filter(owner__isnull=True, tier=Tier.HOT).count()
+        )
         if mine["overdue"]:
             figures.todos.append(Todo(f"{mine['overdue']} of your leads {'is' if mine['overdue'] == 1 else 'are'} past a deadline", mine["overdue"],
                                       reverse("leads:my_day"), urgent=True))  # fmt: skip
@@ -89,7 +92,7 @@ def home_figures(*, user: Any, now: datetime) -> HomeFigures:
         figures.counts.append(("Your open leads", mine["total"], f"{queue_url}?tab=mine"))
 
     if roles & {Role.SALES_MANAGER, Role.ADMIN}:
-        queue = Lead.objects.in_queue().aggregate(
+        queue = visible_leads(user, Lead.objects.in_queue()).aggregate(
             overdue=Count("pk", filter=Q(sla_due_at__lt=now)),
             long_late=Count("pk", filter=Q(sla_due_at__lt=now - LONG_LATE)),
             open=Count("pk"),
