@@ -24,6 +24,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--leads", type=int, default=400, help="How many demo leads to generate (first run only)"
         )
+        parser.add_argument(
+            "--segments",
+            action="store_true",
+            help="Also two segments: Enterprise Japan (own agreement, calendar, team, leads) and SMB global",
+        )
 
     def handle(self, *args, **options) -> None:
         ensure_default_reasons()
@@ -39,11 +44,15 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Agreement: v{version.number} · {version.title} ({version.get_status_display().lower()})"
         )
-        segments = demo_segments_ensure(now=timezone.now(), signed_at=timezone.now() - timedelta(days=200))
-        self.stdout.write(
-            f"Segments: {segments.japan.name} (v{segments.japan_agreement.number}, Japanese calendar), "
-            f"{segments.smb.name} (the default)"
-        )
+        segments = None
+        if options["segments"]:
+            segments = demo_segments_ensure(
+                now=timezone.now(), signed_at=timezone.now() - timedelta(days=200)
+            )
+            self.stdout.write(
+                f"Segments: {segments.japan.name} (v{segments.japan_agreement.number}, Japanese calendar), "
+                f"{segments.smb.name} (the default)"
+            )
         if Lead.objects.exists():
             self.stdout.write(
                 f"Leads: {Lead.objects.count():,} already there (demo leads are generated once)."
@@ -53,21 +62,19 @@ class Command(BaseCommand):
             result = demo_leads_generate(
                 rules=Rules.of(version), now=timezone.now(), reps=reps, count=options["leads"]
             )
-            japan = segments.japan
-            demo_leads_generate(
-                rules=Rules.of(segments.japan_agreement), now=timezone.now(), count=max(20, options["leads"] // 8),
-                reps=list(User.objects.filter(username="jp-rep")), countries=JAPAN_COUNTRIES, min_employees=500,
-                segment=japan, tag="jp", seed=81,
-            )  # fmt: skip
+            if segments is not None:
+                japan = demo_leads_generate(
+                    rules=Rules.of(segments.japan_agreement), now=timezone.now(),
+                    count=max(20, options["leads"] // 8), reps=list(User.objects.filter(username="jp-rep")),
+                    countries=JAPAN_COUNTRIES, min_employees=500, segment=segments.japan, tag="jp", seed=81,
+                )  # fmt: skip
+                self.stdout.write(f"Enterprise Japan: {japan.leads:,} leads, {japan.mqls:,} MQLs")
             self.stdout.write(
                 f"Leads: {result.leads:,} generated, {result.activities:,} activities, {result.mqls:,} MQLs"
             )
             self.stdout.write(f"Hand-overs: {demo_cycles_generate():,} cycles with what sales did")
-            reps = list(
-                User.objects.filter(groups__name=Role.REP.value)
-                .filter(groups=segments.smb.team)
-                .order_by("pk")
-            )
+            reps = User.objects.filter(groups__name=Role.REP.value).order_by("pk")
+            reps = list(reps.filter(groups=segments.smb.team) if segments is not None else reps)
             recent = demo_recent_work(reps=reps, now=timezone.now())
             self.stdout.write(
                 f"Today: {recent.claimed} fresh leads claimed across {len(reps)} reps, {recent.waiting} hot leads "
@@ -76,5 +83,5 @@ class Command(BaseCommand):
         self.stdout.write("Demo users (username / password / role):")
         for demo in users:
             self.stdout.write(f"  {demo.username:<18} {demo.password:<22} {demo.role.value}")
-        for username, password, _first, _last, role in JAPAN_TEAM:
+        for username, password, _first, _last, role in JAPAN_TEAM if segments is not None else ():
             self.stdout.write(f"  {username:<18} {password:<22} {role} (Enterprise Japan)")
