@@ -4,7 +4,9 @@ worker nor a failing receiver loses one, and none is sent twice.
 
 - `outbox_put` (inside the caller's transaction) writes one message per (event, channel, recipient); its key is
   unique, so a repeated announcement of the same event adds nothing.
-- After commit, `outbox_deliver_task` is queued. If the broker is down that fails quietly: the row is there.
+- After commit, one `outbox_deliver_many_task` is queued for all the messages the transaction wrote (a breach
+  scan's batch of a thousand alerts is one job, not a thousand). If the broker is down that fails quietly: the
+  rows are there.
 - `message_deliver` locks the row (skipping it when another worker holds it), sends it unless it is already
   sent, and records the attempt; a failure schedules the next try (30 s, 1 min, 2 min, ... capped at 6 h).
 - `outbox_sweep` (beat, every minute) delivers whatever is due and was left behind.
@@ -19,7 +21,6 @@ import time
 import urllib.error
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from celery import shared_task
@@ -28,12 +29,17 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from alignment import channels
+from alignment.copywrite import copy_applies, rows_insert_new
 from alignment.models import DeliveryAttempt, OutboxMessage
 
 log = logging.getLogger(__name__)
 Channel = OutboxMessage.Channel
 Status = OutboxMessage.Status
 EARLY_SLACK = timedelta(seconds=5)  # a retry may arrive a moment before its slot
+
+
+_MESSAGE_FIELDS = ("key", "event", "channel", "recipient", "payload", "status", "attempts", "next_attempt_at",
+                   "last_error", "created_at", "sent_at")  # fmt: skip
 
 
 def max_attempts() -> int:
@@ -88,13 +94,16 @@ def outbox_put_many(items: list[Item], *, now: datetime) -> int:
     ]
     if not new:
         return 0
-    OutboxMessage.objects.bulk_create(new, ignore_conflicts=True)  # a concurrent writer's row wins
-    ids = list(
-        OutboxMessage.objects.filter(key__in=[m.key for m in new], created_at=now, attempts=0).values_list(
-            "pk", flat=True
+    if copy_applies(len(new)):  # PostgreSQL, a large batch: COPY, and the new ids come back from the INSERT
+        ids = rows_insert_new(OutboxMessage, new, _MESSAGE_FIELDS)
+    else:
+        OutboxMessage.objects.bulk_create(new, ignore_conflicts=True)  # a concurrent writer's row wins
+        ids = list(
+            OutboxMessage.objects.filter(
+                key__in=[m.key for m in new], created_at=now, attempts=0
+            ).values_list("pk", flat=True)
         )
-    )
-    transaction.on_commit(partial(_enqueue, ids))
+    _enqueue_after_commit(ids)
     return len(new)
 
 
@@ -105,15 +114,42 @@ def outbox_put(
     return bool(outbox_put_many([Item(event, ref, channel, str(recipient), payload)], now=now))
 
 
+class _AfterCommit:
+    """The ids a transaction wrote, queued as one job when it commits."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+
+    def __call__(self) -> None:
+        _enqueue(self.ids)
+
+
+def _enqueue_after_commit(ids: list[int]) -> None:
+    """Add to the delivery job of this transaction (of this very savepoint: a job a rollback discarded, or one
+    registered in another block, is not reused)."""
+    connection = transaction.get_connection()
+    pending = getattr(connection, "_outbox_after_commit", None)
+    here = set(connection.savepoint_ids)
+    if pending is not None and any(
+        entry[1] is pending and entry[0] == here for entry in connection.run_on_commit
+    ):
+        pending.ids.extend(ids)
+        return
+    pending = connection._outbox_after_commit = _AfterCommit()
+    pending.ids.extend(ids)
+    transaction.on_commit(pending)  # outside a transaction this runs at once
+
+
 def _enqueue(message_ids: list[int]) -> None:
-    """Queue the deliveries. A broker outage (or any failure here) must not fail the request that committed the
-    state change: the messages are stored, and the sweeper delivers them once a worker runs again."""
-    for message_id in message_ids:
-        try:
-            outbox_deliver_task.delay(message_id)
-        except Exception:
-            log.warning("outbox: could not queue message %s; the sweeper will deliver it", message_id)
-            return
+    """Queue the deliveries: one job for the messages one transaction wrote. A broker outage (or any failure
+    here) must not fail the request that committed the state change: the messages are stored, and the sweeper
+    delivers them once a worker runs again."""
+    if not message_ids:
+        return
+    try:
+        outbox_deliver_many_task.delay(message_ids)
+    except Exception:
+        log.warning("outbox: could not queue messages %s; the sweeper will deliver them", message_ids[:20])
 
 
 @dataclass(frozen=True)
@@ -189,7 +225,7 @@ def message_retry(*, message_id: int, now: datetime) -> OutboxMessage:
         if message.status != Status.SENT:
             message.status, message.next_attempt_at, message.attempts = Status.PENDING, now, 0
             message.save(update_fields=["status", "next_attempt_at", "attempts"])
-            transaction.on_commit(partial(_enqueue, [message.pk]))
+            _enqueue_after_commit([message.pk])
     return message
 
 
@@ -207,6 +243,27 @@ def outbox_deliver_task(self, message_id: int) -> str:
     if result.retry_in is not None and not self.request.is_eager:
         raise self.retry(countdown=result.retry_in)
     return result.status
+
+
+@shared_task(bind=True, max_retries=12, acks_late=True)
+def outbox_deliver_many_task(self, message_ids: list[int]) -> dict[str, int]:
+    """Deliver the messages one transaction wrote, each once (message_deliver locks and checks each row, so a
+    redelivered job sends nothing twice). A message that failed is retried on its own backoff by
+    `outbox_deliver_task`; a database error retries the whole job (what was sent is skipped). In-process
+    (eager) runs never wait: the sweeper takes over."""
+    statuses: dict[str, int] = {}
+    for message_id in message_ids:
+        try:
+            result = message_deliver(message_id=message_id, now=timezone.now())
+        except DatabaseError as error:
+            if self.request.is_eager:
+                log.warning("outbox: database error delivering %s; the sweeper retries", message_id)
+                return statuses
+            raise self.retry(exc=error, countdown=backoff_seconds(self.request.retries + 1)) from error
+        statuses[result.status] = statuses.get(result.status, 0) + 1
+        if result.retry_in is not None and not self.request.is_eager:
+            outbox_deliver_task.apply_async((message_id,), countdown=result.retry_in)
+    return statuses
 
 
 @shared_task

@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET_KEY = "django-insecure-alignment-development-key-do-not-use-in-production"
@@ -193,12 +194,21 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+# Scoring workers (leads/scoring/demands.py): leads per transaction, seconds a run keeps taking batches before it
+# hands over to the next queued task, and how long a waiting lead may sit before beat queues a run for it.
+# Workers consume both queues; events that may fire a trigger are scored from `hot` first.
+CELERY_TASK_QUEUES = (Queue("celery", routing_key="celery"), Queue("hot", routing_key="hot"))
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+SCORING_BATCH = int(os.environ.get("SCORING_BATCH", "50"))
+SCORING_TASK_SECONDS = float(os.environ.get("SCORING_TASK_SECONDS", "0.5"))
+SCORING_STALE_SECONDS = int(os.environ.get("SCORING_STALE_SECONDS", "30"))
 SLA_SCAN_SECONDS = float(os.environ.get("SLA_SCAN_SECONDS", "60"))
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "alignment.tasks.worker_heartbeat", "schedule": 60.0},
     "leads-rescore-aged": {"task": "leads.tasks.leads_rescore_aged", "schedule": 300.0},
     "leads-sla-breach-scan": {"task": "leads.tasks.sla_breach_scan", "schedule": SLA_SCAN_SECONDS},
     "outbox-sweep": {"task": "alignment.outbox.outbox_sweep_task", "schedule": 60.0},
+    "leads-scoring-sweep": {"task": "leads.tasks.scoring_sweep", "schedule": 30.0},
     "leads-jobs-watchdog": {"task": "leads.tasks.jobs_watchdog", "schedule": 30.0},
     "feedback-cycles-repair": {"task": "feedback.tasks.cycles_repair", "schedule": 600.0},
 }

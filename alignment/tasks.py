@@ -15,4 +15,8 @@ def worker_heartbeat() -> str:
 
 
 # Celery discovers `tasks` modules only; the outbox's tasks live beside the outbox.
-from alignment.outbox import outbox_deliver_task, outbox_sweep_task  # noqa: E402, F401
+from alignment.outbox import (  # noqa: E402, F401
+    outbox_deliver_many_task,
+    outbox_deliver_task,
+    outbox_sweep_task,
+)

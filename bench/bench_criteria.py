@@ -1,26 +1,31 @@
-"""How fast sla.criteria.evaluate scores a lead: 20 rules against 200 activities.
+"""How fast sla.criteria.evaluate scores a lead: 20 rules against 200 activities (pure Python, no database).
 
-Run: python bench/bench_criteria.py [--leads 2000] [--activities 200] [--seed 7]
-The baseline is a bare loop over the same activities reading .type and .occurred_at, so the ratio says how
-many "just touch every activity" passes one evaluation costs.
+Run: python bench/bench_criteria.py (or `make bench`; SCALE=small for 300 leads instead of 2,000)
+The baseline, timed interleaved with it in the same run, is a bare loop over the same activities reading .type and
+.occurred_at, so the ratio says how many "just touch every activity" passes one evaluation costs.
 """
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import interleaved, peak_rss_mb, record, scaled
 
 from sla.criteria import Activity, MqlCriteria, evaluate
 
+LEADS = scaled(small=300, default=2000)
+ACTIVITIES = 200
+REPEATS = scaled(small=3, default=5)
+SEED = 7
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CRITERIA: dict[str, Any] = {
     "threshold": 50,
@@ -114,16 +119,6 @@ def make_lead(rng: random.Random, lead_no: int, activities: int) -> tuple[dict[s
     return attributes, items
 
 
-def timed(function: Callable[[], object], repeats: int) -> float:
-    """Best of `repeats` wall-clock runs, in seconds (the least disturbed by the rest of the machine)."""
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        runs.append(time.perf_counter() - start)
-    return min(runs)
-
-
 def baseline(leads: Sequence[tuple[dict[str, Any], list[Activity]]]) -> None:
     for _attributes, activities in leads:
         for activity in activities:
@@ -132,13 +127,6 @@ def baseline(leads: Sequence[tuple[dict[str, Any], list[Activity]]]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--leads", type=int, default=2000)
-    parser.add_argument("--activities", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-
     criteria = MqlCriteria.from_dict(CRITERIA)
     rules = (
         len(criteria.fit_rules)
@@ -146,26 +134,28 @@ def main() -> None:
         + len(criteria.gates)
         + len(criteria.triggers)
     )
-    rng = random.Random(args.seed)
-    leads = [make_lead(rng, number, args.activities) for number in range(args.leads)]
-
+    rng = random.Random(SEED)
+    leads = [make_lead(rng, number, ACTIVITIES) for number in range(LEADS)]
     results: list[Any] = []
 
     def run() -> None:
         results.clear()
         results.extend(evaluate(criteria, attributes, activities, NOW) for attributes, activities in leads)
 
-    seconds = timed(run, args.repeats)
-    base_seconds = timed(lambda: baseline(leads), args.repeats)
-    per_eval_us = seconds / args.leads * 1e6
-    base_us = base_seconds / args.leads * 1e6
+    times = interleaved({"evaluate": run, "bare loop": lambda: baseline(leads)}, repeats=REPEATS)
+    per_eval_us = times["evaluate"].p50 / LEADS * 1e6
+    base_us = times["bare loop"].p50 / LEADS * 1e6
     mql = sum(result.is_mql for result in results)
     hot = sum(result.tier == "hot" for result in results)
-    print(f"criteria: {rules} rules; {args.leads} leads x {args.activities} activities (seed {args.seed})")
-    print(f"evaluate: {args.leads / seconds:,.0f} evaluations/s, {per_eval_us:,.1f} µs per evaluation")
-    print(f"baseline: {base_us:,.1f} µs per lead (bare loop reading .type and .occurred_at)")
-    print(f"ratio:    {per_eval_us / base_us:,.1f}x the baseline")
-    print(f"check:    {mql} MQLs ({hot} hot), median total {statistics.median(r.total for r in results)}")
+    print(f"  {rules} rules; {LEADS} leads x {ACTIVITIES} activities (seed {SEED}); {mql} MQLs ({hot} hot), "
+          f"median total {statistics.median(r.total for r in results)}")  # fmt: skip
+    notes = {"rules": rules, "leads": LEADS, "activities_per_lead": ACTIVITIES, "mqls": mql}
+    record("criteria evaluate, per lead", per_eval_us, "µs", baseline=base_us,
+           baseline_name="bare loop reading each activity's type and time", notes=notes)  # fmt: skip
+    record("criteria evaluations per second", LEADS / times["evaluate"].p50, "leads/s",
+           baseline=LEADS / times["bare loop"].p50, baseline_name="bare loop, leads/s", lower_is_better=False,
+           notes=notes)  # fmt: skip
+    record("bench_criteria peak memory", peak_rss_mb(), "MB", goal="flat from SCALE=small to default")
 
 
 if __name__ == "__main__":

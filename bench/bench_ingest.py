@@ -1,77 +1,95 @@
-"""How fast events go in through the Segment-compatible API: POST /v1/batch, 100 messages a batch, on PostgreSQL.
+"""Events in through the Segment API at scale: gunicorn, real Celery workers on Redis, PostgreSQL.
 
-Run: python bench/bench_ingest.py [--batches 50] [--size 100] [--people 1000] [--seed 7]
-Uses DATABASE_URL (PostgreSQL only; default postgres://postgres@127.0.0.1:5432/alignment_bench, created and
-migrated if missing; the bench empties its lead tables first). Each batch goes through the whole stack in-process
-(django.test.Client with a write key: auth, parsing, identity resolution, one transaction, rescoring against the
-starter agreement). The baseline is a raw `COPY` of the same activity rows into leads_activity (psycopg 3
-cursor.copy), so the ratio says what the API costs per event over the fastest way PostgreSQL can take the rows.
+    SCALE=small|default python bench/bench_ingest.py
+
+Its own database (`alignment_bench_ingest`; BENCH_INGEST_DATABASE_URL to use another), filled by COPY with known
+people and their history; Redis db BENCH_REDIS_DB (default 1) as broker; gunicorn on BENCH_PORT (default 8110).
+It starts gunicorn (2 processes of 4 threads) and Celery scoring workers itself, stops them at the end, and records:
+
+- ingest: events/s through POST /v1/batch from concurrent clients (100 messages a batch, known and new people),
+  against a raw COPY of as many activity rows into leads_activity, interleaved in the same run (goal >= 1/10);
+- a hot trigger (a new person's identify and demo request) → their lead is a hot MQL in the queue: p99 with bulk
+  ingest running beside it, against the same probe with nothing else running (goal < 1 s);
+- scoring throughput (leads/s): the same backlog of waiting leads drained by one worker, then by two;
+- peak resident memory of the web and worker processes.
 """
 
 from __future__ import annotations
 
-import argparse
+import base64
 import json
 import os
 import random
+import signal
+import subprocess
 import sys
+import threading
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/alignment_bench"
+from harness import interleaved, record, scaled  # noqa: E402
 
-PATHS = ("/", "/pricing", "/pricing/enterprise", "/blog/a", "/blog/b", "/product", "/careers", "/docs/start")
+URL = os.environ.get("BENCH_INGEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/alignment_bench_ingest")
+BROKER = f"redis://127.0.0.1:6379/{os.environ.get('BENCH_REDIS_DB', '1')}"
+PORT = int(os.environ.get("BENCH_PORT", "8110"))
+BIN = Path(sys.executable).parent
+SERVER_ENV = {
+    "DATABASE_URL": URL,
+    "CELERY_BROKER_URL": BROKER,
+    "CELERY_TASK_ALWAYS_EAGER": "0",
+    "DJANGO_SETTINGS_MODULE": "alignment.settings",
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "bench-ingest-not-a-secret-" + "x" * 40,
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "DJANGO_SECURE_SSL_REDIRECT": "0",
+    "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+    "INGEST_RATE_LIMIT": "1000000/m",
+    "INGEST_MAX_CONCURRENT": "64",
+}
+os.environ.update({k: v for k, v in SERVER_ENV.items() if k != "DJANGO_DEBUG"})
+os.environ["DJANGO_DEBUG"] = "1"  # this process only prepares data and reads results
+
+PEOPLE = scaled(small=2_000, default=50_000)
+HISTORY = scaled(small=10, default=20)  # activities per known person before the run
+CLIENTS = 4
+BATCH = 100
+ROUND_BATCHES = scaled(small=5, default=40)  # batches per timed ingest round
+REPEATS = scaled(small=2, default=5)
+PROBES = scaled(small=10, default=60)
+BACKLOG = scaled(small=500, default=10_000)  # waiting leads per worker-throughput run
+PATHS = ("/", "/pricing", "/blog/a", "/blog/b", "/product", "/careers", "/docs/start")
 EVENTS = ("Email Opened", "Email Link Clicked", "Asset Downloaded", "Webinar Attended", "Form Submitted",
           "Demo Requested", "Pricing Calculator Used")  # fmt: skip
 EVENT_WEIGHTS = (30, 15, 15, 10, 10, 3, 17)
 
 
-def ensure_database(url: str) -> None:
-    """Create the bench database if it does not exist (connecting to the server's `postgres` database)."""
+def ensure_database() -> None:
     import psycopg
 
-    parts = urlsplit(url)
+    parts = urlsplit(URL)
     name = parts.path.lstrip("/")
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    try:
-        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-                conn.execute(f'CREATE DATABASE "{name}"')
-                print(f"created database {name}")
-    except psycopg.OperationalError as error:
-        sys.exit(
-            f"bench_ingest needs PostgreSQL; cannot reach {parts.hostname}:{parts.port or 5432}: {error}"
-        )
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def setup() -> None:
-    url = os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit(f"bench_ingest needs PostgreSQL: DATABASE_URL is {url!r}")
-    ensure_database(url)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alignment.settings")
-    os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
+def prepare() -> str:
+    """Migrate, empty, sign the starter agreement, COPY the known people and their history; a write key."""
     import django
 
     django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    settings.DEBUG = False  # no query log
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # hot-lead mails stay in memory
-    call_command("migrate", verbosity=0)
-
-
-def reset_and_prepare() -> str:
-    """Empty the lead tables, make sure the starter agreement is active, and return a fresh write key."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
+    from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
 
@@ -79,10 +97,11 @@ def reset_and_prepare() -> str:
     from leads.services import write_key_create
     from sla.services import agreement_ensure_starter
 
+    call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE leads_activity, leads_leadidentity, leads_leadevent, leads_lead, leads_writekey "
-            "RESTART IDENTITY CASCADE"
+            "TRUNCATE leads_activity, leads_leadidentity, leads_leadevent, leads_lead, leads_writekey, "
+            "leads_scoringdemand, alignment_outboxmessage RESTART IDENTITY CASCADE"
         )
     users = {}
     for role, username in ((Role.MARKETING_MANAGER, "bench-marketing"), (Role.SALES_MANAGER, "bench-sales")):
@@ -94,122 +113,323 @@ def reset_and_prepare() -> str:
         sales_manager=users[Role.SALES_MANAGER],
         now=timezone.now(),
     )
+    now = datetime.now(UTC)
+    rng = random.Random(3)
+    lead_columns = ("id, email, first_name, last_name, company, job_title, seniority, department, industry, "
+                    "employees, country, source, campaign, attributes, state, tier, score, fit_score, "
+                    "engagement_score, breakdown, handoff_reason, sla_clock, created_at, updated_at")  # fmt: skip
+    with connection.cursor() as cursor, cursor.connection.cursor() as raw:
+        with raw.copy(f"COPY leads_lead ({lead_columns}) FROM STDIN") as copy:
+            for n in range(1, PEOPLE + 1):
+                copy.write_row((n, f"person{n}@company{n % 97}.example", "Pat", f"P{n}", f"Company {n % 97}",
+                                "Engineer", "", "", "retail", 5, "Japan", "web", "", "{}", "new", "", 0, 0, 0,
+                                "{}", "", "", now, now))  # fmt: skip
+        with raw.copy("COPY leads_leadidentity (lead_id, kind, value, created_at) FROM STDIN") as copy:
+            for n in range(1, PEOPLE + 1):
+                copy.write_row((n, "user_id", f"user-{n}", now))
+        columns = "lead_id, type, properties, occurred_at, received_at, source, message_id"
+        with raw.copy(f"COPY leads_activity ({columns}) FROM STDIN") as copy:
+            for n in range(1, PEOPLE + 1):
+                for h in range(HISTORY):
+                    at = now - timedelta(seconds=rng.randrange(86400, 60 * 86400))
+                    copy.write_row((n, "page", json.dumps({"path": rng.choice(PATHS)}), at, at, "seed",
+                                    f"seed-{n}-{h}"))  # fmt: skip
+        cursor.execute("SELECT setval(pg_get_serial_sequence('leads_lead', 'id'), %s)", [PEOPLE])
+        cursor.execute("ANALYZE leads_lead; ANALYZE leads_activity; ANALYZE leads_leadidentity")
     return write_key_create(name="bench", now=timezone.now())[1]
 
 
-def make_batches(rng: random.Random, *, batches: int, size: int, people: int, now: datetime) -> list[dict]:
-    """Realistic traffic: most messages are page views and events of known people, a few identify calls."""
-    out = []
-    serial = 0
-    for _ in range(batches):
+class Traffic:
+    """Realistic batches: mostly page views and events of known people, a few identifies and new visitors."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.serial = 0
+        self.lock = threading.Lock()
+
+    def batch(self) -> list[dict[str, Any]]:
+        with self.lock:
+            self.serial += 1
+            serial = self.serial
+        rng, now = self.rng, datetime.now(UTC)
         messages = []
-        for _ in range(size):
-            serial += 1
-            person = rng.randrange(people)
-            at = (now - timedelta(seconds=rng.randrange(0, 7 * 86400))).isoformat()
-            ids: dict[str, Any] = (
-                {"userId": f"user-{person}"} if rng.random() < 0.7 else {"anonymousId": f"anon-{person}"}
+        for m in range(BATCH):
+            person = rng.randrange(1, PEOPLE + 1)
+            ids = (
+                {"userId": f"user-{person}"} if rng.random() < 0.9 else {"anonymousId": f"anon-{serial}-{m}"}
             )
-            kind = rng.choices(("page", "track", "identify"), (60, 30, 10))[0]
-            message: dict[str, Any] = {"type": kind, "messageId": f"bench-{serial}", "timestamp": at, **ids}
+            at = (now - timedelta(seconds=rng.randrange(0, 3 * 86400))).isoformat()
+            kind = rng.choices(("page", "track", "identify"), (60, 35, 5))[0]
+            message: dict[str, Any] = {
+                "type": kind,
+                "messageId": f"b{os.getpid()}-{serial}-{m}",
+                "timestamp": at,
+            }
+            message.update(ids)
             if kind == "page":
                 message["properties"] = {"path": rng.choice(PATHS), "title": "A page"}
             elif kind == "track":
                 message["event"] = rng.choices(EVENTS, EVENT_WEIGHTS)[0]
                 message["properties"] = {"asset": "case study.pdf"}
             else:
-                message.update(userId=f"user-{person}", anonymousId=f"anon-{person}")
-                message["traits"] = {
-                    "email": f"person{person}@company{person % 97}.example",
-                    "firstName": "Pat", "title": rng.choice(("VP Sales", "Engineer", "Head of Marketing")),
-                    "company": {"name": f"Company {person % 97}", "employee_count": rng.choice((5, 50, 500))},
-                    "industry": rng.choice(("software", "retail")),
-                }  # fmt: skip
+                message["traits"] = {"title": rng.choice(("VP Sales", "Engineer")), "industry": "software"}
             messages.append(message)
-        out.append({"batch": messages, "sentAt": now.isoformat()})
+        return messages
+
+    def rows(self, count: int, now: datetime) -> list[tuple]:
+        """The same kind of rows as activity rows, for the COPY baseline."""
+        rows = []
+        for _ in range(count):
+            with self.lock:
+                self.serial += 1
+                serial = self.serial
+            kind = self.rng.choice(("page", "email_opened", "asset_downloaded"))
+            rows.append((self.rng.randrange(1, PEOPLE + 1), kind, json.dumps({"path": "/", "title": "A page"}),
+                         now, now, "copy", f"copy-{serial}"))  # fmt: skip
+        return rows
+
+
+def post(key: str, messages: list[dict[str, Any]]) -> None:
+    body = json.dumps({"batch": messages}).encode()
+    auth = base64.b64encode(f"{key}:".encode()).decode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{PORT}/v1/batch",
+        data=body,
+        headers={"Content-Type": "application/json", "Authorization": f"Basic {auth}"},
+        method="POST",
+    )
+    for attempt in range(20):
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                if response.status == 200:
+                    return
+        except urllib.error.HTTPError as error:
+            if error.code not in (429, 503):
+                raise SystemExit(f"POST /v1/batch answered {error.code}: {error.read()[:300]!r}") from None
+            time.sleep(0.05 * (attempt + 1))
+    raise SystemExit("POST /v1/batch kept answering 429/503")
+
+
+class Servers:
+    """gunicorn and Celery workers started (and stopped) by this bench, by their own process ids."""
+
+    def __init__(self) -> None:
+        self.web: subprocess.Popen | None = None
+        self.workers: list[subprocess.Popen] = []
+        self.peak: dict[str, float] = {"web": 0.0, "worker": 0.0}
+
+    def start_web(self) -> None:
+        self.web = subprocess.Popen(
+            [str(BIN / "gunicorn"), "alignment.wsgi", "--workers", "2", "--worker-class", "gthread", "--threads", "4",
+             "--bind", f"127.0.0.1:{PORT}",
+             "--log-level", "warning", "--timeout", "120"],
+            cwd=ROOT, env={**os.environ, **SERVER_ENV},
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/openapi.json", timeout=5).read()
+                return
+            except OSError:
+                time.sleep(0.3)
+        raise SystemExit("gunicorn did not answer within 60 s")
+
+    def start_worker(self) -> None:
+        name = f"bench-ingest-{len(self.workers) + 1}@%h"
+        process = subprocess.Popen(
+            [str(BIN / "celery"), "-A", "alignment", "worker", "--concurrency", "1", "--pool", "prefork",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", name, "--loglevel", "WARNING"],
+            cwd=ROOT, env={**os.environ, **SERVER_ENV},
+        )  # fmt: skip
+        self.workers.append(process)
+        from alignment.celery import app
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            replies = app.control.ping(timeout=0.5) or []
+            if sum(1 for reply in replies for n in reply if n.startswith(name.split("@")[0])) >= 1:
+                return
+        raise SystemExit("the Celery worker did not answer within 60 s")
+
+    def sample_memory(self) -> None:
+        for kind, roots in (("web", [self.web] if self.web else []), ("worker", self.workers)):
+            for root in roots:
+                for pid in [root.pid, *_children(root.pid)]:
+                    self.peak[kind] = max(self.peak[kind], _peak_mb(pid))
+
+    def stop(self) -> None:
+        for process in [*self.workers, *([self.web] if self.web else [])]:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in [*self.workers, *([self.web] if self.web else [])]:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                out += [int(child), *_children(int(child))]
+    except OSError:
+        pass
     return out
 
 
-def post_batches(client: Any, key: str, batches: list[dict]) -> float:
-    import base64
-
-    auth = {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
-    bodies = [json.dumps(batch) for batch in batches]
-    start = time.perf_counter()
-    for body in bodies:
-        response = client.post("/v1/batch", data=body, content_type="application/json", headers=auth)
-        if response.status_code != 200:
-            sys.exit(f"POST /v1/batch answered {response.status_code}: {response.content[:300]!r}")
-    return time.perf_counter() - start
+def _peak_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
-def copy_rows(batches: list[dict], now: datetime) -> tuple[int, float]:
-    """COPY the same activity rows (new message ids) onto existing leads: the fastest path into the table."""
-    from django.db import connection
-
-    from leads.models import Lead
-
-    lead_ids = list(Lead.objects.values_list("pk", flat=True))
-    rows = []
-    for number, message in enumerate(
-        m for batch in batches for m in batch["batch"] if m["type"] != "identify"
-    ):
-        kind = "page" if message["type"] == "page" else message["event"].lower().replace(" ", "_")
-        rows.append(
-            (lead_ids[number % len(lead_ids)], kind, json.dumps(message.get("properties", {})),
-             message["timestamp"], now, "copy", f"copy-{message['messageId']}")
-        )  # fmt: skip
-    connection.ensure_connection()
-    raw = connection.connection
-    start = time.perf_counter()
-    with raw.transaction(), raw.cursor() as cursor:
-        columns = "lead_id, type, properties, occurred_at, received_at, source, message_id"
-        with cursor.copy(f"COPY leads_activity ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    return len(rows), time.perf_counter() - start
+def p99(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batches", type=int, default=50)
-    parser.add_argument("--size", type=int, default=100)
-    parser.add_argument("--people", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
+    ensure_database()
+    key = prepare()
+    from django.db import connection
 
-    setup()
-    from django.test import Client
+    from leads.models import Lead, ScoringDemand
 
-    from leads.models import Activity, Lead
+    servers = Servers()
+    try:
+        servers.start_web()
+        servers.start_worker()
+        servers.start_worker()
+        traffic = Traffic(7)
+        pool = ThreadPoolExecutor(CLIENTS)
 
-    key = reset_and_prepare()
-    now = datetime.now(UTC)
-    rng = random.Random(args.seed)
-    warmup = make_batches(rng, batches=3, size=args.size, people=args.people, now=now)
-    batches = make_batches(rng, batches=args.batches, size=args.size, people=args.people, now=now)
-    client = Client()
-    post_batches(client, key, warmup)  # first requests pay for imports and compiled rules
-    seconds = post_batches(client, key, batches)
-    messages = args.batches * args.size
-    stored = Activity.objects.filter(source="api").count()
-    leads = Lead.objects.count()
-    mqls = Lead.objects.filter(state="mql").count()
-    resent = post_batches(client, key, batches[:5])  # a retry of already stored batches: all duplicates
-    if Activity.objects.filter(source="api").count() != stored:
-        sys.exit("a resent batch was stored twice")
-    copied, copy_seconds = copy_rows(batches, now)
+        def ingest_round() -> None:
+            list(pool.map(lambda _: post(key, traffic.batch()), range(ROUND_BATCHES)))
 
-    api_rate = messages / seconds
-    copy_rate = copied / copy_seconds
-    print(f"data:     {args.batches} batches x {args.size} messages, {args.people} people (seed {args.seed})")
-    print(
-        f"ingest:   {api_rate:,.0f} events/s through POST /v1/batch ({seconds / args.batches * 1000:,.1f} ms per batch)"
+        def copy_round() -> None:
+            # in lead order, as the API locks them: COPY's foreign-key locks then never deadlock with a worker
+            rows = sorted(traffic.rows(ROUND_BATCHES * BATCH, datetime.now(UTC)))
+            connection.ensure_connection()
+            raw = connection.connection
+            with raw.transaction(), raw.cursor() as cursor:
+                columns = "lead_id, type, properties, occurred_at, received_at, source, message_id"
+                with cursor.copy(f"COPY leads_activity ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+
+        # 1. Ingest over HTTP against COPY, interleaved.
+        times = interleaved({"ingest": ingest_round, "copy": copy_round}, repeats=REPEATS)
+        events = ROUND_BATCHES * BATCH
+        servers.sample_memory()
+        record(
+            f"ingest over HTTP, {CLIENTS} clients (gunicorn + Celery)",
+            events / times["ingest"].p50,
+            "events/s",
+            baseline=events / times["copy"].p50,
+            baseline_name="raw COPY of as many activity rows",
+            goal=">= 1/10 of COPY",
+            lower_is_better=False,
+            notes={"people": PEOPLE, "history": HISTORY, "batch": BATCH, "batches_per_round": ROUND_BATCHES},
+        )
+        _drain(ScoringDemand, timeout=120)
+
+        # 2. Hot trigger → visible in the queue, alone and beside bulk ingest.
+        probe_serial = [0]
+
+        def probe() -> float:
+            probe_serial[0] += 1
+            n = probe_serial[0]
+            email = f"probe{n}@probe.example"
+            started = time.perf_counter()
+            post(key, [
+                {"type": "identify", "userId": f"probe-{n}", "messageId": f"probe-i-{n}",
+                 "traits": {"email": email, "company": "Probe", "employees": 500, "title": "VP Sales"}},
+                {"type": "track", "userId": f"probe-{n}", "event": "Demo Requested", "messageId": f"probe-t-{n}"},
+            ])  # fmt: skip
+            while not Lead.objects.filter(email=email, state="mql", tier="hot").exists():
+                if time.perf_counter() - started > 60:
+                    raise SystemExit(f"probe {n} never became a hot MQL")
+                time.sleep(0.005)
+            return time.perf_counter() - started
+
+        idle = [probe() for _ in range(PROBES)]
+        stop = threading.Event()
+
+        def load() -> None:
+            while not stop.is_set():
+                post(key, traffic.batch())
+
+        loaders = [threading.Thread(target=load) for _ in range(CLIENTS)]
+        for thread in loaders:
+            thread.start()
+        time.sleep(1)
+        loaded = [probe() for _ in range(PROBES)]
+        stop.set()
+        for thread in loaders:
+            thread.join()
+        servers.sample_memory()
+        record(
+            "hot trigger → in the queue, p99 under ingest load",
+            p99(loaded),
+            "s",
+            baseline=p99(idle),
+            baseline_name="the same probe with no load",
+            goal="< 1 s",
+            notes={"probes": PROBES, "p50_loaded": sorted(loaded)[len(loaded) // 2],
+                   "p50_idle": sorted(idle)[len(idle) // 2], "load_clients": CLIENTS},
+        )  # fmt: skip
+        _drain(ScoringDemand, timeout=300)
+
+        # 3. Scoring throughput: the same backlog drained by two workers, then by one.
+        two = _throughput(ScoringDemand, offset=0)
+        servers.sample_memory()
+        servers.workers.pop().send_signal(signal.SIGTERM)
+        one = _throughput(ScoringDemand, offset=BACKLOG)
+        record(
+            "scoring throughput, two workers",
+            two,
+            "leads/s",
+            baseline=one,
+            baseline_name="one worker, the same backlog",
+            goal="two faster than one",
+            lower_is_better=False,
+            notes={"backlog": BACKLOG, "history": HISTORY},
+        )
+        record("peak RSS, web process (gunicorn)", servers.peak["web"], "MB", notes={"people": PEOPLE})
+        record("peak RSS, worker process (Celery)", servers.peak["worker"], "MB", notes={"people": PEOPLE})
+    finally:
+        servers.stop()
+
+
+def _drain(model: Any, *, timeout: float) -> float:
+    started = time.perf_counter()
+    while model.objects.exists():
+        if time.perf_counter() - started > timeout:
+            raise SystemExit(f"{model.objects.count()} leads still wait after {timeout} s")
+        time.sleep(0.02)
+    return time.perf_counter() - started
+
+
+def _throughput(model: Any, *, offset: int) -> float:
+    """Leads scored per second: BACKLOG known people (with history) left waiting, then runs queued."""
+    from django.utils import timezone
+
+    from leads.tasks import scoring_run
+
+    now = timezone.now()
+    first = 1 + offset % max(PEOPLE - BACKLOG, 1)
+    model.objects.bulk_create(
+        [model(lead_id=pk, since=now) for pk in range(first, first + BACKLOG)], ignore_conflicts=True
     )
-    print(f"          -> {stored:,} activities on {leads:,} leads ({mqls} MQLs); "
-          f"a resent batch takes {resent / 5 * 1000:,.1f} ms and stores nothing")  # fmt: skip
-    print(f"baseline: {copy_rate:,.0f} rows/s by raw COPY into leads_activity ({copied:,} rows)")
-    print(f"ratio:    the API takes {copy_rate / api_rate:,.1f}x the time of a raw COPY per event")
+    for _ in range(2):
+        scoring_run.delay()
+    return BACKLOG / _drain(model, timeout=600)
 
 
 if __name__ == "__main__":

@@ -1,187 +1,127 @@
-"""Queue page and SLA breach scan at scale, on PostgreSQL.
+"""The read side at scale: the queue, the all-leads list and /api/leads/, each beside its own SQL run bare.
 
-    python bench/bench_queue.py [--leads 100000] [--scan-leads 1000000]
+    python bench/bench_queue.py            (or `make bench`; SCALE=small for 20k leads, 2k open)
 
-Generates its own data (COPY into a dedicated database, `alignment_bench_queue` by default; set DATABASE_URL to
-use another), then prints:
-- the queue page's server time and SQL query count with 100k open leads, beside the bare SQL query behind it;
-- the breach scan's time over 1M open leads (1,000 of them overdue), beside a bare indexed count of the due rows.
+Default scale: 1M leads, 100k of them open in the queue (generated with COPY into `alignment_bench_pages`, or
+`alignment_bench_pages_small`; set
+DATABASE_URL to use another PostgreSQL database). For each page it records p50 and p95 server time (Django's test
+client, DEBUG off: middleware, auth, view, template) interleaved with the baseline: *the same SQL statements the page
+ran*, executed bare through psycopg, so the ratio is what Django and the templates add on top of the database; and
+the web process's own CPU time per page (what a busy, shared machine does not inflate).
+Deep pages start from a cursor half-way through their order (keyset paging: no OFFSET).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import random
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/alignment_bench_queue")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alignment.settings")
-os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost")
-os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from dataset import django_setup, ensure_leads
+from harness import interleaved, peak_rss_mb, record, scaled
 
-def ensure_database() -> None:
-    import psycopg
-    from django.conf import settings
-
-    name = settings.DATABASES["default"]["NAME"]
-    db = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=db["HOST"] or "127.0.0.1",
-        port=db["PORT"] or 5432,
-        user=db["USER"],
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def copy_leads(count: int, *, start_pk: int, now: datetime, overdue: int = 0, rng: random.Random) -> None:
-    """COPY `count` open MQLs; `overdue` of them have a deadline already passed."""
-    from django.db import connection
-
-    columns = [
-        "id", "email", "first_name", "last_name", "company", "job_title", "seniority", "department", "industry",
-        "employees", "country", "source", "campaign", "attributes", "state", "tier", "score", "fit_score",
-        "engagement_score", "breakdown", "rescore_at", "mql_at", "handoff_reason", "claim_due_at",
-        "first_contact_due_at", "accept_due_at", "outcome_due_at", "sla_clock", "sla_due_at", "next_sla_check_at",
-        "created_at", "updated_at",
-    ]  # fmt: skip
-    breakdown = json.dumps({"breakdown": [{"rule_id": "e1", "kind": "engagement", "name": "Pricing page view",
-                                           "points": 15, "count": 1, "evidence": [{"activity_id": 1, "type": "page",
-                                           "occurred_at": now.isoformat(), "detail": "/pricing"}]}],
-                            "triggers": [], "aged_out": [], "failed_gates": []})  # fmt: skip
-    sources = ["Google", "Direct Traffic", "Olark Chat", "Organic Search", "Reference"]
-    with connection.cursor() as cursor:
-        with cursor.connection.cursor().copy(f"COPY leads_lead ({', '.join(columns)}) FROM STDIN") as copy:
-            for n in range(count):
-                pk = start_pk + n
-                hot = rng.random() < 0.1
-                due = (
-                    now - timedelta(minutes=rng.randint(1, 600))
-                    if n < overdue
-                    else now + timedelta(minutes=rng.randint(5, 60 * 24 * 5))
-                )
-                copy.write_row([
-                    pk, f"lead{pk}@example.com", "First", f"Last{pk}", f"Company {pk % 5000}", "Analyst", "", "",
-                    "software", rng.randint(5, 5000), "United Kingdom", rng.choice(sources), "", "{}", "mql",
-                    "hot" if hot else "warm", rng.randint(0, 120), 20, 30, breakdown, None, now, "score 50",
-                    due, due + timedelta(minutes=10), due + timedelta(hours=4), due + timedelta(days=30), "claim",
-                    due, due, now, now,
-                ])  # fmt: skip
-        cursor.execute(
-            "SELECT setval(pg_get_serial_sequence('leads_lead', 'id'), (SELECT max(id) FROM leads_lead))"
-        )
-        cursor.execute("ANALYZE leads_lead")
-
-
-def timed(fn, repeat: int) -> tuple[float, object]:
-    samples, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples), result
+TOTAL = scaled(small=20_000, default=1_000_000)
+OPEN = scaled(small=2_000, default=100_000)
+REPEATS = scaled(small=5, default=21)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--leads", type=int, default=100_000)
-    parser.add_argument("--scan-leads", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=15)
-    args = parser.parse_args()
-
-    import django
-
-    django.setup()
-    ensure_database()
-    from django.core.management import call_command
+    django_setup(scaled(small="alignment_bench_pages_small", default="alignment_bench_pages"))
+    from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from alignment.demo import ensure_demo_users
+    from alignment.paging import encode, keys_for
+    from leads.filters import PRIORITY
     from leads.models import Lead
-    from leads.queue import sla_breaches_scan
-    from sla.models import AgreementVersion
-    from sla.services import agreement_ensure_starter
 
-    call_command("migrate", verbosity=0)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE leads_lead, leads_slabreach, leads_activity, leads_leadevent, leads_leadidentity CASCADE"
-        )
-    ensure_demo_users()
-    from django.contrib.auth import get_user_model
-
-    User = get_user_model()
-    now = timezone.now()
-    if not AgreementVersion.objects.active():
-        agreement_ensure_starter(marketing_manager=User.objects.get(username="marketingmanager"),
-                                 sales_manager=User.objects.get(username="salesmanager"), now=now)  # fmt: skip
-    rng = random.Random(7)
-    print(f"queue: {args.leads:,} open leads (PostgreSQL {connection.pg_version // 10000})")
-    started = time.perf_counter()
-    copy_leads(args.leads, start_pk=1, now=now, rng=rng)
-    print(f"  generated in {time.perf_counter() - started:.1f} s")
-
+    info = ensure_leads(total=TOTAL, open_=OPEN)
+    print(f"  {TOTAL:,} leads, {OPEN:,} open (PostgreSQL {connection.pg_version // 10000})", flush=True)
     client = Client()
-    client.force_login(User.objects.get(username="rep"))
-    client.get("/leads/queue/")  # warm up
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get("/leads/queue/")
-    assert response.status_code == 200, response.status_code
-    page_time, _ = timed(lambda: client.get("/leads/queue/"), args.repeat)
-    filtered_time, _ = timed(lambda: client.get("/leads/queue/?tier=hot&source=Google"), args.repeat)
+    client.force_login(get_user_model().objects.get(username="salesmanager"))
+    now = timezone.now()
 
-    def bare() -> list:
-        return list(
-            Lead.objects.in_queue().by_priority().values_list("pk", "last_name", "score", "sla_due_at")[:25]
-        ) + [Lead.objects.in_queue().count()]
+    def middle(queryset: Any, keys: list[Any], partition: int = 0) -> str:
+        """A cursor half-way through this order (found once with OFFSET, outside the timing)."""
+        count = queryset.count()
+        record_ = queryset.order_by(*(key.order() for key in keys))[count // 2]
+        values = []
+        for key in keys:
+            value: Any = record_
+            for part in key.path.split("__"):
+                value = getattr(value, part) if value is not None else None
+            values.append(value)
+        return encode(keys, partition, values)
 
-    bare_time, _ = timed(bare, args.repeat)
-    print(
-        f"  queue page: {page_time * 1000:.1f} ms server time (median of {args.repeat}), {len(queries)} SQL queries"
-    )
-    print(f"  filtered (hot, Google): {filtered_time * 1000:.1f} ms")
-    print(f"  baseline, the bare SQL behind it (first page + count): {bare_time * 1000:.1f} ms")
-    print(f"  ratio: {page_time / bare_time:.1f}x the bare query")
+    queue = Lead.objects.in_queue()
+    not_late = queue.filter(sla_due_at__gte=now)
+    list_keys = keys_for(Lead, ["-updated_at"])
+    api_keys = keys_for(Lead, ["updated_at"])
+    pages = {
+        "queue page": "/leads/queue/",
+        "queue page, deep (half-way)": f"/leads/queue/?after={middle(not_late, PRIORITY)}",
+        "queue, Overdue tab": "/leads/queue/?tab=overdue",
+        "queue sorted by score": "/leads/queue/?sort=-score",
+        "queue filtered (hot, Google)": "/leads/queue/?tier=hot&source=Google",
+        "all leads page": "/leads/",
+        "all leads, deep (half-way)": f"/leads/?after={middle(Lead.objects.all(), list_keys)}",
+        "/api/leads/ first page": "/api/leads/?page_size=50",
+        "/api/leads/ deep page (half-way)": f"/api/leads/?page_size=50&cursor={middle(Lead.objects.all(), api_keys)}",
+    }
 
-    extra = args.scan_leads - args.leads
-    print(f"breach scan: {args.scan_leads:,} open leads, 1,000 overdue")
-    started = time.perf_counter()
-    copy_leads(extra, start_pk=args.leads + 1, now=now, overdue=1000, rng=rng)
-    Lead.objects.filter(pk__lte=args.leads).update(next_sla_check_at=now + timedelta(days=1))
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE leads_lead")
-    print(f"  generated in {time.perf_counter() - started:.1f} s")
+    for name, url in pages.items():
+        statements = page_sql(client, connection, url)
+        bare_cursor = connection.connection.cursor()  # psycopg's own, no Django in between
 
-    def bare_due() -> int:
-        return Lead.objects.filter(next_sla_check_at__lte=now).count()
+        def bare(statements: list[tuple[str, Any]] = statements, cursor: Any = bare_cursor) -> None:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                cursor.fetchall()
 
-    due_time, due = timed(bare_due, 5)
-    started = time.perf_counter()
-    result = sla_breaches_scan(now=now)
-    scan_time = time.perf_counter() - started
-    again_started = time.perf_counter()
-    again = sla_breaches_scan(now=now)
-    again_time = time.perf_counter() - again_started
-    print(
-        f"  scan: {scan_time * 1000:.0f} ms for {len(result.breaches):,} breaches ({result.checked:,} leads read)"
-    )
-    print(f"  second scan (nothing new): {again_time * 1000:.1f} ms, {len(again.breaches)} breaches")
-    print(f"  baseline, bare indexed count of due leads ({due:,}): {due_time * 1000:.1f} ms")
-    print(f"  ratio: second scan {again_time / due_time:.1f}x the bare count")
+        cpu: list[float] = []
+
+        def page(url: str = url, cpu: list[float] = cpu) -> None:
+            started = time.process_time()
+            response = client.get(url)
+            cpu.append(time.process_time() - started)
+            assert response.status_code == 200, (url, response.status_code)
+
+        times = interleaved({"page": page, "bare": bare}, repeats=REPEATS)
+        details = {"notes": {"url": url.split("?")[0], "leads": TOTAL, "open": OPEN}}
+        record(f"{name} p50", times["page"].p50 * 1000, "ms", baseline=times["bare"].p50 * 1000,
+               baseline_name="its own SQL run bare", goal="< 100 ms" if name == "queue page" else "", **details)  # fmt: skip
+        record(f"{name} p95", times["page"].p95 * 1000, "ms", baseline=times["bare"].p95 * 1000,
+               baseline_name="its own SQL run bare", goal="< 100 ms" if name == "queue page" else "", **details)  # fmt: skip
+        # what the web process itself spends (its CPU time): the part a busy machine does not inflate
+        record(f"{name}, web process CPU p50", statistics.median(cpu) * 1000, "ms", **details)
+        if name in (
+            "queue page",
+            "queue page, deep (half-way)",
+            "all leads page",
+            "/api/leads/ deep page (half-way)",
+        ):
+            record(f"{name} queries", len(statements), "queries", goal="constant at every scale", **details)
+    record("bench_queue peak memory", peak_rss_mb(), "MB", goal="flat from SCALE=small to default",
+           notes={"generated_seconds": round(info["generated_seconds"], 1)})  # fmt: skip
+
+
+def page_sql(client: Any, connection: Any, url: str) -> list[tuple[str, Any]]:
+    """The SQL statements (with their parameters, as sent) one request to `url` runs."""
+    client.get(url)  # caches warm, as in use
+    statements: list[tuple[str, Any]] = []
+
+    def keep(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(keep):
+        assert client.get(url).status_code == 200, url
+    return statements
 
 
 if __name__ == "__main__":

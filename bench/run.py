@@ -26,16 +26,22 @@ def main() -> int:
     RESULTS_LINES.unlink(missing_ok=True)
     failed: list[str] = []
     durations: dict[str, float] = {}
+    peak_memory: dict[str, float] = {}
     for script in sorted(HERE.glob("bench_*.py")):
         if only and script.stem not in only and script.name not in only:
             continue
         print(f"\n=== {script.name} (SCALE={SCALE}) ===", flush=True)
         start = time.perf_counter()
-        if subprocess.call(
+        process = subprocess.Popen(
             [sys.executable, str(script)], cwd=HERE.parent, env={**os.environ, "SCALE": SCALE}
-        ):
+        )
+        _pid, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode:
             failed.append(script.name)
         durations[script.name] = round(time.perf_counter() - start, 1)
+        # the script's own peak (servers and workers it starts report theirs through harness.peak_rss_mb)
+        peak_memory[script.name] = round(usage.ru_maxrss / 1024, 1)
     metrics = (
         [json.loads(line) for line in RESULTS_LINES.read_text(encoding="utf-8").splitlines() if line.strip()]
         if RESULTS_LINES.exists()
@@ -50,6 +56,7 @@ def main() -> int:
             "platform": platform.platform(),
         },
         "seconds_per_script": durations,
+        "peak_rss_mb_per_script": peak_memory,
         "failed": failed,
         "metrics": metrics,
     }
@@ -61,6 +68,7 @@ def main() -> int:
         print(
             f"{m['name']:<48} {m['value']:>10,.4g} {m['unit']:<3} {baseline:>14} {ratio:>8}  {m.get('goal', '')}"
         )
+    print(f"\nseconds per script: {durations}\npeak memory per script (MB): {peak_memory}")
     print(
         f"\nwrote bench/results.json ({len(metrics)} metrics); failed scripts: {', '.join(failed) or 'none'}"
     )

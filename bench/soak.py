@@ -413,12 +413,13 @@ def audit(sent: list[str], import_rows: int, sink: list[dict[str, Any]]) -> dict
 
 
 def settled(import_rows: int) -> bool:
-    """Jobs finished and every claim deadline past the last scan recorded: nothing left in flight."""
+    """Jobs finished, no lead waiting to be scored, and every claim deadline past the last scan recorded: nothing
+    left in flight."""
     from django.db import connection
     from django.db.models import Max
     from django.utils import timezone
 
-    from leads.models import ImportJob, Lead, RescoreJob, SlaBreach
+    from leads.models import ImportJob, Lead, RescoreJob, ScoringDemand, SlaBreach
 
     try:
         connection.close()
@@ -426,6 +427,7 @@ def settled(import_rows: int) -> bool:
         busy = (
             RescoreJob.objects.exclude(status="done").exists()
             or ImportJob.objects.exclude(status="done").exists()
+            or ScoringDemand.objects.exists()
         )
         waiting = Lead.objects.filter(state="mql", owner__isnull=True, tier="hot")
         latest = waiting.aggregate(latest=Max("claim_due_at"))["latest"]

@@ -31,6 +31,57 @@ class Reason(models.Model):
         return self.label
 
 
+class Facts:
+    """The bits of `Cycle.facts`: what the review counts about a hand-over, kept by the database itself on every
+    write (a stored generated column), so a month's figures are counts grouped by one small integer."""
+
+    ACCEPTED = 1
+    SQL = 2
+    CLOSED = 4
+    WON = 8
+    REJECTED = 16
+    LOST = 32
+    DISQUALIFIED = 64
+    CLAIM_DUE = 128  # the claim clock ran
+    CLAIM_OK = 256  # claimed by the deadline
+    CONTACT_DUE = 512
+    CONTACT_OK = 1024
+    DECISION_DUE = 2048
+    DECISION_OK = 4096  # accepted or rejected by the deadline
+    OUTCOME_DUE = 8192  # the outcome clock ran and sales did not reject the lead
+    OUTCOME_OK = 16384  # closed by the deadline (not rejected)
+
+
+def _bit(condition: Q, value: int) -> models.Case:
+    return models.Case(models.When(condition, then=models.Value(value)), default=models.Value(0))
+
+
+_NOT_REJECTED = ~Q(outcome="rejected")
+CYCLE_FACTS = (
+    _bit(Q(accepted_at__isnull=False), Facts.ACCEPTED)
+    + _bit(Q(sql_at__isnull=False), Facts.SQL)
+    + _bit(Q(closed_at__isnull=False), Facts.CLOSED)
+    + models.Case(
+        models.When(outcome="won", then=models.Value(Facts.WON)),
+        models.When(outcome="rejected", then=models.Value(Facts.REJECTED)),
+        models.When(outcome="lost", then=models.Value(Facts.LOST)),
+        models.When(outcome="disqualified", then=models.Value(Facts.DISQUALIFIED)),
+        default=models.Value(0),
+    )
+    + _bit(Q(claim_due_at__isnull=False), Facts.CLAIM_DUE)
+    + _bit(Q(claimed_at__lte=models.F("claim_due_at")), Facts.CLAIM_OK)
+    + _bit(Q(first_contact_due_at__isnull=False), Facts.CONTACT_DUE)
+    + _bit(Q(first_contact_at__lte=models.F("first_contact_due_at")), Facts.CONTACT_OK)
+    + _bit(Q(accept_due_at__isnull=False), Facts.DECISION_DUE)
+    + _bit(
+        Q(accepted_at__lte=models.F("accept_due_at")) | Q(rejected_at__lte=models.F("accept_due_at")),
+        Facts.DECISION_OK,
+    )
+    + _bit(Q(outcome_due_at__isnull=False) & _NOT_REJECTED, Facts.OUTCOME_DUE)
+    + _bit(Q(closed_at__lte=models.F("outcome_due_at")) & _NOT_REJECTED, Facts.OUTCOME_OK)
+)
+
+
 class CycleQuerySet(models.QuerySet["Cycle"]):
     def open(self) -> CycleQuerySet:
         return self.filter(closed_at__isnull=True)
@@ -92,6 +143,8 @@ class Cycle(models.Model):
     outcome_comment = models.TextField(blank=True)
     won_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # precomputed for the monthly review (see `Facts`): written by the database whenever the row changes
+    facts = models.GeneratedField(expression=CYCLE_FACTS, output_field=models.IntegerField(), db_persist=True)
 
     objects = CycleQuerySet.as_manager()
 
@@ -103,7 +156,15 @@ class Cycle(models.Model):
                 fields=["lead"], condition=Q(closed_at__isnull=True), name="feedback_one_open_cycle"
             ),
         ]
-        indexes = [models.Index(fields=["outcome", "closed_at"], name="feedback_cycle_outcome_idx")]
+        indexes = [
+            models.Index(fields=["outcome", "closed_at"], name="feedback_cycle_outcome_idx"),
+            # a month of the review read from the index alone (PostgreSQL; elsewhere a plain index)
+            models.Index(
+                fields=["handed_over_at"],
+                include=["score", "facts", "source", "campaign", "owner", "agreement"],
+                name="feedback_cycle_month_facts",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Cycle {self.number} of lead {self.lead_id}"
@@ -192,3 +253,26 @@ class Snapshot(models.Model):
 
     def __str__(self) -> str:
         return f"Review {self.month:%Y-%m} (frozen)"
+
+
+class OpportunityImport(models.Model):
+    """A CRM opportunity export read into the leads' known results: who imported what, and what it matched."""
+
+    filename = models.CharField(max_length=255)
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    imported_at = models.DateTimeField()
+    rows = models.PositiveIntegerField(default=0)
+    leads = models.PositiveIntegerField(default=0, help_text=_("Leads given a result"))
+    won = models.PositiveIntegerField(default=0)
+    lost = models.PositiveIntegerField(default=0)
+    still_open = models.PositiveIntegerField(default=0, help_text=_("Rows of opportunities not closed yet"))
+    unmatched = models.PositiveIntegerField(default=0, help_text=_("Rows naming no known lead"))
+    problems = models.JSONField(
+        default=list, blank=True, help_text=_("The first rows that could not be used")
+    )
+
+    class Meta:
+        ordering = ["-imported_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.imported_at:%Y-%m-%d %H:%M})"

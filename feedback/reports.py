@@ -9,16 +9,20 @@ judged by the outcome they have now; those without an outcome yet are "immature"
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 import numpy as np
-from django.db.models import Case, Count, F, IntegerField, Max, Min, Q, QuerySet, TextField, Value, When
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Count, F, Max, Q, QuerySet, TextField, Window
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from feedback.models import Cycle, CycleRule
+from feedback.models import Cycle, Facts
 from feedback.months import MIN_EVIDENCE, month_bounds, month_start, next_month, previous_month, rate  # noqa: F401 (re-exported)
 from feedback.suggest import suggestions_for
 from leads.models import Lead, SlaBreach
@@ -29,6 +33,8 @@ COHORT_RULE = _(
     "The cohort is every hand-over to sales (lead became an MQL) in the month, each cycle counted once, judged "
     "by the outcome it has now. Hand-overs without an outcome yet are immature and counted as such."
 )
+# Fixed 25-point bands, kept where figures are compared on one scale across months or versions (the trend, the
+# what-if). A month's review cuts its own bands at its scores' quantiles (`band_edges`).
 BANDS: tuple[tuple[int | None, int | None, str], ...] = (
     (None, 25, "under 25"),
     (25, 50, "25–49"),
@@ -44,22 +50,152 @@ def cohort(month: date) -> QuerySet[Cycle]:
     return Cycle.objects.filter(handed_over_at__gte=start, handed_over_at__lt=end)
 
 
-# --- funnel ----------------------------------------------------------------------------------------------
+# --- the month's facts, in one pass ---------------------------------------------------------------------
+
+# Each grouping the review needs, with the value GROUPING(score, source, campaign, owner_id, agreement_id) takes
+# for it in PostgreSQL (a bit set for each column grouped away).
+_GROUPINGS = {
+    "score": 0b01111,
+    "source": 0b10111,
+    "campaign": 0b11011,
+    "owner_id": 0b11101,
+    "agreement_id": 0b11110,
+}
 
 
-def funnel(month: date) -> dict[str, Any]:
-    start, end = month_bounds(month)
-    leads = Lead.objects.filter(created_at__gte=start, created_at__lt=end).count()
-    counts = cohort(month).aggregate(
-        mqls=Count("id"),
-        accepted=Count("id", filter=Q(accepted_at__isnull=False)),
-        sqls=Count("id", filter=Q(sql_at__isnull=False)),
-        won=Count("id", filter=Q(outcome=Cycle.Outcome.WON)),
-        rejected=Count("id", filter=Q(outcome=Cycle.Outcome.REJECTED)),
-        lost=Count("id", filter=Q(outcome=Cycle.Outcome.LOST)),
-        disqualified=Count("id", filter=Q(outcome=Cycle.Outcome.DISQUALIFIED)),
-        immature=Count("id", filter=Q(closed_at__isnull=True)),
-    )
+@dataclass(frozen=True)
+class FactCounts:
+    """Hand-overs counted per value of `Cycle.facts` (parallel arrays), for one key of a grouping."""
+
+    facts: np.ndarray
+    n: np.ndarray
+
+    def count(self, bits: int = 0, *, unset: int = 0) -> int:
+        """How many have every bit of `bits` set (any of them, for the outcome bits) and none of `unset`."""
+        chosen = np.ones(len(self.facts), dtype=bool)
+        if bits:
+            chosen &= (self.facts & bits) != 0
+        if unset:
+            chosen &= (self.facts & unset) == 0
+        return int(self.n[chosen].sum())
+
+
+@dataclass(frozen=True)
+class MonthFacts:
+    """The month's hand-overs counted by their precomputed facts, by score, source, campaign and owner (one
+    `FactCounts` per key), and by agreement version (count, first and last hand-over): what the funnel, both
+    sides of the SLA, the score bands and the AUC are computed from."""
+
+    by: dict[str, dict[Any, FactCounts]]
+    agreements: list[tuple[int | None, int, Any, Any]]
+
+    def total(self) -> FactCounts:
+        groups = list(self.by["score"].values())
+        if not groups:
+            return FactCounts(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        return FactCounts(np.concatenate([g.facts for g in groups]), np.concatenate([g.n for g in groups]))
+
+
+def _when(value: Any) -> Any:
+    """A first/last hand-over time as the ORM would give it (SQLite hands raw text to a raw cursor)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+        if value is not None and timezone.is_naive(value):
+            value = timezone.make_aware(value, UTC)
+    return value
+
+
+def month_facts(month_cycles: QuerySet[Cycle]) -> MonthFacts:
+    """One scan of the month's hand-overs (an index-only scan on PostgreSQL, by `feedback_cycle_month_facts`),
+    grouped five ways at once (GROUPING SETS; elsewhere the five groupings one after the other)."""
+    inner, params = month_cycles.values(
+        "score", "source", "campaign", "owner_id", "agreement_id", "facts", "handed_over_at"
+    ).query.sql_with_params()
+    columns = "c.score, c.source, c.campaign, c.owner_id, c.agreement_id"
+    measures = "COUNT(*), MIN(c.handed_over_at), MAX(c.handed_over_at)"
+    if connection.vendor == "postgresql":
+        sql = (
+            f"SELECT GROUPING({columns}), {columns}, c.facts, {measures} FROM ({inner}) AS c GROUP BY GROUPING SETS "
+            "((c.score, c.facts), (c.source, c.facts), (c.campaign, c.facts), (c.owner_id, c.facts), (c.agreement_id))"
+        )
+    else:
+        parts = []
+        for name, grouping in _GROUPINGS.items():
+            keys = ", ".join(f"c.{column}" if column == name else "NULL" for column in _GROUPINGS)
+            facts = "NULL" if name == "agreement_id" else "c.facts"
+            group = f"c.{name}" if name == "agreement_id" else f"c.{name}, c.facts"
+            parts.append(
+                f"SELECT {grouping}, {keys}, {facts}, {measures} FROM ({inner}) AS c GROUP BY {group}"
+            )
+        sql, params = " UNION ALL ".join(parts), tuple(params) * len(parts)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    names = {grouping: name for name, grouping in _GROUPINGS.items()}
+    gathered: dict[str, dict[Any, tuple[list[int], list[int]]]] = {name: {} for name in _GROUPINGS}
+    agreements = []
+    for grouping, *keys, facts, n, first, last in rows:
+        name = names[grouping]
+        key = keys[list(_GROUPINGS).index(name)]
+        if name == "agreement_id":
+            agreements.append((key, n, _when(first), _when(last)))
+            continue
+        pair = gathered[name].setdefault(key, ([], []))
+        pair[0].append(facts)
+        pair[1].append(n)
+    by = {
+        name: {
+            key: FactCounts(np.array(f, dtype=np.int64), np.array(n, dtype=np.int64))
+            for key, (f, n) in groups.items()
+        }
+        for name, groups in gathered.items()
+        if name != "agreement_id"
+    }
+    return MonthFacts(by=by, agreements=agreements)
+
+
+# --- funnel ---------------------------------------------------------------------------------------------
+
+_FUNNEL_COUNTS = {
+    "mqls": Count("id"),
+    "accepted": Count("id", filter=Q(accepted_at__isnull=False)),
+    "sqls": Count("id", filter=Q(sql_at__isnull=False)),
+    "won": Count("id", filter=Q(outcome=Cycle.Outcome.WON)),
+    "rejected": Count("id", filter=Q(outcome=Cycle.Outcome.REJECTED)),
+    "lost": Count("id", filter=Q(outcome=Cycle.Outcome.LOST)),
+    "disqualified": Count("id", filter=Q(outcome=Cycle.Outcome.DISQUALIFIED)),
+    "immature": Count("id", filter=Q(closed_at__isnull=True)),
+}
+
+
+def _funnel_counts(total: FactCounts) -> dict[str, int]:
+    return {
+        "mqls": total.count(),
+        "accepted": total.count(Facts.ACCEPTED),
+        "sqls": total.count(Facts.SQL),
+        "won": total.count(Facts.WON),
+        "rejected": total.count(Facts.REJECTED),
+        "lost": total.count(Facts.LOST),
+        "disqualified": total.count(Facts.DISQUALIFIED),
+        "immature": total.count(unset=Facts.CLOSED),
+    }
+
+
+def _sla_counts(counts: FactCounts) -> dict[str, int]:
+    return {
+        "claim_total": counts.count(Facts.CLAIM_DUE),
+        "claim_ok": counts.count(Facts.CLAIM_OK),
+        "contact_total": counts.count(Facts.CONTACT_DUE),
+        "contact_ok": counts.count(Facts.CONTACT_OK),
+        "decision_total": counts.count(Facts.DECISION_DUE),
+        "decision_ok": counts.count(Facts.DECISION_OK),
+        "outcome_total": counts.count(Facts.OUTCOME_DUE),
+        "outcome_ok": counts.count(Facts.OUTCOME_OK),
+    }
+
+
+def _funnel(counts: dict[str, Any], leads: int) -> dict[str, Any]:
+    counts = {key: counts[key] for key in _FUNNEL_COUNTS}
     counts["leads"] = leads
     counts["steps"] = [
         {"step": _("Lead → MQL"), "rate": rate(counts["mqls"], leads)},
@@ -69,6 +205,25 @@ def funnel(month: date) -> dict[str, Any]:
         {"step": _("MQL → won"), "rate": rate(counts["won"], counts["mqls"])},
     ]
     return counts
+
+
+def new_leads(month: date) -> int:
+    start, end = month_bounds(month)
+    return Lead.objects.filter(created_at__gte=start, created_at__lt=end).count()
+
+
+def new_leads_this_and_last_month(month: date) -> tuple[int, int]:
+    """Leads created in the month and in the month before, on one scan of the created-at index."""
+    start, end = month_bounds(month)
+    before, _ = month_bounds(previous_month(month))
+    counts = Lead.objects.filter(created_at__gte=before, created_at__lt=end).aggregate(
+        now=Count("pk", filter=Q(created_at__gte=start)), before=Count("pk", filter=Q(created_at__lt=start))
+    )
+    return counts["now"], counts["before"]
+
+
+def funnel(month: date) -> dict[str, Any]:
+    return _funnel(cohort(month).aggregate(**_FUNNEL_COUNTS), new_leads(month))
 
 
 # --- marketing's side ------------------------------------------------------------------------------------
@@ -89,69 +244,68 @@ def _in_force_at_month_end(month: date) -> AgreementVersion | None:
     )
 
 
-def handover_agreements(month_cycles: QuerySet[Cycle]) -> list[dict[str, Any]]:
+def handover_agreements(facts: MonthFacts) -> list[dict[str, Any]]:
     """Which agreement version each of the month's hand-overs was made under (stored on the cycle at hand-over),
     so a past month never claims the version activated today."""
-    rows = (
-        month_cycles.values("agreement__number")
-        .annotate(handovers=Count("id"), first=Min("handed_over_at"), last=Max("handed_over_at"))
-        .order_by("agreement__number")
-    )
-    return [
-        {"number": row["agreement__number"], "handovers": row["handovers"], "first": row["first"],
-         "last": row["last"]}
-        for row in rows
-    ]  # fmt: skip
-
-
-def marketing_side(month: date, version: AgreementVersion | None) -> dict[str, Any]:
-    terms = Agreement.of(version).terms.marketing if version else None
-    committed = terms.mql_per_month if terms else None
-    required = [
-        name
-        for name in (terms.required_fields if terms else ())
-        if name in {f.name for f in Lead._meta.fields}
+    ids = [agreement_id for agreement_id, *_ in facts.agreements if agreement_id is not None]
+    numbers = dict(AgreementVersion.objects.filter(pk__in=ids).values_list("pk", "number")) if ids else {}
+    rows = [
+        {"number": numbers.get(agreement_id), "handovers": n, "first": first, "last": last}
+        for agreement_id, n, first, last in facts.agreements
     ]
+    return sorted(rows, key=lambda row: (row["number"] is not None, row["number"] or 0))
+
+
+def required_fields(version: AgreementVersion | None) -> tuple[list[str], Q]:
+    """The lead fields marketing committed to fill, and the filter a complete hand-over passes."""
+    terms = Agreement.of(version).terms.marketing if version else None
+    lead_fields = {f.name for f in Lead._meta.fields}
+    required = [name for name in (terms.required_fields if terms else ()) if name in lead_fields]
     complete = Q()
     for name in required:
         complete &= Q(**{f"lead__{name}__isnull": False})
         if Lead._meta.get_field(name).empty_strings_allowed:  # text; a number (employees) is only ever NULL
             complete &= ~Q(**{f"lead__{name}": ""})
-    month_cycles = cohort(month)
-    totals = month_cycles.aggregate(delivered=Count("id"), complete=Count("id", filter=complete))
-    by = {}
-    for field in ("source", "campaign"):
-        rows = (
-            month_cycles.values(field)
-            .annotate(
-                mqls=Count("id"),
-                accepted=Count("id", filter=Q(accepted_at__isnull=False)),
-                won=Count("id", filter=Q(outcome=Cycle.Outcome.WON)),
-                rejected=Count("id", filter=Q(outcome=Cycle.Outcome.REJECTED)),
-            )
-            .order_by("-mqls", field)
-        )
-        by[field] = [
-            {
-                "name": row[field] or "(none)",
-                "mqls": row["mqls"],
-                "accepted": row["accepted"],
-                "won": row["won"],
-                "rejected": row["rejected"],
-                "accept_rate": rate(row["accepted"], row["mqls"]),
-                "win_rate": rate(row["won"], row["mqls"]),
-            }
-            for row in rows
-        ]
+    return required, complete
+
+
+def _by(facts: MonthFacts, field: str) -> list[dict[str, Any]]:
+    rows = []
+    for name, counts in facts.by[field].items():
+        mqls, accepted = counts.count(), counts.count(Facts.ACCEPTED)
+        won, rejected = counts.count(Facts.WON), counts.count(Facts.REJECTED)
+        rows.append((name or "", mqls, accepted, won, rejected))
+    rows.sort(key=lambda row: (-row[1], row[0]))
+    return [
+        {
+            "name": name or "(none)",
+            "mqls": mqls,
+            "accepted": accepted,
+            "won": won,
+            "rejected": rejected,
+            "accept_rate": rate(accepted, mqls),
+            "win_rate": rate(won, mqls),
+        }
+        for name, mqls, accepted, won, rejected in rows
+    ]
+
+
+def marketing_side(
+    facts: MonthFacts, version: AgreementVersion | None, totals: dict[str, Any]
+) -> dict[str, Any]:
+    """Marketing's commitments against the month's hand-overs; `totals` is the month's `_totals` row."""
+    terms = Agreement.of(version).terms.marketing if version else None
+    committed = terms.mql_per_month if terms else None
+    required, _complete = required_fields(version)
     return {
         "committed": committed,
-        "delivered": totals["delivered"],
-        "delivered_share": rate(totals["delivered"], committed),
+        "delivered": totals["mqls"],
+        "delivered_share": rate(totals["mqls"], committed),
         "required_fields": required,
         "complete": totals["complete"],
-        "complete_share": rate(totals["complete"], totals["delivered"]),
-        "by_source": by["source"],
-        "by_campaign": by["campaign"],
+        "complete_share": rate(totals["complete"], totals["mqls"]),
+        "by_source": _by(facts, "source"),
+        "by_campaign": _by(facts, "campaign"),
     }
 
 
@@ -184,56 +338,83 @@ def _sla_rates(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _percentiles(values: np.ndarray) -> tuple[float | None, float | None]:
-    if values.size == 0:
-        return None, None
-    median, p90 = np.percentile(values, [50, 90])
-    return float(median), float(p90)
-
-
-def sales_side(month: date) -> dict[str, Any]:
-    month_cycles = cohort(month)
-    overall = _sla_rates(month_cycles.aggregate(**_SLA_COUNTS))
-    minutes = np.array(
-        month_cycles.exclude(first_contact_minutes=None).values_list("first_contact_minutes", flat=True),
-        dtype=float,
+def _first_contact_percentiles(month_cycles: QuerySet[Cycle]) -> dict[int | None, tuple[float, float, int]]:
+    """Median and 90th percentile of business minutes to first contact, with how many cycles were contacted:
+    per owner id, and over every cycle under the key None. Linear interpolation between ranks (numpy's default,
+    PostgreSQL's percentile_cont): on PostgreSQL the database computes them, elsewhere numpy over the minutes."""
+    contacted = month_cycles.exclude(first_contact_minutes=None)
+    if connection.vendor == "postgresql":
+        sql, params = contacted.values("owner_id", "first_contact_minutes").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT GROUPING(c.owner_id), c.owner_id, "
+                "percentile_cont(0.5) WITHIN GROUP (ORDER BY c.first_contact_minutes), "
+                "percentile_cont(0.9) WITHIN GROUP (ORDER BY c.first_contact_minutes), COUNT(*) "
+                f"FROM ({sql}) AS c GROUP BY ROLLUP (c.owner_id)",
+                params,
+            )
+            return {
+                (None if overall else owner): (float(median), float(p90), int(n))
+                for overall, owner, median, p90, n in cursor.fetchall()
+                if n and (overall or owner is not None)  # an empty month still has a (NULL) grand total
+            }
+    pairs = np.array(list(contacted.values_list("owner_id", "first_contact_minutes")), dtype=float).reshape(
+        -1, 2
     )
-    overall["median_first_contact_minutes"], overall["p90_first_contact_minutes"] = _percentiles(minutes)
-    overall["contacted"] = int(minutes.size)
+    found: dict[int | None, tuple[float, float, int]] = {}
+    if pairs.size:
+        median, p90 = np.percentile(pairs[:, 1], [50, 90])
+        found[None] = (float(median), float(p90), len(pairs))
+        owned = pairs[~np.isnan(pairs[:, 0])]
+        for owner in np.unique(owned[:, 0]):
+            own = owned[owned[:, 0] == owner, 1]
+            median, p90 = np.percentile(own, [50, 90])
+            found[int(owner)] = (float(median), float(p90), len(own))
+    return found
+
+
+def sales_side(
+    month: date, month_cycles: QuerySet[Cycle], facts: MonthFacts, totals: dict[str, Any]
+) -> dict[str, Any]:
+    """Sales' SLA over the month's hand-overs (`totals` is the month's `_totals` row) and the month's breaches."""
+    overall = _sla_rates({key: totals[key] for key in _SLA_COUNTS})
+    minutes = _first_contact_percentiles(month_cycles)
+    median, p90, contacted = minutes.get(None, (None, None, 0))
+    overall["median_first_contact_minutes"], overall["p90_first_contact_minutes"] = median, p90
+    overall["contacted"] = contacted
     start, end = month_bounds(month)
-    breaches = SlaBreach.objects.filter(detected_at__gte=start, detected_at__lt=end)
-    overall["breaches"] = breaches.count()
-    overall["breaches_by_clock"] = {
-        row["clock"]: row["n"] for row in breaches.values("clock").annotate(n=Count("id")).order_by("clock")
-    }
-    rep_rows = (
-        month_cycles.filter(owner__isnull=False)
-        .values("owner_id", "owner__username", "owner__first_name", "owner__last_name")
-        .annotate(handled=Count("id"), won=Count("id", filter=Q(outcome=Cycle.Outcome.WON)), **_SLA_COUNTS)
-        .order_by("owner__first_name", "owner__username")
+    by_clock: dict[str, int] = {}
+    by_owner: dict[int, int] = {}
+    breach_rows = (
+        SlaBreach.objects.filter(detected_at__gte=start, detected_at__lt=end)
+        .values_list("clock", "owner_id")
+        .annotate(n=Count("id"))
+        .order_by("clock", "owner_id")
     )
-    pairs = np.array(
-        month_cycles.filter(owner__isnull=False)
-        .exclude(first_contact_minutes=None)
-        .values_list("owner_id", "first_contact_minutes"),
-        dtype=float,
-    ).reshape(-1, 2)
-    rep_breaches = dict(breaches.filter(owner__isnull=False).values_list("owner_id").annotate(n=Count("id")))
+    for clock, owner_id, n in breach_rows:
+        by_clock[clock] = by_clock.get(clock, 0) + n
+        if owner_id is not None:
+            by_owner[owner_id] = by_owner.get(owner_id, 0) + n
+    overall["breaches"] = sum(by_clock.values())
+    overall["breaches_by_clock"] = by_clock
+    owned = {owner: counts for owner, counts in facts.by["owner_id"].items() if owner is not None}
+    people = (
+        get_user_model().objects.filter(pk__in=owned).values_list("pk", "username", "first_name", "last_name")
+    )
     reps = []
-    for row in rep_rows:
-        own = pairs[pairs[:, 0] == row["owner_id"], 1] if pairs.size else np.array([])
-        median, p90 = _percentiles(own)
-        name = f"{row['owner__first_name']} {row['owner__last_name']}".strip() or row["owner__username"]
+    for owner_id, username, first_name, last_name in sorted(people, key=lambda p: (p[2], p[1])):
+        counts = owned[owner_id]
+        median, p90, _n = minutes.get(owner_id, (None, None, 0))
         reps.append(
             {
-                **_sla_rates({key: row[key] for key in _SLA_COUNTS}),
-                "rep": name,
-                "username": row["owner__username"],
-                "handled": row["handled"],
-                "won": row["won"],
+                **_sla_rates(_sla_counts(counts)),
+                "rep": f"{first_name} {last_name}".strip() or username,
+                "username": username,
+                "handled": counts.count(),
+                "won": counts.count(Facts.WON),
                 "median_first_contact_minutes": median,
                 "p90_first_contact_minutes": p90,
-                "breaches": rep_breaches.get(row["owner_id"], 0),
+                "breaches": by_owner.get(owner_id, 0),
             }
         )
     overall["reps"] = reps
@@ -243,48 +424,88 @@ def sales_side(month: date) -> dict[str, Any]:
 # --- score versus result ---------------------------------------------------------------------------------
 
 
-def _band_case() -> Case:
-    whens = []
-    for index, (low, high, _label) in enumerate(BANDS):
-        condition = Q()
-        if low is not None:
-            condition &= Q(score__gte=low)
-        if high is not None:
-            condition &= Q(score__lt=high)
-        whens.append(When(condition, then=Value(index)))
-    return Case(*whens, output_field=IntegerField())
+BAND_COUNT = 5  # at most this many bands, each about a fifth of the month's hand-overs
 
 
-def score_bands(queryset: QuerySet[Cycle]) -> list[dict[str, Any]]:
-    rows = {
-        row["band"]: row
-        for row in queryset.annotate(band=_band_case())
-        .values("band")
-        .annotate(
-            n=Count("id"),
-            accepted=Count("id", filter=Q(accepted_at__isnull=False)),
-            sqls=Count("id", filter=Q(sql_at__isnull=False)),
-            won=Count("id", filter=Q(outcome=Cycle.Outcome.WON)),
-            closed=Count("id", filter=Q(closed_at__isnull=False)),
-        )
-        .order_by("band")
-    }
+@dataclass(frozen=True)
+class ScoreHistogram:
+    """The month's hand-overs counted per score at hand-off: one row per score that occurs, ascending. Bands,
+    the AUC and any quantile come from these few hundred rows, not from one row per hand-over."""
+
+    scores: np.ndarray
+    n: np.ndarray
+    accepted: np.ndarray
+    sqls: np.ndarray
+    won: np.ndarray
+    closed: np.ndarray
+    closed_not_won: np.ndarray  # rejected, lost or disqualified
+
+
+def score_histogram(facts: MonthFacts) -> ScoreHistogram:
+    by_score = sorted(facts.by["score"].items())
+    columns = [
+        [score for score, _ in by_score],
+        *(
+            [counts.count(bits) for _, counts in by_score]
+            for bits in (0, Facts.ACCEPTED, Facts.SQL, Facts.WON, Facts.CLOSED,
+                         Facts.REJECTED | Facts.LOST | Facts.DISQUALIFIED)
+        ),
+    ]  # fmt: skip
+    return ScoreHistogram(*(np.array(column, dtype=np.int64) for column in columns))
+
+
+def band_edges(histogram: ScoreHistogram, count: int = BAND_COUNT) -> list[int]:
+    """The highest score of each band: the month's score quantiles at 1/count, 2/count... (the lowest score whose
+    cumulative share reaches each), then the top score. A score shared by many hand-overs stays in one band, so
+    bands can be fewer than `count` and differ in size, but none is empty."""
+    if not histogram.scores.size:
+        return []
+    cumulative = np.cumsum(histogram.n)
+    total = int(cumulative[-1])
+    edges = []
+    for step in range(1, count):
+        position = int(np.searchsorted(cumulative, step * total / count, side="left"))
+        edges.append(int(histogram.scores[position]))
+    edges.append(int(histogram.scores[-1]))
+    return sorted(set(edges))
+
+
+def _band_label(low: int, high: int) -> str:
+    """ "12–25", or "25" for a band of one score; a negative score with a true minus sign (a spreadsheet does not
+    take "−19–24" for a formula)."""
+
+    def number(value: int) -> str:
+        return f"−{-value}" if value < 0 else str(value)
+
+    return number(low) if low == high else f"{number(low)}–{number(high)}"
+
+
+def score_bands(histogram: ScoreHistogram) -> list[dict[str, Any]]:
+    """Conversion by band of score at hand-off, the bands cut at the month's own score quantiles."""
     bands = []
-    for index, (_low, _high, label) in enumerate(BANDS):
-        row = rows.get(index, {"n": 0, "accepted": 0, "sqls": 0, "won": 0, "closed": 0})
+    lower = 0
+    for edge in band_edges(histogram):
+        upper = int(np.searchsorted(histogram.scores, edge, side="right"))
+        part = slice(lower, upper)
+        n, accepted, sqls, won = (int(a[part].sum()) for a in
+                                  (histogram.n, histogram.accepted, histogram.sqls, histogram.won))  # fmt: skip
+        low, high = int(histogram.scores[lower]), int(histogram.scores[upper - 1])
         bands.append(
             {
-                "band": label,
-                "n": row["n"],
-                "accepted": row["accepted"],
-                "sqls": row["sqls"],
-                "won": row["won"],
-                "immature": row["n"] - row["closed"],
-                "accept_rate": rate(row["accepted"], row["n"]),
-                "sql_rate": rate(row["sqls"], row["n"]),
-                "win_rate": rate(row["won"], row["n"]),
+                "band": _band_label(low, high),
+                "low": low,
+                "high": high,
+                "n": n,
+                "accepted": accepted,
+                "sqls": sqls,
+                "won": won,
+                "immature": n - int(histogram.closed[part].sum()),
+                "accept_rate": rate(accepted, n),
+                "sql_rate": rate(sqls, n),
+                "win_rate": rate(won, n),
             }
         )
+        lower = upper
     return bands
 
 
@@ -303,38 +524,36 @@ def auc(scores: np.ndarray, won: np.ndarray) -> dict[str, Any]:
     return {"auc": float(value), "won": positives, "not_won": negatives}
 
 
-def score_auc(queryset: QuerySet[Cycle]) -> dict[str, Any]:
-    closed = np.array(
-        list(queryset.filter(outcome__in=[Cycle.Outcome.WON, *CLOSED_LOST]).values_list("score", "outcome")),
-        dtype=object,
-    ).reshape(-1, 2)
-    scores = closed[:, 0].astype(float) if closed.size else np.array([])
-    won = (closed[:, 1] == Cycle.Outcome.WON) if closed.size else np.array([], dtype=bool)
-    return auc(scores, won)
+def histogram_auc(histogram: ScoreHistogram) -> dict[str, Any]:
+    """The AUC from counts per score: each won hand-over beats the closed-not-won ones scoring lower and ties
+    half of those scoring the same (the same value as `auc` over one row per hand-over, in exact integers)."""
+    positives, negatives = int(histogram.won.sum()), int(histogram.closed_not_won.sum())
+    if not positives or not negatives:
+        return {"auc": None, "won": positives, "not_won": negatives}
+    below = np.concatenate(([0], np.cumsum(histogram.closed_not_won)[:-1]))
+    twice = int((histogram.won * (2 * below + histogram.closed_not_won)).sum())
+    return {"auc": twice / (2 * positives * negatives), "won": positives, "not_won": negatives}
 
 
-def rule_lifts(queryset: QuerySet[Cycle]) -> list[dict[str, Any]]:
-    """Each rule's and trigger's lift: conversion where it had fired at hand-off vs where it had not."""
-    totals = queryset.aggregate(
-        n=Count("id"),
-        won=Count("id", filter=Q(outcome=Cycle.Outcome.WON)),
-        accepted=Count("id", filter=Q(accepted_at__isnull=False)),
-    )
+def rule_lifts(queryset: QuerySet[Cycle], totals: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each rule's and trigger's lift: conversion where it had fired at hand-off vs where it had not (`totals`
+    holds the month's mqls, won and accepted counts)."""
     # one row per (cycle, rule) is guaranteed by a constraint, so plain counts are distinct cycles
+    # read from the month's cycles joined to their rules (one join); a rule renamed mid-month stays one row
     rows = (
-        CycleRule.objects.filter(cycle__in=queryset)
-        .values("rule_id", "kind")  # a rule renamed mid-month stays one row (under one of its names)
+        queryset.filter(rules__isnull=False)
+        .values(rule_id=F("rules__rule_id"), kind=F("rules__kind"))
         .annotate(
-            name=Max("name"),
-            n=Count("id"),
-            won=Count("id", filter=Q(cycle__outcome=Cycle.Outcome.WON)),
-            accepted=Count("id", filter=Q(cycle__accepted_at__isnull=False)),
+            name=Max("rules__name"),
+            n=Count("rules__id"),
+            won=Count("rules__id", filter=Q(outcome=Cycle.Outcome.WON)),
+            accepted=Count("rules__id", filter=Q(accepted_at__isnull=False)),
         )
         .order_by("kind", "name")
     )
     lifts = []
     for row in rows:
-        without = totals["n"] - row["n"]
+        without = totals["mqls"] - row["n"]
         win_fired, win_not = rate(row["won"], row["n"]), rate(totals["won"] - row["won"], without)
         acc_fired, acc_not = (
             rate(row["accepted"], row["n"]),
@@ -393,8 +612,11 @@ def discussion_lists(month: date, queryset: QuerySet[Cycle], *, threshold: int |
         Lead.objects.filter(created_at__gte=start, created_at__lt=end, cycles__isnull=True)
         .annotate(converted=Cast(KT("attributes__outcome_converted"), TextField()))
         .filter(converted__in=["1", "1.0", "true", "True", "yes"])
+        .only("first_name", "last_name", "email", "company", "score", "source")
+        .annotate(count=Window(Count("pk")))  # how many in all, on the same scan as the first 15
         .order_by("score", "pk")
     )
+    never_rows = list(never[:15])
     return {
         "high_score_not_converted": [_lead_row(row) for row in high.values(*_ROW_FIELDS)[:15]],
         "low_score_won": [_lead_row(row) for row in low.values(*_ROW_FIELDS)[:15]],
@@ -406,9 +628,9 @@ def discussion_lists(month: date, queryset: QuerySet[Cycle], *, threshold: int |
                 "score": lead.score,
                 "source": lead.source,
             }
-            for lead in never[:15]
+            for lead in never_rows
         ],
-        "never_mql_but_won_count": never.count(),
+        "never_mql_but_won_count": never_rows[0].count if never_rows else 0,
     }
 
 
@@ -425,12 +647,31 @@ def reasons(queryset: QuerySet[Cycle]) -> dict[str, Any]:
             for row in rows
         ]
 
-    by_rule = (
-        CycleRule.objects.filter(cycle__in=queryset, cycle__outcome=Cycle.Outcome.REJECTED)
-        .values("name", "cycle__rejection_reason__label")
-        .annotate(n=Count("cycle_id", distinct=True))
-        .order_by("name", "-n")
+    rejected = queryset.filter(outcome=Cycle.Outcome.REJECTED, rules__isnull=False)
+    # a cycle fires a rule id once (a constraint), so counting per (rule id, name) needs no DISTINCT; only when
+    # two rule ids share a name could one cycle count twice under it, and then the exact (slower) count is taken
+    per_rule = list(
+        rejected.values(rule=F("rules__rule_id"), name=F("rules__name"), label=F("rejection_reason__label"))
+        .annotate(n=Count("id"))
+        .order_by()
     )
+    ids_by_name: dict[str, set[str]] = {}
+    for row in per_rule:
+        ids_by_name.setdefault(row["name"], set()).add(row["rule"])
+    if any(len(ids) > 1 for ids in ids_by_name.values()):
+        by_rule: Any = (
+            rejected.values(name=F("rules__name"), label=F("rejection_reason__label"))
+            .annotate(n=Count("id", distinct=True))
+            .order_by("name", "-n")
+        )
+    else:
+        summed: dict[tuple[str, str | None], int] = {}
+        for row in per_rule:
+            summed[row["name"], row["label"]] = summed.get((row["name"], row["label"]), 0) + row["n"]
+        by_rule = [
+            {"name": name, "label": label, "n": n}
+            for (name, label), n in sorted(summed.items(), key=lambda item: (item[0][0], -item[1]))
+        ]
     return {
         "rejection_by_source": table(Cycle.Outcome.REJECTED, "rejection_reason__label"),
         "loss_by_source": table(Cycle.Outcome.LOST, "outcome_reason__label"),
@@ -442,9 +683,7 @@ def _by_rule(rows: Any) -> list[dict[str, Any]]:
     """One line per rule: how many of its hand-overs sales rejected, and why (most frequent first)."""
     grouped: dict[str, list[tuple[str, int]]] = {}
     for row in rows:
-        grouped.setdefault(row["name"], []).append(
-            (row["cycle__rejection_reason__label"] or "(none)", row["n"])
-        )
+        grouped.setdefault(row["name"], []).append((row["label"] or "(none)", row["n"]))
     return sorted(
         (
             {
@@ -467,12 +706,28 @@ class MonthChoice:
     label: str
 
 
+def month_totals(facts: MonthFacts, month_cycles: QuerySet[Cycle], complete: Q) -> dict[str, Any]:
+    """The funnel counts and both SLA clocks' counts from the month's facts, and the hand-overs complete with
+    marketing's required fields (a query only when the agreement names some)."""
+    total = facts.total()
+    totals: dict[str, Any] = {**_funnel_counts(total), **_sla_counts(total)}
+    totals["complete"] = month_cycles.filter(complete).count() if complete else totals["mqls"]
+    return totals
+
+
 def review_for(month: date) -> dict[str, Any]:
-    """Every figure of the month's review, with last month's funnel beside it, as JSON-ready data."""
+    """Every figure of the month's review, with last month's funnel beside it, as JSON-ready data (read it typed
+    with `feedback.figures.ReviewFigures.from_dict`). A bounded number of queries whatever the month's size."""
     month = month_start(month)
     version = agreement_in_force(month)
+    in_force_at_end = _in_force_at_month_end(month)
     threshold = Agreement.of(version).threshold if version else None
     month_cycles = cohort(month)
+    _required, complete = required_fields(version)
+    facts = month_facts(month_cycles)
+    totals = month_totals(facts, month_cycles, complete)
+    histogram = score_histogram(facts)
+    leads_now, leads_before = new_leads_this_and_last_month(month)
     data: dict[str, Any] = {
         "month": month.isoformat(),
         "previous_month": previous_month(month).isoformat(),
@@ -481,18 +736,18 @@ def review_for(month: date) -> dict[str, Any]:
             "id": version.pk,
             "number": version.number,
             "threshold": threshold,
-            "in_force_at_month_end": version == _in_force_at_month_end(month),
+            "in_force_at_month_end": version == in_force_at_end,
         }
         if version
         else None,
-        "handover_agreements": handover_agreements(month_cycles),
-        "funnel": funnel(month),
-        "previous_funnel": funnel(previous_month(month)),
-        "marketing": marketing_side(month, version),
-        "sales": sales_side(month),
-        "score_bands": score_bands(month_cycles),
-        "auc": score_auc(month_cycles),
-        "rule_lifts": rule_lifts(month_cycles),
+        "handover_agreements": handover_agreements(facts),
+        "funnel": _funnel(totals, leads_now),
+        "previous_funnel": _funnel(cohort(previous_month(month)).aggregate(**_FUNNEL_COUNTS), leads_before),
+        "marketing": marketing_side(facts, version, totals),
+        "sales": sales_side(month, month_cycles, facts, totals),
+        "score_bands": score_bands(histogram),
+        "auc": histogram_auc(histogram),
+        "rule_lifts": rule_lifts(month_cycles, totals),
         "lists": discussion_lists(month, month_cycles, threshold=threshold),
         "reasons": reasons(month_cycles),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from datetime import date
 from typing import Any
 
@@ -20,10 +21,10 @@ from alignment import csvsafe
 from alignment.roles import ALL_ROLES, MANAGERS, Role, role_required, user_roles
 from feedback import services
 from feedback.exceptions import OutcomeRefused
-from feedback.figures import ReviewFigures
+from feedback.figures import ReviewFigures, ScoreBand
 from feedback.models import Decision, Snapshot
 from feedback.months import previous_month
-from feedback.reports import BANDS, months_with_data, review_for
+from feedback.reports import months_with_data, review_for
 
 DECIDERS = MANAGERS | {Role.MARKETER}
 CSV_TABLES = {
@@ -63,17 +64,14 @@ def _month(request: HttpRequest) -> date:
 IMMATURE_SHARE = 0.5
 
 
-def _maturity(month: date, data: dict[str, Any]) -> str:
+def _maturity(month: date, figures: ReviewFigures) -> str:
     """ "" when the month can be judged; else why not, said on the page above the figures."""
     today = timezone.localdate()
     if month >= date(today.year, today.month, 1):
         return "This month is not over yet: its hand-overs have had little time to reach an outcome."
-    funnel = data["funnel"]
-    if funnel["mqls"] and funnel["immature"] / funnel["mqls"] > IMMATURE_SHARE:
-        return (
-            f"{funnel['immature']} of {funnel['mqls']} hand-overs are still open: "
-            "conversion rates will rise as they close."
-        )
+    funnel = figures.funnel
+    if funnel.mqls and funnel.immature / funnel.mqls > IMMATURE_SHARE:
+        return f"{funnel.immature} of {funnel.mqls} hand-overs are still open: conversion rates will rise as they close."
     return ""
 
 
@@ -85,15 +83,15 @@ def figures(month: date) -> tuple[dict[str, Any], Snapshot | None]:
     return json.loads(json.dumps(review_for(month), cls=DjangoJSONEncoder)), None
 
 
-def _chart(bands: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _chart(bands: tuple[ScoreBand, ...]) -> list[dict[str, Any]]:
     """Bar geometry for the score-band chart (inline SVG, no script: CSP-safe and printable)."""
     bars = []
     for index, band in enumerate(bands):
         for offset, key in enumerate(("accept_rate", "sql_rate", "win_rate")):
-            value = band[key] or 0.0
+            value = getattr(band, key) or 0.0
             height = round(160 * value, 1)
             bars.append({"x": 50 + index * 110 + offset * 28, "y": 180 - height, "height": height, "key": key,
-                         "label": f"{band['band']}: {100 * value:.0f}%"})  # fmt: skip
+                         "label": f"{band.band}: {100 * value:.0f}%"})  # fmt: skip
     return bars
 
 
@@ -101,7 +99,8 @@ def _chart(bands: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @require_GET
 def review(request: HttpRequest) -> HttpResponse:
     month = _month(request)
-    data, snapshot = figures(month)
+    stored, snapshot = figures(month)
+    data = ReviewFigures.from_dict(stored)
     roles = user_roles(request.user)
     accepted_keys = set(
         Decision.objects.filter(month=month)
@@ -114,8 +113,7 @@ def review(request: HttpRequest) -> HttpResponse:
         "data": data,
         "snapshot": snapshot,
         "months": months_with_data(),
-        "bands_labels": [label for _, _, label in BANDS],
-        "chart": _chart(data["score_bands"]),
+        "chart": _chart(data.score_bands),
         "decisions": Decision.objects.filter(month=month).select_related("owner", "applied_to", "created_by"),
         "pending_changes": Decision.objects.filter(
             month=month, change__isnull=False, applied_to__isnull=True
@@ -131,9 +129,8 @@ def review(request: HttpRequest) -> HttpResponse:
     return render(request, "feedback/review.html", context)
 
 
-def _funnel_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
-    typed = ReviewFigures.from_dict(data)
-    now, before = typed.funnel, typed.previous_funnel
+def _funnel_rows(data: ReviewFigures) -> list[dict[str, Any]]:
+    now, before = data.funnel, data.previous_funnel
     names = [("leads", _("Leads")), ("mqls", _("MQLs")), ("accepted", _("Accepted (SAL)")), ("sqls", _("SQL")),
              ("won", _("Won")), ("rejected", _("Rejected / recycled")), ("lost", _("Lost")),
              ("immature", _("Still open"))]  # fmt: skip
@@ -144,23 +141,32 @@ def _funnel_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _rows(data: dict[str, Any], table: str) -> tuple[list[str], list[list[Any]]]:
+def _rows(data: ReviewFigures, table: str) -> tuple[list[str], list[list[Any]]]:
     if table == "funnel":
         rows = _funnel_rows(data)
         return ["stage", "this month", "previous month", "change"], [
             [r["name"], r["now"], r["before"], r["change"]] for r in rows
         ]
-    sources = {"sources": data["marketing"]["by_source"], "campaigns": data["marketing"]["by_campaign"],
-               "reps": data["sales"]["reps"], "score_bands": data["score_bands"], "rule_lifts": data["rule_lifts"],
-               "high_score_not_converted": data["lists"]["high_score_not_converted"],
-               "low_score_won": data["lists"]["low_score_won"],
-               "rejection_reasons": data["reasons"]["rejection_by_source"],
-               "loss_reasons": data["reasons"]["loss_by_source"],
-               "suggestions": [{k: v for k, v in s.items() if k in ("kind", "title", "evidence")} for s in data["suggestions"]]}  # fmt: skip
-    rows = sources[table]
+    marketing, sales, lists, reasons = data.marketing, data.sales, data.lists, data.reasons
+    sources: dict[str, Any] = {
+        "sources": marketing.by_source if marketing else (),
+        "campaigns": marketing.by_campaign if marketing else (),
+        "reps": sales.reps if sales else (),
+        "score_bands": data.score_bands,
+        "rule_lifts": data.rule_lifts,
+        "high_score_not_converted": lists.high_score_not_converted if lists else (),
+        "low_score_won": lists.low_score_won if lists else (),
+        "rejection_reasons": reasons.rejection_by_source if reasons else (),
+        "loss_reasons": reasons.loss_by_source if reasons else (),
+        "suggestions": [
+            {k: v for k, v in s.items() if k in ("kind", "title", "evidence")} for s in data.suggestions
+        ],
+    }
+    rows = [row if isinstance(row, dict) else {f.name: getattr(row, f.name) for f in fields(row)}
+            for row in sources[table]]  # fmt: skip
     if not rows:
         return ["(no rows)"], []
-    header = [key for key in rows[0] if not isinstance(rows[0][key], dict | list)]
+    header = [key for key in rows[0] if not isinstance(rows[0][key], dict | list | tuple)]
     return header, [[row.get(key) for key in header] for row in rows]
 
 
@@ -171,8 +177,7 @@ def review_csv(request: HttpRequest) -> HttpResponse:
     table = request.GET.get("table", "")
     if table not in CSV_TABLES:
         raise Http404("No such table.")
-    data, _ = figures(month)
-    header, rows = _rows(data, table)
+    header, rows = _rows(ReviewFigures.from_dict(figures(month)[0]), table)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="review-{month:%Y-%m}-{table}.csv"'
     writer = csvsafe.writer(response)
@@ -193,8 +198,8 @@ def decide(request: HttpRequest) -> HttpResponse:
     change, evidence, text = None, "", request.POST.get("text", "")
     key = request.POST.get("suggestion", "")
     if key:
-        data, _ = figures(month)
-        suggestion = next((s for s in data["suggestions"] if s["key"] == key), None)
+        data = ReviewFigures.from_dict(figures(month)[0])
+        suggestion = next((s for s in data.suggestions if s["key"] == key), None)
         if suggestion is None:
             messages.error(request, "That suggestion is no longer in this month's figures.")
             return _back(month)

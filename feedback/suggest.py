@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from alignment.roles import Role
 from feedback.models import Cycle
@@ -40,10 +42,10 @@ class Suggestion:
 
 def _window(month: date) -> Any:
     first = month
-    for _ in range(WINDOW_MONTHS - 1):
+    for _step in range(WINDOW_MONTHS - 1):
         first = previous_month(first)
-    start, _ = month_bounds(first)
-    _, end = month_bounds(month)
+    start = month_bounds(first)[0]
+    end = month_bounds(month)[1]
     return Cycle.objects.filter(handed_over_at__gte=start, handed_over_at__lt=end)
 
 
@@ -88,14 +90,16 @@ def sales_capacity(version: AgreementVersion | None) -> tuple[int | None, str]:
     which says how many leads marketing promised, not how many sales can take."""
     stated = Agreement.of(version).terms.sales_capacity_per_month if version else None
     if stated:
-        return int(stated), f"the agreement's stated sales capacity ({stated} MQLs a month)"
+        return int(stated), _("the agreement's stated sales capacity (%(n)d MQLs a month)") % {"n": stated}
     reps = RepProfile.objects.filter(is_away=False, user__is_active=True, user__groups__name=Role.REP.value)
     total = reps.aggregate(n=Count("id"), capacity=Sum("capacity"))
     if total["n"]:
-        return (
-            int(total["capacity"]),
-            f"{total['n']} active rep{'s' if total['n'] != 1 else ''} × their capacity ({total['capacity']} leads)",
-        )
+        text = ngettext(
+            "%(n)d active rep × their capacity (%(capacity)d leads)",
+            "%(n)d active reps × their capacity (%(capacity)d leads)",
+            total["n"],
+        ) % {"n": total["n"], "capacity": total["capacity"]}
+        return int(total["capacity"]), text
     return None, ""
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from feedback import reason_views, review_views, segment_views, trend_views, views
+from feedback import opportunity_views, reason_views, review_views, segment_views, trend_views, views
 
 app_name = "feedback"
 
@@ -25,6 +25,7 @@ urlpatterns = [
     path("trend/", trend_views.trend, name="trend"),
     path("trend/export.csv", trend_views.trend_csv, name="trend_csv"),
     path("agreements/<int:pk>/capacity/", trend_views.capacity, name="capacity"),
+    path("outcomes/opportunities/", opportunity_views.opportunity_import, name="opportunities"),
     path("agreements/<int:pk>/what-if/", review_views.whatif, name="whatif"),
     path("agreements/<int:pk>/what-if/segments/", segment_views.whatif_segments, name="whatif_segments"),
 ]

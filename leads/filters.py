@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import django_filters
@@ -10,8 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from alignment.names import person_name
+from alignment.paging import Key
 from alignment.roles import Role
-from leads.models import HANDED_OVER_STATES, Lead, State, Tier
+from leads.models import HANDED_OVER_STATES, ImportedLead, Lead, State, Tier
 
 TABS = [
     ("all", _("All")),
@@ -32,6 +34,25 @@ def _reps(request: Any = None) -> QuerySet[Any]:
         .objects.filter(is_active=True, groups__name=Role.REP.value)
         .order_by("first_name", "username")
     )
+
+
+#: The queue's order: hot first, the nearest deadline, the highest score (the queue index serves it, as is)
+PRIORITY = [
+    Key("tier", "str"),
+    Key("sla_due_at", "datetime", nullable=True),
+    Key("score", "int", descending=True),
+    Key("pk", "int"),
+]
+#: The Overdue tab: the longest late first
+OVERDUE = [Key("sla_due_at", "datetime", nullable=True), Key("pk", "int")]
+
+
+def queue_order(tab: str, *, now: datetime) -> tuple[list[Key], list[Q] | None]:
+    """A tab's order as keyset keys. Every tab but Overdue shows what a rep can still save first (deadline not yet
+    passed, in priority order), then the late ones (same order): two partitions, each read through the index."""
+    if tab == "overdue":
+        return OVERDUE, None
+    return PRIORITY, [Q(sla_due_at__gte=now) | Q(sla_due_at__isnull=True), Q(sla_due_at__lt=now)]
 
 
 class QueueFilter(django_filters.FilterSet):
@@ -66,10 +87,11 @@ class QueueFilter(django_filters.FilterSet):
             self.form.fields[name].widget.choices = [("", empty)] + [(value, value) for value in values]
 
     def filter_tab(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
+        """Which leads the tab shows; the order is queue_order's."""
         now = timezone.now()
         if value == "overdue":
-            return queryset.overdue(now=now).order_by("sla_due_at", "pk")
-        queryset = queryset.savable(now=now).by_urgency(now=now)
+            return queryset.overdue(now=now)
+        queryset = queryset.savable(now=now)
         if value == "unassigned":
             return queryset.filter(owner__isnull=True)
         if value == "mine":
@@ -120,12 +142,14 @@ class LeadListFilter(django_filters.FilterSet):
 
     filter_text = QueueFilter.filter_text
 
+    # Through a subquery, not a join: a lead in several imports is one row, with no DISTINCT over the whole list
+
     def filter_import(self, queryset: QuerySet[Lead], name: str, value: int) -> QuerySet[Lead]:
-        return queryset.filter(import_links__job_id=value)
+        return queryset.filter(pk__in=ImportedLead.objects.filter(job_id=value).values("lead_id"))
 
     def filter_imported(self, queryset: QuerySet[Lead], name: str, value: str) -> QuerySet[Lead]:
         job = self.data.get("import_job")
-        links = {"import_links__created": value == "created"}
+        links = ImportedLead.objects.filter(created=value == "created")
         if job and str(job).isdigit():
-            links["import_links__job_id"] = int(job)
-        return queryset.filter(**links)
+            links = links.filter(job_id=int(job))
+        return queryset.filter(pk__in=links.values("lead_id"))

@@ -111,7 +111,7 @@ class Lead(models.Model):
     industry = models.CharField(max_length=100, blank=True)
     employees = models.PositiveIntegerField(null=True, blank=True)
     country = models.CharField(max_length=100, blank=True)
-    source = models.CharField(max_length=100, blank=True, db_index=True, help_text=_("Source or channel"))
+    source = models.CharField(max_length=100, blank=True, help_text=_("Source or channel"))
     campaign = models.CharField(max_length=200, blank=True, db_index=True)
     attributes = models.JSONField(default=dict, blank=True, help_text=_("Custom attributes"))
 
@@ -141,7 +141,12 @@ class Lead(models.Model):
 
     # Hand-over to sales and its SLA clocks (business time, from the active agreement's terms)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+        db_index=False,  # leads_owner_sort_idx (owner, id) serves it
     )
     claim_due_at = models.DateTimeField(null=True, blank=True)
     first_contact_due_at = models.DateTimeField(null=True, blank=True)
@@ -164,7 +169,7 @@ class Lead(models.Model):
         null=True, blank=True, help_text=_("Earliest deadline of a running clock not yet flagged as breached")
     )
 
-    created_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
     objects = LeadQuerySet.as_manager()
@@ -187,6 +192,23 @@ class Lead(models.Model):
                 condition=Q(next_sla_check_at__isnull=False),
                 name="leads_sla_check_idx",
             ),
+            # One index per sort a page offers (queue headers, the Overdue tab, all leads, /api/leads/), each ending
+            # in the id so a keyset page (alignment.paging) starts where the last one stopped. Sorting by owner
+            # (a name in another table) reads one owner at a time by (owner, id).
+            models.Index(
+                fields=["sla_due_at", "id"],
+                condition=Q(state__in=["mql", "sal", "sql"]),
+                name="leads_queue_due_idx",
+            ),  # fmt: skip
+            models.Index(fields=["last_name", "first_name", "email", "id"], name="leads_name_sort_idx"),
+            models.Index(fields=["company", "id"], name="leads_company_sort_idx"),
+            models.Index(fields=["state", "id"], name="leads_state_sort_idx"),
+            models.Index(fields=["tier", "id"], name="leads_tier_sort_idx"),
+            models.Index(fields=["score", "id"], name="leads_score_sort_idx"),
+            models.Index(fields=["source", "id"], name="leads_source_sort_idx"),
+            models.Index(fields=["created_at", "id"], name="leads_created_sort_idx"),
+            models.Index(fields=["updated_at", "id"], name="leads_updated_sort_idx"),
+            models.Index(fields=["owner", "id"], name="leads_owner_sort_idx"),
         ]
 
     def __str__(self) -> str:
@@ -558,3 +580,23 @@ class DataProblem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.problem}"
+
+
+class ScoringDemand(models.Model):
+    """A lead whose facts changed and who waits for the agreement's judgement (leads/scoring/demands.py).
+
+    Written in the transaction that stores the facts (an event batch, an import chunk), at most one row per
+    lead; a scoring worker takes rows (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL), scores their leads and
+    deletes the rows in one transaction, so a worker that dies leaves its rows for the next one. `hot`: an
+    event of the batch may fire a trigger, so the lead is scored first."""
+
+    lead = models.OneToOneField(Lead, on_delete=models.CASCADE, related_name="+", primary_key=True)
+    hot = models.BooleanField(default=False)
+    since = models.DateTimeField(help_text="when the lead first waited (the oldest unscored change)")
+    reason = models.CharField(max_length=20, default="activity", help_text="activity, import, ...")
+
+    class Meta:
+        indexes = [models.Index(fields=["-hot", "since"], name="leads_demand_order_idx")]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id}{' (hot)' if self.hot else ''} since {self.since:%H:%M:%S}"

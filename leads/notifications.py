@@ -34,6 +34,17 @@ def _url(lead: Lead) -> str:
     return f"{settings.SITE_URL.rstrip('/')}{lead.get_absolute_url()}" if settings.SITE_URL else ""
 
 
+def _urls() -> Any:
+    """`_url` for many leads: the URL is reversed once (for a batch), then filled in with each lead's id."""
+    if not settings.SITE_URL:
+        return _url
+    marker = 2_147_483_647
+    sample = Lead(pk=marker)
+    template = _url(sample)
+    before, after = template.rsplit(str(marker), 1)
+    return lambda lead: f"{before}{lead.pk}{after}"
+
+
 def _name(user: Any) -> str:
     return user.get_full_name() or user.get_username()
 
@@ -111,17 +122,22 @@ def breaches_notify(*, breach_ids: Iterable[int], notify_manager: bool, now: dat
         "lead__owner", "owner", "new_owner"
     )
     items: list[Item] = []
-    subscriptions = subscriptions_active()
+    subscriptions = [s for s in subscriptions_active() if "sla.breached" in s.event_types]
+    url_of = _urls()
+    clocks = {value: str(label).lower() for value, label in Clock.choices}  # translated once per batch
     for breach in breaches:
-        text = breach_text(breach)
+        text = breach_text(breach, clock_label=clocks.get(breach.clock))
         ref = f"sla.breached:{breach.pk}"
         users = {user.pk: user for user in [*managers, breach.owner] if user is not None}
         subject = text.split(" http", 1)[0]
+        url = url_of(breach.lead)
         items += people_items(users=users.values(), ref=ref, event="sla.breached", subject=subject, text=text,
-                              url=_url(breach.lead))  # fmt: skip
+                              url=url)  # fmt: skip
         items += chat_items(ref=ref, event="sla.breached",
-                            payload={"text": f"{text} {_url(breach.lead)}".strip(), "lead_id": breach.lead_id,
+                            payload={"text": f"{text} {url}".strip(), "lead_id": breach.lead_id,
                                      "breach_id": breach.pk})  # fmt: skip
+        if not subscriptions:
+            continue  # nobody listens: the webhook body (the lead's data) is not built
         items += webhook_items(
             event_type="sla.breached", ref=ref, now=now, subscriptions=subscriptions,
             data={"lead": lead_data(breach.lead), "clock": breach.clock, "deadline": breach.deadline.isoformat(),
@@ -131,11 +147,9 @@ def breaches_notify(*, breach_ids: Iterable[int], notify_manager: bool, now: dat
     outbox_put_many(items, now=now)
 
 
-def breach_text(breach: SlaBreach) -> str:
-    text = (
-        f"SLA breach: {breach.get_clock_display().lower()} deadline missed by {breach.late_seconds // 60} min "
-        f"on {breach.lead}."
-    )
+def breach_text(breach: SlaBreach, *, clock_label: str | None = None) -> str:
+    label = clock_label or breach.get_clock_display().lower()
+    text = f"SLA breach: {label} deadline missed by {breach.late_seconds // 60} min on {breach.lead}."
     if breach.action != SlaBreach.Action.NONE:
         text += f" {breach.get_action_display()}"
         text += f" to {_name(breach.new_owner)}." if breach.new_owner else "."
@@ -165,18 +179,28 @@ def warnings_notify(*, warnings: Iterable[tuple[int, str, datetime]], now: datet
     outbox_put_many(items, now=now)
 
 
-def escalation_notify(
-    *, lead_id: int, clock_name: str, step: int, recipient_ids: Iterable[int], at: datetime
-) -> None:
-    lead = Lead.objects.filter(pk=lead_id).first()
-    if lead is None:
-        return
-    label = Clock(clock_name).label.lower() if clock_name in Clock.values else clock_name
-    text = f"SLA escalation (step {step}): the {label} deadline on {lead} was missed."
-    users = get_user_model().objects.filter(pk__in=list(recipient_ids), is_active=True)
-    ref = f"sla.escalated:{lead_id}:{clock_name}:{step}:{at.isoformat()}"
-    outbox_put_many(people_items(users=users, ref=ref, event="sla.escalated", subject=text, text=text,
-                                 url=_url(lead)), now=at)  # fmt: skip
+def escalations_notify(*, steps: Iterable[dict[str, Any]]) -> None:
+    """Ladder steps fired (a scan's batch): each step's recipients are told, in one write to the outbox."""
+    steps = list(steps)
+    leads = Lead.objects.in_bulk([step["lead_id"] for step in steps])
+    wanted = {pk for step in steps for pk in step["recipient_ids"]}
+    users = get_user_model().objects.filter(pk__in=wanted, is_active=True).in_bulk() if wanted else {}
+    items: list[Item] = []
+    last_at = None
+    for step in steps:
+        lead = leads.get(step["lead_id"])
+        recipients = [users[pk] for pk in step["recipient_ids"] if pk in users]
+        if lead is None or not recipients:
+            continue
+        clock_name, at = step["clock_name"], step["at"]
+        label = Clock(clock_name).label.lower() if clock_name in Clock.values else clock_name
+        text = f"SLA escalation (step {step['step']}): the {label} deadline on {lead} was missed."
+        ref = f"sla.escalated:{lead.pk}:{clock_name}:{step['step']}:{at.isoformat()}"
+        items += people_items(users=recipients, ref=ref, event="sla.escalated", subject=text, text=text,
+                              url=_url(lead))  # fmt: skip
+        last_at = at
+    if items and last_at is not None:
+        outbox_put_many(items, now=last_at)
 
 
 def owner_notify(*, lead_id: int, owner_id: int, actor_id: int | None, at: datetime) -> None:

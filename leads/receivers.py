@@ -2,6 +2,8 @@
 tasks enqueued after commit (a rolled-back transaction sends nothing); notifications and outbound webhooks are
 written to the outbox inside the transaction (leads/notifications.py)."""
 
+import logging
+
 from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
@@ -17,12 +19,15 @@ from leads.signals import (
     lead_state_changed,
     leads_handed_over,
     rescore_job_queued,
+    scoring_demanded,
     sla_breaches_found,
     sla_escalated,
     sla_warnings_found,
 )
 from sla.models import AgreementVersion
 from sla.signals import agreement_activated
+
+log = logging.getLogger(__name__)
 
 
 @receiver(agreement_activated, sender=AgreementVersion, dispatch_uid="leads.rescore_on_activation")
@@ -58,10 +63,8 @@ def notify_warnings(sender, warnings, **kwargs) -> None:
 
 
 @receiver(sla_escalated, sender=Lead, dispatch_uid="leads.notify_escalation")
-def notify_escalation(sender, lead_id, clock_name, step, recipient_ids, at, **kwargs) -> None:
-    notifications.escalation_notify(
-        lead_id=lead_id, clock_name=clock_name, step=step, recipient_ids=recipient_ids, at=at
-    )
+def notify_escalation(sender, steps, **kwargs) -> None:
+    notifications.escalations_notify(steps=steps)
 
 
 @receiver(lead_owner_set, sender=Lead, dispatch_uid="leads.notify_new_owner")
@@ -89,3 +92,20 @@ def run_rescore_job(sender, job_id, **kwargs) -> None:
 @receiver(import_job_queued, sender=Lead, dispatch_uid="leads.run_import_job")
 def run_import_job(sender, job_id, **kwargs) -> None:
     import_tasks.import_run_task.delay_on_commit(job_id)
+
+
+@receiver(scoring_demanded, sender=Lead, dispatch_uid="leads.run_scoring")
+def run_scoring(sender, hot_ids, **kwargs) -> None:
+    transaction.on_commit(lambda: _queue_scoring(list(hot_ids)))
+
+
+def _queue_scoring(hot_ids: list[int]) -> None:
+    """A broker outage must not fail the request that stored the events: the demands are rows, and the
+    sweeper (beat) queues their scoring once the broker is back."""
+    try:
+        if hot_ids:
+            tasks.scoring_run.apply_async(kwargs={"hot_ids": hot_ids}, queue="hot")
+        else:
+            tasks.scoring_run.delay()
+    except Exception:
+        log.warning("scoring: could not queue a run; the sweeper will")

@@ -28,7 +28,7 @@ from leads.models import (
     normalise_email,
 )
 from leads.normalise import LEAD_FIELDS
-from leads.scoring import Rules, active_rules, leads_rescore
+from leads.scoring import Rules, active_rules, leads_rescore, leads_rescore_chunk
 from leads.signals import lead_merging, rescore_job_queued
 from sla.models import AgreementVersion
 
@@ -249,19 +249,17 @@ def _rescore_chunk(job_id: int, rules: Rules, now: datetime) -> bool:
         job = RescoreJob.objects.select_for_update().only("status", "cursor").get(pk=job_id)
         if job.status != RescoreJob.Status.RUNNING:
             return False
-        ids = list(
-            Lead.objects.exclude(state__in=CLOSED_STATES)
-            .in_segment_of(rules.version)
-            .filter(pk__gt=job.cursor)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:RESCORE_CHUNK]
-        )
-        if not ids:
+        chunk = leads_rescore_chunk(
+            leads=Lead.objects.exclude(state__in=CLOSED_STATES).in_segment_of(rules.version),
+            rules=rules, now=now, after=job.cursor,
+            size=RESCORE_CHUNK, reason="agreement activated",
+        )  # fmt: skip
+        if chunk.last_pk is None:
             return False
-        result = leads_rescore(lead_ids=ids, now=now, rules=rules, reason="agreement activated")
         RescoreJob.objects.filter(pk=job_id).update(
-            cursor=ids[-1], done=F("done") + len(ids), changed=F("changed") + result.changed, heartbeat_at=now
-        )
+            cursor=chunk.last_pk, done=F("done") + chunk.scored, changed=F("changed") + chunk.result.changed,
+            heartbeat_at=now,
+        )  # fmt: skip
     return True
 
 

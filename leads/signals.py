@@ -22,13 +22,16 @@ sla_breaches_found = (
 )  # kwargs: breach_ids, notify_manager. Tell owners (and managers) of missed deadlines.
 rescore_job_queued = Signal()  # kwargs: job_id. Run a background rescoring job.
 import_job_queued = Signal()  # kwargs: job_id. Run a CSV import job in the background.
+# Leads wait to be scored (leads/scoring/demands.py); kwargs: hot_ids (leads an event may have made hot: they
+# get their own task on the `hot` queue). A scoring run is queued after commit.
+scoring_demanded = Signal()
 
 # The SLA engine's announcements (sent inside the scan's transaction; alignment's outbox turns each into
 # notifications delivered after commit, so a failed delivery never loses the fact).
 sla_warnings_found = Signal()  # kwargs: warnings: list of (lead_id, clock_name, due_at). A deadline is near.
-sla_escalated = (
-    Signal()
-)  # kwargs: lead_id, clock_name, step (1-based), recipient_ids, at. A ladder step fired.
+# kwargs: steps, a list of {lead_id, clock_name, step (1-based), recipient_ids, at}: the ladder steps one batch
+# of the scan fired (one announcement per batch, so their notifications are one write to the outbox).
+sla_escalated = Signal()
 
 # Sent inside lead_progress's transaction when a lifecycle move changes a lead's state; kwargs: lead_id,
 # from_state, to_state, actor_id, reason, at. leads/notifications.py turns it into outbound webhooks

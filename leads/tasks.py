@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.db import OperationalError
 from django.utils import timezone
 
 from leads import services
@@ -23,6 +24,34 @@ def jobs_watchdog() -> int:
 
     result = watchdog(now=timezone.now())
     return len(result.resumed) + len(result.failed)
+
+
+@shared_task(acks_late=True)
+def scoring_run(hot_ids: list[int] | None = None) -> int:
+    """Score waiting leads (leads/scoring/demands.py): these hot ones first, then batches for a short while;
+    if rows still wait, queue the next run (so a hot task queued meanwhile runs between two)."""
+    from leads.scoring.demands import demands_work
+
+    try:
+        scored, more = demands_work(now_func=timezone.now, hot_ids=hot_ids or ())
+    except OperationalError:  # a deadlock or lost connection: the rows are still there, run again shortly
+        log.warning("scoring run stopped on a database error; queued again", exc_info=True)
+        scoring_run.apply_async(countdown=1)
+        return 0
+    if more:
+        scoring_run.delay()
+    return scored
+
+
+@shared_task
+def scoring_sweep() -> int:
+    """Beat: queue scoring runs for leads left waiting (a lost task, a dead worker)."""
+    from leads.scoring.demands import demands_sweep
+
+    runs = demands_sweep(now=timezone.now())
+    for _ in range(runs):
+        scoring_run.delay()
+    return runs
 
 
 @shared_task

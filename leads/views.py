@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,14 +16,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 from django_htmx.middleware import HtmxDetails
-from django_tables2 import RequestConfig
 
 from alignment.names import person_name
+from alignment.paging import count_up_to, keys_for
 from alignment.roles import ALL_ROLES, MANAGERS, SALES, Role, role_required, user_roles
 from leads import jobs
 from leads import queue as queue_services
 from leads.exceptions import LeadError
-from leads.filters import TABS, LeadListFilter, QueueFilter
+from leads.filters import TABS, LeadListFilter, QueueFilter, queue_order
 from leads.lifecycle import services as lifecycle_services
 from leads.models import HANDED_OVER_STATES, LONG_LATE, ImportJob, Lead, RescoreJob, SlaBreach, Tier
 from leads.presenters import clock_rows, clock_view, history_lines, why_view
@@ -31,7 +31,7 @@ from leads.queue.assignment import rep_statuses
 from leads.scoping import lead_or_404, visible_leads
 from leads.scoring import Rules, active_rules
 from leads.segmenting import placement_of, segment_book
-from leads.tables import LeadListTable, QueueTable
+from leads.tables import LeadListTable, QueueTable, keyset_table
 from sla.models import AgreementVersion
 from sla.services import in_user_segments
 
@@ -84,6 +84,14 @@ def _choices() -> dict[str, list[str]]:
     return cache.get_or_set("leads:queue-choices", compute, timeout=300)
 
 
+def queue_leads(params: Any, *, user: Any, segment: Any = None) -> tuple[QueueFilter, QuerySet[Lead]]:
+    """The queue's rows for these URL parameters (tab, filters, search): every restriction in this one place."""
+    queryset = visible_leads(user, Lead.objects.in_queue().select_related("owner"))
+    queryset = queryset.in_segments([segment]) if segment is not None else queryset  # the segment tab
+    filterset = QueueFilter(params, queryset=queryset, user=user, choices=_choices())
+    return filterset, filterset.qs
+
+
 def _queue_context(request: HtmxHttpRequest) -> dict[str, Any]:
     now = timezone.now()
     params = request.GET.copy()
@@ -92,23 +100,19 @@ def _queue_context(request: HtmxHttpRequest) -> dict[str, Any]:
     in_force = list(AgreementVersion.objects.filter(status="active").select_related("segment"))
     segments = _segment_tabs(request.user, in_force)
     segment = next((s for s in segments if str(s.pk) == params.get("segment")), None)
-    queryset = visible_leads(request.user, Lead.objects.in_queue().select_related("owner").by_priority())
-    if segment is not None:
-        queryset = queryset.in_segments([segment])
-    filterset = QueueFilter(params, queryset=queryset, user=request.user, choices=_choices())
+    filterset, leads = queue_leads(params, user=request.user, segment=segment)
+    keys, partitions = queue_order(params["tab"], now=now)
     can_manage = bool(user_roles(request.user) & {Role.SALES_MANAGER, Role.ADMIN})
-    table = QueueTable(
-        filterset.qs,
+    table = keyset_table(
+        QueueTable, leads, request, per_page=PER_PAGE, keys=keys, partitions=partitions,
         context={
             "can_claim": Role.REP in user_roles(request.user),
             "can_manage": can_manage,
             "user": request.user,
-            "query": params.urlencode(),
+            "query": request.GET.urlencode(),
         },
-        order_by=request.GET.get("sort") or None,
-    )
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
-    records = [row.record for row in table.paginated_rows]
+    )  # fmt: skip
+    records = table.keyset.records
     _decorate(records, now=now, in_force=in_force)
     hot_ids = [lead.pk for lead in records if lead.tier == Tier.HOT and lead.owner_id is None]
     overdue = visible_leads(request.user, Lead.objects.in_queue().overdue(now=now))
@@ -365,6 +369,9 @@ def rescore_retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 LIST_PER_PAGE = 50
+LIST_COUNT_UP_TO = (
+    10_000  # counted exactly up to here, "more than" beyond: a count of 1M leads costs a heap scan
+)
 
 
 @role_required(ALL_ROLES)
@@ -381,15 +388,16 @@ def lead_list(request: HtmxHttpRequest) -> HttpResponse:
         ),
         timeout=300,
     )
-    queryset = visible_leads(
-        request.user, Lead.objects.select_related("owner").order_by("-updated_at", "-pk")
-    )
+    queryset = visible_leads(request.user, Lead.objects.select_related("owner"))
     filterset = LeadListFilter(request.GET, queryset=queryset, sources=sources)
     if filterset.is_bound and not filterset.is_valid():
         # A hand-edited URL (import_job=abc): say so rather than fail
         return render(request, "leads/list.html", {"filter": filterset, "table": None}, status=400)
-    table = LeadListTable(filterset.qs.distinct(), order_by=request.GET.get("sort") or None)
-    RequestConfig(request, paginate={"per_page": LIST_PER_PAGE}).configure(table)
+    leads = filterset.qs
+    table = keyset_table(
+        LeadListTable, leads, request, per_page=LIST_PER_PAGE, keys=keys_for(Lead, ["-updated_at"])
+    )
+    table.total = count_up_to(leads, LIST_COUNT_UP_TO)
     job_id = filterset.form.cleaned_data.get("import_job")
     context = {
         "filter": filterset,

@@ -152,7 +152,7 @@ def test_a_broker_outage_loses_nothing_the_sweeper_delivers_later(monkeypatch, s
     def broker_down(*args, **kwargs):
         raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(outbox.outbox_deliver_task, "delay", broker_down)
+    monkeypatch.setattr(outbox.outbox_deliver_many_task, "delay", broker_down)
     receiver, _ = endpoint(receivers)
     # when an event is written and committed
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
@@ -238,9 +238,9 @@ def test_with_a_real_broker_unreachable_the_commit_stands_and_nothing_raises(rec
     dead = Celery("dead-broker", broker="redis://127.0.0.1:1/0", set_as_current=False)
     dead.conf.update(task_publish_retry=False, broker_connection_timeout=1, broker_connection_retry=False)
     monkeypatch.setattr(
-        outbox.outbox_deliver_task,
+        outbox.outbox_deliver_many_task,
         "delay",
-        lambda message_id: dead.send_task(outbox.outbox_deliver_task.name, args=[message_id]),
+        lambda message_ids: dead.send_task(outbox.outbox_deliver_many_task.name, args=[message_ids]),
     )
     receiver, _ = endpoint(receivers)
     try:
@@ -268,7 +268,7 @@ def test_workers_racing_for_one_message_send_it_once(receivers, monkeypatch):
         )
     receiver, _ = endpoint(receivers)
     monkeypatch.setattr(
-        outbox.outbox_deliver_task, "delay", lambda message_id: None
+        outbox.outbox_deliver_many_task, "delay", lambda message_ids: None
     )  # the queued task is late
     with transaction.atomic():
         webhook_emit(event_type="sla.breached", ref="sla.breached:21", data={}, now=NOW)
@@ -306,3 +306,55 @@ def test_the_sweep_command_sends_what_is_due(receivers, monkeypatch, settings):
     out = StringIO()
     call_command("outbox_sweep", stdout=out)
     assert out.getvalue().strip() == "1 sent" and len(receiver.delivered) == 1
+
+
+def test_one_transaction_s_messages_are_one_delivery_job_and_each_is_sent_once(
+    rep, monkeypatch, django_capture_on_commit_callbacks
+):
+    # given a transaction that writes three in-app messages (a breach scan's batch, say)
+    queued: list[list[int]] = []
+    monkeypatch.setattr(
+        outbox.outbox_deliver_many_task, "delay", lambda message_ids: queued.append(message_ids)
+    )
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        for n in range(3):
+            outbox.outbox_put(event="sla.breached", ref=f"sla.breached:{n}", channel="inapp", recipient=str(rep.pk),
+                              payload={"text": f"breach {n}", "url": "/leads/1/"}, now=NOW)  # fmt: skip
+    # then one delivery job was queued after the commit, for all three
+    assert [sorted(ids) for ids in queued] == [sorted(OutboxMessage.objects.values_list("pk", flat=True))]
+    # when the job runs, and is delivered a second time (a worker died before acknowledging it)
+    first = outbox.outbox_deliver_many_task.run(queued[0])
+    second = outbox.outbox_deliver_many_task.run(queued[0])
+    # then each message was sent once
+    assert first == {"sent": 3} and second == {"already sent": 3}
+    assert sorted(Notification.objects.values_list("text", flat=True)) == ["breach 0", "breach 1", "breach 2"]
+
+
+def test_a_large_batch_is_written_whole_once_and_queued_as_one_job(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    # given a batch written through COPY on PostgreSQL (any size from one row), the bulk insert elsewhere
+    from alignment import copywrite
+
+    monkeypatch.setattr(copywrite, "COPY_FROM_ROWS", 1)
+    queued: list[list[int]] = []
+    monkeypatch.setattr(
+        outbox.outbox_deliver_many_task, "delay", lambda message_ids: queued.append(message_ids)
+    )
+    items = [
+        outbox.Item("sla.breached", f"sla.breached:{n}", "email", f"rep{n}@x.example",
+                    {"subject": f"Breach {n}", "body": "late, \"quoted\" \\ and 日本語"})
+        for n in range(150)
+    ]  # fmt: skip
+    # when it is written, then written again (the scan announced the same breaches twice)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        first = outbox.outbox_put_many(items, now=NOW)
+        again = outbox.outbox_put_many(items, now=NOW)
+    # then every message is there once, with its payload intact, and one job carries all their ids
+    assert (first, again) == (150, 0)
+    stored = {m.key: m for m in OutboxMessage.objects.all()}
+    assert len(stored) == 150
+    assert stored["sla.breached:7:email:rep7@x.example"].payload == {
+        "subject": "Breach 7", "body": "late, \"quoted\" \\ and 日本語",
+    }  # fmt: skip
+    assert [sorted(ids) for ids in queued] == [sorted(m.pk for m in stored.values())]

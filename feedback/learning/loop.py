@@ -27,6 +27,7 @@ from sklearn.preprocessing import MaxAbsScaler
 
 from alignment.roles import Role
 from feedback import services
+from feedback.backtest import quantile_bands
 from feedback.learning.candidates import SKIP_FIELDS
 from feedback.learning.model import auc_of
 from feedback.learning.population import (
@@ -191,21 +192,10 @@ def lr_bound(train: Population, holdout: Population) -> float | None:
     return auc_of(model.predict_proba(_features(holdout))[:, 1], holdout.won)
 
 
-def bands(scores: np.ndarray, won: np.ndarray, n: int = 5) -> list[dict[str, Any]]:
-    """Conversion by score band, the bands at the quantiles of these scores (the agreement's own range)."""
-    edges = np.unique(np.quantile(scores, np.linspace(0, 1, n + 1)))
-    out = []
-    for i, (low, high) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
-        inside = (scores >= low) & ((scores <= high) if i == len(edges) - 2 else (scores < high))
-        out.append({"from": float(low), "to": float(high), "leads": int(inside.sum()),
-                    "conversion": float(won[inside].mean()) if inside.any() else None})  # fmt: skip
-    return out
-
-
 def _row(version: AgreementVersion, holdout: Population, now: datetime) -> dict[str, Any]:
     scores = version_scores(version, holdout, now)
     mql = Agreement.of(version).criteria
-    band_rows = bands(scores, holdout.won)
+    band_rows = quantile_bands(scores, holdout.won)
     rates = [b["conversion"] for b in band_rows if b["conversion"] is not None]
     return {
         "version": version.number, "rules": len(mql.fit_rules) + len(mql.engagement_rules),
@@ -223,9 +213,12 @@ def _held_out(held: dict[str, float]) -> Population:
     return population_of({lead_id: held[value] for lead_id, value in ids.items()}, "held out")
 
 
-def _accept_all(month: date, who: People, at: datetime) -> int:
-    """The month's review as the product computes it; every suggestion with a change becomes a decision."""
+def _accept_all(month: date, who: People, at: datetime) -> tuple[int, dict[str, Any]]:
+    """The month's review as the product computes it; every suggestion with a change becomes a decision.
+    Returns how many, and the learning figures the review page shows (population, held-back check)."""
     report = review_for(month)
+    learning = report.get("learning") or {}
+    shown = {"population": (learning.get("population") or {}).get("text"), "holdout": learning.get("holdout")}
     accepted = 0
     for suggestion in report["suggestions"]:
         if suggestion.get("change"):
@@ -233,7 +226,7 @@ def _accept_all(month: date, who: People, at: datetime) -> int:
                                      change=suggestion["change"], evidence=suggestion["evidence"],
                                      suggestion_key=suggestion["key"])  # fmt: skip
             accepted += 1
-    return accepted
+    return accepted, shown
 
 
 def run(data: bytes, *, filename: str = "leads.csv", holdout_share: float = 0.5, seed: int = 1,
@@ -261,15 +254,17 @@ def run(data: bytes, *, filename: str = "leads.csv", holdout_share: float = 0.5,
     month = date(now.year, now.month, 1)
     for _ in range(iterations):
         review_at = datetime(month.year, month.month, 25, 9, 0, tzinfo=UTC)
-        accepted = _accept_all(month, who, review_at)
+        accepted, shown = _accept_all(month, who, review_at)
         if not accepted:
             say(f"{month:%B %Y}: nothing to suggest; v{version.number} stays")
-            rows.append({**rows[-1], "review": month.isoformat(), "suggestions_accepted": 0})
+            rows.append(
+                {**rows[-1], "review": month.isoformat(), "suggestions_accepted": 0, "review_page": shown}
+            )
         else:
             draft = services.review_start_draft(month=month, user=who.marketing, now=review_at)
             version = _sign(draft, who, review_at + timedelta(hours=1))
             rows.append({**_row(version, holdout, review_at), "review": month.isoformat(),
-                         "suggestions_accepted": accepted})  # fmt: skip
+                         "suggestions_accepted": accepted, "review_page": shown})  # fmt: skip
             record_outcomes(train_ids, who, review_at + timedelta(hours=2))
         say(f"v{version.number}: {rows[-1]['rules']} rules, holdout AUC {rows[-1]['holdout_auc']:.3f}")
         month = date(month.year + month.month // 12, month.month % 12 + 1, 1)

@@ -3,7 +3,7 @@
 Learning only from hand-overs conditions every figure on the old score (a rule's lift among MQLs is not its lift
 among leads), so the population is every lead with a known result: a closed hand-over (won = 1; rejected, lost or
 disqualified = 0), else an outcome imported with the lead (a converted / won column read as `outcome_converted`
-or `outcome_won`). Each lead keeps its label so every figure can say which population it is about.
+or `outcome_won`) or from a CRM opportunity export (feedback.opportunities). Each lead keeps its label so every figure can say which population it is about.
 """
 
 from __future__ import annotations
@@ -15,15 +15,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.utils.translation import gettext_noop
 
 from feedback.models import Cycle
 from leads.models import Lead
+from leads.normalise import LEAD_FIELDS, lead_attributes
 from leads.scoring.rescore import attributes_of, facts_for
 from sla.criteria import Activity as Fact
 
-HANDED_OVER = "handed over, won"
-REJECTED = "handed over, not won"
-IMPORTED = "outcome imported, not closed by sales"
+# Labels said next to every figure; marked for translation, translated where they are shown.
+HANDED_OVER = gettext_noop("handed over, won")
+REJECTED = gettext_noop("handed over, not won")
+IMPORTED = gettext_noop("outcome imported, not closed by sales")
+IMPORTED_CRM = gettext_noop("CRM opportunity imported, not closed by sales")
+CRM_SOURCE = "crm opportunity export"  # feedback.opportunities writes it as `outcome_source`
 IMPORTED_OUTCOME_FIELDS = ("outcome_converted", "outcome_won")
 _TRUE = {"1", "1.0", "true", "yes", "won", "converted", "y"}
 _FALSE = {"0", "0.0", "false", "no", "lost", "not converted", "n"}
@@ -78,7 +83,10 @@ class Population:
 
 
 def imported_outcome(attributes: dict[str, Any]) -> float | None:
-    for name in IMPORTED_OUTCOME_FIELDS:
+    """The result an import recorded on the lead: a CRM opportunity export first, then a converted / won
+    column that came with the lead."""
+    names = ("outcome_won", *IMPORTED_OUTCOME_FIELDS) if _from_crm(attributes) else IMPORTED_OUTCOME_FIELDS
+    for name in names:
         raw = attributes.get(name)
         if raw is None or raw == "":
             continue
@@ -88,6 +96,10 @@ def imported_outcome(attributes: dict[str, Any]) -> float | None:
         if text in _FALSE:
             return 0.0
     return None
+
+
+def _from_crm(attributes: dict[str, Any]) -> bool:
+    return attributes.get("outcome_source") == CRM_SOURCE and attributes.get("outcome_won") not in (None, "")
 
 
 def population_of(outcomes: dict[int, float], label: str) -> Population:
@@ -114,15 +126,17 @@ def known_results(lead_ids: Iterable[int] | None = None) -> Population:
         .values_list("lead_id", "outcome")
     )  # later rows overwrite earlier ones: the latest closed cycle wins
     rows: list[tuple[int, dict[str, Any], float, str]] = []
-    for lead in leads.iterator(chunk_size=2000):
-        attributes = attributes_of(lead)
-        if lead.pk in closed:
-            won = 1.0 if closed[lead.pk] == Cycle.Outcome.WON else 0.0
-            rows.append((lead.pk, attributes, won, HANDED_OVER if won else REJECTED))
+    # only the columns criteria read (a whole Lead also decodes its stored breakdown and a dozen timestamps)
+    values = leads.values_list("pk", "attributes", *LEAD_FIELDS)
+    for pk, custom, *fields in values.iterator(chunk_size=2000):
+        attributes = lead_attributes(dict(zip(LEAD_FIELDS, fields, strict=True)), custom or {})
+        if pk in closed:
+            won = 1.0 if closed[pk] == Cycle.Outcome.WON else 0.0
+            rows.append((pk, attributes, won, HANDED_OVER if won else REJECTED))
             continue
         outcome = imported_outcome(attributes)
         if outcome is not None:
-            rows.append((lead.pk, attributes, outcome, IMPORTED))
+            rows.append((pk, attributes, outcome, IMPORTED_CRM if _from_crm(attributes) else IMPORTED))
     ids = [row[0] for row in rows]
     facts = facts_for(ids)
     return Population(

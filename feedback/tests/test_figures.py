@@ -21,3 +21,34 @@ def test_the_figures_read_back_typed_and_give_the_same_json(month_data):  # noqa
     assert typed.funnel.won == data["funnel"]["won"] > 0
     assert [lift.rule_id for lift in typed.rule_lifts] == [lift["rule_id"] for lift in data["rule_lifts"]]
     assert typed.agreement is not None and typed.agreement.number == data["agreement"]["number"]
+
+
+def test_a_month_frozen_before_bands_followed_the_scores_still_reads(month_data):  # noqa: F811
+    # given figures frozen in the older shape: fixed 25-point bands, with no low or high score
+    data = json.loads(json.dumps(review_for(MONTH), cls=DjangoJSONEncoder))
+    for band in data["score_bands"]:
+        del band["low"], band["high"]
+    # when read as typed figures
+    typed = ReviewFigures.from_dict(data)
+    # then the bands read, and the page is told they do not follow the month's scores
+    assert [band.n for band in typed.score_bands] == [band["n"] for band in data["score_bands"]]
+    assert not typed.bands_follow_scores and typed.score_range == (None, None)
+
+
+def test_every_section_reads_by_attribute(month_data):  # noqa: F811
+    # given the month's figures; when read typed
+    data = json.loads(json.dumps(review_for(MONTH), cls=DjangoJSONEncoder))
+    typed = ReviewFigures.from_dict(data)
+    # then each section the page shows is there by attribute, with the stored values
+    assert typed.marketing.delivered == data["marketing"]["delivered"]
+    assert [row.name for row in typed.marketing.by_source] == [
+        row["name"] for row in data["marketing"]["by_source"]
+    ]
+    assert typed.sales.claim_ok == data["sales"]["claim_ok"] and len(typed.sales.reps) == len(
+        data["sales"]["reps"]
+    )
+    assert typed.auc.auc == data["auc"]["auc"] and typed.bands_follow_scores
+    assert typed.lists.never_mql_but_won_count == data["lists"]["never_mql_but_won_count"]
+    assert [row.rule for row in typed.reasons.rejection_by_rule] == [
+        row["rule"] for row in data["reasons"]["rejection_by_rule"]
+    ]

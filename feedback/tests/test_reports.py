@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import F
 from django.utils import timezone
 
 from alignment.roles import Role
@@ -43,8 +44,6 @@ EDGES = (
     datetime(2026, 3, 1, 0, 0, tzinfo=UTC),  # March (winter time: London = UTC)
     datetime(2026, 2, 28, 23, 59, 59, tzinfo=UTC),  # February
 )
-BAND_EDGES = [-np.inf, 25, 50, 75, 100, np.inf]
-BAND_LABELS = ["under 25", "25–49", "50–74", "75–99", "100 and over"]
 SCORES_ON_EDGES = [-15, 0, 24, 25, 26, 49, 50, 51, 74, 75, 76, 99, 100, 101, 140]
 SOURCES = ["Google", "Referral", "Webinar", "Partner", ""]
 CAMPAIGNS = ["Spring", "Brand", "Retarget", ""]
@@ -382,17 +381,31 @@ def expected_sales(f: Frames, month: date) -> dict[str, Any]:
     return overall
 
 
+def label(low: int, high: int) -> str:
+    """ "12–25", "25" for one score, negative scores with a true minus sign (U+2212)."""
+    text = [str(value).replace("-", "\u2212") for value in (low, high)]
+    return text[0] if low == high else f"{text[0]}–{text[1]}"
+
+
 def expected_bands(c: pd.DataFrame) -> list[dict[str, Any]]:
-    band = pd.cut(c["score"].astype(float), BAND_EDGES, right=False, labels=BAND_LABELS)
+    """Bands cut at the month's score quintiles (the lowest score reaching each fifth, numpy's inverted_cdf),
+    right-closed, a repeated cut dropped; each labelled by the lowest and highest score in it."""
+    if c.empty:
+        return []
+    scores = c["score"].astype(float)
+    cuts = sorted({float(np.quantile(scores, q, method="inverted_cdf")) for q in (0.2, 0.4, 0.6, 0.8)})
+    band = pd.cut(scores, [-np.inf, *cuts, np.inf], right=True)
     grouped = (
         c.assign(band=band, won=c["outcome"] == "won")
-        .groupby("band", observed=False)
+        .groupby("band", observed=True)
         .agg(n=("id", "size"), accepted=("accepted_at", "count"), sqls=("sql_at", "count"), won=("won", "sum"),
-             closed=("closed_at", "count"))
+             closed=("closed_at", "count"), low=("score", "min"), high=("score", "max"))
     )  # fmt: skip
     return [
         {
-            "band": label,
+            "band": label(int(row["low"]), int(row["high"])),
+            "low": int(row["low"]),
+            "high": int(row["high"]),
             "n": int(row["n"]),
             "accepted": int(row["accepted"]),
             "sqls": int(row["sqls"]),
@@ -402,7 +415,8 @@ def expected_bands(c: pd.DataFrame) -> list[dict[str, Any]]:
             "sql_rate": ratio(row["sqls"], row["n"]),
             "win_rate": ratio(row["won"], row["n"]),
         }  # fmt: skip
-        for label, row in grouped.reindex(BAND_LABELS).fillna(0).iterrows()
+        for _, row in grouped.iterrows()
+        if row["n"]
     ]
 
 
@@ -592,15 +606,31 @@ def test_sales_side_matches_pandas(month_data):
     assert sales["breaches"] > 0
 
 
-def test_score_bands_match_pandas_with_scores_on_the_band_edges(month_data):
-    # given hand-overs scoring exactly 25, 50, 75 and 100 among others
+def test_score_bands_are_the_months_score_quintiles_as_pandas_cuts_them(month_data):
+    # given hand-overs with many tied scores (some exactly on 25, 50, 75 and 100) from -20 to 140
     cohort = cohort_of(month_data, MONTH)
     assert {25, 50, 75, 100} <= set(cohort["score"])
     # when the review is computed
     bands = review_for(MONTH)["score_bands"]
-    # then each band's counts and rates are pandas' (a score on an edge belongs to the band it opens)
+    # then the bands are cut at the month's own score quintiles, each band's counts and rates are pandas'
     assert bands == approx_tree(expected_bands(cohort))
-    assert [band["band"] for band in bands] == BAND_LABELS
+    # and they cover the month's scores end to end, none empty, none overlapping
+    assert bands[0]["low"] == cohort["score"].min() and bands[-1]["high"] == cohort["score"].max()
+    assert all(band["n"] > 0 for band in bands) and sum(band["n"] for band in bands) == len(cohort)
+    assert all(before["high"] < after["low"] for before, after in zip(bands, bands[1:], strict=False))
+
+
+def test_score_bands_follow_a_narrow_score_range_instead_of_fixed_25_point_bands(month_data):
+    # given a month whose hand-overs all scored between 0 and 60 (a 0–60 agreement)
+    Cycle.objects.filter(handed_over_at__gte=APRIL_START, handed_over_at__lt=APRIL_END).update(
+        score=F("id") % 61
+    )
+    # when the review is computed
+    bands = review_for(MONTH)["score_bands"]
+    # then there are five bands of about a fifth of the hand-overs each, all within 0–60, none empty
+    total = sum(band["n"] for band in bands)
+    assert len(bands) == 5 and bands[0]["low"] >= 0 and bands[-1]["high"] <= 60
+    assert all(0.1 * total < band["n"] < 0.3 * total for band in bands)
 
 
 def test_auc_is_the_share_of_won_lost_pairs_the_score_orders_rightly(month_data):
@@ -678,9 +708,7 @@ def test_an_empty_month_has_no_rates_and_does_not_crash(db):
         {},
         [],
     )
-    assert [(b["n"], b["accept_rate"], b["sql_rate"], b["win_rate"]) for b in report["score_bands"]] == [
-        (0, None, None, None)
-    ] * 5
+    assert report["score_bands"] == []
     assert report["auc"] == {"auc": None, "won": 0, "not_won": 0}
     assert report["rule_lifts"] == [] and report["suggestions"] == []
     assert report["lists"] == {"high_score_not_converted": [], "low_score_won": [], "never_mql_but_won": [],
@@ -788,3 +816,39 @@ def test_the_edges_in_the_built_data_fall_where_london_time_says(month_data):
     local = month_data.cycles["handed_over_at"].dt.tz_convert("Europe/London")
     assert mqls == {m: int(((local.dt.year == m.year) & (local.dt.month == m.month)).sum()) for m in mqls}
     assert settings.TIME_ZONE == "Europe/London"
+
+
+REVIEW_QUERIES = 30  # the month's figures, last month's funnel and the suggestions (about 24 today)
+
+
+def test_the_review_takes_the_same_number_of_queries_for_a_small_and_a_large_month(
+    agreement, reps, django_assert_max_num_queries
+):
+    # given a month of a few dozen hand-overs
+    build(7, reps, count=40)
+    with django_assert_max_num_queries(REVIEW_QUERIES) as small:
+        small_report = review_for(MONTH)
+    # when the same month holds fifteen times as many hand-overs instead
+    SlaBreach.objects.all().delete()
+    Cycle.objects.all().delete()
+    Lead.objects.all().delete()
+    build(7, reps, count=600)
+    with django_assert_max_num_queries(REVIEW_QUERIES) as large:
+        large_report = review_for(MONTH)
+    # then the review reads the larger month in as many queries (none per hand-over, rep, rule or band)
+    assert large_report["funnel"]["mqls"] > 10 * small_report["funnel"]["mqls"]
+    assert len(large) == len(small)
+
+
+def test_a_rejected_hand_over_counts_once_under_a_name_two_rules_share(month_data):
+    # given a rejected hand-over of the month on which two rules of the same name had fired
+    cycle = Cycle.objects.filter(
+        handed_over_at__gte=APRIL_START, handed_over_at__lt=APRIL_END, outcome="rejected"
+    ).first()
+    CycleRule.objects.filter(cycle=cycle).delete()
+    CycleRule.objects.create(cycle=cycle, rule_id="twin-a", kind="fit", name="Twin rule", points=5)
+    CycleRule.objects.create(cycle=cycle, rule_id="twin-b", kind="engagement", name="Twin rule", points=5)
+    # when the review is computed
+    after = {row["rule"]: row["n"] for row in review_for(MONTH)["reasons"]["rejection_by_rule"]}
+    # then that hand-over is one rejection under the shared name, not two
+    assert after["Twin rule"] == 1

@@ -1,4 +1,4 @@
-"""What-if preview of a draft agreement: current open leads (by the database) and past hand-overs re-weighted."""
+"""What-if preview of a draft agreement: current open leads (by the database) and past leads backtested."""
 
 from __future__ import annotations
 
@@ -64,12 +64,11 @@ def test_past_hand_overs_rescored_with_the_drafts_points(draft, make_lead, rep):
     Cycle.objects.filter(lead=lost).update(outcome="lost", closed_at=now)
     # when the draft is previewed
     past = whatif_for(draft, now=now)["past"]
-    # then each version's points are applied to the rules that had fired at hand-off
-    assert (past["active"]["hand_overs"], past["draft"]["hand_overs"]) == (2, 2)
+    # then each version's full criteria are judged at each lead's hand-off
+    assert (past["active"]["leads"], past["draft"]["leads"], past["at_hand_off"]) == (2, 2, 2)
     assert past["active"]["auc"]["auc"] == 0.0  # under v1 the won lead scored lower (45 < 50)
     assert past["draft"]["auc"]["auc"] == 1.0  # the draft's +30 decision maker ranks it first (55 > 50)
     assert past["draft"]["mqls"] == 2 and past["draft"]["won_among_mqls"] == 1
-    assert past["rules_not_in_history"] == []
 
 
 def test_the_page_and_the_command_show_the_same_preview(draft, marketing_manager, rep, login):

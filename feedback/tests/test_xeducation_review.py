@@ -263,17 +263,22 @@ def test_score_bands_match_pandas(reviewed):
     # given the real file imported and every hand-over\'s result recorded; when March is reviewed (`reviewed`)
     report, expected, _ = reviewed
     mqls = expected[expected["mql"]]
-    band = pd.cut(mqls["score"], [-np.inf, 25, 50, 75, 100, np.inf], right=False,
-                  labels=["under 25", "25–49", "50–74", "75–99", "100 and over"])  # fmt: skip
-    grouped = mqls.groupby(band, observed=False)["won"].agg(["size", "sum"])
+    # bands cut at the month's score quintiles (the lowest score reaching each fifth), right-closed
+    cuts = sorted({float(np.quantile(mqls["score"], q, method="inverted_cdf")) for q in (0.2, 0.4, 0.6, 0.8)})
+    band = pd.cut(mqls["score"], [-np.inf, *cuts, np.inf], right=True)
+    grouped = mqls.groupby(band, observed=True).agg(
+        size=("won", "size"), sum=("won", "sum"), low=("score", "min"), high=("score", "max")
+    )
     # then each band's hand-overs and conversion are pandas' (accepted = SQL = won here: the rest were rejected)
-    assert [(b["band"], b["n"], b["won"], b["accepted"], b["sqls"], b["immature"]) for b in report["score_bands"]] == [
-        (label, int(row["size"]), int(row["sum"]), int(row["sum"]), int(row["sum"]), 0) for label, row in grouped.iterrows()
+    assert [(b["low"], b["high"], b["n"], b["won"], b["accepted"], b["sqls"], b["immature"]) for b in report["score_bands"]] == [
+        (int(row["low"]), int(row["high"]), int(row["size"]), int(row["sum"]), int(row["sum"]), int(row["sum"]), 0)
+        for _, row in grouped.iterrows()
     ]  # fmt: skip
     assert [b["win_rate"] for b in report["score_bands"]] == pytest.approx(
         [ratio(row["sum"], row["size"]) for _, row in grouped.iterrows()]
     )
-    # and a higher score does convert better on this data
+    # and no band is empty, and a higher score does convert better on this data
+    assert all(b["n"] > 0 for b in report["score_bands"]) and len(report["score_bands"]) >= 3
     rates = [b["win_rate"] for b in report["score_bands"] if b["n"] >= 100]
     assert len(rates) >= 2 and rates == sorted(rates)
 

@@ -22,10 +22,11 @@ from django.db.models import Count, F
 from alignment import csvsafe
 from alignment.audit import audit_record
 from leads import jobs
+from leads.bulkwrite import rows_insert, rows_update, values_insert
 from leads.intake import imports
 from leads.intake.imports import ColumnMap, CsvError, ParsedCsv, RowError
 from leads.models import IdentityKind, ImportedLead, ImportJob, Lead, LeadIdentity
-from leads.scoring import Rules, active_rules, leads_rescore
+from leads.scoring.demands import demands_record
 from leads.services import EDITABLE_FIELDS, LeadData, lead_facts_apply, lead_upsert
 from leads.signals import import_job_queued
 
@@ -261,12 +262,9 @@ def import_run(*, job_id: int, now_func: Callable[[], datetime]) -> ImportJob:
         context = imports.file_context(
             parsed.records(), mapping, known_sources=_known_sources(), decimal_mark=parsed.decimal_mark
         )
-        rules = active_rules()
         records = list(parsed.records())
         while (done := _processed(job.pk)) < len(records):
-            if not _import_chunk(
-                job.pk, done, records[done : done + CHUNK], mapping, context, rules, now_func()
-            ):
+            if not _import_chunk(job.pk, done, records[done : done + CHUNK], mapping, context, now_func()):
                 break
     except Exception as error:
         log.exception("Import %s stopped", job.pk)
@@ -319,7 +317,6 @@ def _import_chunk(
     chunk: Sequence[tuple[int, dict[str, str]]],
     mapping: ColumnMap,
     context: imports.FileContext,
-    rules: Rules | None,
     now: datetime,
 ) -> bool:
     """Write one chunk with the job's progress and heartbeat; False when the job is no longer running."""
@@ -343,15 +340,14 @@ def _import_chunk(
             # Someone else wrote one of these leads meanwhile: go row by row, each retrying as an update.
             result = _upsert_one_by_one(valid, now=now)
         # Which leads this import made or changed: its result links to them (first word wins: created stays)
-        ImportedLead.objects.bulk_create(
-            [
-                ImportedLead(job_id=job_id, lead_id=pk, created=pk in result.created_ids)
-                for pk in result.touched
-            ],
+        values_insert(
+            ImportedLead,
+            ["job", "lead", "created"],
+            [(job_id, pk, pk in result.created_ids) for pk in result.touched],
             ignore_conflicts=True,
         )
-        if result.touched:
-            leads_rescore(lead_ids=result.touched, now=now, rules=rules, reason="import")
+        # judged by a scoring worker after commit (in-process: now), as events are
+        demands_record(result.touched, now=now, reason="import")
         problems += result.errors
         rejected = len({p.row for p in problems if not p.note})
         ImportJob.objects.filter(pk=job_id).update(
@@ -418,14 +414,12 @@ def leads_upsert_bulk(rows: Sequence[tuple[int, dict[str, Any]]], *, now: dateti
         if external and external not in by_external:
             by_external[external] = lead
             identities.append((lead, external))
-    Lead.objects.bulk_create(new, batch_size=CHUNK)
-    # INSERT … ON CONFLICT (id) DO UPDATE: the locked rows written back far faster than bulk_update's CASE WHEN
-    Lead.objects.bulk_create(
-        list(changed.values()), update_conflicts=True, unique_fields=["id"], update_fields=UPDATE_FIELDS
-    )
-    LeadIdentity.objects.bulk_create(
+    # one server-bound statement per table (leads/bulkwrite.py): the locked rows written back, new ones added
+    rows_insert(Lead, new, set_pks=True)
+    rows_update(Lead, list(changed.values()), UPDATE_FIELDS)
+    rows_insert(
+        LeadIdentity,
         [LeadIdentity(lead=lead, kind=EXTERNAL, value=value, created_at=now) for lead, value in identities],
-        batch_size=CHUNK,
     )
     result.created_ids = {lead.pk for lead in new}
     result.touched = result.created_ids | set(changed)

@@ -4,7 +4,8 @@ The batch is resolved in memory first. Every message names a person by e-mail, u
 ids already known are read in two queries, the leads they point to are locked in primary-key order, and the
 messages are walked in order: a message whose ids point to no lead starts one, a message that links ids of two
 leads (an identify carrying the anonymousId of earlier visits) merges them when that cannot join two different
-people. Then new leads, identities and activities are written in bulk and the touched leads rescored.
+people. Then new leads, identities and activities are written in bulk and the touched leads recorded as waiting
+for the agreement's judgement (leads/scoring/demands.py), which a scoring worker gives after commit.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 
 from leads import services
+from leads.bulkwrite import rows_insert, rows_update
 from leads.intake.problems import problems_record
 from leads.intake.segment import Message, parse_batch
 from leads.models import Activity, IdentityKind, Lead, LeadIdentity, State
-from leads.scoring import leads_rescore
+from leads.scoring.demands import Event, demands_record
 
 EMAIL = "email"
 ATTEMPTS = 3  # a lost race (a lead or id created, or merged away, by a concurrent batch) is retried
@@ -225,7 +227,9 @@ def _lock(pks: set[int]) -> dict[int, Lead]:
     """Lock the stored leads the batch touches, in primary-key order (as leads_rescore does: no deadlocks)."""
     if not pks:
         return {}
-    leads = {lead.pk: lead for lead in Lead.objects.select_for_update().filter(pk__in=pks).order_by("pk")}
+    # the stored judgement (breakdown) is not read here: a scoring worker rewrites it
+    rows = Lead.objects.select_for_update().filter(pk__in=pks).defer("breakdown").order_by("pk")
+    leads = {lead.pk: lead for lead in rows}
     if len(leads) != len(pks):
         raise _Stale()
     return leads
@@ -331,20 +335,20 @@ def _write(walk: _Walk, locked: dict[int, Lead], now: datetime, source: str, res
             changed[root.pk] = locked[root.pk]
             fields.add(EMAIL)
     if rows:
-        Lead.objects.bulk_create(rows, batch_size=500)
+        rows_insert(Lead, rows, set_pks=True)
         result.leads_created = len(rows)
         touched.update(row.pk for row in rows)
     for pk, lead in changed.items():
         lead.updated_at = now
         touched.add(pk)
     if changed:
-        Lead.objects.bulk_update(list(changed.values()), sorted(fields), batch_size=500)
+        rows_update(Lead, list(changed.values()), sorted(fields))
     # 3. Ids other systems know the leads by.
     identities = [
         LeadIdentity(lead=lead_of(person), kind=kind, value=value, created_at=now)
         for (kind, value), person in walk.identities
     ]
-    LeadIdentity.objects.bulk_create(identities, batch_size=1000)
+    rows_insert(LeadIdentity, identities)
     touched.update(identity.lead_id for identity in identities)
     # 4. Activities; a messageId stored meanwhile by a concurrent delivery is skipped by the unique constraint.
     activities = [
@@ -359,7 +363,7 @@ def _write(walk: _Walk, locked: dict[int, Lead], now: datetime, source: str, res
         )  # fmt: skip
         for message, person in walk.activities
     ]
-    Activity.objects.bulk_create(activities, batch_size=1000, ignore_conflicts=True)
+    rows_insert(Activity, activities, ignore_conflicts=True)
     result.activities = len(activities)
     touched.update(activity.lead_id for activity in activities)
     # 5. What was set aside, shown on each lead (the rest of its message was stored above).
@@ -368,11 +372,17 @@ def _write(walk: _Walk, locked: dict[int, Lead], now: datetime, source: str, res
         source=source,
         now=now,
     )
-    # 6. The agreement's judgement of every lead the batch touched (MQL, tier, SLA clocks; hot leads notified).
+    # 6. Which leads wait for the agreement's judgement (MQL, tier, SLA clocks; hot leads notified): written
+    # here, judged by a scoring worker after commit (in-process: before this returns). Events that may fire a
+    # trigger put their lead first.
     if touched:
-        rescore = leads_rescore(lead_ids=touched, now=now)
+        previous = {pk: lead.last_activity_at for pk, lead in locked.items()}
+        events = (
+            Event(a.lead_id, a.type, a.properties, a.occurred_at, previous.get(a.lead_id)) for a in activities
+        )
+        scored = demands_record(touched, now=now, events=events)
         result.rescored, result.became_mql, result.became_hot = (
-            rescore.scored,
-            rescore.became_mql,
-            rescore.became_hot,
+            scored.scored,
+            scored.became_mql,
+            scored.became_hot,
         )

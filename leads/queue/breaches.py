@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
+from alignment.copywrite import rows_update
 from alignment.roles import Role
 from leads.exceptions import NoRepAvailable
 from leads.lifecycle import rules as life
@@ -43,6 +44,7 @@ def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
     terms = rules.terms if rules else None
     warn_minutes = terms.warn_before_minutes if terms else 0
     horizon = now + timedelta(minutes=warn_minutes)
+    warn_until = _warn_until(terms, now)
     result = ScanResult(breaches=[], checked=0)
     seen: set[int] = set()
     while True:
@@ -50,7 +52,7 @@ def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
             leads = list(
                 Lead.objects.select_for_update(skip_locked=True)
                 .filter(next_sla_check_at__lte=horizon)
-                .exclude(pk__in=seen)
+                .exclude(pk__in=sorted(seen))
                 .order_by("next_sla_check_at", "pk")[:batch]
             )
             if not leads:
@@ -60,38 +62,49 @@ def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
             warned: dict[int, set[tuple[str, datetime]]] = {lead.pk: set() for lead in leads}
             batch_found: list[int] = []
             batch_warned: list[tuple[int, str, datetime]] = []
-            for lead_id, clock, deadline in SlaBreach.objects.filter(lead__in=leads).values_list(
+            for lead_id, clock, deadline in SlaBreach.objects.filter(lead_id__in=list(flagged)).values_list(
                 "lead_id", "clock", "deadline"
             ):
                 flagged[lead_id].add((clock, deadline))
             if warn_minutes:
-                for lead_id, clock, deadline in SlaWarning.objects.filter(lead__in=leads).values_list(
-                    "lead_id", "clock", "deadline"
-                ):
+                for lead_id, clock, deadline in SlaWarning.objects.filter(
+                    lead_id__in=list(warned)
+                ).values_list("lead_id", "clock", "deadline"):
                     warned[lead_id].add((clock, deadline))
+            wanted_warnings: list[SlaWarning] = []
+            wanted_breaches: list[SlaBreach] = []
             for lead in leads:
                 result.checked += 1
                 for clock, due in running_clocks(clock_state(lead)):
                     if (clock, due) in flagged[lead.pk]:
                         continue
                     if due > now:
-                        if _warn_now(terms, clock, due, now) and (clock, due) not in warned[lead.pk]:
-                            warning = _record_warning(lead, clock, due, now)
-                            if warning:
-                                result.warnings.append(warning.pk)
-                                batch_warned.append((lead.pk, clock, due))
+                        if (
+                            warn_until is not None
+                            and due <= warn_until
+                            and (clock, due) not in warned[lead.pk]
+                        ):
+                            wanted_warnings.append(
+                                SlaWarning(lead=lead, clock=clock, deadline=due, warned_at=now)
+                            )
                             warned[lead.pk].add((clock, due))
                         continue
-                    breach = _record_breach(lead, clock, due, now, terms)
-                    if breach:
-                        result.breaches.append(breach.pk)
-                        batch_found.append(breach.pk)
-                        _escalate(lead, breach, terms, now)
+                    wanted_breaches.append(_breach(lead, clock, due, now, terms))
                     flagged[lead.pk].add((clock, due))
+            for warning in _insert_new(SlaWarning, wanted_warnings, stamp="warned_at", now=now):
+                result.warnings.append(warning.pk)
+                batch_warned.append((warning.lead_id, warning.clock, warning.deadline))
+            by_pk = {lead.pk: lead for lead in leads}
+            for breach in _insert_new(SlaBreach, wanted_breaches, stamp="detected_at", now=now):
+                result.breaches.append(breach.pk)
+                batch_found.append(breach.pk)
+                _escalate(by_pk[breach.lead_id], breach, terms, now)
+            fields: list[str] = []
+            for lead in leads:
                 fields = stamp_clocks(lead, flagged=flagged[lead.pk])
                 if lead.next_sla_check_at and lead.next_sla_check_at <= now:
                     lead.next_sla_check_at = None  # defensive: never loop on one lead
-            Lead.objects.bulk_update(leads, fields)
+            rows_update(Lead, leads, fields)
             if batch_warned:
                 sla_warnings_found.send(sender=Lead, warnings=batch_warned)
             if batch_found:
@@ -105,19 +118,31 @@ def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
     return result
 
 
-def _warn_now(terms: Any, clock: str, due: datetime, now: datetime) -> bool:
-    """Whether `now` is inside the warning window of a deadline (business minutes, as the clocks count)."""
+def _warn_until(terms: Any, now: datetime) -> datetime | None:
+    """Deadlines up to this instant are inside the warning window (business minutes, as the clocks count): one
+    calendar computation per scan, not one per clock."""
     if not terms or not terms.warn_before_minutes:
-        return False
-    return due_at(start=now, business_minutes=terms.warn_before_minutes, calendar=terms.calendar) >= due
+        return None
+    return due_at(start=now, business_minutes=terms.warn_before_minutes, calendar=terms.calendar)
 
 
-def _record_warning(lead: Lead, clock: str, due: datetime, now: datetime) -> SlaWarning | None:
-    try:
-        with transaction.atomic():
-            return SlaWarning.objects.create(lead=lead, clock=clock, deadline=due, warned_at=now)
-    except IntegrityError:
-        return None  # another scanner warned first
+def _insert_new(model: Any, rows: list[Any], *, stamp: str, now: datetime) -> list[Any]:
+    """Insert the batch's breaches (or warnings) in one statement; the (lead, clock, deadline) unique constraint
+    makes a row another scanner recorded first a no-op. Returns the rows this scan wrote, with their ids, in
+    the order given."""
+    if not rows:
+        return []
+    model.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    wanted = {(row.lead_id, row.clock, row.deadline): index for index, row in enumerate(rows)}
+    written = model.objects.filter(lead_id__in=sorted({row.lead_id for row in rows}), **{stamp: now})
+    found: list[tuple[int, Any]] = []
+    for pk, lead_id, clock, deadline in written.values_list("pk", "lead_id", "clock", "deadline"):
+        index = wanted.get((lead_id, clock, deadline))
+        if index is not None:
+            rows[index].pk = pk
+            rows[index]._state.adding = False
+            found.append((index, rows[index]))
+    return [row for _, row in sorted(found, key=lambda pair: pair[0])]
 
 
 def sla_ladder_run(*, now: datetime, terms: Any, batch: int = SCAN_BATCH) -> list[tuple[int, int]]:
@@ -136,6 +161,7 @@ def sla_ladder_run(*, now: datetime, terms: Any, batch: int = SCAN_BATCH) -> lis
                 .select_related("lead", "lead__owner")
                 .order_by("next_step_at", "pk")[:batch]
             )
+            steps: list[dict[str, Any]] = []
             for breach in breaches:
                 lead = breach.lead
                 live = (breach.clock, breach.deadline) in set(running_clocks(clock_state(lead)))
@@ -143,17 +169,17 @@ def sla_ladder_run(*, now: datetime, terms: Any, batch: int = SCAN_BATCH) -> lis
                     step_number = breach.steps_fired + 1
                     step = terms.escalation[breach.steps_fired]
                     recipients = _step_fire(lead, breach, step.action, now)
-                    sla_escalated.send(
-                        sender=Lead, lead_id=lead.pk, clock_name=breach.clock, step=step_number,
-                        recipient_ids=recipients, at=now,
-                    )  # fmt: skip
+                    steps.append({"lead_id": lead.pk, "clock_name": breach.clock, "step": step_number,
+                                  "recipient_ids": recipients, "at": now})  # fmt: skip
                     fired.append((breach.pk, step_number))
                     breach.steps_fired = step_number
                     breach.next_step_at = life.ladder_due(breach.detected_at, delays, fired=step_number)
                     live = (breach.clock, breach.deadline) in set(running_clocks(clock_state(lead)))
                 if not live:
                     breach.next_step_at = None
-                breach.save(update_fields=["steps_fired", "next_step_at", "action", "new_owner"])
+            rows_update(SlaBreach, breaches, ["steps_fired", "next_step_at", "action", "new_owner"])
+            if steps:
+                sla_escalated.send(sender=Lead, steps=steps)
         if len(breaches) < batch:
             break
     return fired
@@ -182,21 +208,17 @@ def _step_fire(lead: Lead, breach: SlaBreach, action: EscalationAction, now: dat
     return list(heads.values_list("pk", flat=True))
 
 
-def _record_breach(lead: Lead, clock: str, due: datetime, now: datetime, terms: Any) -> SlaBreach | None:
+def _breach(lead: Lead, clock: str, due: datetime, now: datetime, terms: Any) -> SlaBreach:
     delays = [step.after_minutes for step in terms.escalation] if terms else []
-    try:
-        with transaction.atomic():
-            return SlaBreach.objects.create(
-                lead=lead,
-                clock=clock,
-                deadline=due,
-                detected_at=now,
-                late_seconds=int((now - due).total_seconds()),
-                owner_id=lead.owner_id,
-                next_step_at=life.ladder_due(now, delays, fired=0),
-            )
-    except IntegrityError:
-        return None  # another scanner recorded it first
+    return SlaBreach(
+        lead=lead,
+        clock=clock,
+        deadline=due,
+        detected_at=now,
+        late_seconds=int((now - due).total_seconds()),
+        owner_id=lead.owner_id,
+        next_step_at=life.ladder_due(now, delays, fired=0),
+    )
 
 
 def _escalate(lead: Lead, breach: SlaBreach, terms: Any, now: datetime) -> None:

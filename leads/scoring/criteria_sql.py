@@ -1,9 +1,11 @@
-"""MQL criteria judged by the database: `sla.criteria.evaluate`, as one SQL query over many leads.
+"""MQL criteria judged by the database: `sla.criteria.evaluate`'s verdict, as one SQL query over many leads.
 
-`evaluate` judges one lead in Python, at ingest. Rescoring every open lead when an agreement is activated, or
-asking "how many leads would this draft make MQLs?", must not pull a million leads and their activities into
-Python: `annotate_evaluation` puts the same judgement into one query that PostgreSQL and SQLite both run, and
-`count_mqls` turns it into three numbers. The semantics are those of docs/agreement-content.md, exactly as
+What it is for: questions that count, never writes. "How many open leads would this draft make MQLs, and which
+enter or leave the queue?" (feedback/whatif.py) must not pull a million leads and their activities into Python:
+`annotate_evaluation` puts the verdict (score, fit, engagement, per-rule points, gates, triggers, MQL, tier, the
+recycle rule) into one query that PostgreSQL and SQLite both run, and `count_mqls` turns it into three numbers.
+It computes no breakdown evidence, failed-gate text or next rescore time, so nothing stored on a lead comes from
+here: scoring, the activation's bulk rescore included, is `evaluate` (leads/scoring/rescore.py). The semantics are those of docs/agreement-content.md, exactly as
 `evaluate` implements them; leads/tests/test_criteria_sql.py holds the two to the same answers on both databases.
 
 Shape of the query. Lead-side facts (fit rules, gates, a trigger's attribute condition) are plain CASE

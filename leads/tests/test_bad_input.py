@@ -238,10 +238,13 @@ def reader(rep, login) -> Client:
 @pytest.mark.parametrize(
     ("query", "status"),
     [
-        ("?page=99999999999999999999", 422),
-        ("?page=0", 422),
-        ("?page=-1", 422),
-        ("?page=abc", 422),
+        ("?cursor=" + "A" * 100_000, 422),
+        ("?cursor=abc", 422),
+        ("?cursor=%00", 422),
+        ("?cursor=WyJ4Il0", 422),  # a well-formed cursor of another order
+        ("?cursor=WzAsMCwiOTk5OTktMTItMzEiLDld", 422),
+        ("?cursor=" + "WzAsMCw5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5LDFd", 422),
+        ("?page_size=0", 422),
         ("?page_size=100000", 422),
         ("?email=%00", 422),
         ("?email=" + "a" * 300, 422),

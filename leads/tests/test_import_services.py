@@ -283,18 +283,18 @@ def test_a_started_import_cannot_be_remapped_or_started_again():
 
 
 def test_chunks_commit_on_their_own_and_a_failed_run_resumes_where_it_stopped(monkeypatch):
-    # given chunks of two rows and a rescoring that breaks on the second chunk
+    # given chunks of two rows and a scoring step that breaks on the second chunk
     monkeypatch.setattr(import_services, "CHUNK", 2)
-    real = import_services.leads_rescore
+    real = import_services.demands_record
     calls = {"n": 0}
 
-    def flaky(**kwargs):
+    def flaky(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("database went away")
-        return real(**kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(import_services, "leads_rescore", flaky)
+    monkeypatch.setattr(import_services, "demands_record", flaky)
     data = csv_bytes(["Email", "Company"], [[f"p{i}@x.example", f"Co {i}"] for i in range(5)])
     # when imported
     job = run(data)
@@ -311,16 +311,16 @@ def test_chunks_commit_on_their_own_and_a_failed_run_resumes_where_it_stopped(mo
 
 def test_a_unique_conflict_in_the_bulk_write_falls_back_to_one_row_at_a_time(monkeypatch):
     # given a bulk insert that meets a unique conflict (another writer created the same lead meanwhile)
-    real = Lead.objects.bulk_create
+    real = import_services.rows_insert
     calls = {"n": 0}
 
-    def conflicting(objs, *args, **kwargs):
+    def conflicting(model, objs, **kwargs):
         calls["n"] += 1
         if calls["n"] == 1:
             raise IntegrityError("UNIQUE constraint failed: leads_lead.email")
-        return real(objs, *args, **kwargs)
+        return real(model, objs, **kwargs)
 
-    monkeypatch.setattr(Lead.objects, "bulk_create", conflicting)
+    monkeypatch.setattr(import_services, "rows_insert", conflicting)
     # when a file is imported
     job = run(
         csv_bytes(["Email", "Company"], [["a@x.example", "A"], ["b@x.example", "B"], ["a@x.example", "A2"]])

@@ -195,13 +195,13 @@ def test_a_job_stopped_by_a_broken_connection_is_recorded_on_a_fresh_one_and_res
         real_close()
 
     monkeypatch.setattr(connection, "close", close)
-    real_rescore = services.leads_rescore
+    real_rescore = services.leads_rescore_chunk
 
     def outage(**kwargs):
         broken["on"] = True
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(services, "leads_rescore", outage)
+    monkeypatch.setattr(services, "leads_rescore_chunk", outage)
     job = RescoreJob.objects.create(agreement=agreement, reason="test", total=5, created_at=timezone.now(),
                                     status="queued", heartbeat_at=timezone.now())  # fmt: skip
     # when the job runs into it
@@ -211,7 +211,7 @@ def test_a_job_stopped_by_a_broken_connection_is_recorded_on_a_fresh_one_and_res
         job.refresh_from_db()
     assert job.status == "queued" and "Paused on a database error" in job.error
     # when the database is back and the watchdog sends it again after the lease
-    monkeypatch.setattr(services, "leads_rescore", real_rescore)
+    monkeypatch.setattr(services, "leads_rescore_chunk", real_rescore)
     jobs.jobs_watchdog(now=after_the_lease())
     # then it finished (tasks run in-process in tests; on_commit runs at once outside a transaction)
     job.refresh_from_db()

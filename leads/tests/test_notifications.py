@@ -105,8 +105,8 @@ def test_warnings_and_escalations_reach_the_people_named(agreement, make_lead, r
     # when the engine warns twice about the same deadline and fires an escalation step to the manager
     for _ in range(2):
         sla_warnings_found.send(sender=Lead, warnings=[(lead.pk, "first_contact", due)])
-    sla_escalated.send(sender=Lead, lead_id=lead.pk, clock_name="first_contact", step=2,
-                       recipient_ids=[sales_manager.pk], at=START + timedelta(minutes=20))  # fmt: skip
+    sla_escalated.send(sender=Lead, steps=[{"lead_id": lead.pk, "clock_name": "first_contact", "step": 2,
+                                            "recipient_ids": [sales_manager.pk], "at": START + timedelta(minutes=20)}])  # fmt: skip
     # then the owner has one warning (e-mail and in-app) and the manager one escalation
     assert [m.channel for m in OutboxMessage.objects.filter(event="sla.warning").order_by("channel")] == [
         "email", "inapp",
@@ -123,7 +123,7 @@ def test_with_the_broker_down_the_batch_is_accepted_and_the_alert_goes_out_later
     def broker_down(*args, **kwargs):
         raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(outbox.outbox_deliver_task, "delay", broker_down)
+    monkeypatch.setattr(outbox.outbox_deliver_many_task, "delay", broker_down)
     _, key = write_key_create(name="site", now=timezone.now())
     batch = {"batch": [
         {"type": "identify", "userId": "u1", "messageId": "i1",

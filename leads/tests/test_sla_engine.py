@@ -62,7 +62,7 @@ def heard() -> Iterator[dict[str, list[dict[str, Any]]]]:
         calls["warnings"].append(kwargs)
 
     def on_escalated(sender: Any, **kwargs: Any) -> None:
-        calls["escalated"].append(kwargs)
+        calls["escalated"] += kwargs["steps"]
 
     def on_owner(sender: Any, **kwargs: Any) -> None:
         calls["owner"].append(kwargs)

@@ -17,7 +17,16 @@ from sla.criteria.checklist import (
     sql_check,
     sql_template,
 )
-from sla.criteria.engine import Activity, Evaluation, Evidence, GateResult, RuleHit, TriggerHit, evaluate
+from sla.criteria.engine import (
+    Activity,
+    Evaluation,
+    Evidence,
+    GateResult,
+    RuleHit,
+    TriggerHit,
+    evaluate,
+    may_trigger,
+)
 from sla.criteria.operators import condition_holds, describe
 from sla.criteria.schema import (
     ANY_ACTIVITY,
@@ -56,6 +65,7 @@ __all__ = [
     "GateResult",
     "Inactivity",
     "MqlCriteria",
+    "may_trigger",
     "Op",
     "RuleHit",
     "SqlCriteria",

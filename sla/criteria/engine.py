@@ -10,7 +10,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any, Literal, NamedTuple
 
@@ -580,6 +580,40 @@ def _trigger_activity(
                 continue
         return activity
     return None
+
+
+def may_trigger(
+    criteria: MqlCriteria,
+    activity_type: str,
+    properties: Mapping[str, Any],
+    *,
+    occurred_at: datetime | None = None,
+    previous_at: datetime | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Whether an activity may fire one of the triggers: its type and `where` match, it is inside `within`
+    (when `occurred_at` and `now` are given), and for a comeback trigger the lead's activity before it
+    (`previous_at`, None: it has none) is at least `min_silence_days` older. Gates and attribute conditions
+    are left to `evaluate`: a True may still not fire, a False never does. Ingest scores such leads first."""
+    key = _type_key(activity_type)
+    for compiled in compiled_of(criteria).triggers:
+        if compiled.type_key not in (key, ANY_ACTIVITY):
+            continue
+        if compiled.where is not None and not compiled.where.test(
+            Activity(None, activity_type, _EPOCH, properties)
+        ):
+            continue
+        if compiled.within is not None and occurred_at and now and occurred_at <= now - compiled.within:
+            continue
+        if compiled.silence is not None and (
+            previous_at is None or (occurred_at is not None and occurred_at - previous_at < compiled.silence)
+        ):
+            continue
+        return True
+    return False
+
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def compiled_of(criteria: MqlCriteria) -> _Compiled:
