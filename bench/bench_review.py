@@ -47,7 +47,8 @@ def generate(leads: int, mqls: int, month_start: datetime, rng: random.Random) -
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE leads_lead, leads_slabreach, leads_activity, leads_leadevent, leads_leadidentity, "
-            "feedback_cycle, feedback_cyclerule, feedback_contactattempt, feedback_snapshot, feedback_decision CASCADE"
+            "leads_handover, feedback_cycle, feedback_cyclerule, feedback_contactattempt, feedback_snapshot, "
+            "feedback_decision CASCADE"
         )
         raw = cursor.connection
         lead_columns = ["id", "email", "first_name", "last_name", "company", "job_title", "seniority", "department",
@@ -64,34 +65,43 @@ def generate(leads: int, mqls: int, month_start: datetime, rng: random.Random) -
                          "breakdown", "reason", "source", "campaign", "claim_due_at", "first_contact_due_at",
                          "accept_due_at", "outcome_due_at", "claimed_at", "first_contact_at", "first_contact_minutes",
                          "accepted_at", "rejected_at", "qualification", "sql_at", "outcome", "rejection_comment",
-                         "outcome_comment", "closed_at"]  # fmt: skip
-        rule_rows = []
+                         "outcome_comment", "closed_at", "hand_over_id"]  # fmt: skip
+        hand_over_columns = ["id", "lead_id", "number", "at", "tier", "score", "fit_score", "engagement_score",
+                             "breakdown", "reason", "source", "campaign", "claim_due_at", "first_contact_due_at",
+                             "accept_due_at", "outcome_due_at", "ended_at"]  # fmt: skip
+        rule_rows, cycle_rows = [], []
+        # each cycle's leads.HandOver is copied first (the cycle keys to it), then the cycles
+        for pk in range(1, mqls + 1):
+            at = month_start + timedelta(seconds=rng.uniform(0, 27 * 86400))
+            score = rng.randint(0, 130)
+            hot = rng.random() < 0.12
+            claim_due, contact_due = at + timedelta(hours=4), at + timedelta(hours=16)
+            accept_due, outcome_due = at + timedelta(days=2), at + timedelta(days=40)
+            claimed = at + timedelta(hours=rng.uniform(0, 6))
+            contacted = claimed + timedelta(hours=rng.uniform(0, 20))
+            decided = contacted + timedelta(hours=rng.uniform(1, 50))
+            roll = rng.random()
+            accepted = decided if roll < 0.6 + 0.003 * score else None
+            rejected = None if accepted else decided
+            sql = accepted + timedelta(days=2) if accepted and rng.random() < 0.5 else None
+            outcome = "rejected" if rejected else ("won" if sql and rng.random() < 0.2 + 0.004 * score else
+                                                   ("lost" if sql and rng.random() < 0.6 else ""))  # fmt: skip
+            closed = rejected or (
+                sql + timedelta(days=rng.uniform(5, 50)) if outcome in ("won", "lost") else None
+            )
+            cycle_rows.append([pk, pk * (leads // mqls), 1, at, "hot" if hot else "warm", score, 20, score - 20, "{}",
+                            "", rng.choice(sources), "", claim_due, contact_due, accept_due, outcome_due, claimed,
+                            contacted, (contacted - at).total_seconds() / 60, accepted, rejected, "{}", sql,
+                            outcome, "", "", closed, pk])  # fmt: skip
+            for rule_id, kind, name, points in RULES:
+                if rng.random() < (0.12 if kind == "trigger" else 0.45):
+                    rule_rows.append([pk, rule_id, kind, name, points])
+        with raw.cursor().copy(f"COPY leads_handover ({', '.join(hand_over_columns)}) FROM STDIN") as copy:
+            for row in cycle_rows:
+                copy.write_row([*row[:16], row[26]])  # id .. outcome_due_at, then ended when the cycle closed
         with raw.cursor().copy(f"COPY feedback_cycle ({', '.join(cycle_columns)}) FROM STDIN") as copy:
-            for pk in range(1, mqls + 1):
-                at = month_start + timedelta(seconds=rng.uniform(0, 27 * 86400))
-                score = rng.randint(0, 130)
-                hot = rng.random() < 0.12
-                claim_due, contact_due = at + timedelta(hours=4), at + timedelta(hours=16)
-                accept_due, outcome_due = at + timedelta(days=2), at + timedelta(days=40)
-                claimed = at + timedelta(hours=rng.uniform(0, 6))
-                contacted = claimed + timedelta(hours=rng.uniform(0, 20))
-                decided = contacted + timedelta(hours=rng.uniform(1, 50))
-                roll = rng.random()
-                accepted = decided if roll < 0.6 + 0.003 * score else None
-                rejected = None if accepted else decided
-                sql = accepted + timedelta(days=2) if accepted and rng.random() < 0.5 else None
-                outcome = "rejected" if rejected else ("won" if sql and rng.random() < 0.2 + 0.004 * score else
-                                                       ("lost" if sql and rng.random() < 0.6 else ""))  # fmt: skip
-                closed = rejected or (
-                    sql + timedelta(days=rng.uniform(5, 50)) if outcome in ("won", "lost") else None
-                )
-                copy.write_row([pk, pk * (leads // mqls), 1, at, "hot" if hot else "warm", score, 20, score - 20, "{}",
-                                "", rng.choice(sources), "", claim_due, contact_due, accept_due, outcome_due, claimed,
-                                contacted, (contacted - at).total_seconds() / 60, accepted, rejected, "{}", sql,
-                                outcome, "", "", closed])  # fmt: skip
-                for rule_id, kind, name, points in RULES:
-                    if rng.random() < (0.12 if kind == "trigger" else 0.45):
-                        rule_rows.append([pk, rule_id, kind, name, points])
+            for row in cycle_rows:
+                copy.write_row(row)
         with raw.cursor().copy(
             "COPY feedback_cyclerule (cycle_id, rule_id, kind, name, points) FROM STDIN"
         ) as copy:

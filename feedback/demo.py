@@ -6,8 +6,9 @@ import random
 from decimal import Decimal
 
 from feedback.models import ContactAttempt, Cycle, CycleRule, Reason
-from feedback.services import cycle_from_lead, fired_rules
-from leads.models import Lead, LeadEvent, State
+from feedback.services import cycle_from_hand_over, fired_rules
+from leads.lifecycle.hand_overs import hand_over_from_lead
+from leads.models import HandOver, Lead, LeadEvent, State
 from sla.agreement import Agreement
 from sla.calendar import business_minutes_between
 from sla.models import AgreementVersion
@@ -24,19 +25,27 @@ def demo_cycles_generate(*, seed: int = 2026) -> int:
     transitions: dict[int, dict[str, LeadEvent]] = {}
     for event in LeadEvent.objects.filter(lead__in=leads, kind=LeadEvent.Kind.STATE).select_related("actor"):
         transitions.setdefault(event.lead_id, {})[event.to_value] = event
-    cycles, contacts = [], []
+    cycles, contacts, hand_overs = [], [], []
     for lead in leads:
         moves = transitions.get(lead.pk, {})
         rejected = moves.get(State.RECYCLED)
         owner = lead.owner or (rejected.actor if rejected else None)
-        cycle = cycle_from_lead(lead, number=1, at=lead.mql_at)
+        hand_over = hand_over_from_lead(lead, number=1, at=lead.mql_at)
         handoff = moves[State.MQL].data if State.MQL in moves else {}
         if handoff.get("breakdown"):  # the score as sales received it, not as it has aged since
-            cycle.score, cycle.fit_score = handoff["score"], handoff["fit"]
-            cycle.engagement_score, cycle.breakdown = handoff["engagement"], handoff["breakdown"]
-        cycle.tier = lead.tier or (
+            hand_over.score, hand_over.fit_score = handoff["score"], handoff["fit"]
+            hand_over.engagement_score, hand_over.breakdown = handoff["engagement"], handoff["breakdown"]
+        hand_over.tier = lead.tier or (
             "hot" if "demo" in lead.handoff_reason or "pricing" in lead.handoff_reason else "warm"
         )
+        ended = next(
+            (moves[s] for s in (State.RECYCLED, State.WON, State.LOST, State.DISQUALIFIED) if s in moves),
+            None,
+        )
+        hand_over.ended_at = ended.at if ended else None
+        hand_overs.append(hand_over)
+        cycle = cycle_from_hand_over(hand_over)
+        cycle.claimed_at = lead.claimed_at
         cycle.owner, cycle.first_contact_at = owner, lead.first_contact_at
         if lead.first_contact_at and calendar:
             cycle.first_contact_minutes = business_minutes_between(start=lead.mql_at, end=lead.first_contact_at,
@@ -58,6 +67,7 @@ def demo_cycles_generate(*, seed: int = 2026) -> int:
             cycle.outcome, cycle.closed_at = Cycle.Outcome.LOST, moves[State.LOST].at
             cycle.outcome_reason = rng.choice(reasons["loss"])
         cycles.append(cycle)
+    HandOver.objects.bulk_create(hand_overs, batch_size=500)
     Cycle.objects.bulk_create(cycles, batch_size=500)
     CycleRule.objects.bulk_create([rule for cycle in cycles for rule in fired_rules(cycle)], batch_size=1000)
     for cycle in cycles:

@@ -88,8 +88,9 @@ class CycleQuerySet(models.QuerySet["Cycle"]):
 
 
 class Cycle(models.Model):
-    """One hand-over of a lead to sales and what came of it. The score, breakdown and agreement version at
-    hand-off are frozen here, so the review compares what sales received with the result it gave."""
+    """What came of one hand-over of a lead to sales (`leads.HandOver`, which leads owns and writes): one cycle per
+    hand-over, with the same number. The score, breakdown and agreement version at hand-off are copied here from
+    it, so the review compares what sales received with the result it gave."""
 
     class Outcome(models.TextChoices):
         OPEN = "", _("Open")
@@ -98,6 +99,7 @@ class Cycle(models.Model):
         LOST = "lost", _("Lost")
         DISQUALIFIED = "disqualified", _("Disqualified")
 
+    hand_over = models.OneToOneField("leads.HandOver", on_delete=models.CASCADE, related_name="cycle")
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="cycles")
     number = models.PositiveSmallIntegerField()
     # frozen at hand-off

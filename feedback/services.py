@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Exists, OuterRef
 
 from alignment.audit import audit_record
 from alignment.roles import Role, user_roles
@@ -17,42 +17,55 @@ from feedback.exceptions import OutcomeRefused
 from feedback.models import ContactAttempt, Cycle, CycleRule, Decision, Reason, Snapshot
 from leads.exceptions import LeadError
 from leads.lifecycle import rules as life
+from leads.lifecycle.hand_overs import hand_over_ensure
 from leads.lifecycle.services import lead_progress, lead_status_updated
-from leads.models import HANDED_OVER_STATES, Lead
+from leads.models import HANDED_OVER_STATES, HandOver, Lead
 from sla.agreement import Agreement
 from sla.calendar import business_minutes_between
 from sla.criteria import SqlCriteria, sql_check
 from sla.models import AgreementVersion
 
 
-def cycles_open(*, lead_ids: Iterable[int], at: datetime) -> list[Cycle]:
-    """Open a cycle for each lead just handed over, freezing its score, breakdown, agreement version and SLA
-    deadlines, and the rules and triggers that had fired (for the review's lifts)."""
-    leads = list(Lead.objects.filter(pk__in=list(lead_ids)))
-    numbers = dict(
-        Cycle.objects.filter(lead__in=leads)
-        .values("lead_id")
-        .annotate(n=Max("number"))
-        .values_list("lead_id", "n")
+def cycles_open(*, hand_over_ids: Iterable[int], at: datetime) -> list[Cycle]:
+    """Open the cycle of each hand-over that has none (leads.HandOver: the lead's score, breakdown, agreement
+    version and SLA deadlines as sales received them), with the rules and triggers that had fired (for the
+    review's lifts) and the lead's owner and claim so far. Idempotent: a hand-over keeps its one cycle. A
+    hand-over that has ended (the lead left sales before its cycle was opened) gets a closed cycle."""
+    hand_over_ids = list(hand_over_ids)
+    lead_ids = HandOver.objects.filter(pk__in=hand_over_ids).values("lead_id")
+    # the leads locked in primary-key order, as every lead write does: a rep's first action (`_cycle`) waits
+    list(Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk").values_list("pk", flat=True))
+    hand_overs = list(
+        HandOver.objects.filter(pk__in=hand_over_ids, cycle__isnull=True)
+        .select_related("lead")
+        .order_by("pk")
     )
-    Cycle.objects.filter(lead__in=leads, closed_at__isnull=True).update(closed_at=at)  # a stale open cycle
-    cycles = Cycle.objects.bulk_create(
-        [cycle_from_lead(lead, number=numbers.get(lead.pk, 0) + 1, at=at) for lead in leads]
-    )
+    if not hand_overs:
+        return []
+    open_ids = [h.lead_id for h in hand_overs if h.ended_at is None]
+    # a stale open cycle (of an earlier hand-over) closes
+    Cycle.objects.filter(lead_id__in=open_ids, closed_at__isnull=True).update(closed_at=at)
+    cycles = Cycle.objects.bulk_create([cycle_from_hand_over(hand_over) for hand_over in hand_overs])
     CycleRule.objects.bulk_create(
         [rule for cycle in cycles for rule in fired_rules(cycle)], ignore_conflicts=True
     )
     return cycles
 
 
-def cycle_from_lead(lead: Lead, *, number: int, at: datetime) -> Cycle:
+def cycle_from_hand_over(hand_over: HandOver) -> Cycle:
+    """The cycle of a hand-over: its frozen values, and the claim and owner the lead has had since (only while
+    that hand-over is still the lead's open one)."""
+    lead = hand_over.lead
+    current = hand_over.ended_at is None
     return Cycle(
-        lead=lead, number=number, handed_over_at=lead.mql_at or at, agreement_id=lead.scored_with_id,
-        tier=lead.tier, score=lead.score, fit_score=lead.fit_score, engagement_score=lead.engagement_score,
-        breakdown=lead.breakdown, reason=lead.handoff_reason, source=lead.source, campaign=lead.campaign,
-        owner_id=lead.owner_id, claimed_at=lead.claimed_at, claim_due_at=lead.claim_due_at,
-        first_contact_due_at=lead.first_contact_due_at, accept_due_at=lead.accept_due_at,
-        outcome_due_at=lead.outcome_due_at,
+        hand_over=hand_over, lead=lead, number=hand_over.number, handed_over_at=hand_over.at,
+        agreement_id=hand_over.agreement_id, tier=hand_over.tier, score=hand_over.score,
+        fit_score=hand_over.fit_score, engagement_score=hand_over.engagement_score, breakdown=hand_over.breakdown,
+        reason=hand_over.reason, source=hand_over.source, campaign=hand_over.campaign,
+        claim_due_at=hand_over.claim_due_at, first_contact_due_at=hand_over.first_contact_due_at,
+        accept_due_at=hand_over.accept_due_at, outcome_due_at=hand_over.outcome_due_at,
+        owner_id=lead.owner_id if current else None, claimed_at=lead.claimed_at if current else None,
+        closed_at=hand_over.ended_at,
     )  # fmt: skip
 
 
@@ -70,17 +83,18 @@ def fired_rules(cycle: Cycle) -> list[CycleRule]:
 
 
 def cycles_move(*, keep_id: int, merge_id: int, at: datetime) -> int:
-    """Two leads were one person: the merged lead's hand-overs (cycles, with their rules and contacts) move to
-    the kept lead, numbered after its own. A lead has one open cycle at most: if both had one, the kept lead's
-    stays open and the merged one's is closed (without an outcome) at the merge."""
-    moving = list(Cycle.objects.select_for_update().filter(lead_id=merge_id).order_by("number"))
-    if not moving:
-        return 0
-    last = Cycle.objects.filter(lead_id=keep_id).aggregate(n=Max("number"))["n"] or 0
-    keep_open = Cycle.objects.filter(lead_id=keep_id, closed_at__isnull=True).exists()
-    for offset, cycle in enumerate(moving, start=1):
-        closed_at = cycle.closed_at or (at if keep_open else None)
-        Cycle.objects.filter(pk=cycle.pk).update(lead_id=keep_id, number=last + offset, closed_at=closed_at)
+    """Two leads were one person (lead_merge, through the `lead_merging` hook): the merged lead's cycles, with
+    their rules and contacts, follow its hand-overs, which leads has already moved to the kept lead and
+    renumbered. A cycle takes its hand-over's new number; one whose hand-over ended at the merge (the kept lead
+    had one open) is closed then, without an outcome."""
+    moving = list(
+        Cycle.objects.select_for_update(of=("self",)).select_related("hand_over").filter(lead_id=merge_id)
+    )
+    for cycle in sorted(moving, key=lambda c: c.hand_over.number):
+        closed_at = cycle.closed_at or cycle.hand_over.ended_at
+        Cycle.objects.filter(pk=cycle.pk).update(
+            lead_id=keep_id, number=cycle.hand_over.number, closed_at=closed_at
+        )
     ContactAttempt.objects.filter(lead_id=merge_id).update(lead_id=keep_id)
     return len(moving)
 
@@ -96,18 +110,16 @@ def cycle_claimed(*, lead_id: int, owner_id: int | None, at: datetime) -> None:
 
 @transaction.atomic
 def cycles_repair(*, now: datetime) -> int:
-    """Open the cycles a failed receiver left out (feedback/receivers.py): every lead with sales and no open
-    cycle gets one, frozen from the lead (handed over at its `mql_at`, with its owner and claim). Idempotent."""
-    open_cycle = Cycle.objects.filter(lead=OuterRef("pk"), closed_at__isnull=True)
-    lead_ids = list(
-        Lead.objects.filter(state__in=HANDED_OVER_STATES)
-        .exclude(Exists(open_cycle))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    if lead_ids:
-        cycles_open(lead_ids=lead_ids, at=now)
-    return len(lead_ids)
+    """Open the cycles that opening after commit left out (feedback/receivers.py): every hand-over without a
+    cycle gets one; a lead with sales and no hand-over at all (handed over before hand-overs were recorded, or
+    put with sales by hand) gets its hand-over recorded from the lead first. Idempotent."""
+    open_hand_over = HandOver.objects.filter(lead=OuterRef("pk"), ended_at__isnull=True)
+    for lead in (
+        Lead.objects.filter(state__in=HANDED_OVER_STATES).exclude(Exists(open_hand_over)).order_by("pk")
+    ):
+        hand_over_ensure(lead, at=lead.mql_at or now)
+    missing = list(HandOver.objects.filter(cycle__isnull=True).order_by("pk").values_list("pk", flat=True))
+    return len(cycles_open(hand_over_ids=missing, at=now))
 
 
 def _business_minutes(start: datetime, end: datetime) -> float | None:
@@ -133,7 +145,13 @@ def _may_record(user: Any, lead: Lead) -> None:
 
 
 def _cycle(lead: Lead) -> Cycle:
+    """The open cycle of a locked lead; opened now from its hand-over if opening after commit has not yet."""
     cycle = Cycle.objects.select_for_update().filter(lead=lead, closed_at__isnull=True).first()
+    if cycle is None:
+        hand_over = hand_over_ensure(lead, at=lead.mql_at or lead.updated_at)
+        if hand_over is not None:
+            cycles_open(hand_over_ids=[hand_over.pk], at=lead.updated_at)
+            cycle = Cycle.objects.select_for_update().filter(lead=lead, closed_at__isnull=True).first()
     if cycle is None:
         raise OutcomeRefused("This lead has no open hand-over: it is not with sales right now.")
     return cycle

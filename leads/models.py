@@ -311,6 +311,58 @@ class LeadEvent(models.Model):
         return f"{self.kind}: {self.from_value or '—'} → {self.to_value} ({self.at:%Y-%m-%d %H:%M})"
 
 
+class HandOverQuerySet(models.QuerySet["HandOver"]):
+    def open(self) -> HandOverQuerySet:
+        return self.filter(ended_at__isnull=True)
+
+
+class HandOver(models.Model):
+    """One hand-over of a lead to sales (it became an MQL) and what sales received: the agreement version, score,
+    tier, breakdown, reason and deadlines at that moment. Written by scoring in its own transaction; ended when
+    the lead leaves sales (rejected, won, lost, disqualified) or a merge supersedes it. A lead has one open
+    hand-over at most, open exactly while it is with sales. `feedback.Cycle` keys its record of what sales did
+    to it (one cycle per hand-over)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="hand_overs")
+    number = models.PositiveSmallIntegerField(help_text=_("1 for the lead's first hand-over, then 2, ..."))
+    at = models.DateTimeField(db_index=True)
+    agreement = models.ForeignKey(
+        "sla.AgreementVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    tier = models.CharField(max_length=8, blank=True)
+    score = models.IntegerField(default=0)
+    fit_score = models.IntegerField(default=0)
+    engagement_score = models.IntegerField(default=0)
+    breakdown = models.JSONField(default=dict, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=100, blank=True)
+    campaign = models.CharField(max_length=200, blank=True)
+    claim_due_at = models.DateTimeField(null=True, blank=True)
+    first_contact_due_at = models.DateTimeField(null=True, blank=True)
+    accept_due_at = models.DateTimeField(null=True, blank=True)
+    outcome_due_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True, help_text=_("When the lead left sales"))
+
+    objects = HandOverQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["lead", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "number"], name="leads_handover_number"),
+            models.UniqueConstraint(
+                fields=["lead"], condition=Q(ended_at__isnull=True), name="leads_one_open_handover"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Hand-over {self.number} of lead {self.lead_id}"
+
+    @property
+    def evaluation(self) -> Evaluation:
+        """The breakdown as sales received it, typed (the same shape as `Lead.evaluation`)."""
+        return Evaluation.from_dict(self.breakdown)
+
+
 class WriteKey(models.Model):
     """A key event sources send with each call (Segment's write key). Only its hash is stored."""
 

@@ -14,16 +14,21 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from leads import jobs
+from leads.exceptions import LeadError
+from leads.lifecycle import rules as life
+from leads.lifecycle.hand_overs import hand_overs_move
 from leads.models import (
     CLOSED_STATES,
     Activity,
     ApiToken,
     DataProblem,
+    ImportedLead,
     Lead,
     LeadEvent,
     LeadIdentity,
     RescoreJob,
     SlaBreach,
+    SlaWarning,
     WriteKey,
     normalise_email,
 )
@@ -184,21 +189,49 @@ def activities_record(*, lead: Lead, activities: Iterable[ActivityData], now: da
     return len(fresh)
 
 
+# A lead's life as the lifecycle sees it: what moves with the sales side of a merge (leads.lifecycle.rules.merge_life)
+LIFE_FIELDS = (
+    "state", "tier", "mql_at", "handoff_reason", "owner", "claim_due_at", "first_contact_due_at", "accept_due_at",
+    "outcome_due_at", "claimed_at", "first_contact_at", "decided_at", "outcome_at", "status_update_due_at",
+    "paused_at", "sla_clock", "sla_due_at", "next_sla_check_at",
+)  # fmt: skip
+
+
 @transaction.atomic
 def lead_merge(*, keep: Lead, merge: Lead, now: datetime, reason: str) -> Lead:
-    """Move `merge`'s activities, ids and events onto `keep` (e.g. anonymous visits once identify links them)."""
+    """Two records are one person (e.g. anonymous visits once identify links them): every row about `merge`
+    moves to `keep`, then `merge` is deleted.
+
+    leads' own rows move here: activities, ids, events, data problems, import links, SLA breaches and warnings (a
+    breach or warning `keep` already has for the same clock and deadline is a duplicate and goes), and the
+    hand-overs (leads.lifecycle.hand_overs.hand_overs_move: numbered after `keep`'s, one open at most). Other apps
+    move theirs in their `lead_merging` receiver (feedback: cycles and contact attempts). If `merge` is with
+    sales and `keep` is not, `keep` takes over its life (state, owner, clocks) with its open hand-over. Refused,
+    with nothing written, if any row would still be deleted with `merge`.
+    """
     if keep.pk == merge.pk:
         return keep
     Activity.objects.filter(lead=merge).update(lead=keep)
     LeadIdentity.objects.filter(lead=merge).update(lead=keep)
     LeadEvent.objects.filter(lead=merge).update(lead=keep)
     DataProblem.objects.filter(lead=merge).update(lead=keep)
-    # a breach is recorded once per (lead, clock, deadline): one the kept lead already has stays with it
-    kept = set(SlaBreach.objects.filter(lead=keep).values_list("clock", "deadline"))
-    for breach in SlaBreach.objects.filter(lead=merge):
-        if (breach.clock, breach.deadline) not in kept:
-            SlaBreach.objects.filter(pk=breach.pk).update(lead=keep)
+    _move_unique(ImportedLead, keep=keep, merge=merge, key=("job_id",))
+    _move_unique(SlaBreach, keep=keep, merge=merge, key=("clock", "deadline"))
+    _move_unique(SlaWarning, keep=keep, merge=merge, key=("clock", "deadline"))
+    hand_overs_move(keep_id=keep.pk, merge_id=merge.pk, at=now)
+    if life.merge_takes_life(keep=keep.state, merge=merge.state):
+        LeadEvent.objects.create(
+            lead=keep, at=now, kind=LeadEvent.Kind.STATE, from_value=keep.state, to_value=merge.state,
+            actor_label="ingest", reason=f"merged with lead {merge.pk}, which was with sales",
+        )  # fmt: skip
+        for name in LIFE_FIELDS:
+            setattr(keep, name, getattr(merge, name))
     lead_merging.send(sender=Lead, keep_id=keep.pk, merge_id=merge.pk, at=now)
+    left = rows_about(merge)
+    if left:
+        raise LeadError(
+            f"Lead {merge.pk} was not merged: its {', '.join(left)} would be deleted with it (no app moved them)."
+        )
     # the kept lead's facts win; the merged lead's fill its blanks
     merged_fields = {name: getattr(merge, name) for name in EDITABLE_FIELDS}
     lead_facts_apply(keep, fields=merged_fields, custom=merge.attributes, overwrite=False)
@@ -210,6 +243,28 @@ def lead_merge(*, keep: Lead, merge: Lead, now: datetime, reason: str) -> Lead:
     )  # fmt: skip
     merge.delete()
     return keep
+
+
+def _move_unique(model: type[Any], *, keep: Lead, merge: Lead, key: tuple[str, ...]) -> None:
+    """Move `merge`'s rows of a model unique per (lead, *key) to `keep`; a row `keep` already has is a duplicate."""
+    kept = set(model.objects.filter(lead=keep).values_list(*key))
+    duplicates = []
+    for row in model.objects.filter(lead=merge).values_list("pk", *key):
+        (duplicates if tuple(row[1:]) in kept else []).append(row[0])
+    model.objects.filter(pk__in=duplicates).delete()
+    model.objects.filter(lead=merge).update(lead=keep)
+
+
+def rows_about(lead: Lead) -> list[str]:
+    """The kinds of rows, in every installed app, that still point at `lead` (and would go with it on delete)."""
+    left = []
+    for relation in Lead._meta.related_objects:
+        if not (relation.one_to_many or relation.one_to_one):
+            continue
+        manager = relation.related_model._base_manager
+        if manager.filter(**{relation.field.name: lead.pk}).exists():
+            left.append(str(relation.related_model._meta.verbose_name_plural))
+    return left
 
 
 def rescore_job_start(*, version: AgreementVersion, reason: str, now: datetime) -> RescoreJob:

@@ -1,7 +1,8 @@
 from django.dispatch import Signal
 
-# Sent inside the transaction that hands leads to sales (they became MQLs); kwargs: lead_ids, at.
-# feedback/ listens to open a cycle per hand-over with the score frozen as sales received it.
+# Sent inside the transaction that hands leads to sales (they became MQLs and their leads.HandOver rows are
+# written); kwargs: lead_ids, hand_over_ids, at. feedback/ listens and, after commit, opens a cycle keyed to each
+# hand-over (so a feedback failure never rolls back the hand-over itself).
 leads_handed_over = Signal()
 
 # Sent inside the transaction that gives a lead an owner (claim, assignment, round-robin); kwargs: lead_id,
@@ -9,9 +10,11 @@ leads_handed_over = Signal()
 # cycle; leads/notifications.py tells the new owner when someone else gave them the lead.
 lead_owner_set = Signal()
 
-# Sent inside lead_merge's transaction just before the merged lead is deleted; kwargs: keep_id, merge_id, at.
-# Every app that keeps rows about a lead moves them onto `keep` here (feedback: the hand-over cycles and
-# contacts), or the delete would cascade them away.
+# Sent inside lead_merge's transaction after leads' own rows (hand-overs included, renumbered after the kept
+# lead's) moved to `keep`, just before the merged lead is deleted; kwargs: keep_id, merge_id, at. The hook for
+# every app that keeps rows about a lead: its receiver moves them onto `keep` here (feedback: cycles, their rules
+# and contact attempts), in the merge's transaction. lead_merge then refuses to delete a lead that still has
+# rows anywhere (a receiver missing or failing fails the merge instead of losing history by cascade).
 lead_merging = Signal()
 
 # Side effects a service asks for, sent inside its transaction; leads/receivers.py turns each into a Celery task

@@ -16,6 +16,7 @@ from feedback.learning.model import POINTS_PER_DOUBLING, fit_rules
 from feedback.learning.propose import plan
 from feedback.models import Cycle
 from feedback.suggest import sales_capacity
+from feedback.tests.factories import cycle_create
 from leads.models import Lead, RepProfile
 from sla.agreement import Agreement
 from sla.content import starter_content, validate
@@ -25,7 +26,7 @@ AT = datetime(2026, 4, 6, 9, 0, tzinfo=UTC)
 
 
 def _cycle(lead: Lead, outcome: str) -> Cycle:
-    return Cycle.objects.create(
+    return cycle_create(
         lead=lead, number=1, handed_over_at=AT, tier="warm", score=50, fit_score=50, engagement_score=0,
         outcome=outcome, closed_at=AT + timedelta(days=2),
     )  # fmt: skip

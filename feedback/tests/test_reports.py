@@ -23,6 +23,7 @@ from alignment.roles import Role
 from feedback.models import Cycle, CycleRule, Reason
 from feedback.reasons import ensure_default_reasons
 from feedback.reports import review_for
+from feedback.tests.factories import cycle_create, keyed
 from leads.models import Lead, SlaBreach
 from sla import services as sla_services
 from sla.models import Side
@@ -181,7 +182,7 @@ def build(seed: int, reps: list[Any], *, count: int = 420, start: datetime | Non
         for first in cycles
         if first.outcome == Cycle.Outcome.REJECTED and rng.random() < 0.3
     ]  # fmt: skip
-    Cycle.objects.bulk_create([*cycles, *again])
+    Cycle.objects.bulk_create(keyed([*cycles, *again]))
     CycleRule.objects.bulk_create([rule for cycle in [*cycles, *again] for rule in _rules_for(rng, cycle)])
     breaches = []
     for index, cycle in enumerate(rng.sample(cycles, min(60, len(cycles)))):
@@ -790,7 +791,7 @@ def test_a_month_of_open_hand_overs_only(agreement, reps):
 def test_a_hand_over_belongs_to_its_month_in_london_time(agreement, reps, instant, month):
     # given one lead created and handed over at an instant near a month's edge
     lead = Lead.objects.create(email="edge@acme.example", created_at=instant, updated_at=instant)
-    Cycle.objects.create(lead=lead, number=1, handed_over_at=instant, tier="warm", score=60, fit_score=60,
+    cycle_create(lead=lead, number=1, handed_over_at=instant, tier="warm", score=60, fit_score=60,
                          engagement_score=0, owner=reps[0])  # fmt: skip
     # when that month and its neighbours are reviewed
     before = date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)

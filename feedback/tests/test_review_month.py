@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from feedback.models import Cycle
 from feedback.months import month_bounds, previous_month
+from feedback.tests.factories import keyed
 from leads.models import Lead
 
 pytestmark = pytest.mark.django_db
@@ -23,21 +24,23 @@ def handovers(month: date, n: int, *, agreement=None, closed: int = 0) -> None:
         [Lead(email=f"m{month:%Y%m}-{i}@acme.example", created_at=at, updated_at=at) for i in range(n)]
     )
     Cycle.objects.bulk_create(
-        [
-            Cycle(
-                lead=lead,
-                number=1,
-                handed_over_at=at,
-                tier="warm",
-                score=60,
-                fit_score=40,
-                engagement_score=20,
-                agreement=agreement,
-                outcome=Cycle.Outcome.WON if i < closed else "",
-                closed_at=at + timedelta(days=3) if i < closed else None,
-            )  # fmt: skip
-            for i, lead in enumerate(leads)
-        ]
+        keyed(
+            [
+                Cycle(
+                    lead=lead,
+                    number=1,
+                    handed_over_at=at,
+                    tier="warm",
+                    score=60,
+                    fit_score=40,
+                    engagement_score=20,
+                    agreement=agreement,
+                    outcome=Cycle.Outcome.WON if i < closed else "",
+                    closed_at=at + timedelta(days=3) if i < closed else None,
+                )  # fmt: skip
+                for i, lead in enumerate(leads)
+            ]
+        )
     )
 
 

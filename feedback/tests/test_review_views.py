@@ -22,6 +22,7 @@ from feedback.models import Cycle, CycleRule, Decision, Reason, Snapshot
 from feedback.reasons import ensure_default_reasons
 from feedback.reports import review_for
 from feedback.review_views import CSV_TABLES
+from feedback.tests.factories import keyed
 from feedback.tests.test_reports import APRIL_START, MONTH, build
 from leads.models import Lead, RepProfile
 from sla.models import AgreementVersion, Status
@@ -94,7 +95,7 @@ def month_with_suggestions(rep: Any) -> None:
                 rules.append(
                     CycleRule(cycle=cycle, rule_id="f2", kind="fit", name="Target industry", points=15)
                 )
-    Cycle.objects.bulk_create(cycles)
+    Cycle.objects.bulk_create(keyed(cycles))
     CycleRule.objects.bulk_create(rules)
 
 

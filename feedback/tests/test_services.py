@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.test import TestCase
 from django.utils import timezone
 
 from alignment.audit import audit_for
@@ -75,7 +76,8 @@ def handed_over(*, now: datetime = START, owner: Any = None, **fields: Any) -> L
     fields = {"employees": 20, "company": "Acme", "job_title": "Head of Ops", **fields}
     lead, _ = lead_upsert(data=LeadData(email=f"person{next(_emails)}@acme.example", fields=fields), now=now)
     add_activity(lead, "demo_request", now)
-    leads_rescore(lead_ids=[lead.pk], now=now)
+    with TestCase.captureOnCommitCallbacks(execute=True):  # committed: feedback opens the hand-over's cycle
+        leads_rescore(lead_ids=[lead.pk], now=now)
     if owner is not None:
         lead_claim(lead_id=lead.pk, rep=owner, now=now + timedelta(minutes=1))
     lead.refresh_from_db()
@@ -801,7 +803,8 @@ def test_a_recycled_lead_that_qualifies_again_starts_cycle_two_and_cycle_one_is_
     # when, weeks later, it requests a demo again and is rescored
     back = START + timedelta(days=30)
     add_activity(lead, "demo_request", back)
-    leads_rescore(lead_ids=[lead.pk], now=back)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        leads_rescore(lead_ids=[lead.pk], now=back)
     # then it is an MQL again, unowned, with fresh clocks
     lead.refresh_from_db()
     assert lead.state == State.MQL and lead.mql_at == back and lead.owner is None
@@ -843,7 +846,8 @@ def test_a_lost_lead_that_qualifies_again_starts_a_new_cycle(agreement, rep, rea
     # when it requests a demo months later and is rescored
     back = START + timedelta(days=120)
     add_activity(lead, "demo_request", back)
-    leads_rescore(lead_ids=[lead.pk], now=back)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        leads_rescore(lead_ids=[lead.pk], now=back)
     # then cycle 2 is open and cycle 1 keeps the lost deal with its opportunity, checklist and reason
     lead.refresh_from_db()
     assert lead.state == State.MQL and lead.outcome_at is None

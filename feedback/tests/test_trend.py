@@ -19,6 +19,7 @@ from django.urls import reverse
 from alignment.csvsafe import safe_cell
 from alignment.roles import Role
 from feedback.models import Cycle
+from feedback.tests.factories import cycle_create
 from feedback.trend import capacity_plan, trend_for
 from leads.models import Lead, RepProfile, SlaBreach
 from sla.immutability import signed_edits_allowed
@@ -40,7 +41,7 @@ def _cycle(handed: datetime, score: int, **fields: Any) -> Cycle:
     minutes = fields.pop("minutes", None)
     if minutes is not None:
         fields |= {"first_contact_minutes": minutes, "first_contact_at": handed + timedelta(minutes=minutes)}
-    return Cycle.objects.create(lead=lead, number=1, handed_over_at=handed, tier="A", score=score,
+    return cycle_create(lead=lead, number=1, handed_over_at=handed, tier="A", score=score,
                                 fit_score=score, engagement_score=0, **fields)  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
 
@@ -361,7 +362,8 @@ def test_earlier_cycles_are_listed_after_a_reopen(agreement, rep, login, reasons
         now=earlier - timedelta(days=29),
     )
     add_activity(lead, "demo_request", earlier)
-    leads_rescore(lead_ids=[lead.pk], now=earlier)
+    with TestCase.captureOnCommitCallbacks(execute=True):  # committed: the cycle opens
+        leads_rescore(lead_ids=[lead.pk], now=earlier)
     lead_claim(lead_id=lead.pk, rep=rep, now=earlier)
     # when the panel loads
     text = assert_panel_fragment(login(rep).get(reverse("feedback:panel", args=[lead.pk])), 200)
@@ -529,7 +531,8 @@ def test_a_lead_that_came_back_leaves_the_nurture_list(agreement, rep, marketer,
         rep, reasons, "too_early", earlier - timedelta(days=30), first_name="Bea", last_name="Back"
     )
     add_activity(lead, "demo_request", earlier)
-    leads_rescore(lead_ids=[lead.pk], now=earlier)
+    with TestCase.captureOnCommitCallbacks(execute=True):  # committed: the cycle opens
+        leads_rescore(lead_ids=[lead.pk], now=earlier)
     # when marketing opens the nurture list
     text = html(login(marketer).get(reverse("feedback:nurture")))
     # then it is no longer there
@@ -566,7 +569,8 @@ def test_panel_queries_do_not_grow_with_contacts_and_cycles(
             lead_id=lead.pk, user=rep, reason=reasons("rejection", "too_early"), comment="", now=at
         )
         add_activity(lead, "demo_request", at + timedelta(hours=1))
-        leads_rescore(lead_ids=[lead.pk], now=at + timedelta(hours=1))
+        with TestCase.captureOnCommitCallbacks(execute=True):  # committed: the cycle opens
+            leads_rescore(lead_ids=[lead.pk], now=at + timedelta(hours=1))
         lead_claim(lead_id=lead.pk, rep=rep, now=at + timedelta(hours=1))
     for n in range(size):
         services.contact_log(

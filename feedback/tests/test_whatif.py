@@ -8,6 +8,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.test import TestCase
 from django.utils import timezone
 
 from feedback.models import Cycle
@@ -59,7 +60,8 @@ def test_past_hand_overs_rescored_with_the_drafts_points(draft, make_lead, rep):
     lost = make_lead(now=now, industry="software", employees=500,
                      activities=[("demo_request", now - timedelta(minutes=5), {}), ("webinar", now, {}),
                                  ("page", now, {"path": "/pricing"})])  # fmt: skip
-    leads_rescore(lead_ids=[won.pk, lost.pk], now=now)
+    with TestCase.captureOnCommitCallbacks(execute=True):  # committed: feedback opens their cycles
+        leads_rescore(lead_ids=[won.pk, lost.pk], now=now)
     Cycle.objects.filter(lead=won).update(outcome="won", closed_at=now)
     Cycle.objects.filter(lead=lost).update(outcome="lost", closed_at=now)
     # when the draft is previewed

@@ -179,6 +179,8 @@ def reviewed(django_db_setup, django_db_blocker) -> Iterator[tuple[dict[str, Any
                             now=IMPORTED_AT)  # fmt: skip
         job = import_start(job_id=job.pk, user=marketer, now_func=lambda: IMPORTED_AT, inline=True)
         assert (job.status, job.imported, job.rejected) == ("done", 9240, 0)
+        # the hand-overs' cycles, which feedback opens once the import's chunks commit (here, rolled back)
+        services.cycles_repair(now=IMPORTED_AT)
         record_outcomes(sales_manager)
         # when March's review is computed
         yield review_for(MONTH), from_the_file(), version

@@ -16,6 +16,10 @@ read from the state and the stops.
 
 Recycling: a rejected (recycled) or lost lead's earlier activity already led to a hand-over that sales turned
 down; it qualifies again only on activity after that (`counts_since`).
+
+The record: each hand_over writes a leads.HandOver (leads.lifecycle.hand_overs), ended when the lead leaves sales
+(a move from WITH_SALES to a state outside it), so one is open exactly while the lead is with sales; feedback's
+cycles are keyed to these. A merge keeps the life of the record that is with sales (`merge_takes_life`).
 """
 
 from __future__ import annotations
@@ -287,6 +291,14 @@ def may_hand_over(state: State | str, *, since: datetime | None, new_activity: i
 def waits_for_activity(*, since: datetime | None, new_activity: int) -> bool:
     """Handed back (`since` from `counts_since`) and nothing done since: no hand-over, whatever the score."""
     return since is not None and new_activity == 0
+
+
+def merge_takes_life(*, keep: State | str, merge: State | str) -> bool:
+    """Two records of one person are merged: whether the kept lead takes over the merged lead's life (state,
+    owner, clocks, open hand-over). The one with sales wins, so a merge never takes a lead out of the queue
+    nor leaves an open hand-over on a lead that is not with sales; if both are, the kept lead's life stays
+    and the merged lead's hand-over ends at the merge."""
+    return State(merge) in WITH_SALES and State(keep) not in WITH_SALES
 
 
 @dataclass(frozen=True)

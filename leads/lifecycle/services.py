@@ -10,6 +10,7 @@ from django.db import transaction
 
 from leads.exceptions import LeadError
 from leads.lifecycle import rules as life
+from leads.lifecycle.hand_overs import hand_over_end
 from leads.models import Lead, LeadEvent, SlaBreach
 from leads.queue.clocks import stamp_clocks
 from leads.rules import active_rules
@@ -55,6 +56,8 @@ def lead_progress(
             sender=Lead, lead_id=lead.pk, from_state=lead.state, to_state=chosen.to.value,
             actor_id=actor.pk if getattr(actor, "is_authenticated", False) else None, reason=reason, at=now,
         )  # fmt: skip
+        if lead.state in life.WITH_SALES and chosen.to not in life.WITH_SALES:
+            hand_over_end(lead_id=lead.pk, at=now)  # the lead left sales: its hand-over is over
         lead.state = chosen.to.value
         changed.append("state")
     if chosen.clears_owner and lead.owner_id:

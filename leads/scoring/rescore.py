@@ -17,6 +17,7 @@ from django.db.models.functions import Cast
 from alignment.copywrite import copy_applies, rows_update
 from leads.exceptions import NoRepAvailable
 from leads.lifecycle import rules as life
+from leads.lifecycle.hand_overs import hand_overs_record
 from leads.models import Activity, Lead, LeadEvent, Tier
 from leads.normalise import LEAD_FIELDS, lead_attributes
 from leads.queue.assignment import lead_assign_round_robin
@@ -137,7 +138,11 @@ def leads_rescore(
         _write_back(leads)
         LeadEvent.objects.bulk_create(events, batch_size=1000)
         if result.became_mql:
-            leads_handed_over.send(sender=Lead, lead_ids=result.became_mql, at=now)
+            handed = set(result.became_mql)
+            hand_overs = hand_overs_record([lead for lead in leads if lead.pk in handed], at=now)
+            leads_handed_over.send(
+                sender=Lead, lead_ids=result.became_mql, hand_over_ids=[h.pk for h in hand_overs], at=now
+            )
         if auto_assign:
             _auto_assign(auto_assign, now)
         if result.became_hot:

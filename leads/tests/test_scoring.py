@@ -57,9 +57,8 @@ def test_a_demo_request_makes_a_lead_hot_at_once_and_notifies_sales(
     # when scored (notifications leave after commit)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         leads_rescore(lead_ids=[lead.pk], now=NOW)
-    assert (
-        len(callbacks) == 1
-    )  # one after-commit hand-off queues the 5 messages (2 people x 2 channels, chat)
+    # after commit: one hand-off queues the 5 messages (2 people x 2 channels, chat), and feedback opens the cycle
+    assert len(callbacks) == 2
     # then it is a hot MQL whose claim clock is 5 business minutes
     lead.refresh_from_db()
     assert lead.state == State.MQL and lead.tier == Tier.HOT

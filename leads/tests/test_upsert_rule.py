@@ -1,4 +1,4 @@
-"""One rule for what a source says about a lead (`lead_facts_apply`), shared by ingest, import, upsert and merge."""
+"""One rule for what a source says about a lead (`lead_facts_apply`), shared by ingest, CSV import, forms and\n`lead_upsert`, and merges."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from leads.intake import ingest
+from leads.intake.import_services import leads_upsert_bulk
 from leads.models import Lead
 from leads.services import LeadData, lead_facts_apply, lead_merge, lead_upsert
 from leads.tests.test_api import identify
@@ -64,3 +65,9 @@ def test_every_path_applies_the_same_rule():
     kept = lead_merge(keep=lead, merge=other, now=now, reason="same person")
     kept.refresh_from_db()
     assert (kept.company, kept.country) == ("Acme", "UK")
+    # and a CSV import row (the bulk path): new values win, its blank cells erase nothing
+    row = {"email": "ada@acme.example", "identities": {}, "fields": {"country": "", "company": "Acme Ltd",
+           "industry": ""}, "custom": {"plan": ""}}  # fmt: skip
+    assert leads_upsert_bulk([(2, row)], now=now).updated == 1
+    kept.refresh_from_db()
+    assert (kept.company, kept.country, kept.industry) == ("Acme Ltd", "UK", "software")

@@ -14,7 +14,7 @@ def leads_to_default_segment(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0012_ingest_scoring_demand"),
+        ("leads", "0013_handover_record"),
         ("sla", "0003_segments_segment"),
     ]
 
