@@ -42,7 +42,7 @@ def japan(db, agreement, marketing_manager, sales_manager):
 
 
 @pytest.fixture
-def handed_over(japan, make_lead):
+def handed_over(japan, make_lead, django_capture_on_commit_callbacks):
     """This month: two Japanese enterprise hand-overs, one SMB hand-over."""
     now = timezone.now()
     demo = [("demo_request", now - timedelta(minutes=5), {})]
@@ -51,7 +51,8 @@ def handed_over(japan, make_lead):
         make_lead(now=now, country="Japan", employees=5000, seniority="director", activities=demo),
         make_lead(now=now, country="UK", employees=40, seniority="director", activities=demo),
     ]
-    leads_rescore(lead_ids=[lead.pk for lead in leads], now=now)
+    with django_capture_on_commit_callbacks(execute=True):  # cycles open after the hand-over commits
+        leads_rescore(lead_ids=[lead.pk for lead in leads], now=now)
     assert Cycle.objects.count() == 3
     return now
 
