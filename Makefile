@@ -30,7 +30,7 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
-	$(PY) manage.py demo_data
+	$(PY) manage.py demo_data --segments
 
 run: demo
 	@echo "Serving Alignment on http://$(HOST):$(PORT)/ with a Celery worker and beat (Ctrl-C to stop)"

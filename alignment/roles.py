@@ -45,11 +45,18 @@ def user_roles(user: Any) -> frozenset[Role]:
     cached = getattr(user, "_alignment_roles", None)
     if cached is None:
         names = set(user.groups.values_list("name", flat=True))
+        user._alignment_groups = frozenset(names)  # also read by sla.services.segment_scope (team groups)
         cached = frozenset(role for role in Role if role.value in names)
         if user.is_superuser:
             cached |= {Role.ADMIN}
         user._alignment_roles = cached
     return cached
+
+
+def user_group_names(user: Any) -> frozenset[str]:
+    """Every group the user is in (fetched once with their roles): roles, and segment teams (sla.Segment)."""
+    user_roles(user)
+    return getattr(user, "_alignment_groups", frozenset())
 
 
 def has_role(user: Any, *roles: Role) -> bool:

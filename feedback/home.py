@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 
 from alignment.roles import ALL_ROLES, SALES, Role, role_required, user_roles
 from leads.models import LONG_LATE, Lead, SlaBreach, State, Tier
+from leads.scoping import visible_leads
 from sla.models import AgreementVersion, Status
 from sla.services import signing_sides
 
@@ -79,7 +80,9 @@ def home_figures(*, user: Any, now: datetime) -> HomeFigures:
                 total=Count("pk"),
             )
         )
-        unassigned_hot = Lead.objects.in_queue().filter(owner__isnull=True, tier=Tier.HOT).count()
+        unassigned_hot = (
+            visible_leads(user, Lead.objects.in_queue()).filter(owner__isnull=True, tier=Tier.HOT).count()
+        )
         if mine["overdue"]:
             figures.todos.append(Todo(ngettext("%(n)s of your leads is past a deadline", "%(n)s of your leads are past a deadline",
                                                mine["overdue"]) % {"n": mine["overdue"]}, mine["overdue"],
@@ -96,7 +99,7 @@ def home_figures(*, user: Any, now: datetime) -> HomeFigures:
         figures.counts.append((_("Your open leads"), mine["total"], f"{queue_url}?tab=mine"))
 
     if roles & {Role.SALES_MANAGER, Role.ADMIN}:
-        queue = Lead.objects.in_queue().aggregate(
+        queue = visible_leads(user, Lead.objects.in_queue()).aggregate(
             overdue=Count("pk", filter=Q(sla_due_at__lt=now)),
             long_late=Count("pk", filter=Q(sla_due_at__lt=now - LONG_LATE)),
             open=Count("pk"),

@@ -285,9 +285,10 @@ def whatif(request: HttpRequest, pk: int) -> HttpResponse:
     """The draft scored against current open leads and past leads with known outcomes, beside the active one."""
     from feedback.whatif import whatif_for
     from sla.models import AgreementVersion
+    from sla.services import in_user_segments
 
     version = AgreementVersion.objects.filter(pk=pk).first()
-    if version is None:
+    if version is None or not in_user_segments(request.user, version.segment_id):
         raise Http404(_("No such agreement version."))
     data = whatif_for(version, now=timezone.now())
     return render(request, "feedback/whatif.html", {"version": version, "data": data})

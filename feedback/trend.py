@@ -28,7 +28,7 @@ from feedback.months import month_bounds, month_start, previous_month, rate
 from feedback.reports import BANDS, CLOSED_LOST, auc
 from leads.models import RepProfile, SlaBreach
 from sla.agreement import Agreement
-from sla.models import AgreementVersion
+from sla.models import AgreementVersion, Segment
 
 RESPONSE_BANDS: tuple[tuple[float, str], ...] = (
     (5, gettext_lazy("within 5 min")),
@@ -121,19 +121,33 @@ def month_range(last: date, count: int) -> list[date]:
     return months[::-1]
 
 
-def versions_in_force(months: list[date]) -> dict[date, AgreementVersion | None]:
+def versions_in_force(
+    months: list[date], segment: Segment | None = None
+) -> dict[date, AgreementVersion | None]:
     """The version in force at each month's end (as the review's commitments), from one query."""
-    versions = list(AgreementVersion.objects.filter(activated_at__isnull=False).order_by("activated_at"))
-    found: dict[date, AgreementVersion | None] = {}
+    return {month: live[-1] if live else None for month, live in _all_in_force(months, segment).items()}
+
+
+def _all_in_force(months: list[date], segment: Segment | None) -> dict[date, list[AgreementVersion]]:
+    """Every version in force at each month's end: one per segment (only `segment`'s when given)."""
+    versions = AgreementVersion.objects.filter(activated_at__isnull=False).order_by("activated_at")
+    versions = list(versions.filter(segment.owns()) if segment is not None else versions)
+    found: dict[date, list[AgreementVersion]] = {}
     for month in months:
         _, end = month_bounds(month)
-        live = [
+        found[month] = [
             v
             for v in versions
             if v.activated_at < end and (v.superseded_at is None or v.superseded_at >= end)
         ]
-        found[month] = live[-1] if live else None
     return found
+
+
+def _committed(versions: list[AgreementVersion]) -> int | None:
+    """What marketing committed that month: the sum over the segments' versions in force (one without none)."""
+    commitments = [Agreement.of(v).terms.marketing.mql_per_month for v in versions]
+    known = [c for c in commitments if c is not None]
+    return sum(known) if known else None
 
 
 _COUNTS = {
@@ -167,13 +181,15 @@ def _band_rows(
     return tuple(rows)
 
 
-def trend_for(last: date, count: int) -> Trend:
-    """`count` months ending with the month of `last`, oldest first."""
+def trend_for(last: date, count: int, segment: Segment | None = None) -> Trend:
+    """`count` months ending with the month of `last`, oldest first: one segment's hand-overs (those made under
+    its agreements) or, with no segment, all of them."""
     months = month_range(last, count)
     start, _ = month_bounds(months[0])
     _, end = month_bounds(months[-1])
     zone = _zone()
-    cycles = Cycle.objects.filter(handed_over_at__gte=start, handed_over_at__lt=end).annotate(
+    cycles = Cycle.objects.filter(handed_over_at__gte=start, handed_over_at__lt=end)
+    cycles = (cycles.filter(segment.owns("agreement__segment")) if segment else cycles).annotate(
         m=TruncMonth("handed_over_at", tzinfo=zone)
     )
     counts = {row["m"].date(): row for row in cycles.values("m").annotate(**_COUNTS).order_by("m")}
@@ -190,6 +206,7 @@ def trend_for(last: date, count: int) -> Trend:
     breaches = {
         row["m"].date(): row["n"]
         for row in SlaBreach.objects.filter(detected_at__gte=start, detected_at__lt=end)
+        .filter(segment.owns("lead__segment") if segment else Q())
         .annotate(m=TruncMonth("detected_at", tzinfo=zone))
         .values("m")
         .annotate(n=Count("id"))
@@ -203,12 +220,13 @@ def trend_for(last: date, count: int) -> Trend:
         if high is not None:
             inside &= scores < high
         score_index[inside] = position
-    in_force = versions_in_force(months)
+    in_force = _all_in_force(months, segment)
     figures = []
     previous_number: int | None = None
     for index, month in enumerate(months):
         row = counts.get(month, {"delivered": 0, "accepted": 0, "sqls": 0, "won": 0, "due": 0, "met": 0})
-        version = in_force[month]
+        live = in_force[month]
+        version = live[-1] if live else None
         number = version.number if version else None
         mask = month_of == month
         contacted = minutes[mask & ~np.isnan(minutes)]
@@ -218,7 +236,7 @@ def trend_for(last: date, count: int) -> Trend:
                 month=month,
                 version=number,
                 version_changed=index > 0 and number != previous_number,
-                committed=Agreement.of(version).terms.marketing.mql_per_month if version else None,
+                committed=_committed(live),
                 delivered=row["delivered"],
                 accepted=row["accepted"],
                 sqls=row["sqls"],
@@ -248,10 +266,14 @@ def trend_for(last: date, count: int) -> Trend:
     )
 
 
-def capacity_plan(*, now: datetime, version: AgreementVersion | None) -> CapacityPlan:
-    """Expected MQLs next week (a straight line through the last weeks) against what sales agreed and can hold."""
+def capacity_plan(
+    *, now: datetime, version: AgreementVersion | None, segment: Segment | None = None
+) -> CapacityPlan:
+    """Expected MQLs next week (a straight line through the last weeks) against what sales agreed and can hold;
+    for a segment, its own hand-overs against its own team's reps (every rep when its team has none)."""
     since = now - timedelta(weeks=WEEKS_FOR_PLAN)
-    stamps = Cycle.objects.filter(handed_over_at__gte=since, handed_over_at__lt=now).values_list(
+    recent = Cycle.objects.filter(handed_over_at__gte=since, handed_over_at__lt=now)
+    stamps = (recent.filter(segment.owns("agreement__segment")) if segment else recent).values_list(
         "handed_over_at", flat=True
     )
     ages = np.array([(now - stamp).total_seconds() / 604800 for stamp in stamps], dtype=float)
@@ -261,10 +283,14 @@ def capacity_plan(*, now: datetime, version: AgreementVersion | None) -> Capacit
     expected = max(float(slope * WEEKS_FOR_PLAN + intercept), 0.0)
     committed = Agreement.of(version).terms.marketing.mql_per_month if version else None
     User = get_user_model()
+    everyone = User.objects.filter(is_active=True, groups__name=Role.REP.value).exclude(
+        rep_profile__is_away=True
+    )
+    team = everyone.filter(groups=segment.team_id) if segment is not None and segment.team_id else everyone
     reps = list(
-        User.objects.filter(is_active=True, groups__name=Role.REP.value)
-        .exclude(rep_profile__is_away=True)
-        .values_list("pk", "rep_profile__capacity")
+        (team if segment is not None and team.exists() else everyone).values_list(
+            "pk", "rep_profile__capacity"
+        )
     )
     default_capacity = RepProfile._meta.get_field("capacity").default
     open_leads = Cycle.objects.open().filter(owner__in=[pk for pk, _ in reps]).count() if reps else 0

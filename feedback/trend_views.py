@@ -18,7 +18,8 @@ from feedback.reports import BANDS
 from feedback.trend import RESPONSE_BANDS, MonthFigures, Trend, capacity_plan, trend_for
 from feedback.trend_charts import Series, chart, nice_top
 from sla.agreement import Agreement
-from sla.models import AgreementVersion
+from sla.models import AgreementVersion, Segment
+from sla.services import in_user_segments, segment_scope
 
 TREND_ROLES = MANAGERS | {Role.ADMIN}
 DEFAULT_MONTHS, MAX_MONTHS = 12, 36
@@ -92,6 +93,32 @@ def csv_row(m: MonthFigures) -> list[Any]:
             _share(m.auc), *(_share(r) for r in m.band_win_rates)]  # fmt: skip
 
 
+def _segment_choice(
+    request: HttpRequest, in_force: list[AgreementVersion]
+) -> tuple[list[Segment], Segment | None]:
+    """The user's segments (those with an agreement in force, for someone who works across all) and the one asked
+    for (`segment`; none: all of them). A manager of some segments never sees all: their first is the default."""
+    scope = segment_scope(request.user)
+    segments = scope or sorted({v.segment for v in in_force if v.segment}, key=lambda s: (s.position, s.pk))
+    wanted = request.GET.get("segment", "")
+    segment = next((s for s in segments if str(s.pk) == wanted), None)
+    if wanted and segment is None:
+        raise Http404("No segment of yours has this id.")
+    if segment is None and scope is not None:
+        segment = scope[0]
+    return segments, segment
+
+
+def _in_force() -> list[AgreementVersion]:
+    return list(AgreementVersion.objects.filter(status="active").select_related("segment"))
+
+
+def _active_of(in_force: list[AgreementVersion], segment: Segment | None) -> AgreementVersion | None:
+    if segment is not None:
+        return next((v for v in in_force if v.segment_id == segment.pk), None)
+    return next((v for v in in_force if v.segment is None or v.segment.is_default), None)
+
+
 @role_required(TREND_ROLES)
 @require_GET
 def trend(request: HttpRequest) -> HttpResponse:
@@ -99,14 +126,19 @@ def trend(request: HttpRequest) -> HttpResponse:
         last, count = _window(request)
     except BadWindow as error:
         return HttpResponseBadRequest(str(error))
-    figures = trend_for(last, count)
-    active = AgreementVersion.objects.active()
+    in_force = _in_force()
+    segments, segment = _segment_choice(request, in_force)
+    figures = trend_for(last, count, segment)
+    active = _active_of(in_force, segment)
     context = {
+        "all_allowed": segment_scope(request.user) is None,
+        "segments": segments,
+        "segment": segment,
         "trend": figures,
         "charts": _charts(figures),
         "last": last,
         "count": count,
-        "plan": capacity_plan(now=timezone.now(), version=active),
+        "plan": capacity_plan(now=timezone.now(), version=active, segment=segment),
         "response_limits": [label for _, label in RESPONSE_BANDS],
     }
     return render(request, "feedback/trend.html", context)
@@ -119,9 +151,12 @@ def trend_csv(request: HttpRequest) -> HttpResponse:
         last, count = _window(request)
     except BadWindow as error:
         return HttpResponseBadRequest(str(error))
-    figures = trend_for(last, count)
+    everything = not request.GET.get("segment") and segment_scope(request.user) is None
+    _segments, segment = _segment_choice(request, [] if everything else _in_force())
+    figures = trend_for(last, count, segment)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="trend-{last:%Y-%m}-{count}-months.csv"'
+    part = f"-segment-{segment.pk}" if segment else ""
+    response["Content-Disposition"] = f'attachment; filename="trend{part}-{last:%Y-%m}-{count}-months.csv"'
     writer = csv.writer(response)
     writer.writerow(CSV_HEADER)
     writer.writerows([safe_cell(cell) for cell in csv_row(m)] for m in figures.months)
@@ -132,12 +167,12 @@ def trend_csv(request: HttpRequest) -> HttpResponse:
 @require_GET
 def capacity(request: HttpRequest, pk: int) -> HttpResponse:
     """The capacity box on a draft: expected MQLs a week against sales' capacity, before a threshold is signed."""
-    version = AgreementVersion.objects.filter(pk=pk).first()
-    if version is None:
+    version = AgreementVersion.objects.select_related("segment").filter(pk=pk).first()
+    if version is None or not in_user_segments(request.user, version.segment_id):
         raise Http404(_("No such agreement version."))
-    active = AgreementVersion.objects.active()
+    active = AgreementVersion.objects.active_for(version.segment)
     context = {
-        "plan": capacity_plan(now=timezone.now(), version=active),
+        "plan": capacity_plan(now=timezone.now(), version=active, segment=version.segment),
         "version": version,
         "threshold": Agreement.of(version).threshold,
         "active_threshold": Agreement.of(active).threshold if active else None,

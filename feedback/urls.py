@@ -1,6 +1,6 @@
 from django.urls import path
 
-from feedback import opportunity_views, reason_views, review_views, trend_views, views
+from feedback import opportunity_views, reason_views, review_views, segment_views, trend_views, views
 
 app_name = "feedback"
 
@@ -27,4 +27,5 @@ urlpatterns = [
     path("agreements/<int:pk>/capacity/", trend_views.capacity, name="capacity"),
     path("outcomes/opportunities/", opportunity_views.opportunity_import, name="opportunities"),
     path("agreements/<int:pk>/what-if/", review_views.whatif, name="whatif"),
+    path("agreements/<int:pk>/what-if/segments/", segment_views.whatif_segments, name="whatif_segments"),
 ]

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -31,6 +31,7 @@ from feedback.models import ContactAttempt, Cycle
 from feedback.tables import NurtureTable
 from leads.lifecycle import rules as life
 from leads.models import Lead, State
+from leads.scoping import lead_or_404
 
 RECORDERS = SALES | {Role.ADMIN}
 # The lifecycle action behind each form: panel.html shows a form when the lifecycle allows its action (`can`);
@@ -99,7 +100,7 @@ def _panel_context(request: HttpRequest, lead: Lead, **forms_: Any) -> dict[str,
 @role_required(ALL_ROLES)
 @require_GET
 def panel(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = get_object_or_404(Lead.objects.select_related("owner"), pk=pk)
+    lead = lead_or_404(request.user, pk, Lead.objects.select_related("owner"))
     return render(request, "feedback/panel.html#outcome-panel", _panel_context(request, lead))
 
 
@@ -112,7 +113,7 @@ def _act(
     done: str,
 ) -> HttpResponse:
     """Validate the form, run the service, and answer with the refreshed panel (422 with the reason if refused)."""
-    lead = get_object_or_404(Lead.objects.select_related("owner"), pk=pk)
+    lead = lead_or_404(request.user, pk, Lead.objects.select_related("owner"))
     status = 200
     message = ""
     if form.is_valid():
@@ -170,7 +171,7 @@ def reject(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(RECORDERS)
 @require_POST
 def qualify(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = get_object_or_404(Lead, pk=pk)
+    lead = lead_or_404(request.user, pk)
     cycle = Cycle.objects.filter(lead=lead, closed_at__isnull=True).first()
     try:
         criteria = services.sql_criteria_for(cycle) if cycle else None

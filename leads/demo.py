@@ -76,14 +76,15 @@ def _pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
 
 
 def demo_leads_generate(
-    *, rules: Rules, now: datetime, reps: list[Any], count: int = 400, seed: int = 2026
-) -> DemoResult:
+    *, rules: Rules, now: datetime, reps: list[Any], count: int = 400, seed: int = 2026,
+    countries: list[tuple[str, int]] = COUNTRIES, min_employees: int = 0, segment: Any = None, tag: str = "",
+) -> DemoResult:  # fmt: skip
     """Create `count` leads with activity over the last 180 days; each is scored after every activity, so it
     became an MQL (with its tier and SLA clocks) at the moment it really qualified, not at generation time."""
     rng = random.Random(seed)
     companies = [
         (f"{word} {rng.choice(['Ltd', 'Group', 'Systems', 'Labs', 'plc', 'GmbH', 'Inc'])}",
-         rng.choice(INDUSTRIES), int(rng.lognormvariate(4.2, 1.4)) + 2)
+         rng.choice(INDUSTRIES), max(min_employees, int(rng.lognormvariate(4.2, 1.4)) + 2))
         for word in COMPANY_WORDS
     ]  # fmt: skip
     leads, facts_by_lead = [], []
@@ -95,10 +96,10 @@ def demo_leads_generate(
         domain = "gmail.com" if free_mail else company.split()[0].lower() + ".example"
         created = now - timedelta(days=rng.uniform(1, 180))
         lead = Lead(
-            email=f"{first}.{last}.{n}@{domain}".lower(),
+            email=f"{first}.{last}.{tag}{n}@{domain}".lower(), segment=segment,
             first_name=first, last_name=last, company=company, job_title=title,
             seniority=seniority_from_title(title), industry=industry, employees=employees,
-            country=_pick(rng, COUNTRIES), source=_pick(rng, SOURCES), campaign=rng.choice(CAMPAIGNS),
+            country=_pick(rng, countries), source=_pick(rng, SOURCES), campaign=rng.choice(CAMPAIGNS),
             created_at=created, updated_at=created,
         )  # fmt: skip
         leads.append(lead)
@@ -274,3 +275,82 @@ def _missed(lead: Lead, now: datetime) -> list[SlaBreach]:
         found.append(SlaBreach(lead=lead, clock=clock, deadline=due, detected_at=detected, late_seconds=60,
                                owner=lead.owner if done is None or clock != "claim" else None))  # fmt: skip
     return found
+
+
+# --- Two demo segments: Enterprise Japan (its own agreement, Japanese calendar and team) and SMB global ---------
+
+JAPAN_COUNTRIES = [("Japan", 1)]
+JAPAN_TEAM = (  # username, password, first name, last name, role
+    ("jp-rep", "demo-jp-rep-pass", "Hanako", "Sato", "Rep"),
+    ("jp-salesmanager", "demo-jp-sales-pass", "Kenji", "Tanaka", "Sales manager"),
+    ("jp-marketingmanager", "demo-jp-marketing-pass", "Yui", "Suzuki", "Marketing manager"),
+)
+SMB_TEAM = ("rep", "rep2", "salesmanager", "marketingmanager")
+
+
+@dataclass(frozen=True)
+class DemoSegments:
+    japan: Any
+    smb: Any
+    japan_agreement: Any
+    created: bool
+
+
+def demo_segments_ensure(*, now: datetime, signed_at: datetime) -> DemoSegments:
+    """Enterprise Japan (country Japan and 500+ employees; the Japanese calendar; its own team) and SMB global (the
+    default segment: everyone else, the existing team). Idempotent: a second run finds them."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from sla.content import calendar_set, threshold_set
+    from sla.forms import CALENDAR_PRESETS
+    from sla.models import AgreementVersion, Segment, Side
+    from sla.services import agreement_change, agreement_draft_create, agreement_propose, agreement_sign
+
+    User = get_user_model()
+    smb = Segment.objects.default() or Segment.objects.create(
+        name="SMB global", is_default=True, position=1000
+    )
+    if smb.name != "SMB global":
+        smb.name, smb.description = (
+            "SMB global",
+            "Every lead no other segment takes: small and mid-size, worldwide.",
+        )
+        smb.save(update_fields=["name", "description"])
+    smb.members.add(*User.objects.filter(username__in=SMB_TEAM))
+    japan, created = Segment.objects.get_or_create(
+        name="Enterprise Japan",
+        defaults={
+            "position": 10,
+            "description": "Companies in Japan with 500 or more employees.",
+            "conditions": [
+                {"field": "country", "op": "equals", "value": "Japan"},
+                {"field": "employees", "op": "gte", "value": 500},
+            ],
+        },
+    )
+    team = {}
+    for username, password, first, last, role in JAPAN_TEAM:
+        user, _ = User.objects.get_or_create(username=username)
+        user.first_name, user.last_name, user.email = first, last, f"{username}@example.com"
+        user.set_password(password)
+        user.save()
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        team[role] = user
+    japan.members.add(*team.values())
+    version = AgreementVersion.objects.active_for(japan)
+    if version is None:
+        marketing, sales = team["Marketing manager"], team["Sales manager"]
+        draft = agreement_draft_create(
+            user=marketing, now=signed_at, segment=japan, title="Enterprise Japan",
+            summary="Japanese business calendar and holidays; a higher bar for big accounts.",
+        )  # fmt: skip
+        agreement_change(
+            version_id=draft.pk, user=marketing, now=signed_at,
+            change=lambda content: threshold_set(calendar_set(content, CALENDAR_PRESETS["jp"]), 60),
+        )  # fmt: skip
+        agreement_propose(version_id=draft.pk, user=marketing, now=signed_at)
+        agreement_sign(version_id=draft.pk, user=marketing, now=signed_at, side=Side.MARKETING)
+        agreement_sign(version_id=draft.pk, user=sales, now=signed_at, side=Side.SALES)
+        version = AgreementVersion.objects.get(pk=draft.pk)
+    return DemoSegments(japan=japan, smb=smb, japan_agreement=version, created=created)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -11,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from alignment.names import full_name
 from leads.lifecycle import rules as life
 from sla.criteria import Evaluation
+from sla.models import Segment
 
 
 class State(models.TextChoices):
@@ -72,6 +75,20 @@ class LeadQuerySet(models.QuerySet["Lead"]):
     def due_for_rescore(self, *, now: datetime) -> LeadQuerySet:
         return self.filter(rescore_at__lte=now).exclude(state__in=CLOSED_STATES)
 
+    def in_segments(self, segments: Iterable[Any]) -> LeadQuerySet:
+        """Leads of these segments (sla.Segment; the default one also holds leads not yet placed)."""
+        owned = Q(pk__in=[])
+        for segment in segments:
+            owned |= segment.owns()
+        return self.filter(owned)
+
+    def in_segment_of(self, version: Any) -> LeadQuerySet:
+        """The leads an agreement version scores: its segment's (all leads when there are no segments)."""
+        segment = version.segment
+        if segment is None:
+            segment = Segment.objects.default()
+        return self.in_segments([segment]) if segment is not None else self
+
     def with_email(self, email: str) -> LeadQuerySet:
         return self.filter(email=normalise_email(email))
 
@@ -117,6 +134,10 @@ class Lead(models.Model):
     last_activity_at = models.DateTimeField(null=True, blank=True)
     mql_at = models.DateTimeField(null=True, blank=True, db_index=True)
     handoff_reason = models.CharField(max_length=500, blank=True, help_text=_("Why it became an MQL"))
+    segment = models.ForeignKey(
+        "sla.Segment", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text=_("The segment whose agreement scores it (empty: the default segment)"),
+    )  # fmt: skip
 
     # Hand-over to sales and its SLA clocks (business time, from the active agreement's terms)
     owner = models.ForeignKey(
@@ -265,6 +286,7 @@ class LeadEvent(models.Model):
         TIER = "tier", _("Tier")
         OWNER = "owner", _("Owner")
         MERGE = "merge", _("Merged")
+        SEGMENT = "segment", _("Segment")
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField()

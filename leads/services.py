@@ -268,7 +268,7 @@ def rows_about(lead: Lead) -> list[str]:
 
 
 def rescore_job_start(*, version: AgreementVersion, reason: str, now: datetime) -> RescoreJob:
-    total = Lead.objects.open().count()
+    total = Lead.objects.open().in_segment_of(version).count()
     job = RescoreJob.objects.create(
         agreement=version, reason=reason, total=total, created_at=now, heartbeat_at=now
     )
@@ -305,7 +305,8 @@ def _rescore_chunk(job_id: int, rules: Rules, now: datetime) -> bool:
         if job.status != RescoreJob.Status.RUNNING:
             return False
         chunk = leads_rescore_chunk(
-            leads=Lead.objects.exclude(state__in=CLOSED_STATES), rules=rules, now=now, after=job.cursor,
+            leads=Lead.objects.exclude(state__in=CLOSED_STATES).in_segment_of(rules.version),
+            rules=rules, now=now, after=job.cursor,
             size=RESCORE_CHUNK, reason="agreement activated",
         )  # fmt: skip
         if chunk.last_pk is None:

@@ -28,8 +28,12 @@ from leads.lifecycle import services as lifecycle_services
 from leads.models import HANDED_OVER_STATES, LONG_LATE, ImportJob, Lead, RescoreJob, SlaBreach, Tier
 from leads.presenters import clock_rows, clock_view, history_lines, why_view
 from leads.queue.assignment import rep_statuses
-from leads.scoring import active_rules
+from leads.scoping import lead_or_404, visible_leads
+from leads.scoring import Rules, active_rules
+from leads.segmenting import placement_of, segment_book
 from leads.tables import LeadListTable, QueueTable, keyset_table
+from sla.models import AgreementVersion
+from sla.services import in_user_segments
 
 QUEUE_ROLES = SALES | {Role.ADMIN, Role.MARKETING_MANAGER, Role.MARKETER}
 PER_PAGE = 25
@@ -44,11 +48,25 @@ def _calendar():
     return rules.terms.calendar if rules else None
 
 
-def _decorate(leads: Any, *, now) -> None:
-    calendar = _calendar()
+def _decorate(leads: Any, *, now, in_force: list[AgreementVersion] | None = None) -> None:
+    """Clocks in words, each in its own segment's business calendar (`in_force`: the active versions)."""
+    calendar = _calendar() if in_force is None else None
+    calendars = {v.segment_id: Rules.of(v).terms.calendar for v in in_force or []}
+    default = next((calendars[v.segment_id] for v in in_force or [] if _is_default(v)), None)
     for lead in leads:
-        lead.clock = clock_view(lead, now=now, calendar=calendar)
+        lead_calendar = calendar or calendars.get(lead.segment_id, default)
+        lead.clock = clock_view(lead, now=now, calendar=lead_calendar)
         lead.why = why_view(lead)
+
+
+def _is_default(version: AgreementVersion) -> bool:
+    return version.segment is None or version.segment.is_default
+
+
+def _segment_tabs(user: Any, in_force: list[AgreementVersion]) -> list[Any]:
+    """The segments to offer as queue tabs: those with an agreement in force that this user works in."""
+    segments = sorted({v.segment for v in in_force if v.segment}, key=lambda s: (s.position, s.pk))
+    return [s for s in segments if in_user_segments(user, s.pk)]
 
 
 def _choices() -> dict[str, list[str]]:
@@ -66,9 +84,10 @@ def _choices() -> dict[str, list[str]]:
     return cache.get_or_set("leads:queue-choices", compute, timeout=300)
 
 
-def queue_leads(params: Any, *, user: Any) -> tuple[QueueFilter, QuerySet[Lead]]:
+def queue_leads(params: Any, *, user: Any, segment: Any = None) -> tuple[QueueFilter, QuerySet[Lead]]:
     """The queue's rows for these URL parameters (tab, filters, search): every restriction in this one place."""
-    queryset = Lead.objects.in_queue().select_related("owner")
+    queryset = visible_leads(user, Lead.objects.in_queue().select_related("owner"))
+    queryset = queryset.in_segments([segment]) if segment is not None else queryset  # the segment tab
     filterset = QueueFilter(params, queryset=queryset, user=user, choices=_choices())
     return filterset, filterset.qs
 
@@ -78,7 +97,10 @@ def _queue_context(request: HtmxHttpRequest) -> dict[str, Any]:
     params = request.GET.copy()
     if params.get("tab") not in dict(TABS):
         params["tab"] = "all"
-    filterset, leads = queue_leads(params, user=request.user)
+    in_force = list(AgreementVersion.objects.filter(status="active").select_related("segment"))
+    segments = _segment_tabs(request.user, in_force)
+    segment = next((s for s in segments if str(s.pk) == params.get("segment")), None)
+    filterset, leads = queue_leads(params, user=request.user, segment=segment)
     keys, partitions = queue_order(params["tab"], now=now)
     can_manage = bool(user_roles(request.user) & {Role.SALES_MANAGER, Role.ADMIN})
     table = keyset_table(
@@ -91,9 +113,9 @@ def _queue_context(request: HtmxHttpRequest) -> dict[str, Any]:
         },
     )  # fmt: skip
     records = table.keyset.records
-    _decorate(records, now=now)
+    _decorate(records, now=now, in_force=in_force)
     hot_ids = [lead.pk for lead in records if lead.tier == Tier.HOT and lead.owner_id is None]
-    overdue = Lead.objects.in_queue().overdue(now=now)
+    overdue = visible_leads(request.user, Lead.objects.in_queue().overdue(now=now))
     counts = overdue.aggregate(
         overdue=Count("pk"), long_late=Count("pk", filter=Q(sla_due_at__lt=now - LONG_LATE))
     )
@@ -108,6 +130,8 @@ def _queue_context(request: HtmxHttpRequest) -> dict[str, Any]:
         "overdue_count": counts["overdue"],
         "long_late_count": counts["long_late"],
         "now": now,
+        "segments": segments,
+        "segment": segment,
     }
 
 
@@ -144,7 +168,7 @@ def _after_action(request: HtmxHttpRequest, *, ok: str = "", error: str = "") ->
 @role_required(Role.REP)
 @require_POST
 def claim(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    lead = get_object_or_404(Lead, pk=pk)
+    lead = lead_or_404(request.user, pk)
     try:
         queue_services.lead_claim(lead_id=lead.pk, rep=request.user, now=timezone.now())
     except LeadError as error:
@@ -157,7 +181,7 @@ def claim(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @role_required(SALES | {Role.ADMIN})
 @require_POST
 def release(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    lead = get_object_or_404(Lead, pk=pk)
+    lead = lead_or_404(request.user, pk)
     try:
         queue_services.lead_release(lead_id=lead.pk, user=request.user, now=timezone.now())
     except LeadError as error:
@@ -168,7 +192,7 @@ def release(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.SALES_MANAGER, Role.ADMIN)
 @require_http_methods(["GET", "POST"])
 def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    lead = get_object_or_404(Lead.objects.select_related("owner"), pk=pk)
+    lead = lead_or_404(request.user, pk, Lead.objects.select_related("owner"))
     if request.method == "GET":
         # every rep, marked when away, off hours or over capacity (a manager may still choose them)
         reps = rep_statuses(now=timezone.now())
@@ -180,6 +204,10 @@ def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         rep = User.objects.get(pk=int(request.POST.get("rep", "0")))
     except (ValueError, User.DoesNotExist):
         return _after_action(request, error=_("Choose a rep to assign the lead to."))
+    if not in_user_segments(rep, lead.segment_id):
+        return _after_action(
+            request, error=_("%(rep)s does not work in this lead's segment.") % {"rep": person_name(rep)}
+        )
     try:
         queue_services.lead_assign(lead_id=lead.pk, rep=rep, by=request.user, now=timezone.now())
     except LeadError as error:
@@ -205,7 +233,9 @@ def my_day(request: HtmxHttpRequest) -> HttpResponse:
     missed = SlaBreach.objects.filter(
         owner=request.user, detected_at__gte=now - timedelta(days=7)
     ).select_related("lead")[:50]
-    unassigned_hot = Lead.objects.in_queue().filter(owner__isnull=True, tier=Tier.HOT).count()
+    unassigned_hot = (
+        visible_leads(request.user, Lead.objects.in_queue()).filter(owner__isnull=True, tier=Tier.HOT).count()
+    )
     return render(
         request,
         "leads/my_day.html",
@@ -222,7 +252,7 @@ def my_day(request: HtmxHttpRequest) -> HttpResponse:
 @role_required(ALL_ROLES)
 @require_GET
 def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    lead = get_object_or_404(Lead.objects.select_related("owner", "scored_with"), pk=pk)
+    lead = lead_or_404(request.user, pk, Lead.objects.select_related("owner", "scored_with"))
     now = timezone.now()
     _decorate([lead], now=now)
     activities = lead.activities.order_by("-occurred_at")[:100]
@@ -240,6 +270,7 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "b": lead.evaluation,
             "now": now,
             "clock_rows": clock_rows(lead, now=now),
+            "placement": placement_of(lead, segment_book()),
             "can_claim": Role.REP in user_roles(request.user)
             and lead.owner_id is None
             and lead.state == "mql",
@@ -283,7 +314,7 @@ def resume(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _waiting_action(request: HttpRequest, pk: int, service: Any, ok: str) -> HttpResponse:
-    lead = get_object_or_404(Lead, pk=pk)
+    lead = lead_or_404(request.user, pk)
     if not _may_pause(request.user, lead):
         messages.error(
             request, "Only the lead's owner or a sales manager can do this while the lead is with sales."
@@ -358,7 +389,7 @@ def lead_list(request: HtmxHttpRequest) -> HttpResponse:
         ),
         timeout=300,
     )
-    queryset = Lead.objects.select_related("owner")
+    queryset = visible_leads(request.user, Lead.objects.select_related("owner"))
     filterset = LeadListFilter(request.GET, queryset=queryset, sources=sources)
     if filterset.is_bound and not filterset.is_valid():
         # A hand-edited URL (import_job=abc): say so rather than fail

@@ -231,6 +231,12 @@ def threshold_set(content: dict[str, Any], threshold: int) -> dict[str, Any]:
     return content
 
 
+def calendar_set(content: dict[str, Any], calendar: dict[str, Any]) -> dict[str, Any]:
+    """Replace the business calendar's settings (e.g. a preset of sla.forms.CALENDAR_PRESETS) in one go."""
+    content["terms"]["calendar"] = {**content["terms"]["calendar"], **calendar}
+    return content
+
+
 def rule_add(content: dict[str, Any], section: str, rule: dict[str, Any]) -> dict[str, Any]:
     rule = {**rule, "id": new_rule_id(content, section)}
     content["mql"].setdefault(section, []).append(rule)

@@ -4,12 +4,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from sla.exceptions import SignedVersionImmutable
+from sla.segments import SegmentError, conditions_from
 
 
 class Status(models.TextChoices):
@@ -28,15 +31,108 @@ class Side(models.TextChoices):
     SALES = "sales", _("Sales")
 
 
+TEAM_PREFIX = "Segment: "  # a segment's team is the Django group of this name + the segment's name
+
+
+class SegmentQuerySet(models.QuerySet["Segment"]):
+    def default(self) -> Segment | None:
+        return self.filter(is_default=True).first()
+
+    def ensure_default(self) -> Segment:
+        """The default segment (migration sla 0003 creates it; a flushed test database may have lost it)."""
+        return self.default() or self.create(
+            name="All leads", description="Every lead no other segment takes.", position=1000, is_default=True
+        )
+
+
+class Segment(models.Model):
+    """A part of the funnel (a region, a company size, a product line) with its own agreement, team and queue.
+
+    A lead belongs to the first segment, in `position` order, whose conditions all hold on its attributes; the
+    default segment (exactly one) takes every lead no other segment takes. `sla.segments.place` decides.
+    A version or lead whose segment is empty belongs to the default segment.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=100, help_text=_("Precedence: lower is tried first"))
+    is_default = models.BooleanField(default=False)
+    conditions = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_('All must hold, e.g. [{"field": "country", "op": "equals", "value": "Japan"}]'),
+    )
+    team = models.OneToOneField(
+        Group,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="segment",
+        help_text=_("Its reps and managers: the members of this group (made with the segment)"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SegmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="sla_one_default_segment"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Its team is the Django group "Segment: <name>" (users join it in the admin or with `members.add`)."""
+        if self.team_id is None:
+            self.team = Group.objects.get_or_create(name=f"{TEAM_PREFIX}{self.name}")[0]
+        elif self.team.name != f"{TEAM_PREFIX}{self.name}":
+            self.team.name = f"{TEAM_PREFIX}{self.name}"
+            self.team.save(update_fields=["name"])
+        super().save(*args, **kwargs)
+
+    @property
+    def members(self) -> Any:
+        """The segment's reps and managers (its team group's users): `segment.members.add(user)`."""
+        return self.team.user_set
+
+    def clean(self) -> None:
+        try:
+            conditions_from(self.conditions)
+        except SegmentError as error:
+            raise ValidationError({"conditions": str(error)}) from error
+
+    def owns(self, prefix: str = "segment") -> Q:
+        """Q for rows (leads, versions) of this segment: the default one also owns rows with no segment."""
+        own = Q(**{f"{prefix}_id": self.pk})
+        return own | Q(**{f"{prefix}__isnull": True}) if self.is_default else own
+
+
 class AgreementQuerySet(models.QuerySet["AgreementVersion"]):
     def active(self) -> AgreementVersion | None:
-        return self.filter(status=Status.ACTIVE).first()
+        """The default segment's active version (the one agreement of an install with a single segment)."""
+        return (
+            self.filter(status=Status.ACTIVE)
+            .filter(Q(segment__isnull=True) | Q(segment__is_default=True))
+            .first()
+        )
+
+    def active_for(self, segment: Segment | None) -> AgreementVersion | None:
+        if segment is None:
+            return self.active()
+        return self.filter(segment.owns(), status=Status.ACTIVE).first()
+
+    def of_segment(self, segment: Segment | None) -> AgreementQuerySet:
+        return self.filter(segment.owns()) if segment is not None else self
 
     def open_drafts(self) -> AgreementQuerySet:
         return self.filter(status__in=[Status.DRAFT, Status.PROPOSED])
 
     def with_people(self) -> AgreementQuerySet:
-        return self.select_related("created_by", "based_on")
+        return self.select_related("created_by", "based_on", "segment")
 
 
 class AgreementVersion(models.Model):
@@ -49,6 +145,14 @@ class AgreementVersion(models.Model):
     content = models.JSONField()
     content_hash = models.CharField(max_length=64, help_text=_("SHA-256 of the canonical content."))
     based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    segment = models.ForeignKey(
+        Segment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="versions",
+        help_text=_("The leads this agreement scores (empty: the default segment)"),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -64,7 +168,12 @@ class AgreementVersion(models.Model):
         ordering = ["-number"]
         constraints = [
             models.UniqueConstraint(
-                fields=["status"], condition=Q(status="active"), name="sla_one_active_version"
+                fields=["status"],
+                condition=Q(status="active", segment__isnull=True),
+                name="sla_one_active_version",
+            ),
+            models.UniqueConstraint(
+                fields=["segment"], condition=Q(status="active"), name="sla_one_active_version_per_segment"
             ),
         ]
 

@@ -12,11 +12,11 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from alignment.audit import audit_record
-from alignment.roles import ROLE_LABELS, Role, user_roles
+from alignment.roles import ROLE_LABELS, Role, user_group_names, user_roles
 from sla import content as agreement_content
 from sla.diff import content_hash, diff_content
 from sla.exceptions import AgreementError, AgreementLocked, SignatureRefused
-from sla.models import AgreementVersion, Comment, Side, Signature, Status
+from sla.models import TEAM_PREFIX, AgreementVersion, Comment, Segment, Side, Signature, Status
 from sla.signals import agreement_activated
 
 SIDE_ROLE = {Side.MARKETING: Role.MARKETING_MANAGER, Side.SALES: Role.SALES_MANAGER}
@@ -26,6 +26,32 @@ EDITOR_ROLES = frozenset({Role.MARKETER, Role.MARKETING_MANAGER, Role.SALES_MANA
 def signing_sides(user: Any) -> list[Side]:
     roles = user_roles(user)
     return [side for side, role in SIDE_ROLE.items() if role in roles]
+
+
+def segment_scope(user: Any) -> list[Segment] | None:
+    """The segments a user works in, or None for all of them: an admin, or a member of no segment (a one-team
+    install works as before segments existed)."""
+    if Role.ADMIN in user_roles(user):
+        return None
+    teams = {name for name in user_group_names(user) if name.startswith(TEAM_PREFIX)}
+    if not teams:  # no extra query for everyone who is in no team
+        return None
+    cached = getattr(user, "_alignment_segments", None)
+    if cached is None or cached[0] != teams:
+        cached = (teams, list(Segment.objects.filter(team__name__in=teams)) or None)
+        user._alignment_segments = cached
+    return cached[1]
+
+
+def in_user_segments(user: Any, segment_id: int | None) -> bool:
+    """Whether this user works in the segment (None: the default segment)."""
+    scope = segment_scope(user)
+    return scope is None or any(s.pk == segment_id or (segment_id is None and s.is_default) for s in scope)
+
+
+def require_segment_member(user: Any, segment: Segment | None) -> None:
+    if segment is not None and not in_user_segments(user, segment.pk):
+        raise AgreementError(f"You do not work in the segment “{segment.name}”.")
 
 
 def _next_number() -> int:
@@ -53,11 +79,14 @@ def _require_editor(user: Any) -> None:
 
 @transaction.atomic
 def agreement_draft_create(
-    *, user: Any, now: datetime, title: str = "", summary: str = ""
+    *, user: Any, now: datetime, title: str = "", summary: str = "", segment: Segment | None = None
 ) -> AgreementVersion:
-    """Start a draft as a copy of the active version (or of the starter agreement when none is active)."""
+    """Start a draft for a segment (default: the default one) as a copy of its active version (or of the
+    starter agreement when none is active)."""
     _require_editor(user)
-    active = AgreementVersion.objects.active()
+    segment = segment or Segment.objects.default()
+    require_segment_member(user, segment)
+    active = AgreementVersion.objects.active_for(segment)
     content = copy.deepcopy(active.content) if active else agreement_content.starter_content()
     number = _next_number()
     version = AgreementVersion.objects.create(
@@ -68,6 +97,7 @@ def agreement_draft_create(
         content=content,
         content_hash=content_hash(content),
         based_on=active,
+        segment=segment,
         created_by=user,
         created_at=now,
         updated_at=now,
@@ -171,6 +201,8 @@ def agreement_sign(
             _("Version %(number)s is %(status)s: only a proposed version can be signed.")
             % {"number": version.number, "status": str(version.get_status_display()).lower()}
         )
+    if not in_user_segments(user, version.segment_id):
+        raise SignatureRefused(_("Only the managers of this agreement's segment sign it."))
     sides = signing_sides(user)
     if side is None:
         if len(sides) != 1:
@@ -205,7 +237,9 @@ def agreement_sign(
 
 
 def _activate(version: AgreementVersion, *, user: Any, now: datetime) -> None:
-    previous = AgreementVersion.objects.select_for_update().filter(status=Status.ACTIVE).first()
+    segment = version.segment or Segment.objects.default()
+    previous = AgreementVersion.objects.select_for_update().filter(status=Status.ACTIVE)
+    previous = (previous.filter(segment.owns()) if segment else previous).exclude(pk=version.pk).first()
     if previous:
         previous.status, previous.superseded_at = Status.SUPERSEDED, now
         previous.save(update_fields=["status", "superseded_at"])

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -21,7 +22,7 @@ from sla import services, wording
 from sla.diff import diff_content
 from sla.exceptions import AgreementError, InvalidContent
 from sla.forms import ACTIVITY_TYPES, LEAD_FIELDS, PART_FORMS, RULE_FORMS, CommentForm, DetailsForm
-from sla.models import AgreementVersion, Side, Status
+from sla.models import AgreementVersion, Segment, Side, Status
 from sla.tables import VersionTable
 
 EDITORS = services.EDITOR_ROLES
@@ -41,14 +42,26 @@ class HtmxHttpRequest(HttpRequest):
 
 
 def _visible_versions(user: Any):
-    queryset = AgreementVersion.objects.with_people()
+    queryset = AgreementVersion.objects.with_people().select_related("segment")
+    scope = services.segment_scope(user)
+    if scope is not None:
+        queryset = queryset.filter(_owned(scope))
     if user_roles(user) & READERS_OF_DRAFTS:
         return queryset
     return queryset.filter(status__in=[Status.ACTIVE, Status.SUPERSEDED])
 
 
+def _owned(segments: list[Segment]) -> Q:
+    owned = Q(pk__in=[])
+    for segment in segments:
+        owned |= segment.owns()
+    return owned
+
+
 def _get_version(request: HtmxHttpRequest, pk: int) -> AgreementVersion:
     version = get_object_or_404(AgreementVersion.objects.with_people(), pk=pk)
+    if not services.in_user_segments(request.user, version.segment_id):
+        raise Http404("No agreement of yours has this number.")
     if (
         version.status not in (Status.ACTIVE, Status.SUPERSEDED)
         and not user_roles(request.user) & READERS_OF_DRAFTS
@@ -112,11 +125,41 @@ def _version_context(request: HtmxHttpRequest, version: AgreementVersion) -> dic
     }
 
 
+def _segments_of(user: Any) -> list[Segment]:
+    scope = services.segment_scope(user)
+    return list(Segment.objects.all()) if scope is None else scope
+
+
+def _chosen(segments: list[Segment], value: Any) -> Segment | None:
+    """The segment asked for (a `segment` parameter) among the user's; else the first of theirs (the default
+    segment for everyone who works across all)."""
+    wanted = next((s for s in segments if str(s.pk) == str(value)), None)
+    return wanted or next((s for s in segments if s.is_default), None) or (segments[0] if segments else None)
+
+
 @role_required(ALL_ROLES)
 @require_GET
 def active(request: HtmxHttpRequest) -> HttpResponse:
-    version = AgreementVersion.objects.active()
-    context: dict[str, Any] = {"can_start_draft": bool(user_roles(request.user) & EDITORS)}
+    """The agreement in force in one segment (a `segment` parameter; else the default), with a tab per segment."""
+    in_force = [
+        v
+        for v in AgreementVersion.objects.filter(status=Status.ACTIVE).select_related("segment")
+        if services.in_user_segments(request.user, v.segment_id)
+    ]
+    wanted = request.GET.get("segment", "")
+    version = next((v for v in in_force if str(v.segment_id) == wanted), None)
+    segment = version.segment if version else None
+    if version is None and wanted:  # a segment with no agreement yet: its first draft starts here
+        segment = next((s for s in _segments_of(request.user) if str(s.pk) == wanted), None)
+    if segment is None and version is None:
+        version = next((v for v in in_force if v.segment is None or v.segment.is_default), None)
+        version = version or (in_force[0] if in_force else None)
+        segment = version.segment if version else None
+    context: dict[str, Any] = {
+        "can_start_draft": bool(user_roles(request.user) & EDITORS),
+        "segments": sorted({v.segment for v in in_force if v.segment}, key=lambda s: (s.position, s.pk)),
+        "segment": segment,
+    }
     if version:
         context.update(_version_context(request, version))
         context["can_edit"] = False
@@ -151,8 +194,9 @@ def version_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @role_required(EDITORS)
 @require_POST
 def draft_create(request: HtmxHttpRequest) -> HttpResponse:
+    segment = _chosen(_segments_of(request.user), request.POST.get("segment"))
     try:
-        version = services.agreement_draft_create(user=request.user, now=timezone.now())
+        version = services.agreement_draft_create(user=request.user, now=timezone.now(), segment=segment)
     except AgreementError as error:
         messages.error(request, str(error))
         return redirect("sla:versions")
@@ -405,7 +449,7 @@ def diff(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         except (ValueError, AgreementVersion.DoesNotExist):
             raise Http404(_("No such version to compare with.")) from None
     else:
-        against = version.based_on or AgreementVersion.objects.active()
+        against = version.based_on or AgreementVersion.objects.active_for(version.segment)
         if against and against.pk == version.pk:
             against = None
     changes = diff_content(against.content, version.content) if against else []

@@ -133,3 +133,95 @@ def test_admin_site_is_for_the_admin_role_only(role_users, login):
             assert response.status_code == 200, role
         else:
             assert response.status_code == 302, role
+
+
+# The object-level dimension: URLs whose `pk` is a lead or an agreement version. A user working in one segment
+# gets 403 or 404 on another segment's lead, agreement and queue, for every role and every such URL.
+OBJECT_MODULES = {"sla.views", "leads.views", "feedback.views"}
+OBJECT_EXTRA = {"feedback:whatif", "feedback:whatif_segments", "feedback:capacity"}
+NOT_A_LEAD_OR_AGREEMENT = {"leads:rescore_retry"}
+
+
+def _object_urls() -> list[tuple[str, URLPattern]]:
+    return [
+        (name, pattern)
+        for name, pattern in _walk(get_resolver().url_patterns)
+        if "pk" in pattern.pattern.converters
+        and (pattern.callback.__module__ in OBJECT_MODULES or name in OBJECT_EXTRA)
+        and name not in NOT_A_LEAD_OR_AGREEMENT
+    ]
+
+
+@pytest.fixture
+def other_segment(samples):
+    """Segment B (country Japan) with a draft agreement and an MQL lead, both with the same pk."""
+    from leads.models import Lead
+    from sla.diff import content_hash
+    from sla.models import AgreementVersion, Segment
+
+    segment = Segment.objects.create(
+        name="B", position=1, conditions=[{"field": "country", "op": "equals", "value": "Japan"}]
+    )
+    active = AgreementVersion.objects.get(pk=samples["pk"])
+    pk = samples["pk"] + 100
+    now = timezone.now()
+    AgreementVersion.objects.create(
+        pk=pk, number=pk, title="B's draft", status="draft", content=active.content,
+        content_hash=content_hash(active.content), segment=segment, created_at=now, updated_at=now,
+    )  # fmt: skip
+    Lead.objects.create(
+        pk=pk, email="b@example.jp", last_name="Sato", country="Japan", segment=segment, state="mql", tier="hot",
+        created_at=now, updated_at=now,
+    )  # fmt: skip
+    return segment, pk
+
+
+def test_every_lead_and_agreement_url_refuses_another_segments_object(
+    role_users, samples, other_segment, login
+):
+    from sla.models import Segment
+
+    segment_b, b_pk = other_segment
+    default = Segment.objects.ensure_default()
+    # given every role but Admin working in the default segment only
+    for role, user in role_users.items():
+        if role is not Role.ADMIN:
+            default.members.add(user)
+    urls = _object_urls()
+    assert {"leads:detail", "sla:version", "sla:sign", "feedback:win", "feedback:whatif"} <= {
+        n for n, _ in urls
+    }
+    failures = []
+    for name, pattern in urls:
+        url = reverse(name, kwargs={**_sample_kwargs(pattern, samples), "pk": b_pk})
+        for role, user in role_users.items():
+            if role is Role.ADMIN:
+                continue
+            client = login(user)
+            # when they open (GET) and act on (POST) segment B's object
+            codes = [client.get(url).status_code, client.post(url).status_code]
+            # then it is refused: 404 (not theirs) or 403 (not their role), 405 only for the method the URL
+            # does not take; never a 2xx or 3xx
+            if not set(codes) <= {403, 404, 405} or codes == [405, 405]:
+                failures.append(f"{role.value} GET/POST {url}: {codes}")
+    assert failures == []
+
+
+def test_a_segments_queue_and_agreement_list_hide_another_segments(role_users, samples, other_segment, login):
+    from sla.models import Segment
+
+    segment_b, b_pk = other_segment
+    default = Segment.objects.ensure_default()
+    rep, manager = role_users[Role.REP], role_users[Role.SALES_MANAGER]
+    default.members.add(rep, manager)
+    # when the rep asks for B's queue by its id, and the manager lists agreements
+    queue = login(rep).get(reverse("leads:queue"), {"segment": segment_b.pk}).content.decode()
+    versions = login(manager).get(reverse("sla:versions")).content.decode()
+    # then B's lead and B's draft are not there
+    b_link = f'href="{reverse("leads:detail", args=[b_pk])}"'
+    assert b_link not in queue
+    assert "B&#x27;s draft" not in versions and "B's draft" not in versions
+    # while the Admin (every segment) sees both
+    admin = login(role_users[Role.ADMIN])
+    assert b_link in admin.get(reverse("leads:queue")).content.decode()
+    assert b_link in admin.get(reverse("leads:queue"), {"segment": segment_b.pk}).content.decode()

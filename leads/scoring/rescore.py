@@ -22,7 +22,8 @@ from leads.models import Activity, Lead, LeadEvent, Tier
 from leads.normalise import LEAD_FIELDS, lead_attributes
 from leads.queue.assignment import lead_assign_round_robin
 from leads.queue.clocks import stamp_clocks
-from leads.rules import Rules, active_rules
+from leads.rules import Rules
+from leads.segmenting import lead_place, segment_book
 from leads.signals import lead_became_hot, leads_handed_over
 from sla.criteria import Activity as Fact
 from sla.criteria import Evaluation, MqlCriteria, evaluate
@@ -31,7 +32,7 @@ SCORE_FIELDS = [
     "state", "tier", "score", "fit_score", "engagement_score", "breakdown", "scored_with", "scored_at",
     "rescore_at", "last_activity_at", "mql_at", "handoff_reason", "claim_due_at", "first_contact_due_at", "accept_due_at",
     "outcome_due_at", "sla_clock", "sla_due_at", "next_sla_check_at", "updated_at", "owner", "claimed_at", "first_contact_at", "decided_at",
-    "outcome_at", "status_update_due_at", "paused_at",
+    "outcome_at", "status_update_due_at", "paused_at", "segment",
 ]  # fmt: skip
 DEADLINE_FIELDS = {
     "claim": "claim_due_at",
@@ -108,16 +109,19 @@ def leads_rescore(
     Rows are locked in primary-key order, so two ingest batches touching the same leads never interleave.
     Hot leads are announced after commit.
     """
-    rules = rules or active_rules()
+    given = rules
     ids = sorted(set(lead_ids))
     result = RescoreResult()
     if not ids:
         return result
+    book = segment_book()  # each lead's segment decides its agreement (leads.segmenting)
     with transaction.atomic():
         leads = _locked(ids, rules)
         facts = facts_for(ids)
         events: list[LeadEvent] = []
+        auto_assign: list[int] = []
         for lead in leads:
+            rules = lead_place(lead, book, given=given, now=now, events=events)
             lead_facts = facts.get(lead.pk, [])
             lead.last_activity_at = max((f.occurred_at for f in lead_facts), default=lead.last_activity_at)
             if rules is None:
@@ -129,6 +133,8 @@ def leads_rescore(
                 lead, evaluation, rules, now, reason, result, may_hand_over=may_hand_over
             )
             result.scored += 1
+            if rules.terms.auto_assign and result.became_mql and result.became_mql[-1] == lead.pk:
+                auto_assign.append(lead.pk)
         _write_back(leads)
         LeadEvent.objects.bulk_create(events, batch_size=1000)
         if result.became_mql:
@@ -137,8 +143,8 @@ def leads_rescore(
             leads_handed_over.send(
                 sender=Lead, lead_ids=result.became_mql, hand_over_ids=[h.pk for h in hand_overs], at=now
             )
-        if rules is not None and rules.terms.auto_assign and result.became_mql:
-            _auto_assign(result.became_mql, now)
+        if auto_assign:
+            _auto_assign(auto_assign, now)
         if result.became_hot:
             lead_became_hot.send(sender=Lead, lead_ids=result.became_hot, at=now)
     return result

@@ -10,7 +10,7 @@ from alignment.demo import ensure_demo_users
 from alignment.roles import Role
 from feedback.demo import demo_cycles_generate
 from feedback.reasons import ensure_default_reasons
-from leads.demo import demo_leads_generate
+from leads.demo import JAPAN_COUNTRIES, JAPAN_TEAM, demo_leads_generate, demo_segments_ensure
 from leads.demo_recent import demo_recent_work
 from leads.models import Lead
 from leads.scoring import Rules
@@ -23,6 +23,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--leads", type=int, default=400, help="How many demo leads to generate (first run only)"
+        )
+        parser.add_argument(
+            "--segments",
+            action="store_true",
+            help="Also two segments: Enterprise Japan (own agreement, calendar, team, leads) and SMB global",
         )
 
     def handle(self, *args, **options) -> None:
@@ -39,6 +44,15 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Agreement: v{version.number} · {version.title} ({version.get_status_display().lower()})"
         )
+        segments = None
+        if options["segments"]:
+            segments = demo_segments_ensure(
+                now=timezone.now(), signed_at=timezone.now() - timedelta(days=200)
+            )
+            self.stdout.write(
+                f"Segments: {segments.japan.name} (v{segments.japan_agreement.number}, Japanese calendar), "
+                f"{segments.smb.name} (the default)"
+            )
         if Lead.objects.exists():
             self.stdout.write(
                 f"Leads: {Lead.objects.count():,} already there (demo leads are generated once)."
@@ -48,11 +62,19 @@ class Command(BaseCommand):
             result = demo_leads_generate(
                 rules=Rules.of(version), now=timezone.now(), reps=reps, count=options["leads"]
             )
+            if segments is not None:
+                japan = demo_leads_generate(
+                    rules=Rules.of(segments.japan_agreement), now=timezone.now(),
+                    count=max(20, options["leads"] // 8), reps=list(User.objects.filter(username="jp-rep")),
+                    countries=JAPAN_COUNTRIES, min_employees=500, segment=segments.japan, tag="jp", seed=81,
+                )  # fmt: skip
+                self.stdout.write(f"Enterprise Japan: {japan.leads:,} leads, {japan.mqls:,} MQLs")
             self.stdout.write(
                 f"Leads: {result.leads:,} generated, {result.activities:,} activities, {result.mqls:,} MQLs"
             )
             self.stdout.write(f"Hand-overs: {demo_cycles_generate():,} cycles with what sales did")
-            reps = list(User.objects.filter(groups__name=Role.REP.value).order_by("pk"))
+            reps = User.objects.filter(groups__name=Role.REP.value).order_by("pk")
+            reps = list(reps.filter(groups=segments.smb.team) if segments is not None else reps)
             recent = demo_recent_work(reps=reps, now=timezone.now())
             self.stdout.write(
                 f"Today: {recent.claimed} fresh leads claimed across {len(reps)} reps, {recent.waiting} hot leads "
@@ -61,3 +83,5 @@ class Command(BaseCommand):
         self.stdout.write("Demo users (username / password / role):")
         for demo in users:
             self.stdout.write(f"  {demo.username:<18} {demo.password:<22} {demo.role.value}")
+        for username, password, _first, _last, role in JAPAN_TEAM if segments is not None else ():
+            self.stdout.write(f"  {username:<18} {password:<22} {role} (Enterprise Japan)")

@@ -1,0 +1,122 @@
+"""The trend and the capacity plan per segment, and overall."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from alignment.roles import Role
+from feedback.models import Cycle
+from feedback.trend import capacity_plan, trend_for
+from leads.scoring import leads_rescore
+from sla.agreement import Agreement
+from sla.content import threshold_set
+from sla.models import AgreementVersion, Segment, Side
+from sla.services import agreement_change, agreement_draft_create, agreement_propose, agreement_sign
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def japan(db, agreement, marketing_manager, sales_manager):
+    Segment.objects.ensure_default()
+    segment = Segment.objects.create(
+        name="Enterprise Japan", position=10,
+        conditions=[{"field": "country", "op": "equals", "value": "Japan"},
+                    {"field": "employees", "op": "gte", "value": 500}],
+    )  # fmt: skip
+    now = timezone.now() - timedelta(days=40)
+    draft = agreement_draft_create(user=marketing_manager, now=now, segment=segment, title="Japan")
+    agreement_change(
+        version_id=draft.pk, user=marketing_manager, now=now, change=lambda c: threshold_set(c, 5)
+    )
+    agreement_propose(version_id=draft.pk, user=marketing_manager, now=now)
+    agreement_sign(version_id=draft.pk, user=marketing_manager, now=now, side=Side.MARKETING)
+    agreement_sign(version_id=draft.pk, user=sales_manager, now=now, side=Side.SALES)
+    return segment
+
+
+@pytest.fixture
+def handed_over(japan, make_lead, django_capture_on_commit_callbacks):
+    """This month: two Japanese enterprise hand-overs, one SMB hand-over."""
+    now = timezone.now()
+    demo = [("demo_request", now - timedelta(minutes=5), {})]
+    leads = [
+        make_lead(now=now, country="Japan", employees=900, seniority="director", activities=demo),
+        make_lead(now=now, country="Japan", employees=5000, seniority="director", activities=demo),
+        make_lead(now=now, country="UK", employees=40, seniority="director", activities=demo),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):  # cycles open after the hand-over commits
+        leads_rescore(lead_ids=[lead.pk for lead in leads], now=now)
+    assert Cycle.objects.count() == 3
+    return now
+
+
+def test_the_trend_counts_each_segments_hand_overs_and_their_sum_overall(japan, handed_over, agreement):
+    month = handed_over.date()
+    default = Segment.objects.default()
+    japan_month = trend_for(month, 1, japan).months[0]
+    smb_month = trend_for(month, 1, default).months[0]
+    overall = trend_for(month, 1).months[0]
+    assert (japan_month.delivered, smb_month.delivered, overall.delivered) == (2, 1, 3)
+    japan_version = AgreementVersion.objects.active_for(japan)
+    assert japan_month.version == japan_version.number and smb_month.version == agreement.number
+    commitment = Agreement.of(agreement).terms.marketing.mql_per_month
+    assert overall.committed == 2 * commitment == japan_month.committed + smb_month.committed
+
+
+def test_the_capacity_plan_of_a_segment_counts_its_own_team(japan, handed_over, make_user):
+    # given one rep in Enterprise Japan's team and two others in no team
+    japan_rep = make_user(Role.REP, username="suzuki")
+    japan.members.add(japan_rep)
+    make_user(Role.REP, username="other1")
+    make_user(Role.REP, username="other2")
+    version = AgreementVersion.objects.active_for(japan)
+    # when planned for Japan, then only its rep's capacity counts; overall, every rep's
+    assert capacity_plan(now=handed_over, version=version, segment=japan).reps == 1
+    assert capacity_plan(now=handed_over, version=version).reps == 3
+
+
+def test_a_segment_manager_sees_and_exports_only_their_segments_trend(japan, handed_over, make_user, login):
+    manager = make_user(Role.SALES_MANAGER, username="tanaka")
+    japan.members.add(manager)
+    client = login(manager)
+    month = f"{handed_over:%Y-%m}"
+    # when they open the trend, then it is Enterprise Japan's
+    page = client.get(reverse("feedback:trend"), {"to": month, "months": 1}).content.decode()
+    assert 'id="trend-segment">Enterprise Japan<' in page and "All segments" not in page
+    # and the CSV counts Japan's two hand-overs
+    body = client.get(reverse("feedback:trend_csv"), {"to": month, "months": 1, "segment": japan.pk})
+    rows = list(csv.reader(io.StringIO(body.content.decode())))
+    assert rows[1][rows[0].index(next(h for h in rows[0] if "delivered" in h.lower()))] == "2"
+    # while another segment's trend is not theirs
+    other = Segment.objects.default().pk
+    assert client.get(reverse("feedback:trend"), {"segment": other}).status_code == 404
+
+
+def test_the_what_if_counts_the_open_leads_that_would_change_segment(
+    japan, make_lead, login, marketing_manager
+):
+    from leads.models import Lead
+
+    # given two Japanese enterprise leads stored in the default segment (scored before Japan's conditions fit)
+    now = timezone.now()
+    leads = [
+        make_lead(now=now, country="Japan", employees=900),
+        make_lead(now=now, country="UK", employees=9),
+    ]
+    default = Segment.objects.default()
+    Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(segment=default)
+    version = AgreementVersion.objects.active_for(japan)
+    # when the what-if's segment part is opened for Japan's agreement
+    page = (
+        login(marketing_manager).get(reverse("feedback:whatif_segments", args=[version.pk])).content.decode()
+    )
+    # then it counts one lead moving from the default segment to Enterprise Japan
+    assert "<strong>1</strong> open lead would change segment" in page
+    assert f'<td>{default.name}</td><td>Enterprise Japan</td><td class="num">1</td>' in page
