@@ -30,8 +30,9 @@ from sla.models import AgreementVersion
 LIST_LIMIT = 25
 
 
-def _open_leads() -> Any:
-    return Lead.objects.exclude(state__in=CLOSED_STATES)
+def _open_leads(draft: AgreementVersion) -> Any:
+    """The open leads the draft would score: its segment's."""
+    return Lead.objects.in_segment_of(draft).exclude(state__in=CLOSED_STATES)
 
 
 def current_leads(
@@ -42,12 +43,12 @@ def current_leads(
     reason = can_express(draft_criteria) or (can_express(active_criteria) if active_criteria else None)
     if reason:
         return {"expressible": False, "reason": reason}
-    draft_rows = annotate_evaluation(_open_leads(), criteria=draft_criteria, now=now).values_list(
+    draft_rows = annotate_evaluation(_open_leads(draft), criteria=draft_criteria, now=now).values_list(
         "pk", "sql_is_mql", "sql_tier", "sql_total"
     )
     draft_eval = {pk: (is_mql, tier, total) for pk, is_mql, tier, total in draft_rows}
     if active_criteria:
-        active_rows = annotate_evaluation(_open_leads(), criteria=active_criteria, now=now).values_list(
+        active_rows = annotate_evaluation(_open_leads(draft), criteria=active_criteria, now=now).values_list(
             "pk", "sql_is_mql", "sql_tier", "sql_total"
         )
         active_eval = {pk: (is_mql, tier, total) for pk, is_mql, tier, total in active_rows}
@@ -101,7 +102,7 @@ def _backtest(draft: AgreementVersion, active: AgreementVersion | None, *, now: 
 
 
 def whatif_for(draft: AgreementVersion, *, now: datetime) -> dict[str, Any]:
-    active = AgreementVersion.objects.active()
+    active = AgreementVersion.objects.active_for(draft.segment)
     draft_agreement = Agreement.of(draft)
     active_agreement = Agreement.of(active) if active else None
     try:
