@@ -28,8 +28,9 @@ from leads.lifecycle import services as lifecycle_services
 from leads.models import HANDED_OVER_STATES, LONG_LATE, ImportJob, Lead, RescoreJob, SlaBreach, Tier
 from leads.presenters import clock_rows, clock_view, history_lines, why_view
 from leads.queue.assignment import rep_statuses
+from leads.rules import rules_for
 from leads.scoping import lead_or_404, visible_leads
-from leads.scoring import Rules, active_rules
+from leads.scoring import Rules
 from leads.segmenting import placement_of, segment_book
 from leads.tables import LeadListTable, QueueTable, keyset_table
 from sla.models import AgreementVersion
@@ -43,18 +44,15 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def _calendar():
-    rules = active_rules()
-    return rules.terms.calendar if rules else None
-
-
 def _decorate(leads: Any, *, now, in_force: list[AgreementVersion] | None = None) -> None:
-    """Clocks in words, each in its own segment's business calendar (`in_force`: the active versions)."""
-    calendar = _calendar() if in_force is None else None
-    calendars = {v.segment_id: Rules.of(v).terms.calendar for v in in_force or []}
-    default = next((calendars[v.segment_id] for v in in_force or [] if _is_default(v)), None)
+    """Clocks in words, each in its own segment's business calendar (`in_force`: the active versions; loaded
+    here in one query when not given)."""
+    if in_force is None:
+        in_force = list(AgreementVersion.objects.filter(status="active").select_related("segment"))
+    calendars = {v.segment_id: Rules.of(v).terms.calendar for v in in_force}
+    default = next((calendars[v.segment_id] for v in in_force if _is_default(v)), None)
     for lead in leads:
-        lead_calendar = calendar or calendars.get(lead.segment_id, default)
+        lead_calendar = calendars.get(lead.segment_id, default)
         lead.clock = clock_view(lead, now=now, calendar=lead_calendar)
         lead.why = why_view(lead)
 
@@ -288,7 +286,7 @@ def _may_pause(user: Any, lead: Lead) -> bool:
 
 
 def _waiting_context(request: HttpRequest, lead: Lead) -> dict[str, bool]:
-    rules = active_rules()
+    rules = rules_for(lead.segment_id)
     return {
         "can_pause": _may_pause(request.user, lead),
         "pause_allowed": bool(rules and rules.terms.pause_on_customer),
