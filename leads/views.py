@@ -34,7 +34,7 @@ from leads.scoring import Rules
 from leads.segmenting import placement_of, segment_book
 from leads.tables import LeadListTable, QueueTable, keyset_table
 from sla.models import AgreementVersion
-from sla.services import in_user_segments
+from sla.services import in_user_segments, segment_scope
 
 QUEUE_ROLES = SALES | {Role.ADMIN, Role.MARKETING_MANAGER, Role.MARKETER}
 PER_PAGE = 25
@@ -220,17 +220,24 @@ def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def my_day(request: HtmxHttpRequest) -> HttpResponse:
     """A rep's day: my leads by urgency, what is due next, what I missed."""
     now = timezone.now()
-    mine = list(
-        Lead.objects.in_queue().filter(owner=request.user).select_related("owner").by_priority()[:200]
+    mine = list(  # only the leads of the user's segments, as the queue shows them
+        visible_leads(request.user, Lead.objects.in_queue().filter(owner=request.user))
+        .select_related("owner")
+        .by_priority()[:200]
     )
     _decorate(mine, now=now)
     end_of_day = timezone.localtime(now).replace(hour=23, minute=59, second=59)
     overdue = [lead for lead in mine if lead.sla_due_at and lead.sla_due_at <= now]
     today = [lead for lead in mine if lead.sla_due_at and now < lead.sla_due_at <= end_of_day]
     later = [lead for lead in mine if lead not in overdue and lead not in today]
-    missed = SlaBreach.objects.filter(
-        owner=request.user, detected_at__gte=now - timedelta(days=7)
-    ).select_related("lead")[:50]
+    missed = SlaBreach.objects.filter(owner=request.user, detected_at__gte=now - timedelta(days=7))
+    scope = segment_scope(request.user)
+    if scope is not None:  # a member of some segments: only what they missed there
+        owned = Q(pk__in=[])
+        for segment in scope:
+            owned |= segment.owns("lead__segment")
+        missed = missed.filter(owned)
+    missed = missed.select_related("lead")[:50]
     unassigned_hot = (
         visible_leads(request.user, Lead.objects.in_queue()).filter(owner__isnull=True, tier=Tier.HOT).count()
     )

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.urls import reverse
 
+from alignment.roles import Role
 from leads.exceptions import LeadError
 from leads.lifecycle.services import lead_pause
 from leads.models import Lead, SlaBreach, SlaWarning, State
@@ -150,3 +152,14 @@ def test_pausing_follows_the_leads_own_segments_agreement(leads, rep):
 
 def _warnings(ids: list[int]) -> list[Any]:
     return list(SlaWarning.objects.filter(pk__in=ids).order_by("pk"))
+
+
+def test_my_day_shows_only_the_leads_of_the_users_segments(leads, two_segments, make_user, login):
+    uk, japanese = leads
+    # given a Japan rep who owns the Japanese lead and, from before it changed segment, the UK one
+    japan_rep = make_user(Role.REP, username="suzuki")
+    two_segments.members.add(japan_rep)
+    Lead.objects.filter(pk__in=[uk.pk, japanese.pk]).update(owner=japan_rep, claimed_at=START)
+    # when they open My Day, then only the Japanese lead is on it
+    page = login(japan_rep).get(reverse("leads:my_day")).content.decode()
+    assert japanese.get_absolute_url() in page and uk.get_absolute_url() not in page
