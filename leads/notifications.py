@@ -149,7 +149,9 @@ def hot_leads_notify(*, lead_ids: Iterable[int], at: datetime) -> None:
     items: list[Item] = []
     subscriptions = subscriptions_active()
     leads = list(Lead.objects.filter(pk__in=list(lead_ids)).select_related("owner"))
-    sales = list(_active_users(Role.REP, Role.SALES_MANAGER)) if any(lead.owner is None for lead in leads) else []
+    sales = (
+        list(_active_users(Role.REP, Role.SALES_MANAGER)) if any(lead.owner is None for lead in leads) else []
+    )
     prefs = preferences_of([*sales, *(lead.owner for lead in leads if lead.owner)])
     for lead in leads:
         triggers = "; ".join(hit.reason for hit in lead.evaluation.triggers)
