@@ -56,7 +56,7 @@ _NONE = _Verdict(False, "", 0)
 
 def _verdict(lead: Lead, facts: list[Any], criteria: MqlCriteria, now: datetime) -> _Verdict:
     """What scoring would say of this lead at `now` under `criteria`: MQL (and tier) or not, and its score."""
-    evaluation, waits = judge(lead, facts, criteria, now)
+    evaluation, waits = judge(lead, facts, criteria, now, evidence=False)
     is_mql = evaluation.is_mql and not waits
     return _Verdict(is_mql, str(evaluation.tier) if is_mql else "", evaluation.total)
 

@@ -48,8 +48,15 @@ def test_current_open_leads_entering_and_leaving_the_queue(draft, make_lead):
     assert (current["active"]["mqls"], current["draft"]["mqls"]) == (0, 1)
     assert (current["enter"], current["leave"]) == (1, 0)
     assert current["entering"] == [
-        {"lead_id": near.pk, "name": "Nora Near", "company": "", "active_score": 45, "draft_score": 55,
-         "active_tier": "", "draft_tier": "warm"}
+        {
+            "lead_id": near.pk,
+            "name": "Nora Near",
+            "company": "",
+            "active_score": 45,
+            "draft_score": 55,
+            "active_tier": "",
+            "draft_tier": "warm",
+        }
     ]
 
 
