@@ -135,7 +135,7 @@ def test_leads_are_judged_chunk_by_chunk_with_the_same_result(draft, make_lead, 
     assert chunked["open_leads"] == 12 and chunked["enter"] >= 1
 
 
-def test_leads_that_would_change_tier(agreement, marketer, make_lead):
+def test_leads_that_would_change_tier(agreement, marketer, marketing_manager, login, make_lead):
     # given a draft without triggers: a demo request no longer makes a lead hot on its own
     version = agreement_draft_create(user=marketer, now=timezone.now())
 
@@ -161,3 +161,7 @@ def test_leads_that_would_change_tier(agreement, marketer, make_lead):
     ]
     assert current["retier"] == 1
     assert [r["lead_id"] for r in current["leaving"]] == [weak.pk]
+    # and the page lists the strong lead under the tier changes
+    html = login(marketing_manager).get(f"/feedback/agreements/{draft.pk}/what-if/").content.decode()
+    changes = html.split("1 MQL would change tier")[1]
+    assert "Sam Strong" in changes.split("</section>")[0]
