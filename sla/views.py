@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -455,7 +456,7 @@ def diff(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     changes = diff_content(against.content, version.content) if against else []
     grouped: dict[str, list[Any]] = {}
     for change in changes:
-        grouped.setdefault(change.section, []).append(change)
+        grouped.setdefault(gettext(change.section), []).append(change)
     return render(
         request,
         "sla/diff.html",
