@@ -222,7 +222,7 @@ def details_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         except AgreementError as error:
             messages.error(request, str(error))
     else:
-        messages.error(request, "Give the version a title.")
+        messages.error(request, _("Give the version a title."))
     return redirect(version)
 
 
@@ -244,8 +244,7 @@ def _apply_or_errors(
         )
     except InvalidContent as error:
         field = error.path.rsplit(".", 1)[-1].split("[")[0] if error.path else ""
-        message = str(error).split(": ", 1)[-1]
-        form.add_error(field if field in form.fields else None, message)
+        form.add_error(field if field in form.fields else None, wording.problem_words(error))
         return error
     except AgreementError as error:
         form.add_error(None, str(error))
