@@ -137,3 +137,14 @@ def test_an_import_preview_names_row_problems_in_japanese(login, suzuki):
     assert "「sato@」は有効なメールアドレスではありません。" in preview
     assert "「たくさん」は従業員数として読めません。" in preview
     assert "is not a valid e-mail address" not in preview
+
+
+def test_default_reasons_read_in_japanese_and_a_typed_label_as_typed():
+    from django.utils import translation
+
+    from feedback.models import Reason
+
+    with translation.override("ja"):
+        assert str(Reason(kind=Reason.Kind.REJECTION, code="not_a_fit", label="Not a fit")) == "ターゲット外"
+        assert str(Reason(kind=Reason.Kind.LOSS, code="x", label="価格が合わない")) == "価格が合わない"
+    assert str(Reason(kind=Reason.Kind.REJECTION, code="not_a_fit", label="Not a fit")) == "Not a fit"
