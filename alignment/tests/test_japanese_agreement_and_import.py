@@ -148,3 +148,18 @@ def test_default_reasons_read_in_japanese_and_a_typed_label_as_typed():
         assert str(Reason(kind=Reason.Kind.REJECTION, code="not_a_fit", label="Not a fit")) == "ターゲット外"
         assert str(Reason(kind=Reason.Kind.LOSS, code="x", label="価格が合わない")) == "価格が合わない"
     assert str(Reason(kind=Reason.Kind.REJECTION, code="not_a_fit", label="Not a fit")) == "Not a fit"
+
+
+def test_the_minimum_contact_attempts_refusal_reads_in_japanese():
+    from django.utils import translation
+
+    from leads.lifecycle.words import reject_refusal_words
+
+    with translation.override("ja"):
+        text = reject_refusal_words(attempts=1, minimum=3)
+    assert text is not None and "最低 3 回のコンタクト" in text and "あと 2 回" in text
+    assert reject_refusal_words(attempts=0, minimum=1) == (
+        "The agreement asks for at least 1 contact attempt before a lead is rejected; 0 logged so far. "
+        "Log 1 more before rejecting."
+    )
+    assert reject_refusal_words(attempts=3, minimum=3) is None
