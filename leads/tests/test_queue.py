@@ -313,8 +313,8 @@ def test_breach_is_detected_once_notified_and_escalated_to_the_queue(
     assert lead.owner is None and breach.action == "return_to_queue"
     # and the owner and the sales manager were told, by e-mail and webhook
     assert sorted(message.to[0] for message in mail.outbox) == sorted([rep.email, sales_manager.email])
-    assert "first contact deadline missed by 15 min" in mail.outbox[0].body
-    assert "first contact deadline missed by 15 min" in webhook[0]["text"]
+    assert "first contact deadline was missed by 15 min" in mail.outbox[0].body
+    assert "first contact deadline was missed by 15 min" in webhook[0]["text"]
 
 
 def test_breach_scan_reads_only_due_leads(agreement, make_lead, now):
