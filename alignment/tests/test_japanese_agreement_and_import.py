@@ -163,3 +163,28 @@ def test_the_minimum_contact_attempts_refusal_reads_in_japanese():
         "Log 1 more before rejecting."
     )
     assert reject_refusal_words(attempts=3, minimum=3) is None
+
+
+def test_the_assign_menus_availability_notes_read_in_japanese():
+    from datetime import time
+
+    from django.utils import translation
+
+    from leads.queue.availability import availability
+    from leads.queue.wording import availability_words
+
+    now = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    busy = availability(
+        is_away=False, away_from=now - timedelta(hours=1), away_until=datetime(2026, 12, 3, 9, 0, tzinfo=UTC),
+        works_from=time(12, 0), works_until=time(18, 0), open_leads=5, capacity=5, now=now, local_now=time(10, 0),
+    )  # fmt: skip
+    with translation.override("ja"):
+        assert (
+            availability_words(busy)
+            == "12月3日(木) 09:00 まで不在、勤務時間外（12:00–18:00）、担当上限に到達（5/5）"
+        )
+    # in English the menu reads exactly as before
+    assert availability_words(busy) == busy.reason
+    assert (
+        busy.reason == "away until Thu 3 Dec 09:00, outside working hours (12:00–18:00), over capacity (5/5)"
+    )
