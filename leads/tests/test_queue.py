@@ -317,8 +317,11 @@ def test_breach_is_detected_once_notified_and_escalated_to_the_queue(
     assert "first contact deadline was missed by 15 min" in webhook[0]["text"]
 
 
-def test_breach_scan_reads_only_due_leads(agreement, make_lead, now):
-    fresh = mql(make_lead, now=now, hot=True)
+def test_breach_scan_reads_only_due_leads(agreement, make_lead):
+    # mid-morning on a business day, a warm lead just arrived: its claim deadline (4 business hours) and the
+    # warning before it are both still ahead, so the scan does not even read it
+    now = datetime(2026, 3, 10, 11, 0, tzinfo=UTC)
+    fresh = mql(make_lead, now=now)
     result = sla_breaches_scan(now=now)
     assert result.checked == 0 and result.breaches == []
     fresh.refresh_from_db()
