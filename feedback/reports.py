@@ -20,6 +20,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from feedback.models import Cycle, Facts
@@ -613,9 +614,14 @@ def _lead_row(cycle: dict[str, Any]) -> dict[str, Any]:
         "score": cycle["score"],
         "tier": cycle["tier"],
         "outcome": cycle["outcome"],
-        "reason": cycle["rejection_reason__label"] or cycle["outcome_reason__label"] or "",
+        "reason": _label(cycle["rejection_reason__label"] or cycle["outcome_reason__label"]),
         "source": cycle["source"],
     }
+
+
+def _label(label: str | None) -> str:
+    """A reason's label in the reader's language (a default reason's English label is in the catalogue)."""
+    return gettext(label) if label else ""
 
 
 _ROW_FIELDS = (
@@ -671,7 +677,7 @@ def reasons(queryset: QuerySet[Cycle]) -> dict[str, Any]:
         )
         return [
             {
-                "reason": row[label] or str(_("(none)")),
+                "reason": gettext(row[label]) if row[label] else str(_("(none)")),
                 "source": row["source"] or str(_("(none)")),
                 "n": row["n"],
             }
@@ -714,7 +720,9 @@ def _by_rule(rows: Any) -> list[dict[str, Any]]:
     """One line per rule: how many of its hand-overs sales rejected, and why (most frequent first)."""
     grouped: dict[str, list[tuple[str, int]]] = {}
     for row in rows:
-        grouped.setdefault(row["name"], []).append((row["label"] or str(_("(none)")), row["n"]))
+        grouped.setdefault(row["name"], []).append(
+            (gettext(row["label"]) if row["label"] else str(_("(none)")), row["n"])
+        )
     return sorted(
         (
             {
