@@ -6,12 +6,13 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F, QuerySet
 
 from leads import jobs
 from leads.exceptions import LeadError
@@ -45,6 +46,16 @@ EDITABLE_FIELDS = tuple(name for name in LEAD_FIELDS if name != "email")
 
 def key_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+KEY_TOUCH_EVERY = timedelta(minutes=1)  # a key's last_used_at is written at most this often
+
+
+def keys_touch(keys: QuerySet[Any], now: datetime) -> None:
+    """Note when a write key or API token was last used; a busy database skips it (the next minute's request will
+    note it)."""
+    with suppress(OperationalError):
+        keys.update(last_used_at=now)
 
 
 def write_key_create(*, name: str, now: datetime) -> tuple[WriteKey, str]:
