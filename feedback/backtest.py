@@ -133,7 +133,7 @@ def verdicts(agreement: Agreement, past: History) -> Verdicts:
     for i, (attributes, facts) in enumerate(zip(population.attributes, population.activities, strict=True)):
         moment, since = past.at[i], past.since[i]
         counting = [f for f in facts if f.occurred_at <= moment and (since is None or f.occurred_at > since)]
-        evaluation = evaluate(criteria, attributes, counting, moment)
+        evaluation = evaluate(criteria, attributes, counting, moment, evidence=False)
         scores[i] = evaluation.total
         mql[i] = evaluation.is_mql and not (since is not None and not counting)
         hot[i] = mql[i] and evaluation.tier.value == "hot"

@@ -148,16 +148,18 @@ def hot_leads_notify(*, lead_ids: Iterable[int], at: datetime) -> None:
     """Tell sales at once: the owner, or every rep and sales manager when nobody owns the lead yet."""
     items: list[Item] = []
     subscriptions = subscriptions_active()
-    sales = None
-    for lead in Lead.objects.filter(pk__in=list(lead_ids)).select_related("owner"):
-        if lead.owner is None and sales is None:
-            sales = list(_active_users(Role.REP, Role.SALES_MANAGER))
+    leads = list(Lead.objects.filter(pk__in=list(lead_ids)).select_related("owner"))
+    sales = (
+        list(_active_users(Role.REP, Role.SALES_MANAGER)) if any(lead.owner is None for lead in leads) else []
+    )
+    prefs = preferences_of([*sales, *(lead.owner for lead in leads if lead.owner)])
+    for lead in leads:
         triggers = "; ".join(hit.reason for hit in lead.evaluation.triggers)
         ref = f"lead.hot:{lead.pk}:{at.isoformat()}"
-        users = [lead.owner] if lead.owner else sales or []
+        users = [lead.owner] if lead.owner else sales
         url = _url(lead)
         say = _hot_text(lead, triggers)
-        items += people_items(users=users, ref=ref, event="lead.hot", say=say, url=url)
+        items += people_items(users=users, ref=ref, event="lead.hot", say=say, url=url, prefs=prefs)
         items += chat_items(
             ref=ref,
             event="lead.hot",

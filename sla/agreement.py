@@ -6,8 +6,7 @@ attributes (`agreement.criteria.threshold`, `agreement.terms.calendar`), so a mi
 the first test rather than a silent `None`, and the content's shape is written in one place.
 
 Where to add a rule field (one place): the rule's dataclass in `sla/criteria/schema.py` (field, `from_dict`,
-`to_dict`); the engine (`sla/criteria/engine.py`) and its SQL twin (`leads/scoring/criteria_sql.py`) then read the
-typed attribute, and the form (`sla/forms.py`) offers it. No reader parses JSON by hand.
+`to_dict`); the engine (`sla/criteria/engine.py`), the one evaluator, then reads the typed attribute, and the form (`sla/forms.py`) offers it. No reader parses JSON by hand.
 """
 
 from __future__ import annotations

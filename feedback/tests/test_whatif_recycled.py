@@ -1,7 +1,8 @@
 """Regression (issue 10): the what-if counted a recycled lead as a hot MQL that scoring would not hand over.
 
-The what-if judges open leads in the database (leads.scoring.criteria_sql); scoring judges one lead in Python.
-A lead sales rejected waits for new activity before it comes back, and both must say so.
+The what-if once judged open leads in the database, by a SQL twin of the evaluator that lacked this rule; it now
+asks scoring's own judgement (leads.scoring.judge). A lead sales rejected waits for new activity before it comes
+back, and both must say so.
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ def test_a_rejected_lead_is_no_mql_in_the_what_if_until_it_does_something_again(
     at = START + timedelta(hours=1)
     current = whatif_for(draft, now=at)["current"]
     # then neither version counts it: scoring would not hand it over
-    assert current["expressible"] is True
     assert current["active"] == {"mqls": 0, "hot": 0, "warm": 0}
     assert current["draft"] == {"mqls": 0, "hot": 0, "warm": 0}
     leads_rescore(lead_ids=[lead.pk], now=at)

@@ -1,11 +1,10 @@
 """Scoring: apply the active agreement's MQL criteria to leads and store the judgement (score, breakdown, tier,
 state, SLA deadlines).
 
-Which evaluator runs where: everything stored on a lead comes from one evaluator, `sla.criteria.evaluate`, on
-every database and every path — ingest, CSV import, ageing, and an activation's bulk rescore (`leads_rescore_chunk`
-over any queryset of leads with a given version: set-based reads, and on PostgreSQL a COPY + UPDATE ... FROM
-write-back). `criteria_sql` stores nothing: it counts (the what-if preview of a draft over every open lead, on
-both databases), and leads/tests/test_criteria_sql.py holds what it computes equal to the evaluator.
+One evaluator, `sla.criteria.evaluate`, on every database and every path: ingest, CSV import, ageing and an
+activation's bulk rescore (`leads_rescore_chunk` over any queryset of leads with a given version: set-based reads,
+and on PostgreSQL a COPY + UPDATE ... FROM write-back) store what it says; the what-if (feedback.whatif) asks
+`judge` the same question about a draft without storing anything, on the same reads (`facts_for`).
 
 Public interface: the names below.
 """
@@ -18,6 +17,7 @@ from leads.scoring.rescore import (
     RescoreResult,
     attributes_of,
     facts_for,
+    judge,
     leads_rescore,
     leads_rescore_chunk,
 )
@@ -31,6 +31,7 @@ __all__ = [
     "active_rules",
     "attributes_of",
     "facts_for",
+    "judge",
     "leads_rescore",
     "leads_rescore_chunk",
 ]

@@ -199,14 +199,16 @@ def _write_back(leads: list[Lead]) -> None:
         )
 
 
-def judge(lead: Lead, facts: list[Fact], criteria: MqlCriteria, now: datetime) -> tuple[Evaluation, bool]:
+def judge(
+    lead: Lead, facts: list[Fact], criteria: MqlCriteria, now: datetime, *, evidence: bool = True
+) -> tuple[Evaluation, bool]:
     """The lead's evaluation on the activity that counts, and whether it waits for new activity before it may
-    be handed over again (life.may_hand_over). leads.scoring.criteria_sql computes the same for many leads at
-    once; leads/tests/test_criteria_sql.py holds the two equal."""
+    be handed over again (life.may_hand_over). Scoring stores it; the what-if (feedback.whatif) asks it of a
+    draft."""
     since = life.counts_since(lead.state, decided_at=lead.decided_at, outcome_at=lead.outcome_at)
     counting = _counting(facts, since)
     waits = life.waits_for_activity(since=since, new_activity=len(counting))
-    return evaluate(criteria, attributes_of(lead), counting, now), waits
+    return evaluate(criteria, attributes_of(lead), counting, now, evidence=evidence), waits
 
 
 def _counting(facts: list[Fact], since: datetime | None) -> list[Fact]:

@@ -355,11 +355,19 @@ _DETAIL_PROPERTIES = ("path", "url", "title", "asset", "name")
 
 
 def evaluate(
-    criteria: MqlCriteria, attributes: Mapping[str, Any], activities: Sequence[Activity], now: datetime
+    criteria: MqlCriteria,
+    attributes: Mapping[str, Any],
+    activities: Sequence[Activity],
+    now: datetime,
+    *,
+    evidence: bool = True,
 ) -> Evaluation:
     """Score a lead at `now`. Pass the lead's whole activity history: inactivity and dormant-comeback
     triggers look at the latest activity before a given instant. Activities dated after `now` are ignored
-    (so past instants can be replayed) and become a `next_change_at` candidate."""
+    (so past instants can be replayed) and become a `next_change_at` candidate.
+
+    `evidence=False` leaves out the activities each engagement rule quotes (`RuleHit.evidence` empty), for
+    callers that only count verdicts (the what-if): every other field is the same."""
     if now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     compiled = compiled_of(criteria)
@@ -390,7 +398,7 @@ def evaluate(
     for rule in compiled.engagement:
         matches = _select(rule.type_key, rule.where, past, by_type, property_values)
         if matches:
-            _score_rule(rule, matches, now, engagement_hits, aged_out, changes)
+            _score_rule(rule, matches, now, engagement_hits, aged_out, changes, evidence=evidence)
     if criteria.inactivity is not None and compiled.inactivity is not None and past:
         silent_until = past[0].occurred_at + compiled.inactivity
         if silent_until <= now:
@@ -472,6 +480,8 @@ def _score_rule(
     hits: list[RuleHit],
     aged_out: list[RuleHit],
     changes: list[datetime],
+    *,
+    evidence: bool = True,
 ) -> None:
     rule = compiled.rule
     detail_property = None if compiled.where is None else compiled.where.property
@@ -495,12 +505,12 @@ def _score_rule(
         points, count = (rule.points, in_window) if fired else (0, 0)
         lost = (rule.points if len(matches) >= rule.min_count else 0) - points
     if count:
-        evidence = _evidence(matches[: min(count, EVIDENCE_LIMIT)], detail_property)
-        hits.append(RuleHit(rule.id, "engagement", rule.name, points, count, evidence))
+        quoted = _evidence(matches[: min(count, EVIDENCE_LIMIT)], detail_property) if evidence else ()
+        hits.append(RuleHit(rule.id, "engagement", rule.name, points, count, quoted))
     if in_window < len(matches):
         aged = matches[in_window:]
-        evidence = _evidence(aged[:EVIDENCE_LIMIT], detail_property)
-        aged_out.append(RuleHit(rule.id, "engagement", rule.name, lost, len(aged), evidence))
+        quoted = _evidence(aged[:EVIDENCE_LIMIT], detail_property) if evidence else ()
+        aged_out.append(RuleHit(rule.id, "engagement", rule.name, lost, len(aged), quoted))
 
 
 def _evidence(activities: Sequence[Activity], detail_property: str | None) -> tuple[Evidence, ...]:

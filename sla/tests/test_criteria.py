@@ -1385,6 +1385,33 @@ def test_total_is_fit_plus_engagement_is_sum_of_breakdown(
 
 
 @PROPERTY_SETTINGS
+@given(data=mql_dicts(), attributes=attribute_dicts, activities=activity_lists())
+def test_without_evidence_the_verdict_is_the_same(
+    data: dict[str, Any], attributes: dict[str, Any], activities: list[Activity]
+) -> None:
+    # given any criteria and lead
+    mql = MqlCriteria.from_dict(data)
+
+    # when it is judged without quoting evidence (the what-if and the backtest only count verdicts)
+    full = evaluate(mql, attributes, activities, NOW)
+    bare = evaluate(mql, attributes, activities, NOW, evidence=False)
+
+    # then every figure is the same, and only the quoted activities are left out
+    def unquoted(hits: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple((h.rule_id, h.kind, h.name, h.points, h.count) for h in hits)
+
+    assert (bare.total, bare.fit, bare.engagement, bare.is_mql, bare.tier, bare.gates_passed) == (
+        full.total, full.fit, full.engagement, full.is_mql, full.tier, full.gates_passed
+    )  # fmt: skip
+    assert (bare.triggers, bare.failed_gates, bare.next_change_at) == (
+        full.triggers, full.failed_gates, full.next_change_at
+    )  # fmt: skip
+    assert unquoted(bare.breakdown) == unquoted(full.breakdown)
+    assert unquoted(bare.aged_out) == unquoted(full.aged_out)
+    assert all(not h.evidence for h in bare.breakdown + bare.aged_out if h.kind == "engagement")
+
+
+@PROPERTY_SETTINGS
 @given(data=mql_dicts(), attributes=attribute_dicts, activities=activity_lists(), extra=activity_lists())
 def test_activities_never_change_fit_or_gates(
     data: dict[str, Any], attributes: dict[str, Any], activities: list[Activity], extra: list[Activity]
