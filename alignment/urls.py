@@ -30,7 +30,7 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("feedback/", include("feedback.urls")),
     path("", include("leads.intake.inbound_urls")),  # signed inbound webhooks: Mautic and generic JSON
-    path("", include("leads.intake.api")),  # Segment-compatible /v1/... events and the /api/... read API
+    path("", include("leads.api")),  # Segment-compatible /v1/... events and the /api/... read API
     path("admin/", admin.site.urls),
 ]
 

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from alignment.roles import Role
 from feedback.models import Cycle
 from feedback.months import MIN_EVIDENCE, month_bounds, previous_month, rate
+from leads.attribute_timing import late_attributes
 from leads.models import Lead, RepProfile
 from sla.agreement import Agreement
 from sla.models import AgreementVersion
@@ -165,10 +166,12 @@ def learned_suggestions(version: AgreementVersion | None) -> tuple[list[Suggesti
     digest = hashlib.sha256(version.content_hash.encode())
     digest.update(population.lead_ids.tobytes())
     digest.update(population.won.tobytes())
+    late = sorted(late_attributes())
+    digest.update("\n".join(late).encode())
     key = f"learning-{get_language()}-{digest.hexdigest()}"  # the texts are in the reader's language
     cached = cache.get(key)
     if cached is None:
-        result = propose.plan(Agreement.of(version), population)
+        result = propose.plan(Agreement.of(version), population, late=late)
         cached = ([asdict(Suggestion(**s)) for s in result.suggestions],
                   {"population": result.population, "holdout": result.holdout, "cap": result.cap})  # fmt: skip
         cache.set(key, cached, timeout=6 * 3600)

@@ -114,6 +114,11 @@ class Lead(models.Model):
     source = models.CharField(max_length=100, blank=True, help_text=_("Source or channel"))
     campaign = models.CharField(max_length=200, blank=True, db_index=True)
     attributes = models.JSONField(default=dict, blank=True, help_text=_("Custom attributes"))
+    attribute_seen_at = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("When each field and custom attribute first got a value (name → ISO time)"),
+    )
 
     # The agreement's judgement, stored
     state = models.CharField(max_length=16, choices=State.choices, default=State.NEW, db_index=True)

@@ -9,7 +9,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from alignment.webhooks import webhook_emit
-from leads import notifications, services, tasks
+from leads import attribute_timing, notifications, services, tasks
 from leads.intake import import_tasks
 from leads.models import Lead
 from leads.signals import (
@@ -24,8 +24,9 @@ from leads.signals import (
     sla_escalated,
     sla_warnings_found,
 )
+from sla.exceptions import InvalidContent
 from sla.models import AgreementVersion
-from sla.signals import agreement_activated
+from sla.signals import agreement_activated, agreement_fields_checking
 
 log = logging.getLogger(__name__)
 
@@ -109,3 +110,13 @@ def _queue_scoring(hot_ids: list[int]) -> None:
             tasks.scoring_run.delay()
     except Exception:
         log.warning("scoring: could not queue a run; the sweeper will")
+
+
+@receiver(agreement_fields_checking)
+def refuse_rules_on_attributes_written_after_hand_off(sender, fields: dict[str, str], **kwargs) -> None:
+    """A draft's rule may not read an attribute most handed-over leads got only after their hand-off."""
+    late = attribute_timing.late_attributes(fields)
+    for name, path in fields.items():
+        if name in late:
+            message = late[name].refusal()
+            raise InvalidContent(f"{path}: {message}", path=path)

@@ -6,12 +6,14 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
 
 from leads import jobs
 from leads.exceptions import LeadError
@@ -45,6 +47,16 @@ EDITABLE_FIELDS = tuple(name for name in LEAD_FIELDS if name != "email")
 
 def key_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+KEY_TOUCH_EVERY = timedelta(minutes=1)  # a key's last_used_at is written at most this often
+
+
+def keys_touch(keys: QuerySet[Any], now: datetime) -> None:
+    """Note when a write key or API token was last used; a busy database skips it (the next minute's request will
+    note it)."""
+    with suppress(OperationalError):
+        keys.update(last_used_at=now)
 
 
 def write_key_create(*, name: str, now: datetime) -> tuple[WriteKey, str]:
@@ -93,11 +105,16 @@ def lead_facts_apply(
     custom: Mapping[str, Any] | None = None,
     fill: Mapping[str, Any] | None = None,
     overwrite: bool = True,
+    now: datetime | None = None,
 ) -> set[str]:
     """The one rule for what a source says about a lead, used by every upsert path (event ingest, CSV import,
     forms and `lead_upsert`, merges): blank values never erase known facts; with `overwrite` the new value wins,
     without it the known one does; `fill` values (e.g. UTM defaults) only fill blanks; the e-mail is identity,
-    never a field here. Changes the lead in memory and returns the names that changed; the caller saves."""
+    never a field here. Changes the lead in memory and returns the names that changed; the caller saves.
+
+    When something changed it also notes in `attribute_seen_at` when each field or custom attribute first got a
+    value (`now`, default the current time; the caller saves `attribute_seen_at` with the returned names), so a
+    rule on an attribute written only after hand-off can be refused (`leads.attribute_timing`)."""
     changed: set[str] = set()
     for name, value in (fields or {}).items():
         known = getattr(lead, name, None) if name in EDITABLE_FIELDS else None
@@ -118,7 +135,25 @@ def lead_facts_apply(
         if attributes != (lead.attributes or {}):
             lead.attributes = attributes
             changed.add("attributes")
+    if changed:
+        _note_first_seen(lead, now or timezone.now())
     return changed
+
+
+def _note_first_seen(lead: Lead, now: datetime) -> bool:
+    """Note `now` for each field or attribute that has a value and none noted yet; True when something was noted."""
+    if "attribute_seen_at" in lead.get_deferred_fields():
+        return False  # loaded without it (`only()`): nothing to compare with, and nothing to save
+    seen = dict(lead.attribute_seen_at or {})
+    stamp = now.isoformat()
+    present = [name for name in EDITABLE_FIELDS if getattr(lead, name, None) not in (None, "")]
+    present += [name for name, value in (lead.attributes or {}).items() if value not in (None, "")]
+    for name in present:
+        seen.setdefault(name, stamp)
+    if seen == (lead.attribute_seen_at or {}):
+        return False
+    lead.attribute_seen_at = seen
+    return True
 
 
 def lead_upsert(*, data: LeadData, now: datetime, overwrite: bool = True) -> tuple[Lead, bool]:
@@ -145,7 +180,7 @@ def _upsert(data: LeadData, now: datetime, overwrite: bool) -> tuple[Lead, bool]
         lead = Lead(email=email, created_at=now, updated_at=now)
     elif email and not lead.email:
         lead.email = email
-    lead_facts_apply(lead, fields=data.fields, custom=data.custom, overwrite=overwrite)
+    lead_facts_apply(lead, fields=data.fields, custom=data.custom, overwrite=overwrite, now=now)
     lead.updated_at = now
     lead.full_clean(exclude=["scored_with", "owner"], validate_unique=False, validate_constraints=False)
     lead.save()
@@ -234,7 +269,13 @@ def lead_merge(*, keep: Lead, merge: Lead, now: datetime, reason: str) -> Lead:
         )
     # the kept lead's facts win; the merged lead's fill its blanks
     merged_fields = {name: getattr(merge, name) for name in EDITABLE_FIELDS}
-    lead_facts_apply(keep, fields=merged_fields, custom=merge.attributes, overwrite=False)
+    lead_facts_apply(keep, fields=merged_fields, custom=merge.attributes, overwrite=False, now=now)
+    # a fact the merged lead had first was first seen when it had it
+    seen = dict(keep.attribute_seen_at or {})
+    for name, stamp in (merge.attribute_seen_at or {}).items():
+        if name in seen and datetime.fromisoformat(stamp) < datetime.fromisoformat(seen[name]):
+            seen[name] = stamp
+    keep.attribute_seen_at = seen
     keep.updated_at = now
     keep.save()
     LeadEvent.objects.create(

@@ -212,6 +212,26 @@ def validate(content: Any) -> None:
         raise InvalidContent(message, path=path) from error
 
 
+def condition_fields(content: Any) -> dict[str, str]:
+    """Each lead field or attribute a condition of the content reads, with the path of the first condition on it
+    (e.g. `mql.fit_rules[2].condition.field`): what a check on the fields a draft's rules use looks at."""
+    found: dict[str, str] = {}
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("field"), str) and "op" in node and set(node) <= {"field", "op", "value"}:
+                found.setdefault(node["field"], f"{path}.field")
+                return
+            for key, value in node.items():
+                walk(value, f"{path}.{key}" if path else str(key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{path}[{index}]")
+
+    walk(content, "")
+    return found
+
+
 def new_rule_id(content: dict[str, Any], section: str) -> str:
     """A fresh random id, so a removed rule's id is never reused: the diff matches rules by id across versions."""
     prefix = RULE_SECTIONS[section][0]

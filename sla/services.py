@@ -18,7 +18,7 @@ from sla import content as agreement_content
 from sla.diff import content_hash, diff_content
 from sla.exceptions import AgreementError, AgreementLocked, SignatureRefused
 from sla.models import TEAM_PREFIX, AgreementVersion, Comment, Segment, Side, Signature, Status
-from sla.signals import agreement_activated
+from sla.signals import agreement_activated, agreement_fields_checking
 
 SIDE_ROLE = {Side.MARKETING: Role.MARKETING_MANAGER, Side.SALES: Role.SALES_MANAGER}
 EDITOR_ROLES = frozenset({Role.MARKETER, Role.MARKETING_MANAGER, Role.SALES_MANAGER})
@@ -128,6 +128,12 @@ def agreement_change(
     agreement_content.validate(after)
     if after == before:
         return version
+    known = agreement_content.condition_fields(before)
+    added = {
+        name: path for name, path in agreement_content.condition_fields(after).items() if name not in known
+    }
+    if added:
+        agreement_fields_checking.send(sender=AgreementVersion, version=version, fields=added)
     version.content = after
     version.content_hash = content_hash(after)
     version.updated_at = now

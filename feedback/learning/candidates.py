@@ -3,7 +3,8 @@
 Fit candidates come from the leads' own attributes — each frequent value, numeric cut-offs at the quantiles of
 the values (so a cut-off always splits real leads), and blank fields (an empty form field says something too).
 Engagement candidates come from activities: "did X at least K times", K at the quantiles of the counts. Fields
-that reveal the outcome (`outcome_*`) and identifiers (a distinct value per lead) are never candidates.
+that reveal the outcome (`outcome_*`), attributes written after hand-off for most handed-over leads (`late`, from
+`leads.attribute_timing`) and identifiers (a distinct value per lead) are never candidates.
 Each candidate is a plain rule dict, ready to add to an agreement, plus a 0/1 column over the population.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,11 +102,11 @@ def _activity(kind: str) -> str:
     return translated if translated != kind else kind.replace("_", " ")
 
 
-def _fit_candidates(population: Population) -> list[Candidate]:
+def _fit_candidates(population: Population, late: Collection[str] = frozenset()) -> list[Candidate]:
     found: list[Candidate] = []
     fields = sorted({key for attributes in population.attributes for key in attributes})
     for field in fields:
-        if field in SKIP_FIELDS or is_leaky_field(field):
+        if field in SKIP_FIELDS or field in late or is_leaky_field(field):
             continue
         raw = [a.get(field) for a in population.attributes]
         present = [value for value in raw if value is not None and str(value).strip() != ""]
@@ -167,12 +169,12 @@ def fingerprint(fired: np.ndarray) -> bytes:
     return np.packbits(fired > 0).tobytes()
 
 
-def candidates_for(population: Population) -> list[Candidate]:
+def candidates_for(population: Population, *, late: Collection[str] = frozenset()) -> list[Candidate]:
     """Every candidate, kept once per set of leads it fires on (the first, simplest one), and never with its
     complement too: "is blank" and "is not blank" are one fact, and two columns would split its weight."""
     found: list[Candidate] = []
     seen: set[bytes] = set()
-    for candidate in [*_fit_candidates(population), *_engagement_candidates(population)]:
+    for candidate in [*_fit_candidates(population, late), *_engagement_candidates(population)]:
         if fingerprint(candidate.fired) not in seen:
             seen |= {fingerprint(candidate.fired), fingerprint(1 - candidate.fired)}
             found.append(candidate)

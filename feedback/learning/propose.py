@@ -7,6 +7,7 @@ others', on which population — and with what accepting it does to the AUC on l
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +60,9 @@ def _column(
     return fired_by_engagement(rule, population, counts)
 
 
-def _design(agreement: Agreement, population: Population) -> tuple[list[Candidate], np.ndarray]:
+def _design(
+    agreement: Agreement, population: Population, late: Collection[str] = frozenset()
+) -> tuple[list[Candidate], np.ndarray]:
     """The agreement's own rules first, then every candidate firing on a different set of leads: a rule the model
     keeps is re-weighted, never re-added under another name."""
     counts = activity_counts(population)
@@ -74,7 +77,7 @@ def _design(agreement: Agreement, population: Population) -> tuple[list[Candidat
         | {fingerprint(1 - c.fired) for c in found}
         | {c.key for c in found}
     )
-    for candidate in candidates_for(population):
+    for candidate in candidates_for(population, late=late):
         if fingerprint(candidate.fired) not in seen and candidate.key not in seen:
             seen |= {fingerprint(candidate.fired), fingerprint(1 - candidate.fired), candidate.key}
             found.append(candidate)
@@ -102,13 +105,16 @@ def _evidence(fired: np.ndarray, won: np.ndarray, population: str) -> tuple[str,
     return text, {"leads": n_on, "others": n_off, "conversion_with": rate_on, "conversion_without": rate_off}
 
 
-def plan(agreement: Agreement, population: Population, *, seed: int = 0) -> Plan:
-    """Fit on the population (70% to measure, then all of it to propose) and compare with the agreement."""
+def plan(
+    agreement: Agreement, population: Population, *, seed: int = 0, late: Collection[str] = frozenset()
+) -> Plan:
+    """Fit on the population (70% to measure, then all of it to propose) and compare with the agreement. No new
+    rule is proposed on a field in `late` (written after hand-off for most handed-over leads)."""
     cap = rule_cap(agreement)
     about = population.describe()
     if len(population) < 100 or population.won.min() == population.won.max():
         return Plan([], about, {}, cap)
-    found, x = _design(agreement, population)
+    found, x = _design(agreement, population, late)
     y = population.won
     current = {rule_key(s, r): int(r.get("points", 0)) for s, r in _current(agreement)}
     # A rule firing on too few leads cannot be judged: it stays as it is, and counts against the cap.

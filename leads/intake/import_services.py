@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 CHUNK = 500
 INLINE_LIMIT = 2000  # files with fewer rows are imported during the request; larger ones in a Celery task
 ALLOWED_SUFFIXES = {".csv", ".txt", ".tsv", ".xlsx", ""}
-UPDATE_FIELDS = ["email", *EDITABLE_FIELDS, "attributes", "updated_at"]
+UPDATE_FIELDS = ["email", *EDITABLE_FIELDS, "attributes", "attribute_seen_at", "updated_at"]
 EXTERNAL = IdentityKind.EXTERNAL.value
 
 
@@ -417,7 +417,7 @@ def leads_upsert_bulk(rows: Sequence[tuple[int, dict[str, Any]]], *, now: dateti
             result.updated += 1
             if email and not lead.email:
                 lead.email = email
-        lead_facts_apply(lead, fields=data["fields"], custom=data["custom"])
+        lead_facts_apply(lead, fields=data["fields"], custom=data["custom"], now=now)
         lead.updated_at = now
         if lead.pk:
             changed[lead.pk] = lead

@@ -323,11 +323,11 @@ def _write(walk: _Walk, locked: dict[int, Lead], now: datetime, source: str, res
         lead = lead_of(person)
         # identify traits: new values win, blanks never erase; UTM defaults only fill blanks
         names = services.lead_facts_apply(
-            lead, fields=message.fields, custom=message.custom, fill=message.defaults
+            lead, fields=message.fields, custom=message.custom, fill=message.defaults, now=now
         )
         if names and lead.pk is not None:
             changed[lead.pk] = lead
-            fields |= names
+            fields |= names | {"attribute_seen_at"}
     for person in walk.by_key.values():
         root = person.root()
         if root.pk is not None and root.email and not locked[root.pk].email:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from openapi_spec_validator import validate
 
 from leads.intake import ingest
-from leads.intake.api import gate
+from leads.intake.events_api import gate
 from leads.intake.segment import PayloadError
 from leads.models import (
     Activity,
@@ -765,6 +765,22 @@ def test_the_openapi_document_is_valid_and_covers_ingest_and_reads(client):
     assert batch_body["required"] == ["batch"]
     schemes = document["components"]["securitySchemes"]
     assert {scheme["type"] for scheme in schemes.values()} >= {"http", "apiKey"}
+
+
+def test_each_operation_keeps_its_published_id_and_tag_after_the_split_into_routers(client):
+    # given clients generated from the document before /v1 and /api/leads became separate routers
+    document = client.get("/api/openapi.json").json()
+    # when the operations are listed / then each keeps the id and tag it was published with
+    operations = {
+        (path, method): (operation["operationId"], operation["tags"])
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+    }
+    assert operations[("/v1/batch", "post")] == ("leads_intake_api_segment_batch", ["events"])
+    assert operations[("/v1/alias", "post")] == ("leads_intake_api_segment_alias", ["events"])
+    assert operations[("/api/leads/", "get")] == ("leads_intake_api_leads_list", ["leads"])
+    assert operations[("/api/leads/{lead_id}", "get")] == ("leads_intake_api_lead_detail", ["leads"])
+    assert len({operation_id for operation_id, _tags in operations.values()}) == len(operations) == 10
 
 
 def test_no_page_of_the_api_loads_anything_from_a_cdn(client):
