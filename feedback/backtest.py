@@ -29,6 +29,7 @@ from feedback.reports import auc
 from leads.models import Activity, Lead
 from sla.agreement import Agreement
 from sla.criteria import evaluate
+from sla.models import Segment
 
 HISTORY_DAYS = 365
 MAX_LEADS = 20_000
@@ -50,10 +51,16 @@ class History:
         return len(self.population)
 
 
-def history(*, now: datetime, days: int = HISTORY_DAYS, limit: int = MAX_LEADS) -> History:
-    """Every lead with a known result judged in the last `days` days, with when and on what activity."""
+def history(
+    *, now: datetime, days: int = HISTORY_DAYS, limit: int = MAX_LEADS, segment: Segment | None = None
+) -> History:
+    """Every lead with a known result judged in the last `days` days, with when and on what activity (with a
+    segment: only the leads in it)."""
     population = known_results()
-    created = dict(Lead.objects.order_by().values_list("pk", "created_at").iterator(chunk_size=5000))
+    leads = Lead.objects.order_by() if segment is None else Lead.objects.filter(segment.owns()).order_by()
+    created = dict(leads.values_list("pk", "created_at").iterator(chunk_size=5000))
+    if segment is not None:
+        population = population.subset(np.isin(population.lead_ids, np.fromiter(created, dtype=np.int64)))
     # lead → (hand-off of the latest closed hand-over, when the one before it was closed, when it was closed)
     latest: dict[int, tuple[datetime, datetime | None, datetime]] = {}
     rows = Cycle.objects.filter(closed_at__isnull=False).order_by("lead_id", "closed_at", "id")
@@ -180,9 +187,12 @@ def fingerprint(*, now: datetime) -> str:
     return json.dumps([leads, activity, closed, now.date()], sort_keys=True, default=str)
 
 
-def backtest(draft: Agreement, active: Agreement | None, *, now: datetime) -> dict[str, Any]:
-    """The draft and the active agreement judged side by side on the same past leads."""
-    past = history(now=now)
+def backtest(
+    draft: Agreement, active: Agreement | None, *, now: datetime, segment: Segment | None = None
+) -> dict[str, Any]:
+    """The draft and the active agreement judged side by side on the same past leads (with a segment: the
+    draft's segment's leads only)."""
+    past = history(now=now, segment=segment)
     about = past.population.describe()
     judged_draft = judge(draft, past)
     judged_active = judge(active, past) if active is not None else None

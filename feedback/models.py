@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from sla.criteria import Evaluation
@@ -28,7 +29,13 @@ class Reason(models.Model):
         constraints = [models.UniqueConstraint(fields=["kind", "code"], name="feedback_reason_unique")]
 
     def __str__(self) -> str:
-        return self.label
+        return self.display_label
+
+    @property
+    def display_label(self) -> str:
+        """The label in the reader's language: a default reason's English label is in the catalogue
+        (feedback.reasons.DEFAULT_REASONS); a label a manager typed reads as typed."""
+        return gettext(self.label) if self.label else self.label
 
 
 class Facts:

@@ -7,6 +7,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from alignment.roles import Role, role_required
@@ -17,15 +19,15 @@ REASON_KEEPERS = (Role.SALES_MANAGER, Role.MARKETING_MANAGER, Role.ADMIN)
 
 
 class ReasonAddForm(forms.Form):
-    kind = forms.ChoiceField(choices=Reason.Kind.choices, label="List")
-    label = forms.CharField(max_length=100, label="Reason")
-    needs_comment = forms.BooleanField(required=False, label="Ask for a comment")
+    kind = forms.ChoiceField(choices=Reason.Kind.choices, label=_("List"))
+    label = forms.CharField(max_length=100, label=_("Reason"))
+    needs_comment = forms.BooleanField(required=False, label=_("Ask for a comment"))
 
 
 class ReasonEditForm(forms.Form):
-    label = forms.CharField(max_length=100, label="Reason")
-    needs_comment = forms.BooleanField(required=False, label="Ask for a comment")
-    is_active = forms.BooleanField(required=False, label="In use")
+    label = forms.CharField(max_length=100, label=_("Reason"))
+    needs_comment = forms.BooleanField(required=False, label=_("Ask for a comment"))
+    is_active = forms.BooleanField(required=False, label=_("In use"))
 
 
 def _page(request: HttpRequest, add_form: ReasonAddForm, *, status: int = 200) -> HttpResponse:
@@ -52,7 +54,11 @@ def reasons(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, form, status=422)
     reason = reason_add(**form.cleaned_data, user=request.user, now=timezone.now())
-    messages.success(request, f"Added “{reason.label}” to the {reason.get_kind_display().lower()} reasons.")
+    messages.success(
+        request,
+        gettext("Added “%(label)s” to the %(kind)s reasons.")
+        % {"label": reason.label, "kind": reason.get_kind_display().lower()},
+    )
     return redirect("feedback:reasons")
 
 
@@ -63,10 +69,18 @@ def reason_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReasonEditForm(request.POST, prefix=f"r{reason.pk}")
     if not form.is_valid():
         messages.error(
-            request, f"“{reason.label}” was not changed: a reason needs a name (100 characters at most)."
+            request,
+            gettext("“%(label)s” was not changed: a reason needs a name (100 characters at most).")
+            % {"label": reason.display_label},
         )
         return redirect("feedback:reasons")
     reason = reason_update(reason_id=reason.pk, **form.cleaned_data, user=request.user, now=timezone.now())
-    state = "in use" if reason.is_active else "retired (kept on the records that used it)"
-    messages.success(request, f"Saved “{reason.label}”: {state}.")
+    if reason.is_active:
+        messages.success(request, gettext("Saved “%(label)s”: in use.") % {"label": reason.display_label})
+    else:
+        messages.success(
+            request,
+            gettext("Saved “%(label)s”: retired (kept on the records that used it).")
+            % {"label": reason.display_label},
+        )
     return redirect("feedback:reasons")

@@ -6,24 +6,27 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.utils.translation import gettext_noop
 
 if TYPE_CHECKING:
     from feedback.models import Reason
 
+# Labels are stored in English and shown through gettext (Reason.__str__): a default reason reads in the reader's
+# language until a manager renames it.
 DEFAULT_REASONS = {
     "rejection": [
-        ("not_a_fit", "Not a fit", False), ("too_early", "Too early / not ready", False),
-        ("bad_data", "Bad or fake data", False), ("student", "Student or job seeker", False),
-        ("competitor", "Competitor", False), ("existing_customer", "Existing customer", False),
-        ("duplicate", "Duplicate", False), ("other", "Other", True),
+        ("not_a_fit", gettext_noop("Not a fit"), False), ("too_early", gettext_noop("Too early / not ready"), False),
+        ("bad_data", gettext_noop("Bad or fake data"), False), ("student", gettext_noop("Student or job seeker"), False),
+        ("competitor", gettext_noop("Competitor"), False), ("existing_customer", gettext_noop("Existing customer"), False),
+        ("duplicate", gettext_noop("Duplicate"), False), ("other", gettext_noop("Other"), True),
     ],
     "loss": [
-        ("price", "Price", False), ("competitor", "Chose a competitor", False), ("no_decision", "No decision", False),
-        ("timing", "Timing", False), ("no_budget", "No budget", False), ("other", "Other", True),
+        ("price", gettext_noop("Price"), False), ("competitor", gettext_noop("Chose a competitor"), False), ("no_decision", gettext_noop("No decision"), False),
+        ("timing", gettext_noop("Timing"), False), ("no_budget", gettext_noop("No budget"), False), ("other", gettext_noop("Other"), True),
     ],
     "disqualification": [
-        ("no_need", "No need", False), ("no_authority", "No authority", False), ("no_budget", "No budget", False),
-        ("other", "Other", True),
+        ("no_need", gettext_noop("No need"), False), ("no_authority", gettext_noop("No authority"), False), ("no_budget", gettext_noop("No budget"), False),
+        ("other", gettext_noop("Other"), True),
     ],
 }  # fmt: skip
 

@@ -20,6 +20,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from feedback.models import Cycle, Facts
@@ -27,7 +28,7 @@ from feedback.months import MIN_EVIDENCE, month_bounds, month_start, next_month,
 from feedback.suggest import suggestions_for
 from leads.models import Lead, SlaBreach
 from sla.agreement import Agreement
-from sla.models import AgreementVersion
+from sla.models import AgreementVersion, Segment
 
 COHORT_RULE = _(
     "The cohort is every hand-over to sales (lead became an MQL) in the month, each cycle counted once, judged "
@@ -45,9 +46,16 @@ BANDS: tuple[tuple[int | None, int | None, str], ...] = (
 CLOSED_LOST = (Cycle.Outcome.REJECTED, Cycle.Outcome.LOST, Cycle.Outcome.DISQUALIFIED)
 
 
-def cohort(month: date) -> QuerySet[Cycle]:
+def cohort(month: date, segment: Segment | None = None) -> QuerySet[Cycle]:
+    """The month's hand-overs; with a segment, those made in it (under one of its agreements, stored on the
+    cycle at hand-off, as the trend counts them: a lead that moved segment since stays where it was handed over)."""
     start, end = month_bounds(month)
-    return Cycle.objects.filter(handed_over_at__gte=start, handed_over_at__lt=end)
+    cycles = Cycle.objects.filter(handed_over_at__gte=start, handed_over_at__lt=end)
+    return cycles.filter(segment.owns("agreement__segment")) if segment is not None else cycles
+
+
+def _leads_of(segment: Segment | None) -> QuerySet[Lead]:
+    return Lead.objects.filter(segment.owns()) if segment is not None else Lead.objects.all()
 
 
 # --- the month's facts, in one pass ---------------------------------------------------------------------
@@ -207,37 +215,49 @@ def _funnel(counts: dict[str, Any], leads: int) -> dict[str, Any]:
     return counts
 
 
-def new_leads(month: date) -> int:
+def new_leads(month: date, segment: Segment | None = None) -> int:
     start, end = month_bounds(month)
-    return Lead.objects.filter(created_at__gte=start, created_at__lt=end).count()
+    return _leads_of(segment).filter(created_at__gte=start, created_at__lt=end).count()
 
 
-def new_leads_this_and_last_month(month: date) -> tuple[int, int]:
-    """Leads created in the month and in the month before, on one scan of the created-at index."""
+def new_leads_this_and_last_month(month: date, segment: Segment | None = None) -> tuple[int, int]:
+    """Leads created in the month and in the month before (of the segment, when given: the leads in it now), on
+    one scan of the created-at index."""
     start, end = month_bounds(month)
     before, _ = month_bounds(previous_month(month))
-    counts = Lead.objects.filter(created_at__gte=before, created_at__lt=end).aggregate(
-        now=Count("pk", filter=Q(created_at__gte=start)), before=Count("pk", filter=Q(created_at__lt=start))
+    counts = (
+        _leads_of(segment)
+        .filter(created_at__gte=before, created_at__lt=end)
+        .aggregate(
+            now=Count("pk", filter=Q(created_at__gte=start)),
+            before=Count("pk", filter=Q(created_at__lt=start)),
+        )
     )
     return counts["now"], counts["before"]
 
 
-def funnel(month: date) -> dict[str, Any]:
-    return _funnel(cohort(month).aggregate(**_FUNNEL_COUNTS), new_leads(month))
+def funnel(month: date, segment: Segment | None = None) -> dict[str, Any]:
+    return _funnel(cohort(month, segment).aggregate(**_FUNNEL_COUNTS), new_leads(month, segment))
 
 
 # --- marketing's side ------------------------------------------------------------------------------------
 
 
-def agreement_in_force(month: date) -> AgreementVersion | None:
-    """The version in force at the end of the month (else the first one after it), for the commitments."""
-    return _in_force_at_month_end(month) or AgreementVersion.objects.active()
+def agreement_in_force(month: date, segment: Segment | None = None) -> AgreementVersion | None:
+    """The segment's version in force at the end of the month (else the one in force now), for the commitments.
+    With no segment: the default segment's."""
+    return _in_force_at_month_end(month, segment) or (
+        AgreementVersion.objects.active_for(segment)
+        if segment is not None
+        else AgreementVersion.objects.active()
+    )
 
 
-def _in_force_at_month_end(month: date) -> AgreementVersion | None:
+def _in_force_at_month_end(month: date, segment: Segment | None = None) -> AgreementVersion | None:
     _, end = month_bounds(month)
+    own = segment.owns() if segment is not None else Q(segment__isnull=True) | Q(segment__is_default=True)
     return (
-        AgreementVersion.objects.filter(activated_at__lt=end)
+        AgreementVersion.objects.filter(own, activated_at__lt=end)
         .filter(Q(superseded_at__isnull=True) | Q(superseded_at__gte=end))
         .order_by("-activated_at")
         .first()
@@ -374,7 +394,11 @@ def _first_contact_percentiles(month_cycles: QuerySet[Cycle]) -> dict[int | None
 
 
 def sales_side(
-    month: date, month_cycles: QuerySet[Cycle], facts: MonthFacts, totals: dict[str, Any]
+    month: date,
+    month_cycles: QuerySet[Cycle],
+    facts: MonthFacts,
+    totals: dict[str, Any],
+    segment: Segment | None = None,
 ) -> dict[str, Any]:
     """Sales' SLA over the month's hand-overs (`totals` is the month's `_totals` row) and the month's breaches."""
     overall = _sla_rates({key: totals[key] for key in _SLA_COUNTS})
@@ -387,6 +411,7 @@ def sales_side(
     by_owner: dict[int, int] = {}
     breach_rows = (
         SlaBreach.objects.filter(detected_at__gte=start, detected_at__lt=end)
+        .filter(segment.owns("lead__segment") if segment is not None else Q())
         .values_list("clock", "owner_id")
         .annotate(n=Count("id"))
         .order_by("clock", "owner_id")
@@ -589,9 +614,14 @@ def _lead_row(cycle: dict[str, Any]) -> dict[str, Any]:
         "score": cycle["score"],
         "tier": cycle["tier"],
         "outcome": cycle["outcome"],
-        "reason": cycle["rejection_reason__label"] or cycle["outcome_reason__label"] or "",
+        "reason": _label(cycle["rejection_reason__label"] or cycle["outcome_reason__label"]),
         "source": cycle["source"],
     }
+
+
+def _label(label: str | None) -> str:
+    """A reason's label in the reader's language (a default reason's English label is in the catalogue)."""
+    return gettext(label) if label else ""
 
 
 _ROW_FIELDS = (
@@ -600,7 +630,9 @@ _ROW_FIELDS = (
 )  # fmt: skip
 
 
-def discussion_lists(month: date, queryset: QuerySet[Cycle], *, threshold: int | None) -> dict[str, Any]:
+def discussion_lists(
+    month: date, queryset: QuerySet[Cycle], *, threshold: int | None, segment: Segment | None = None
+) -> dict[str, Any]:
     """The two lists that start the discussion: high score but rejected or lost; low score (or never MQL) but won."""
     high = queryset.filter(outcome__in=[Cycle.Outcome.REJECTED, Cycle.Outcome.LOST]).order_by("-score", "pk")
     low = queryset.filter(outcome=Cycle.Outcome.WON).order_by("score", "pk")
@@ -609,7 +641,8 @@ def discussion_lists(month: date, queryset: QuerySet[Cycle], *, threshold: int |
         low = low.filter(score__lt=threshold)
     start, end = month_bounds(month)
     never = (
-        Lead.objects.filter(created_at__gte=start, created_at__lt=end, cycles__isnull=True)
+        _leads_of(segment)
+        .filter(created_at__gte=start, created_at__lt=end, cycles__isnull=True)
         .annotate(converted=Cast(KT("attributes__outcome_converted"), TextField()))
         .filter(converted__in=["1", "1.0", "true", "True", "yes"])
         .only("first_name", "last_name", "email", "company", "score", "source")
@@ -644,7 +677,7 @@ def reasons(queryset: QuerySet[Cycle]) -> dict[str, Any]:
         )
         return [
             {
-                "reason": row[label] or str(_("(none)")),
+                "reason": gettext(row[label]) if row[label] else str(_("(none)")),
                 "source": row["source"] or str(_("(none)")),
                 "n": row["n"],
             }
@@ -687,7 +720,9 @@ def _by_rule(rows: Any) -> list[dict[str, Any]]:
     """One line per rule: how many of its hand-overs sales rejected, and why (most frequent first)."""
     grouped: dict[str, list[tuple[str, int]]] = {}
     for row in rows:
-        grouped.setdefault(row["name"], []).append((row["label"] or str(_("(none)")), row["n"]))
+        grouped.setdefault(row["name"], []).append(
+            (gettext(row["label"]) if row["label"] else str(_("(none)")), row["n"])
+        )
     return sorted(
         (
             {
@@ -719,19 +754,20 @@ def month_totals(facts: MonthFacts, month_cycles: QuerySet[Cycle], complete: Q) 
     return totals
 
 
-def review_for(month: date) -> dict[str, Any]:
+def review_for(month: date, segment: Segment | None = None) -> dict[str, Any]:
     """Every figure of the month's review, with last month's funnel beside it, as JSON-ready data (read it typed
-    with `feedback.figures.ReviewFigures.from_dict`). A bounded number of queries whatever the month's size."""
+    with `feedback.figures.ReviewFigures.from_dict`). A bounded number of queries whatever the month's size.
+    With a segment: its hand-overs, leads and breaches only, against its own agreement in force."""
     month = month_start(month)
-    version = agreement_in_force(month)
-    in_force_at_end = _in_force_at_month_end(month)
+    version = agreement_in_force(month, segment)
+    in_force_at_end = _in_force_at_month_end(month, segment)
     threshold = Agreement.of(version).threshold if version else None
-    month_cycles = cohort(month)
+    month_cycles = cohort(month, segment)
     _required, complete = required_fields(version)
     facts = month_facts(month_cycles)
     totals = month_totals(facts, month_cycles, complete)
     histogram = score_histogram(facts)
-    leads_now, leads_before = new_leads_this_and_last_month(month)
+    leads_now, leads_before = new_leads_this_and_last_month(month, segment)
     data: dict[str, Any] = {
         "month": month.isoformat(),
         "previous_month": previous_month(month).isoformat(),
@@ -746,13 +782,15 @@ def review_for(month: date) -> dict[str, Any]:
         else None,
         "handover_agreements": handover_agreements(facts),
         "funnel": _funnel(totals, leads_now),
-        "previous_funnel": _funnel(cohort(previous_month(month)).aggregate(**_FUNNEL_COUNTS), leads_before),
+        "previous_funnel": _funnel(
+            cohort(previous_month(month), segment).aggregate(**_FUNNEL_COUNTS), leads_before
+        ),
         "marketing": marketing_side(facts, version, totals),
-        "sales": sales_side(month, month_cycles, facts, totals),
+        "sales": sales_side(month, month_cycles, facts, totals, segment),
         "score_bands": score_bands(histogram),
         "auc": histogram_auc(histogram),
         "rule_lifts": rule_lifts(month_cycles, totals),
-        "lists": discussion_lists(month, month_cycles, threshold=threshold),
+        "lists": discussion_lists(month, month_cycles, threshold=threshold, segment=segment),
         "reasons": reasons(month_cycles),
     }
     data["suggestions"] = [asdict(s) for s in suggestions_for(month=month, data=data, version=version)]

@@ -26,6 +26,9 @@ from feedback.figures import ReviewFigures, ScoreBand
 from feedback.models import Decision, Snapshot
 from feedback.months import previous_month
 from feedback.reports import months_with_data, review_for
+from feedback.trend_views import segment_choice, versions_in_force
+from sla.models import Segment
+from sla.services import segment_scope
 
 DECIDERS = MANAGERS | {Role.MARKETER}
 CSV_TABLES = {
@@ -81,12 +84,21 @@ def _maturity(month: date, figures: ReviewFigures) -> str:
     return ""
 
 
-def figures(month: date) -> tuple[dict[str, Any], Snapshot | None]:
-    """The frozen figures if the month was frozen, else computed now (JSON round-trip: same types either way)."""
-    snapshot = Snapshot.objects.filter(month=month).select_related("frozen_by").first()
-    if snapshot:
-        return snapshot.data, snapshot
-    return json.loads(json.dumps(review_for(month), cls=DjangoJSONEncoder)), None
+def figures(month: date, segment: Segment | None = None) -> tuple[dict[str, Any], Snapshot | None]:
+    """The frozen figures if the month was frozen, else computed now (JSON round-trip: same types either way).
+    A segment's figures are always computed now (a month is frozen as a whole)."""
+    if segment is None:
+        snapshot = Snapshot.objects.filter(month=month).select_related("frozen_by").first()
+        if snapshot:
+            return snapshot.data, snapshot
+    return json.loads(json.dumps(review_for(month, segment), cls=DjangoJSONEncoder)), None
+
+
+def _segment(request: HttpRequest) -> tuple[list[Segment], Segment | None, bool]:
+    """The segments this user may choose, the one shown (none: all), and whether "all" is theirs to see. A
+    manager of some segments sees only theirs (another's id is a 404), their first by default."""
+    segments, segment = segment_choice(request, versions_in_force())
+    return segments, segment, segment_scope(request.user) is None
 
 
 def _chart(bands: tuple[ScoreBand, ...]) -> list[dict[str, Any]]:
@@ -105,7 +117,8 @@ def _chart(bands: tuple[ScoreBand, ...]) -> list[dict[str, Any]]:
 @require_GET
 def review(request: HttpRequest) -> HttpResponse:
     month = _month(request)
-    stored, snapshot = figures(month)
+    segments, segment, all_allowed = _segment(request)
+    stored, snapshot = figures(month, segment)
     data = ReviewFigures.from_dict(stored)
     roles = user_roles(request.user)
     accepted_keys = set(
@@ -116,6 +129,10 @@ def review(request: HttpRequest) -> HttpResponse:
     User = get_user_model()
     context = {
         "month": month,
+        "segments": segments,
+        "segment": segment,
+        "all_allowed": all_allowed,
+        "segment_query": f"&segment={segment.pk}" if segment is not None else "",
         "data": data,
         "snapshot": snapshot,
         "months": months_with_data(),
@@ -183,9 +200,11 @@ def review_csv(request: HttpRequest) -> HttpResponse:
     table = request.GET.get("table", "")
     if table not in CSV_TABLES:
         raise Http404(_("No such table."))
-    header, rows = _rows(ReviewFigures.from_dict(figures(month)[0]), table)
+    _segments, segment, _all = _segment(request)
+    header, rows = _rows(ReviewFigures.from_dict(figures(month, segment)[0]), table)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="review-{month:%Y-%m}-{table}.csv"'
+    part = f"-segment-{segment.pk}" if segment is not None else ""
+    response["Content-Disposition"] = f'attachment; filename="review-{month:%Y-%m}{part}-{table}.csv"'
     writer = csvsafe.writer(response)
     writer.writerow(header)
     writer.writerows(rows)

@@ -21,7 +21,7 @@ from leads.exceptions import LeadError
 from leads.lifecycle import rules as life
 from leads.lifecycle.hand_overs import hand_over_ensure
 from leads.lifecycle.services import lead_progress, lead_status_updated
-from leads.lifecycle.words import refusal_words
+from leads.lifecycle.words import refusal_words, reject_refusal_words
 from leads.models import HANDED_OVER_STATES, HandOver, Lead
 from sla.agreement import Agreement
 from sla.calendar import business_minutes_between
@@ -243,7 +243,7 @@ def lead_reject(
     _allowed(life.Action.REJECT, lead)
     version = AgreementVersion.objects.active()
     minimum = Agreement.of(version).terms.min_contact_attempts if version else 0
-    refusal = life.reject_refusal(attempts=cycle.contacts.count(), minimum=minimum)
+    refusal = reject_refusal_words(attempts=cycle.contacts.count(), minimum=minimum)
     if refusal:
         raise OutcomeRefused(refusal)
     chosen = _reason(Reason.Kind.REJECTION, reason, comment)

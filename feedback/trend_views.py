@@ -93,7 +93,7 @@ def csv_row(m: MonthFigures) -> list[Any]:
             _share(m.auc), *(_share(r) for r in m.band_win_rates)]  # fmt: skip
 
 
-def _segment_choice(
+def segment_choice(
     request: HttpRequest, in_force: list[AgreementVersion]
 ) -> tuple[list[Segment], Segment | None]:
     """The user's segments (those with an agreement in force, for someone who works across all) and the one asked
@@ -109,7 +109,7 @@ def _segment_choice(
     return segments, segment
 
 
-def _in_force() -> list[AgreementVersion]:
+def versions_in_force() -> list[AgreementVersion]:
     return list(AgreementVersion.objects.filter(status="active").select_related("segment"))
 
 
@@ -126,8 +126,8 @@ def trend(request: HttpRequest) -> HttpResponse:
         last, count = _window(request)
     except BadWindow as error:
         return HttpResponseBadRequest(str(error))
-    in_force = _in_force()
-    segments, segment = _segment_choice(request, in_force)
+    in_force = versions_in_force()
+    segments, segment = segment_choice(request, in_force)
     figures = trend_for(last, count, segment)
     active = _active_of(in_force, segment)
     context = {
@@ -152,7 +152,7 @@ def trend_csv(request: HttpRequest) -> HttpResponse:
     except BadWindow as error:
         return HttpResponseBadRequest(str(error))
     everything = not request.GET.get("segment") and segment_scope(request.user) is None
-    _segments, segment = _segment_choice(request, [] if everything else _in_force())
+    _segments, segment = segment_choice(request, [] if everything else versions_in_force())
     figures = trend_for(last, count, segment)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     part = f"-segment-{segment.pk}" if segment else ""

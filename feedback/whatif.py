@@ -121,12 +121,19 @@ def _backtest(draft: AgreementVersion, active: AgreementVersion | None, *, now: 
     (judging every past lead in Python takes seconds on a large history)."""
     key = hashlib.sha256(
         json.dumps(
-            [draft.content_hash, active.content_hash if active else None, fingerprint(now=now)]
+            [
+                draft.content_hash,
+                active.content_hash if active else None,
+                draft.segment_id,
+                fingerprint(now=now),
+            ]
         ).encode()
     ).hexdigest()
     cached = cache.get(f"whatif-backtest-{key}")
     if cached is None:
-        cached = backtest(Agreement.of(draft), Agreement.of(active) if active else None, now=now)
+        cached = backtest(
+            Agreement.of(draft), Agreement.of(active) if active else None, now=now, segment=draft.segment
+        )
         cache.set(f"whatif-backtest-{key}", cached, timeout=3600)
     return cached
 

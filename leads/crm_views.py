@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from alignment.roles import Role, role_required
@@ -20,7 +21,7 @@ def crm_export(request: HttpRequest, fmt: str) -> HttpResponse:
     """MQL status and reason for HubSpot or Salesforce (`?since=YYYY-MM-DD`: leads changed since that day)."""
     if fmt not in export.FORMATS:
         return HttpResponse(
-            "Unknown format: use hubspot or salesforce.", status=404, content_type="text/plain"
+            _("Unknown format: use hubspot or salesforce."), status=404, content_type="text/plain"
         )
     since_text = request.GET.get("since", "")
     try:

@@ -28,12 +28,13 @@ from leads.lifecycle import services as lifecycle_services
 from leads.models import HANDED_OVER_STATES, LONG_LATE, ImportJob, Lead, RescoreJob, SlaBreach, Tier
 from leads.presenters import clock_rows, clock_view, history_lines, why_view
 from leads.queue.assignment import rep_statuses
+from leads.rules import rules_for
 from leads.scoping import lead_or_404, visible_leads
-from leads.scoring import Rules, active_rules
+from leads.scoring import Rules
 from leads.segmenting import placement_of, segment_book
 from leads.tables import LeadListTable, QueueTable, keyset_table
 from sla.models import AgreementVersion
-from sla.services import in_user_segments
+from sla.services import in_user_segments, segment_scope
 
 QUEUE_ROLES = SALES | {Role.ADMIN, Role.MARKETING_MANAGER, Role.MARKETER}
 PER_PAGE = 25
@@ -43,18 +44,15 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
-def _calendar():
-    rules = active_rules()
-    return rules.terms.calendar if rules else None
-
-
 def _decorate(leads: Any, *, now, in_force: list[AgreementVersion] | None = None) -> None:
-    """Clocks in words, each in its own segment's business calendar (`in_force`: the active versions)."""
-    calendar = _calendar() if in_force is None else None
-    calendars = {v.segment_id: Rules.of(v).terms.calendar for v in in_force or []}
-    default = next((calendars[v.segment_id] for v in in_force or [] if _is_default(v)), None)
+    """Clocks in words, each in its own segment's business calendar (`in_force`: the active versions; loaded
+    here in one query when not given)."""
+    if in_force is None:
+        in_force = list(AgreementVersion.objects.filter(status="active").select_related("segment"))
+    calendars = {v.segment_id: Rules.of(v).terms.calendar for v in in_force}
+    default = next((calendars[v.segment_id] for v in in_force if _is_default(v)), None)
     for lead in leads:
-        lead_calendar = calendar or calendars.get(lead.segment_id, default)
+        lead_calendar = calendars.get(lead.segment_id, default)
         lead.clock = clock_view(lead, now=now, calendar=lead_calendar)
         lead.why = why_view(lead)
 
@@ -222,17 +220,24 @@ def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def my_day(request: HtmxHttpRequest) -> HttpResponse:
     """A rep's day: my leads by urgency, what is due next, what I missed."""
     now = timezone.now()
-    mine = list(
-        Lead.objects.in_queue().filter(owner=request.user).select_related("owner").by_priority()[:200]
+    mine = list(  # only the leads of the user's segments, as the queue shows them
+        visible_leads(request.user, Lead.objects.in_queue().filter(owner=request.user))
+        .select_related("owner")
+        .by_priority()[:200]
     )
     _decorate(mine, now=now)
     end_of_day = timezone.localtime(now).replace(hour=23, minute=59, second=59)
     overdue = [lead for lead in mine if lead.sla_due_at and lead.sla_due_at <= now]
     today = [lead for lead in mine if lead.sla_due_at and now < lead.sla_due_at <= end_of_day]
     later = [lead for lead in mine if lead not in overdue and lead not in today]
-    missed = SlaBreach.objects.filter(
-        owner=request.user, detected_at__gte=now - timedelta(days=7)
-    ).select_related("lead")[:50]
+    missed = SlaBreach.objects.filter(owner=request.user, detected_at__gte=now - timedelta(days=7))
+    scope = segment_scope(request.user)
+    if scope is not None:  # a member of some segments: only what they missed there
+        owned = Q(pk__in=[])
+        for segment in scope:
+            owned |= segment.owns("lead__segment")
+        missed = missed.filter(owned)
+    missed = missed.select_related("lead")[:50]
     unassigned_hot = (
         visible_leads(request.user, Lead.objects.in_queue()).filter(owner__isnull=True, tier=Tier.HOT).count()
     )
@@ -288,7 +293,7 @@ def _may_pause(user: Any, lead: Lead) -> bool:
 
 
 def _waiting_context(request: HttpRequest, lead: Lead) -> dict[str, bool]:
-    rules = active_rules()
+    rules = rules_for(lead.segment_id)
     return {
         "can_pause": _may_pause(request.user, lead),
         "pause_allowed": bool(rules and rules.terms.pause_on_customer),

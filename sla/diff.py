@@ -1,7 +1,9 @@
-"""What changed between two agreement contents, in words (pure Python: no Django).
+"""What changed between two agreement contents, in words, in the reader's language (Django's gettext).
 
 Works on the raw content dicts (docs/agreement-content.md) so it can compare a draft that does not validate
-yet; a missing section reads as empty.
+yet; a missing section reads as empty. `Change.section` is the English section name (a key: the view shows it
+through gettext); `Change.text` is already in the active language, so callers that store it (the audit log) say it
+in English with `translation.override("en")`.
 """
 
 from __future__ import annotations
@@ -12,20 +14,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sla.criteria import ActivityMatch, Condition, CriteriaError, describe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from sla.criteria import ActivityMatch, Condition, CriteriaError
+from sla.wording import activity_word, condition_words
 
 __all__ = ["SECTIONS", "Change", "content_hash", "diff_content"]
 
 SECTIONS = (
-    "MQL criteria",
-    "Fit rules",
-    "Engagement rules",
-    "Gates",
-    "Triggers",
-    "SQL criteria",
-    "Service terms",
-    "Business calendar",
-    "Marketing commitment",
+    gettext_noop("MQL criteria"),
+    gettext_noop("Fit rules"),
+    gettext_noop("Engagement rules"),
+    gettext_noop("Gates"),
+    gettext_noop("Triggers"),
+    gettext_noop("SQL criteria"),
+    gettext_noop("Service terms"),
+    gettext_noop("Business calendar"),
+    gettext_noop("Marketing commitment"),
 )
 
 Kind = Literal["added", "removed", "changed"]
@@ -76,13 +82,13 @@ def _list(value: Any) -> list[Any]:
 
 def _value(value: Any) -> str:
     if value is None:
-        return "none"
+        return _("none")
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, list | tuple):
-        return ", ".join(_value(item) for item in value) if value else "none"
+        return _(", ").join(_value(item) for item in value) if value else _("none")
     return str(value)
 
 
@@ -93,31 +99,39 @@ def _points(value: Any) -> str:
     return _value(value)
 
 
-def _amount(value: Any, unit: str, none: str = "none", prefix: str = "") -> str:
-    return none if value is None else f"{prefix}{_value(value)} {unit}"
+def _amount(value: Any, unit: str, none: str = "", prefix: str = "") -> str:
+    """`unit` and `prefix` are templates with %(n)s ("%(n)s days", "at most %(n)s"), already translated."""
+    if value is None:
+        return none or _("none")
+    return (prefix or "%(n)s") % {"n": unit % {"n": _value(value)}}
 
 
-def _from_to(old: Any, new: Any, unit: str, none: str = "none", prefix: str = "") -> str:
+def _from_to(old: Any, new: Any, unit: str, none: str = "", prefix: str = "") -> str:
     """ "15 → 10 business minutes" when both are set, else "15 business minutes → none"."""
     if old is not None and new is not None:
-        return f"{prefix}{_value(old)} → {_value(new)} {unit}"
-    return f"{_amount(old, unit, none, prefix)} → {_amount(new, unit, none, prefix)}"
+        return (prefix or "%(n)s") % {
+            "n": unit % {"n": _("%(old)s → %(new)s") % {"old": _value(old), "new": _value(new)}}
+        }
+    return _("%(old)s → %(new)s") % {
+        "old": _amount(old, unit, none, prefix),
+        "new": _amount(new, unit, none, prefix),
+    }
 
 
 def _condition(raw: Any) -> str:
     if raw is None:
-        return "none"
+        return _("none")
     try:
-        return describe(Condition.from_dict(raw))
+        return condition_words(Condition.from_dict(raw))
     except CriteriaError:
         return _raw_condition(raw, "field")
 
 
 def _where(raw: Any) -> str:
     if raw is None:
-        return "none"
+        return _("none")
     try:
-        return describe(ActivityMatch.from_dict(raw))
+        return condition_words(ActivityMatch.from_dict(raw))
     except CriteriaError:
         return _raw_condition(raw, "property")
 
@@ -126,14 +140,24 @@ def _raw_condition(raw: Any, subject: str) -> str:
     if not isinstance(raw, Mapping):
         return _value(raw)
     parts = (raw.get(subject), raw.get("op"), raw.get("value"))
-    return " ".join(_value(part) for part in parts if part is not None) or "none"
+    return " ".join(_value(part) for part in parts if part is not None) or _("none")
 
 
 def _activity(rule: Mapping[str, Any]) -> str:
     activity = rule.get("activity")
-    text = "any activity" if activity == "*" else _value(activity)
+    text = (
+        _("any activity")
+        if activity == "*"
+        else activity_word(activity)
+        if isinstance(activity, str)
+        else _value(activity)
+    )
     where = rule.get("where")
-    return text if where is None else f"{text} where {_where(where)}"
+    return (
+        text
+        if where is None
+        else _("%(activity)s where %(condition)s") % {"activity": text, "condition": _where(where)}
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -143,7 +167,10 @@ def _activity(rule: Mapping[str, Any]) -> str:
 def _mql_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
     changes: list[Change] = []
     if old.get("threshold") != new.get("threshold"):
-        text = f"MQL threshold: {_value(old.get('threshold'))} → {_value(new.get('threshold'))}"
+        text = _("MQL threshold: %(old)s → %(new)s") % {
+            "old": _value(old.get("threshold")),
+            "new": _value(new.get("threshold")),
+        }
         changes.append(Change("MQL criteria", "changed", text))
     known = {"threshold", "inactivity", *(kind.key for kind in _RULE_KINDS)}
     changes += _other_keys("MQL criteria", "", old, new, known)
@@ -158,7 +185,11 @@ def _other_keys(
     for key in _union(old, new):
         if key in known or old.get(key) == new.get(key):
             continue
-        text = f"{prefix}{key}: {_value(old.get(key))} → {_value(new.get(key))}"
+        text = prefix + _("%(key)s: %(old)s → %(new)s") % {
+            "key": key,
+            "old": _value(old.get(key)),
+            "new": _value(new.get(key)),
+        }
         changes.append(Change(section, "changed", text))
     return changes
 
@@ -174,26 +205,32 @@ FieldText = Callable[[str, Any, Any], str]
 class _RuleKind:
     key: str
     section: str
-    noun: str
+    noun: str  # the kind of rule: gettext_noop'd, translated where used
     order_text: str
     summary: Callable[[Mapping[str, Any]], str]
     fields: dict[str, FieldText]
 
 
 def _fit_summary(rule: Mapping[str, Any]) -> str:
-    return f"{_condition(rule.get('condition'))} → {_points(rule.get('points'))}"
+    return _("%(old)s → %(new)s") % {
+        "old": _condition(rule.get("condition")),
+        "new": _points(rule.get("points")),
+    }
 
 
 def _engagement_summary(rule: Mapping[str, Any]) -> str:
     points, min_count = _points(rule.get("points")), rule.get("min_count", 1)
     if isinstance(min_count, int) and min_count > 1:
-        text = f"{min_count} or more × {_activity(rule)} → {points} once"
+        text = _("%(count)s or more × %(activity)s → %(points)s once") % {
+            "count": min_count, "activity": _activity(rule), "points": points}  # fmt: skip
     else:
-        text = f"{_activity(rule)} → {points} each"
+        text = _("%(activity)s → %(points)s each") % {"activity": _activity(rule), "points": points}
         if rule.get("max_count") is not None:
-            text += f", at most {_value(rule.get('max_count'))} times"
+            text += _(", at most %(count)s times") % {"count": _value(rule.get("max_count"))}
     window = rule.get("window_days")
-    return text + (", never ages" if window is None else f", counted for {_value(window)} days")
+    return text + (
+        _(", never ages") if window is None else _(", counted for %(days)s days") % {"days": _value(window)}
+    )
 
 
 def _gate_summary(gate: Mapping[str, Any]) -> str:
@@ -203,79 +240,97 @@ def _gate_summary(gate: Mapping[str, Any]) -> str:
 def _trigger_summary(trigger: Mapping[str, Any]) -> str:
     parts = [_activity(trigger)]
     if trigger.get("attribute") is not None:
-        parts.append(f"if {_condition(trigger.get('attribute'))}")
+        parts.append(_("if %(condition)s") % {"condition": _condition(trigger.get("attribute"))})
     if trigger.get("min_silence_days") is not None:
-        parts.append(f"after {_value(trigger.get('min_silence_days'))}+ days of silence")
+        parts.append(_("after %(days)s+ days of silence") % {"days": _value(trigger.get("min_silence_days"))})
     if trigger.get("within_days") is not None:
-        parts.append(f"within {_value(trigger.get('within_days'))} days")
+        parts.append(_("within %(days)s days") % {"days": _value(trigger.get("within_days"))})
     if trigger.get("requires_gates"):
-        parts.append("requires the gates")
+        parts.append(_("requires the gates"))
     reason = trigger.get("reason")
-    return ", ".join(parts) + (f' → "{reason}"' if reason else "")
+    return _(", ").join(parts) + (_(' → "%(reason)s"') % {"reason": reason} if reason else "")
 
 
 def _points_text(name: str, old: Any, new: Any) -> str:
-    return f"{name}: {_points(old)} → {_points(new)} points"
+    return _("%(name)s: %(old)s → %(new)s points") % {"name": name, "old": _points(old), "new": _points(new)}
 
 
 def _condition_text(name: str, old: Any, new: Any) -> str:
-    return f"{name}: {_condition(old)} → {_condition(new)}"
+    return _("%(key)s: %(old)s → %(new)s") % {"key": name, "old": _condition(old), "new": _condition(new)}
 
 
 def _activity_text(name: str, old: Any, new: Any) -> str:
-    return f"{name}: activity {_value(old)} → {_value(new)}"
+    return _("%(name)s: activity %(old)s → %(new)s") % {"name": name, "old": _word(old), "new": _word(new)}
 
 
 def _where_text(name: str, old: Any, new: Any) -> str:
-    return f"{name}: where {_where(old)} → {_where(new)}"
+    return _("%(name)s: where %(old)s → %(new)s") % {"name": name, "old": _where(old), "new": _where(new)}
 
 
 def _max_count_text(name: str, old: Any, new: Any) -> str:
-    return f"{name}: {_from_to(old, new, 'times', none='no cap', prefix='at most ')}"
+    text = _from_to(old, new, _("%(n)s times"), none=_("no cap"), prefix=_("at most %(n)s"))
+    return _("%(key)s: %(value)s") % {"key": name, "value": text}
 
 
 def _window_text(name: str, old: Any, new: Any) -> str:
-    return f"{name}: {_from_to(old, new, 'days', none='never ages', prefix='counted for ')}"
+    text = _from_to(old, new, _("%(n)s days"), none=_("never ages"), prefix=_("counted for %(n)s"))
+    return _("%(key)s: %(value)s") % {"key": name, "value": text}
 
 
 def _min_count_text(name: str, old: Any, new: Any) -> str:
-    return f"{name}: needs {_value(old)} → {_value(new)} matching activities"
+    return _("%(name)s: needs %(old)s → %(new)s matching activities") % {
+        "name": name, "old": _value(old), "new": _value(new)}  # fmt: skip
 
 
 def _requires_gates_text(name: str, old: Any, new: Any) -> str:
-    return f"{name}: now requires the gates" if new else f"{name}: no longer requires the gates"
+    if new:
+        return _("%(name)s: now requires the gates") % {"name": name}
+    return _("%(name)s: no longer requires the gates") % {"name": name}
 
 
 def _silence_text(name: str, old: Any, new: Any) -> str:
-    return f"{name}: {_from_to(old, new, 'days of silence', none='no silence needed', prefix='after ')}"
+    text = _from_to(
+        old, new, _("%(n)s days of silence"), none=_("no silence needed"), prefix=_("after %(n)s")
+    )
+    return _("%(key)s: %(value)s") % {"key": name, "value": text}
 
 
 def _within_text(name: str, old: Any, new: Any) -> str:
-    return f"{name}: {_from_to(old, new, 'days', none='no time limit', prefix='within ')}"
+    text = _from_to(old, new, _("%(n)s days"), none=_("no time limit"), prefix=_("within %(n)s"))
+    return _("%(key)s: %(value)s") % {"key": name, "value": text}
 
 
 def _reason_text(name: str, old: Any, new: Any) -> str:
-    return f'{name}: reason "{_value(old)}" → "{_value(new)}"'
+    return _('%(name)s: reason "%(old)s" → "%(new)s"') % {
+        "name": name,
+        "old": _value(old),
+        "new": _value(new),
+    }
 
 
 def _attribute_text(name: str, old: Any, new: Any) -> str:
-    return f"{name}: attribute condition {_condition(old)} → {_condition(new)}"
+    return _("%(name)s: attribute condition %(old)s → %(new)s") % {
+        "name": name, "old": _condition(old), "new": _condition(new)}  # fmt: skip
+
+
+def _word(value: Any) -> str:
+    return activity_word(value) if isinstance(value, str) else _value(value)
 
 
 _RULE_KINDS = (
     _RuleKind(
         "fit_rules",
         "Fit rules",
-        "fit rule",
-        "Rule order changed",
+        gettext_noop("fit rule"),
+        gettext_noop("Rule order changed"),
         _fit_summary,
         {"points": _points_text, "condition": _condition_text},
     ),
     _RuleKind(
         "engagement_rules",
         "Engagement rules",
-        "engagement rule",
-        "Rule order changed",
+        gettext_noop("engagement rule"),
+        gettext_noop("Rule order changed"),
         _engagement_summary,
         {
             "points": _points_text,
@@ -286,12 +341,19 @@ _RULE_KINDS = (
             "min_count": _min_count_text,
         },
     ),
-    _RuleKind("gates", "Gates", "gate", "Gate order changed", _gate_summary, {"condition": _condition_text}),
+    _RuleKind(
+        "gates",
+        "Gates",
+        gettext_noop("gate"),
+        gettext_noop("Gate order changed"),
+        _gate_summary,
+        {"condition": _condition_text},
+    ),
     _RuleKind(
         "triggers",
         "Triggers",
-        "trigger",
-        "Trigger order changed",
+        gettext_noop("trigger"),
+        gettext_noop("Trigger order changed"),
         _trigger_summary,
         {
             "activity": _activity_text,
@@ -326,17 +388,19 @@ def _rule_changes(kind: _RuleKind, old_rules: Any, new_rules: Any) -> list[Chang
     changes: list[Change] = []
     for key, rule in old.items():
         if key not in new:
-            changes.append(Change(kind.section, "removed", f'Removed {kind.noun} "{_label(rule, key)}"'))
+            text = _('Removed %(noun)s "%(name)s"') % {"noun": _(kind.noun), "name": _label(rule, key)}
+            changes.append(Change(kind.section, "removed", text))
     for key, rule in new.items():
         if key not in old:
-            text = f'Added {kind.noun} "{_label(rule, key)}": {kind.summary(rule)}'
+            text = _('Added %(noun)s "%(name)s": %(summary)s') % {
+                "noun": _(kind.noun), "name": _label(rule, key), "summary": kind.summary(rule)}  # fmt: skip
             changes.append(Change(kind.section, "added", text))
         else:
             changes += _one_rule_changes(kind, key, old[key], rule)
     common_old = [key for key in old if key in new]
     common_new = [key for key in new if key in old]
     if common_old != common_new:
-        changes.append(Change(kind.section, "changed", kind.order_text))
+        changes.append(Change(kind.section, "changed", _(kind.order_text)))
     return changes
 
 
@@ -346,12 +410,15 @@ def _one_rule_changes(
     changes: list[Change] = []
     name = _label(new, key)
     if _label(old, key) != name:
-        text = f'{kind.noun.capitalize()} "{_label(old, key)}" renamed to "{name}"'
+        text = _('%(noun)s "%(old)s" renamed to "%(new)s"') % {
+            "noun": _(kind.noun).capitalize(), "old": _label(old, key), "new": name}  # fmt: skip
         changes.append(Change(kind.section, "changed", text))
     for field, text in kind.fields.items():
         if old.get(field) != new.get(field):
             changes.append(Change(kind.section, "changed", text(name, old.get(field), new.get(field))))
-    changes += _other_keys(kind.section, f"{name}: ", old, new, {"id", "name", *kind.fields})
+    changes += _other_keys(
+        kind.section, _("%(name)s: ") % {"name": name}, old, new, {"id", "name", *kind.fields}
+    )
     return changes
 
 
@@ -361,24 +428,30 @@ def _inactivity_changes(old_raw: Any, new_raw: Any) -> list[Change]:
         return []
     old, new = _map(old_raw), _map(new_raw)
     if not old:
-        return [Change(section, "added", f"Added inactivity penalty: {_inactivity(new)}")]
+        return [
+            Change(section, "added", _("Added inactivity penalty: %(what)s") % {"what": _inactivity(new)})
+        ]
     if not new:
-        return [Change(section, "removed", f"Removed inactivity penalty ({_inactivity(old)})")]
+        return [
+            Change(
+                section, "removed", _("Removed inactivity penalty (%(what)s)") % {"what": _inactivity(old)}
+            )
+        ]
     changes = []
     if old.get("points") != new.get("points"):
         changes.append(
-            Change(section, "changed", _points_text("Inactivity penalty", old["points"], new["points"]))
+            Change(section, "changed", _points_text(_("Inactivity penalty"), old["points"], new["points"]))
         )
     if old.get("days") != new.get("days"):
-        text = (
-            f"Inactivity penalty: after {_from_to(old.get('days'), new.get('days'), 'days')} without activity"
-        )
+        days = _from_to(old.get("days"), new.get("days"), _("%(n)s days"))
+        text = _("Inactivity penalty: after %(days)s without activity") % {"days": days}
         changes.append(Change(section, "changed", text))
     return changes
 
 
 def _inactivity(raw: Mapping[str, Any]) -> str:
-    return f"{_points(raw.get('points'))} points after {_value(raw.get('days'))} days without activity"
+    return _("%(points)s points after %(days)s days without activity") % {
+        "points": _points(raw.get("points")), "days": _value(raw.get("days"))}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -393,31 +466,44 @@ def _sql_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]
     section = "SQL criteria"
     changes: list[Change] = []
     if old.get("framework") != new.get("framework"):
-        text = f"Framework: {_framework(old.get('framework'))} → {_framework(new.get('framework'))}"
+        text = _("Framework: %(old)s → %(new)s") % {
+            "old": _framework(old.get("framework")), "new": _framework(new.get("framework"))}  # fmt: skip
         changes.append(Change(section, "changed", text))
     old_items = {_map(item).get("key"): _map(item) for item in _list(old.get("items"))}
     new_items = {_map(item).get("key"): _map(item) for item in _list(new.get("items"))}
     for key, item in old_items.items():
         if key not in new_items:
-            changes.append(Change(section, "removed", f'Removed item "{_label_of(item)}"'))
+            changes.append(
+                Change(section, "removed", _('Removed item "%(label)s"') % {"label": _label_of(item)})
+            )
     for key, item in new_items.items():
         if key not in old_items:
-            required = "required" if item.get("required") else "optional"
-            changes.append(Change(section, "added", f'Added item "{_label_of(item)}" ({required})'))
+            if item.get("required"):
+                text = _('Added item "%(label)s" (required)') % {"label": _label_of(item)}
+            else:
+                text = _('Added item "%(label)s" (optional)') % {"label": _label_of(item)}
+            changes.append(Change(section, "added", text))
             continue
         before = old_items[key]
         if _label_of(before) != _label_of(item):
-            text = f'Item "{_label_of(before)}" renamed to "{_label_of(item)}"'
+            text = _('Item "%(old)s" renamed to "%(new)s"') % {
+                "old": _label_of(before),
+                "new": _label_of(item),
+            }
             changes.append(Change(section, "changed", text))
         if bool(before.get("required")) != bool(item.get("required")):
-            text = f'Item "{_label_of(item)}": ' + (
-                "optional → required" if item.get("required") else "required → optional"
-            )
+            if item.get("required"):
+                text = _('Item "%(label)s": optional → required') % {"label": _label_of(item)}
+            else:
+                text = _('Item "%(label)s": required → optional') % {"label": _label_of(item)}
             changes.append(Change(section, "changed", text))
     if [key for key in old_items if key in new_items] != [key for key in new_items if key in old_items]:
-        changes.append(Change(section, "changed", "Item order changed"))
+        changes.append(Change(section, "changed", _("Item order changed")))
     if old.get("min_met") != new.get("min_met"):
-        text = f"Items needed: {_value(old.get('min_met'))} → {_value(new.get('min_met'))}"
+        text = _("Items needed: %(old)s → %(new)s") % {
+            "old": _value(old.get("min_met")),
+            "new": _value(new.get("min_met")),
+        }
         changes.append(Change(section, "changed", text))
     return changes
 
@@ -429,18 +515,28 @@ def _label_of(item: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------------------------------------------------
 # Service terms, business calendar, marketing commitment
 
+# (label, unit template): gettext_noop'd, translated where used
 _TIER_FIELDS = {
-    "claim_minutes": ("time to claim", "business minutes"),
-    "first_contact_minutes": ("time to first contact", "business minutes"),
-    "accept_minutes": ("time to accept or reject", "business minutes"),
-    "outcome_days": ("time to record an outcome", "business days"),
-    "status_update_days": ("status update every", "days"),
+    "claim_minutes": (gettext_noop("time to claim"), gettext_noop("%(n)s business minutes")),
+    "first_contact_minutes": (gettext_noop("time to first contact"), gettext_noop("%(n)s business minutes")),
+    "accept_minutes": (gettext_noop("time to accept or reject"), gettext_noop("%(n)s business minutes")),
+    "outcome_days": (gettext_noop("time to record an outcome"), gettext_noop("%(n)s business days")),
+    "status_update_days": (gettext_noop("status update every"), gettext_noop("%(n)s days")),
 }
 _TERMS_FIELDS = {
-    "on_breach": "On breach",
-    "notify_manager": "Notify the manager of breaches",
-    "auto_assign": "Automatic assignment",
+    "on_breach": gettext_noop("On breach"),
+    "notify_manager": gettext_noop("Notify the manager of breaches"),
+    "auto_assign": gettext_noop("Automatic assignment"),
 }
+_TIERS = {"hot": gettext_noop("hot"), "warm": gettext_noop("warm")}
+_BREACH_WORDS = {
+    "none": gettext_noop("none"), "return_to_queue": gettext_noop("return to queue"),
+    "reassign": gettext_noop("reassign"),
+}  # fmt: skip
+
+
+def _tier(value: Any) -> str:
+    return _(_TIERS[value]) if value in _TIERS else str(value)
 
 
 def _terms_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
@@ -448,30 +544,33 @@ def _terms_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Chang
     changes: list[Change] = []
     old_tiers, new_tiers = _map(old.get("tiers")), _map(new.get("tiers"))
     for tier in _union(old_tiers, new_tiers):
-        title = f"{str(tier).capitalize()} tier"
+        title = _("%(tier)s tier") % {"tier": _tier(tier).capitalize()}
         if tier not in new_tiers:
-            changes.append(Change(section, "removed", f"Removed {str(tier)} tier"))
+            changes.append(Change(section, "removed", _("Removed %(tier)s tier") % {"tier": _tier(tier)}))
         elif tier not in old_tiers:
-            changes.append(
-                Change(section, "added", f"Added {str(tier)} tier: {_tier_summary(_map(new_tiers[tier]))}")
-            )
+            text = _("Added %(tier)s tier: %(summary)s") % {
+                "tier": _tier(tier), "summary": _tier_summary(_map(new_tiers[tier]))}  # fmt: skip
+            changes.append(Change(section, "added", text))
         else:
             changes += _tier_changes(title, _map(old_tiers[tier]), _map(new_tiers[tier]))
     for key, label in _TERMS_FIELDS.items():
         if old.get(key) != new.get(key):
-            text = f"{label}: {_words(old.get(key))} → {_words(new.get(key))}"
+            text = _("%(key)s: %(old)s → %(new)s") % {
+                "key": _(label), "old": _words(old.get(key)), "new": _words(new.get(key))}  # fmt: skip
             changes.append(Change(section, "changed", text))
     changes += _other_keys(section, "", old, new, {"tiers", "marketing", "calendar", *_TERMS_FIELDS})
     return changes
 
 
 def _words(value: Any) -> str:
-    return value.replace("_", " ") if isinstance(value, str) else _value(value)
+    if isinstance(value, str):
+        return _(_BREACH_WORDS[value]) if value in _BREACH_WORDS else value.replace("_", " ")
+    return _value(value)
 
 
 def _tier_summary(tier: Mapping[str, Any]) -> str:
-    return ", ".join(
-        f"{label} {_amount(tier.get(key), unit)}"
+    return _(", ").join(
+        _("%(label)s %(amount)s") % {"label": _(label), "amount": _amount(tier.get(key), _(unit))}
         for key, (label, unit) in _TIER_FIELDS.items()
         if key in tier
     )
@@ -481,13 +580,17 @@ def _tier_changes(title: str, old: Mapping[str, Any], new: Mapping[str, Any]) ->
     changes = []
     for key, (label, unit) in _TIER_FIELDS.items():
         if old.get(key) != new.get(key):
-            text = f"{title}, {label}: {_from_to(old.get(key), new.get(key), unit)}"
+            text = _("%(tier)s, %(label)s: %(change)s") % {
+                "tier": title, "label": _(label), "change": _from_to(old.get(key), new.get(key), _(unit))}  # fmt: skip
             changes.append(Change("Service terms", "changed", text))
-    changes += _other_keys("Service terms", f"{title}, ", old, new, set(_TIER_FIELDS))
+    changes += _other_keys("Service terms", _("%(tier)s, ") % {"tier": title}, old, new, set(_TIER_FIELDS))
     return changes
 
 
-_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_DAY_NAMES = (
+    gettext_noop("Mon"), gettext_noop("Tue"), gettext_noop("Wed"), gettext_noop("Thu"), gettext_noop("Fri"),
+    gettext_noop("Sat"), gettext_noop("Sun"),
+)  # fmt: skip
 
 
 def _workdays(value: Any) -> str:
@@ -504,48 +607,69 @@ def _workdays(value: Any) -> str:
     parts = []
     for run in runs:
         if len(run) >= 3:
-            parts.append(f"{_DAY_NAMES[run[0]]}–{_DAY_NAMES[run[-1]]}")
+            parts.append(f"{_(_DAY_NAMES[run[0]])}–{_(_DAY_NAMES[run[-1]])}")
         else:
-            parts += [_DAY_NAMES[day] for day in run]
-    return ", ".join(parts)
+            parts += [_(_DAY_NAMES[day]) for day in run]
+    return _(", ").join(parts)
 
 
 def _hours(calendar: Mapping[str, Any]) -> str:
     opens, closes = calendar.get("opens"), calendar.get("closes")
-    return "none" if opens is None and closes is None else f"{_value(opens)}–{_value(closes)}"
+    return _("none") if opens is None and closes is None else f"{_value(opens)}–{_value(closes)}"
 
 
 def _calendar_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
     section = "Business calendar"
     changes: list[Change] = []
     if old.get("time_zone") != new.get("time_zone"):
-        text = f"Time zone: {_value(old.get('time_zone'))} → {_value(new.get('time_zone'))}"
+        text = _("Time zone: %(old)s → %(new)s") % {
+            "old": _value(old.get("time_zone")),
+            "new": _value(new.get("time_zone")),
+        }
         changes.append(Change(section, "changed", text))
     if _hours(old) != _hours(new):
-        changes.append(Change(section, "changed", f"Working hours: {_hours(old)} → {_hours(new)}"))
+        text = _("Working hours: %(old)s → %(new)s") % {"old": _hours(old), "new": _hours(new)}
+        changes.append(Change(section, "changed", text))
     if _workdays(old.get("workdays")) != _workdays(new.get("workdays")):
-        text = f"Workdays: {_workdays(old.get('workdays'))} → {_workdays(new.get('workdays'))}"
+        text = _("Workdays: %(old)s → %(new)s") % {
+            "old": _workdays(old.get("workdays")), "new": _workdays(new.get("workdays"))}  # fmt: skip
         changes.append(Change(section, "changed", text))
     elif old.get("workdays") != new.get("workdays"):
-        text = f"Workdays reordered: {_value(old.get('workdays'))} → {_value(new.get('workdays'))}"
+        text = _("Workdays reordered: %(old)s → %(new)s") % {
+            "old": _value(old.get("workdays")), "new": _value(new.get("workdays"))}  # fmt: skip
         changes.append(Change(section, "changed", text))
     if (old.get("country") or None) != (new.get("country") or None):
-        text = (
-            f"Public holidays of: {_value(old.get('country') or None)} → {_value(new.get('country') or None)}"
-        )
+        text = _("Public holidays of: %(old)s → %(new)s") % {
+            "old": _value(old.get("country") or None), "new": _value(new.get("country") or None)}  # fmt: skip
         changes.append(Change(section, "changed", text))
-    changes += _set_changes(section, "closed date", old.get("closed_dates"), new.get("closed_dates"))
+    changes += _set_changes(section, _CLOSED_DATE, old.get("closed_dates"), new.get("closed_dates"))
     known = {"time_zone", "opens", "closes", "workdays", "country", "closed_dates"}
     changes += _other_keys(section, "", old, new, known)
     return changes
 
 
-def _set_changes(section: str, noun: str, old: Any, new: Any) -> list[Change]:
+# (removed, added, reordered) templates per kind of set member
+_CLOSED_DATE = (
+    gettext_noop("Removed closed date %(item)s"),
+    gettext_noop("Added closed date %(item)s"),
+    gettext_noop("Closed dates reordered: %(items)s"),
+)
+_REQUIRED_FIELD = (
+    gettext_noop("Removed required field %(item)s"),
+    gettext_noop("Added required field %(item)s"),
+    gettext_noop("Required fields reordered: %(items)s"),
+)
+
+
+def _set_changes(section: str, words: tuple[str, str, str], old: Any, new: Any) -> list[Change]:
+    removed, added, reordered = words
     before, after = [_value(item) for item in _list(old)], [_value(item) for item in _list(new)]
-    changes = [Change(section, "removed", f"Removed {noun} {item}") for item in before if item not in after]
-    changes += [Change(section, "added", f"Added {noun} {item}") for item in after if item not in before]
+    changes = [
+        Change(section, "removed", _(removed) % {"item": item}) for item in before if item not in after
+    ]
+    changes += [Change(section, "added", _(added) % {"item": item}) for item in after if item not in before]
     if not changes and before != after:  # same members, another order: still a change to sign
-        changes.append(Change(section, "changed", f"{noun.capitalize()}s reordered: {_value(after)}"))
+        changes.append(Change(section, "changed", _(reordered) % {"items": _value(after)}))
     return changes
 
 
@@ -553,8 +677,9 @@ def _marketing_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[C
     section = "Marketing commitment"
     changes: list[Change] = []
     if old.get("mql_per_month") != new.get("mql_per_month"):
-        text = f"MQLs per month: {_value(old.get('mql_per_month'))} → {_value(new.get('mql_per_month'))}"
+        text = _("MQLs per month: %(old)s → %(new)s") % {
+            "old": _value(old.get("mql_per_month")), "new": _value(new.get("mql_per_month"))}  # fmt: skip
         changes.append(Change(section, "changed", text))
-    changes += _set_changes(section, "required field", old.get("required_fields"), new.get("required_fields"))
+    changes += _set_changes(section, _REQUIRED_FIELD, old.get("required_fields"), new.get("required_fields"))
     changes += _other_keys(section, "", old, new, {"mql_per_month", "required_fields"})
     return changes

@@ -9,6 +9,7 @@ from typing import Any
 
 import holidays
 from django import forms
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from sla.criteria import FRAMEWORK_TEMPLATES, FRAMEWORKS, Op
@@ -22,19 +23,19 @@ ACTIVITY_TYPES = [
     "demo_request", "trial_signup", "event",
 ]  # fmt: skip
 OP_CHOICES = [
-    (Op.EQUALS, "is"),
-    (Op.NOT_EQUALS, "is not"),
-    (Op.ONE_OF, "is one of"),
-    (Op.CONTAINS, "contains"),
-    (Op.STARTS_WITH, "starts with"),
+    (Op.EQUALS, pgettext_lazy("operator", "is")),
+    (Op.NOT_EQUALS, pgettext_lazy("operator", "is not")),
+    (Op.ONE_OF, pgettext_lazy("operator", "is one of")),
+    (Op.CONTAINS, pgettext_lazy("operator", "contains")),
+    (Op.STARTS_WITH, pgettext_lazy("operator", "starts with")),
     (Op.GTE, "≥"),
     (Op.LTE, "≤"),
-    (Op.BETWEEN, "is between"),
-    (Op.IS_EMPTY, "is empty"),
-    (Op.IS_NOT_EMPTY, "is not empty"),
-    (Op.FREE_MAIL, "is a free-mail address"),
+    (Op.BETWEEN, pgettext_lazy("operator", "is between")),
+    (Op.IS_EMPTY, pgettext_lazy("operator", "is empty")),
+    (Op.IS_NOT_EMPTY, pgettext_lazy("operator", "is not empty")),
+    (Op.FREE_MAIL, pgettext_lazy("operator", "is a free-mail address")),
 ]
-VALUE_HELP = "For “is one of” separate values with commas; for “is between” give two numbers: 10, 500."
+VALUE_HELP = _("For “is one of” separate values with commas; for “is between” give two numbers: 10, 500.")
 
 
 def parse_value(op: str, raw: str) -> Any:
@@ -43,21 +44,21 @@ def parse_value(op: str, raw: str) -> Any:
     if op in (Op.IS_EMPTY, Op.IS_NOT_EMPTY, Op.FREE_MAIL):
         return None
     if not raw:
-        raise ValueError("Enter a value for this operator.")
+        raise ValueError(gettext("Enter a value for this operator."))
     if op == Op.ONE_OF:
         items = [item.strip() for item in raw.split(",") if item.strip()]
         if not items:
-            raise ValueError("Enter at least one value, separated by commas.")
+            raise ValueError(gettext("Enter at least one value, separated by commas."))
         return items
     if op in (Op.GTE, Op.LTE):
         return _number(raw)
     if op == Op.BETWEEN:
         parts = [part for part in raw.replace("–", ",").replace(";", ",").split(",") if part.strip()]
         if len(parts) != 2:
-            raise ValueError("Enter two numbers separated by a comma, e.g. 10, 500.")
+            raise ValueError(gettext("Enter two numbers separated by a comma, e.g. 10, 500."))
         low, high = _number(parts[0]), _number(parts[1])
         if low > high:
-            raise ValueError("The first number must not be larger than the second.")
+            raise ValueError(gettext("The first number must not be larger than the second."))
         return [low, high]
     return raw
 
@@ -76,7 +77,7 @@ def _number(raw: str) -> int | float:
     try:
         number = float(raw.strip().replace(",", ""))
     except ValueError:
-        raise ValueError(f"“{raw.strip()}” is not a number.") from None
+        raise ValueError(gettext("“%(value)s” is not a number.") % {"value": raw.strip()}) from None
     return int(number) if number.is_integer() else number
 
 
@@ -90,10 +91,10 @@ class ConditionMixin:
         if not name and not op:
             return None
         if not name:
-            self.add_error(f"{prefix}{subject}", "Say which field this condition looks at.")  # type: ignore[attr-defined]
+            self.add_error(f"{prefix}{subject}", _("Say which field this condition looks at."))  # type: ignore[attr-defined]
             return None
         if not op:
-            self.add_error(f"{prefix}op", "Choose an operator.")  # type: ignore[attr-defined]
+            self.add_error(f"{prefix}op", _("Choose an operator."))  # type: ignore[attr-defined]
             return None
         try:
             value = parse_value(op, data.get(f"{prefix}value", ""))
@@ -152,7 +153,7 @@ class RuleForm(ConditionMixin, forms.Form):
 class FitRuleForm(RuleForm):
     section = "fit_rules"
     points = forms.IntegerField(min_value=-1000, max_value=1000, help_text=_("Negative points are allowed."))
-    conditions = (("", "field", True, "Lead field"),)
+    conditions = (("", "field", True, _("Lead field")),)
 
     @classmethod
     def initial_from(cls, rule: dict[str, Any]) -> dict[str, Any]:
@@ -175,7 +176,7 @@ class FitRuleForm(RuleForm):
 
 class GateForm(RuleForm):
     section = "gates"
-    conditions = (("", "field", True, "Lead field"),)
+    conditions = (("", "field", True, _("Lead field")),)
 
     @classmethod
     def initial_from(cls, rule: dict[str, Any]) -> dict[str, Any]:
@@ -194,7 +195,7 @@ class ActivityRuleForm(RuleForm):
         widget=forms.TextInput(attrs={"list": "activity-types"}),
         help_text=_("An activity type such as page, download, webinar; * means any activity."),
     )
-    conditions = (("where_", "property", False, "Where property"),)
+    conditions = (("where_", "property", False, _("Where property")),)
 
     @classmethod
     def initial_from(cls, rule: dict[str, Any]) -> dict[str, Any]:
@@ -255,8 +256,8 @@ class EngagementRuleForm(ActivityRuleForm):
 class TriggerForm(ActivityRuleForm):
     section = "triggers"
     conditions = (
-        ("where_", "property", False, "Where property"),
-        ("attr_", "field", False, "And lead field"),
+        ("where_", "property", False, _("Where property")),
+        ("attr_", "field", False, _("And lead field")),
     )
     requires_gates = forms.BooleanField(
         required=False, initial=True, label=_("Only if the lead passes the gates")
@@ -340,7 +341,7 @@ class ThresholdForm(PartForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if (data.get("inactivity_days") is None) != (data.get("inactivity_points") is None):
-            self.add_error("inactivity_points", "Give both the window and the points, or neither.")
+            self.add_error("inactivity_points", _("Give both the window and the points, or neither."))
         return data
 
     def apply(self, content: dict[str, Any]) -> dict[str, Any]:
@@ -353,7 +354,9 @@ class ThresholdForm(PartForm):
 
 class SqlForm(PartForm):
     part = "sql"
-    framework = forms.ChoiceField(choices=[(f, f.upper() if f != "custom" else "Custom") for f in FRAMEWORKS])
+    framework = forms.ChoiceField(
+        choices=[(f, f.upper() if f != "custom" else _("Custom")) for f in FRAMEWORKS]
+    )
     items = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("One checklist item per line; start a line with * to make it required."),
@@ -392,32 +395,37 @@ class SqlForm(PartForm):
             label = line.lstrip("*").strip()
             key = "_".join(label.lower().split())[:40]
             if not key:
-                raise forms.ValidationError(f"Line {number} has no label.")
+                raise forms.ValidationError(_("Line %(number)d has no label.") % {"number": number})
             if key in keys:
-                raise forms.ValidationError(f"Line {number}: “{label}” is listed twice.")
+                raise forms.ValidationError(
+                    _("Line %(number)d: “%(label)s” is listed twice.") % {"number": number, "label": label}
+                )
             keys.add(key)
             items.append({"key": key, "label": label, "required": required})
         if not items:
-            raise forms.ValidationError("List at least one checklist item.")
+            raise forms.ValidationError(_("List at least one checklist item."))
         return items
 
 
 TIER_FIELDS = (
-    ("claim_minutes", "Claim within (business minutes)"),
-    ("first_contact_minutes", "First contact within (business minutes)"),
-    ("accept_minutes", "Accept or reject within (business minutes)"),
-    ("outcome_days", "Outcome within (business days)"),
-    ("status_update_days", "Status update every (days)"),
+    ("claim_minutes", _("Claim within (business minutes)")),
+    ("first_contact_minutes", _("First contact within (business minutes)")),
+    ("accept_minutes", _("Accept or reject within (business minutes)")),
+    ("outcome_days", _("Outcome within (business days)")),
+    ("status_update_days", _("Status update every (days)")),
 )
+
+
+_TIER_TITLES = {"hot": _("Hot"), "warm": _("Warm")}
 
 
 class TermsForm(PartForm):
     part = "terms"
     on_breach = forms.ChoiceField(
         choices=[
-            ("none", "Only notify"),
-            ("return_to_queue", "Return to the shared queue"),
-            ("reassign", "Reassign round-robin"),
+            ("none", _("Only notify")),
+            ("return_to_queue", _("Return to the shared queue")),
+            ("reassign", _("Reassign round-robin")),
         ],
         label=_("On breach"),
     )
@@ -452,7 +460,8 @@ class TermsForm(PartForm):
         for tier in ("hot", "warm"):
             for key, label in TIER_FIELDS:
                 self.fields[f"{tier}_{key}"] = forms.IntegerField(
-                    min_value=1, label=f"{tier.title()}: {label}"
+                    min_value=1,
+                    label=gettext("%(tier)s: %(label)s") % {"tier": _TIER_TITLES[tier], "label": label},
                 )
 
     @classmethod

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from alignment.audit import audit_record
@@ -137,7 +138,8 @@ def agreement_change(
     version.content_hash = content_hash(after)
     version.updated_at = now
     version.save(update_fields=["content", "content_hash", "updated_at"])
-    changes = [c.text for c in diff_content(before, after)]
+    with translation.override("en"):  # the audit log keeps one language
+        changes = [c.text for c in diff_content(before, after)]
     voided = version.signatures.valid().update(voided_at=now, void_reason="Content changed after signing")
     audit_record(
         actor=user,

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -221,7 +222,7 @@ def details_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         except AgreementError as error:
             messages.error(request, str(error))
     else:
-        messages.error(request, "Give the version a title.")
+        messages.error(request, _("Give the version a title."))
     return redirect(version)
 
 
@@ -243,8 +244,7 @@ def _apply_or_errors(
         )
     except InvalidContent as error:
         field = error.path.rsplit(".", 1)[-1].split("[")[0] if error.path else ""
-        message = str(error).split(": ", 1)[-1]
-        form.add_error(field if field in form.fields else None, message)
+        form.add_error(field if field in form.fields else None, wording.problem_words(error))
         return error
     except AgreementError as error:
         form.add_error(None, str(error))
@@ -455,7 +455,7 @@ def diff(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     changes = diff_content(against.content, version.content) if against else []
     grouped: dict[str, list[Any]] = {}
     for change in changes:
-        grouped.setdefault(change.section, []).append(change)
+        grouped.setdefault(gettext(change.section), []).append(change)
     return render(
         request,
         "sla/diff.html",

@@ -12,7 +12,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext, pgettext_lazy
 
-from sla.criteria import ActivityMatch, Condition, Op
+from sla.criteria import ActivityMatch, Condition, CriteriaError, Op
 from sla.criteria.schema import _fmt
 
 # Marked for makemessages; read at call time in the reader's language (field_word, activity_word)
@@ -111,3 +111,12 @@ def rule_words(section: str, rule: dict[str, Any]) -> str:
     if rule.get("min_silence_days"):
         parts.append(_("after %(days)s+ days of silence") % {"days": rule["min_silence_days"]})
     return " ".join(parts)
+
+
+def problem_words(error: Exception) -> str:
+    """An agreement content problem without its path, in the reader's language: the schema (pure) raises
+    `CriteriaError` with an English template and values; other problems are said as they are."""
+    cause = error if isinstance(error, CriteriaError) else error.__cause__
+    if isinstance(cause, CriteriaError):
+        return _(cause.template) % cause.values if cause.values else _(cause.template)
+    return str(error).split(": ", 1)[-1]

@@ -179,3 +179,21 @@ def test_the_what_if_page_shows_the_backtest_side_by_side_in_bounded_queries(
     assert page.status_code == 200
     assert "44 leads with a known result, 22 converted" in html
     assert 'id="whatif-past-bands"' in html and f"Draft v{draft.number}" in html
+
+
+def test_a_segments_draft_is_backtested_on_its_own_segments_leads_only(agreement, marketer):
+    from leads.models import Lead
+    from sla.models import Segment
+
+    # given six leads with known results, two of them in Enterprise Japan
+    japan = Segment.objects.create(name="Enterprise Japan", position=10, conditions=[])
+    ids = [_imported(f"p{i}@acme.example", now=START, converted=i % 2, employees=50) for i in range(6)]
+    Lead.objects.filter(pk__in=ids[:2]).update(segment=japan)
+    draft = _draft(agreement, marketer, lambda content: content)
+    # when the draft is backtested for Japan, for the default segment, and for everything
+    runs = [
+        backtest(Agreement.of(draft), Agreement.of(agreement), now=START + timedelta(days=1), segment=segment)
+        for segment in (japan, Segment.objects.ensure_default(), None)
+    ]
+    # then each judges only its own leads (the default segment also holds leads not yet placed)
+    assert [run["population"]["leads"] for run in runs] == [2, 4, 6]

@@ -7,19 +7,29 @@ from typing import Any
 
 from django import forms
 from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from leads.intake import imports
 from leads.intake.imports import ColumnMap, ColumnMapping
 
 TARGET_CHOICES = [
-    ("Identify the lead", [("email", "E-mail"), (imports.EXTERNAL_ID, imports.TARGETS[imports.EXTERNAL_ID])]),
-    ("Lead field", [(name, label) for name, label in imports.FIELD_LABELS.items() if name != "email"]),
     (
-        "Custom attribute",
-        [(imports.CUSTOM, "Custom attribute (text)"), (imports.NUMBER, "Custom attribute (number)")],
+        _("Identify the lead"),
+        [
+            ("email", imports.FIELD_LABELS["email"]),
+            (imports.EXTERNAL_ID, imports.TARGETS[imports.EXTERNAL_ID]),
+        ],
     ),
-    ("Skip", [(imports.IGNORE, "Ignore this column")]),
+    (_("Lead field"), [(name, label) for name, label in imports.FIELD_LABELS.items() if name != "email"]),
+    (
+        _("Custom attribute"),
+        [
+            (imports.CUSTOM, imports.TARGETS[imports.CUSTOM]),
+            (imports.NUMBER, imports.TARGETS[imports.NUMBER]),
+        ],
+    ),
+    (_("Skip"), [(imports.IGNORE, imports.TARGETS[imports.IGNORE])]),
 ]
 
 
@@ -68,10 +78,12 @@ class MappingForm(forms.Form):
         self.columns = list(columns)
         for index, (header, current, _samples) in enumerate(self.columns):
             self.fields[f"c{index}_target"] = forms.ChoiceField(
-                label=f"Where “{header}” goes", choices=TARGET_CHOICES, initial=current.target
+                label=gettext("Where “%(header)s” goes") % {"header": header},
+                choices=TARGET_CHOICES,
+                initial=current.target,
             )
             self.fields[f"c{index}_name"] = forms.CharField(
-                label=f"Attribute name for “{header}”",
+                label=gettext("Attribute name for “%(header)s”") % {"header": header},
                 required=False,
                 max_length=60,
                 initial=current.name or imports.slug(header, fallback=f"column_{index + 1}"),
@@ -100,11 +112,13 @@ class MappingForm(forms.Form):
                 if not imports.CUSTOM_NAME.fullmatch(name):
                     self.add_error(
                         f"c{index}_name",
-                        "Start with a letter; use only lower-case letters, digits and _.",
+                        _("Start with a letter; use only lower-case letters, digits and _."),
                     )
                 elif name in imports.FIELD_LABELS:
                     self.add_error(
-                        f"c{index}_name", f"“{name}” is a lead field: choose it in the list instead."
+                        f"c{index}_name",
+                        gettext("“%(name)s” is a lead field: choose it in the list instead.")
+                        % {"name": name},
                     )
         if not self.errors:
             for problem in imports.mapping_problems(self.mapping()):

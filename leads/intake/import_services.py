@@ -18,6 +18,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F
+from django.utils.translation import gettext as _
 
 from alignment import csvsafe
 from alignment.audit import audit_record
@@ -61,9 +62,9 @@ def import_encoding_set(*, job_id: int, encoding: str) -> ImportJob:
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         if job.status != ImportJob.Status.UPLOADED:
-            raise ImportStateError("This import has started: its encoding can no longer change.")
+            raise ImportStateError(_("This import has started: its encoding can no longer change."))
         if encoding and encoding not in imports.ENCODINGS:
-            raise CsvError(f"Unknown encoding “{encoding}”.")
+            raise CsvError(_("Unknown encoding “%(encoding)s”.") % {"encoding": encoding})
         parsed = imports.parse(bytes(job.data), encoding or None)
         job.encoding = parsed.encoding
         job.total_rows = len(parsed.rows)
@@ -81,17 +82,23 @@ def import_create(
 ) -> ImportJob:
     """Keep an uploaded file with the mapping its preset suggests. Raises CsvError for anything not a lead CSV."""
     if preset not in imports.PRESETS:
-        raise CsvError(f"Unknown mapping “{preset}”: choose one of {', '.join(imports.PRESETS)}.")
+        raise CsvError(
+            _("Unknown mapping “%(preset)s”: choose one of %(presets)s.")
+            % {"preset": preset, "presets": ", ".join(imports.PRESETS)}
+        )
     name = PureWindowsPath(filename or "upload.csv").name  # a browser may send C:\\...\\file.csv
     if PurePath(name).suffix.lower() not in ALLOWED_SUFFIXES:
-        raise CsvError(f"“{name}” is not a CSV or Excel (.xlsx) file. Export or save it as one first.")
+        raise CsvError(
+            _("“%(name)s” is not a CSV or Excel (.xlsx) file. Export or save it as one first.")
+            % {"name": name}
+        )
     if len(data) > imports.MAX_BYTES:
         raise CsvError(
-            f"The file is {size_text(len(data))}; the limit is {size_text(imports.MAX_BYTES)}. "
-            "Split it into smaller files."
+            _("The file is %(size)s; the limit is %(limit)s. Split it into smaller files.")
+            % {"size": size_text(len(data)), "limit": size_text(imports.MAX_BYTES)}
         )
     if encoding and encoding not in imports.ENCODINGS:
-        raise CsvError(f"Unknown encoding “{encoding}”.")
+        raise CsvError(_("Unknown encoding “%(encoding)s”.") % {"encoding": encoding})
     parsed = imports.parse(data, encoding or None)
     mapping = imports.suggest_mapping(parsed.headers, preset)
     return ImportJob.objects.create(
@@ -111,7 +118,9 @@ def import_mapping_save(*, job_id: int, mapping: Mapping[str, Any]) -> ImportJob
     """Store the column mapping the user chose; only before the import starts (a resumed one keeps its own)."""
     job = ImportJob.objects.select_for_update().get(pk=job_id)
     if job.status != ImportJob.Status.UPLOADED:
-        raise ImportStateError(f"This import is already {job.get_status_display().lower()}.")
+        raise ImportStateError(
+            _("This import is already %(status)s.") % {"status": job.get_status_display().lower()}
+        )
     parsed = job_file(job)
     columns = imports.mapping_from_json(
         {h: c.to_json() if isinstance(c, imports.ColumnMapping) else c for h, c in mapping.items()},
@@ -213,7 +222,9 @@ def _known_sources() -> dict[str, int]:
 
 def _require_startable(job: ImportJob) -> None:
     if job.status not in (ImportJob.Status.UPLOADED, ImportJob.Status.FAILED):
-        raise ImportStateError(f"This import is already {job.get_status_display().lower()}.")
+        raise ImportStateError(
+            _("This import is already %(status)s.") % {"status": job.get_status_display().lower()}
+        )
 
 
 def import_start(
@@ -392,8 +403,9 @@ def leads_upsert_bulk(rows: Sequence[tuple[int, dict[str, Any]]], *, now: dateti
         if named_by_email is not None and named_by_id is not None and named_by_email is not named_by_id:
             # two people: writing either would overwrite the other's lead with this row's facts
             other = named_by_id.email or f"lead {named_by_id.pk}"
-            message = (f"The external id {external} belongs to another lead ({other}) than the e-mail {email}: "
-                       "not imported, so neither lead is overwritten. Check which one this row is.")  # fmt: skip
+            message = _("The external id %(external)s belongs to another lead (%(other)s) than the e-mail "
+                        "%(email)s: not imported, so neither lead is overwritten. Check which one this row is.") % {
+                "external": external, "other": other, "email": email}  # fmt: skip
             result.errors.append(RowError(number, "", external, message))
             continue
         lead = named_by_email or named_by_id

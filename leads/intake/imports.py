@@ -23,6 +23,8 @@ import charset_normalizer
 import openpyxl
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from leads import textformats
 from leads.normalise import parse_employees, seniority_from_title
@@ -37,18 +39,18 @@ CUSTOM_NAME = re.compile(r"[a-z][a-z0-9_]{0,59}")
 
 # Lead fields a column may fill, with their labels and the longest value each one holds (leads.models.Lead).
 FIELD_LABELS: dict[str, str] = {
-    "email": "E-mail",
-    "first_name": "First name",
-    "last_name": "Last name",
-    "company": "Company",
-    "job_title": "Job title",
-    "seniority": "Seniority",
-    "department": "Department",
-    "industry": "Industry",
-    "employees": "Employees",
-    "country": "Country",
-    "source": "Source / channel",
-    "campaign": "Campaign",
+    "email": gettext_lazy("E-mail"),
+    "first_name": gettext_lazy("First name"),
+    "last_name": gettext_lazy("Last name"),
+    "company": gettext_lazy("Company"),
+    "job_title": gettext_lazy("Job title"),
+    "seniority": gettext_lazy("Seniority"),
+    "department": gettext_lazy("Department"),
+    "industry": gettext_lazy("Industry"),
+    "employees": gettext_lazy("Employees"),
+    "country": gettext_lazy("Country"),
+    "source": gettext_lazy("Source / channel"),
+    "campaign": gettext_lazy("Campaign"),
 }
 FIELD_LIMITS: dict[str, int] = {
     "email": 254,
@@ -66,18 +68,18 @@ FIELD_LIMITS: dict[str, int] = {
 
 IGNORE, CUSTOM, NUMBER, EXTERNAL_ID = "ignore", "custom", "number", "external_id"
 TARGETS: dict[str, str] = {
-    IGNORE: "Ignore this column",
-    CUSTOM: "Custom attribute (text)",
-    NUMBER: "Custom attribute (number)",
-    EXTERNAL_ID: "External id (CRM record id)",
+    IGNORE: gettext_lazy("Ignore this column"),
+    CUSTOM: gettext_lazy("Custom attribute (text)"),
+    NUMBER: gettext_lazy("Custom attribute (number)"),
+    EXTERNAL_ID: gettext_lazy("External id (CRM record id)"),
     **FIELD_LABELS,
 }
 
 PRESETS: dict[str, str] = {
-    "auto": "Recognise automatically",
-    "hubspot": "HubSpot export",
-    "salesforce": "Salesforce export",
-    "xeducation": "X Education lead data set",
+    "auto": gettext_lazy("Recognise automatically"),
+    "hubspot": gettext_lazy("HubSpot export"),
+    "salesforce": gettext_lazy("Salesforce export"),
+    "xeducation": gettext_lazy("X Education lead data set"),
 }
 
 
@@ -153,7 +155,7 @@ class ParsedCsv:
         """The first few distinct non-blank values of a column, to show beside its mapping."""
         index = self.headers.index(column)
         found: list[str] = []
-        for _, values in self.rows:
+        for _number, values in self.rows:
             value = values[index].strip() if index < len(values) else ""
             if value and value not in found:
                 found.append(value)
@@ -196,8 +198,11 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
             return data.decode(codec), codec
         except (UnicodeDecodeError, LookupError) as error:
             raise CsvError(
-                f"The file is not readable as {encoding_label(encoding)} (byte {getattr(error, 'start', 0) + 1}). "
-                "Choose another encoding, or let it be detected."
+                _(
+                    "The file is not readable as %(encoding)s (byte %(byte)s). "
+                    "Choose another encoding, or let it be detected."
+                )
+                % {"encoding": encoding_label(encoding), "byte": getattr(error, "start", 0) + 1}
             ) from error
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
@@ -205,7 +210,7 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         try:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as error:
-            raise CsvError("The file says it is UTF-16 but is not readable as such.") from error
+            raise CsvError(_("The file says it is UTF-16 but is not readable as such.")) from error
     if codec := bomless_utf16(data):
         try:
             return data.decode(codec), codec
@@ -220,20 +225,24 @@ def decode(data: bytes, encoding: str | None = None) -> tuple[str, str]:
     ).best()
     if best is None or best.chaos > MAX_CHAOS:
         raise CsvError(
-            "The file's encoding could not be recognised (it is not UTF-8, Shift_JIS, EUC-JP, UTF-16 or "
-            "Windows-1252 text), so nothing was read. Save it again as “CSV UTF-8” in Excel, or choose the "
-            "encoding by hand."
+            _(
+                "The file's encoding could not be recognised (it is not UTF-8, Shift_JIS, EUC-JP, UTF-16 or "
+                "Windows-1252 text), so nothing was read. Save it again as “CSV UTF-8” in Excel, or choose the "
+                "encoding by hand."
+            )
         )
     codec = _CODEC_ALIASES.get(best.encoding, best.encoding)
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as error:
         raise CsvError(
-            f"The file is not fully readable as {encoding_label(codec)}; nothing was read."
+            _("The file is not fully readable as %(encoding)s; nothing was read.")
+            % {"encoding": encoding_label(codec)}
         ) from error
     if any(ch in text for ch in "\x00\ufffd"):
         raise CsvError(
-            f"The file read as {encoding_label(codec)} still has unreadable characters; nothing was read."
+            _("The file read as %(encoding)s still has unreadable characters; nothing was read.")
+            % {"encoding": encoding_label(codec)}
         )
     return text, codec
 
@@ -303,7 +312,9 @@ def parse_xlsx(data: bytes) -> ParsedCsv:
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for a damaged file
-        raise CsvError(f"The Excel file could not be read ({error.__class__.__name__}).") from error
+        raise CsvError(
+            _("The Excel file could not be read (%(error)s).") % {"error": error.__class__.__name__}
+        ) from error
     try:
         header, rows = _header_and_rows(
             _trimmed([_cell_text(value) for value in cells])
@@ -312,22 +323,22 @@ def parse_xlsx(data: bytes) -> ParsedCsv:
     finally:
         workbook.close()
     if not header:
-        raise CsvError("The workbook's first sheet is empty.")
+        raise CsvError(_("The workbook's first sheet is empty."))
     if not rows:
-        raise CsvError("The file has a header row but no leads under it.")
+        raise CsvError(_("The file has a header row but no leads under it."))
     return ParsedCsv(encoding="xlsx", delimiter="", headers=unique_headers(header), rows=rows)
 
 
 def looks_binary(data: bytes) -> str:
     """Why these bytes are not a text file ('' when they may be one)."""
     if data.startswith(b"PK\x03\x04"):
-        return "This is a zip file, not a CSV or an Excel (.xlsx) workbook."
+        return _("This is a zip file, not a CSV or an Excel (.xlsx) workbook.")
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        return "This is an old Excel (.xls) file, not a CSV. Save it as CSV (comma separated) first."
+        return _("This is an old Excel (.xls) file, not a CSV. Save it as CSV (comma separated) first.")
     if data.startswith(b"%PDF"):
-        return "This is a PDF, not a CSV."
+        return _("This is a PDF, not a CSV.")
     if not data.startswith((b"\xff\xfe", b"\xfe\xff")) and not bomless_utf16(data) and b"\x00" in data[:4096]:
-        return "This file is binary, not a CSV text file."
+        return _("This file is binary, not a CSV text file.")
     return ""
 
 
@@ -368,7 +379,7 @@ def unique_headers(raw: Sequence[str]) -> list[str]:
 def parse(data: bytes, encoding: str | None = None) -> ParsedCsv:
     """A CSV (any encoding in ENCODINGS; `encoding` forces one) or an .xlsx workbook, as headers and rows."""
     if not data.strip():
-        raise CsvError("The file is empty.")
+        raise CsvError(_("The file is empty."))
     if is_xlsx(data):
         return parse_xlsx(data)
     if reason := looks_binary(data):
@@ -379,13 +390,16 @@ def parse(data: bytes, encoding: str | None = None) -> ParsedCsv:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         header, rows = _header_and_rows(reader)
     except csv.Error as error:
-        raise CsvError(f"The file is not a readable CSV (line {reader.line_num}: {error}).") from error
+        raise CsvError(
+            _("The file is not a readable CSV (line %(line)s: %(error)s).")
+            % {"line": reader.line_num, "error": error}
+        ) from error
     if not header:
-        raise CsvError("The file is empty.")
+        raise CsvError(_("The file is empty."))
     if any("\x00" in name for name in header):
-        raise CsvError("The header row contains a NUL byte: this is a damaged or binary file, not a CSV.")
+        raise CsvError(_("The header row contains a NUL byte: this is a damaged or binary file, not a CSV."))
     if not rows:
-        raise CsvError("The file has a header row but no leads under it.")
+        raise CsvError(_("The file has a header row but no leads under it."))
     return ParsedCsv(encoding=encoding, delimiter=delimiter, headers=unique_headers(header), rows=rows)
 
 
@@ -598,24 +612,34 @@ def mapping_problems(mapping: ColumnMap) -> list[str]:
     targets = {column.target for column in mapping.values()}
     if not {"email", EXTERNAL_ID} & targets:
         problems.append(
-            "Map a column to E-mail or to External id: each row needs one of them to identify its lead."
+            _("Map a column to E-mail or to External id: each row needs one of them to identify its lead.")
         )
     names: Counter[str] = Counter()
     for header, column in mapping.items():
         if column.target not in TARGETS:
-            problems.append(f"“{header}”: unknown target “{column.target}”.")
+            problems.append(
+                _("“%(header)s”: unknown target “%(target)s”.") % {"header": header, "target": column.target}
+            )
         elif column.target in (CUSTOM, NUMBER):
             if not CUSTOM_NAME.fullmatch(column.name):
                 problems.append(
-                    f"“{header}”: a custom attribute name starts with a letter and has only lower-case "
-                    "letters, digits and _ (at most 60)."
+                    _(
+                        "“%(header)s”: a custom attribute name starts with a letter and has only lower-case "
+                        "letters, digits and _ (at most 60)."
+                    )
+                    % {"header": header}
                 )
             elif column.name in FIELD_LABELS:
                 problems.append(
-                    f"“{header}”: “{column.name}” is a lead field; choose it as the target instead."
+                    _("“%(header)s”: “%(name)s” is a lead field; choose it as the target instead.")
+                    % {"header": header, "name": column.name}
                 )
             names[column.name] += 1
-    problems += [f"Two columns write the custom attribute “{name}”." for name, n in names.items() if n > 1]
+    problems += [
+        _("Two columns write the custom attribute “%(name)s”.") % {"name": name}
+        for name, n in names.items()
+        if n > 1
+    ]
     return problems
 
 
@@ -713,7 +737,12 @@ def validate_row(
 
     if EXTRA in row:
         width = sum(1 for key in row if key != EXTRA)
-        error("", "", f"This row has {row[EXTRA]} values but the header has {width} columns.")
+        error(
+            "",
+            "",
+            _("This row has %(values)s values but the header has %(columns)s columns.")
+            % {"values": row[EXTRA], "columns": width},
+        )
     email, external = "", ""
     fields: dict[str, Any] = {}
     custom: dict[str, Any] = {}
@@ -732,7 +761,7 @@ def validate_row(
             error(
                 header,
                 value,
-                "Contains a NUL byte (a damaged or binary file?): fix the value and import the row.",
+                _("Contains a NUL byte (a damaged or binary file?): fix the value and import the row."),
             )
             continue
         target = column.target
@@ -742,28 +771,30 @@ def validate_row(
             email = value.lower()
             email_column = header
             if len(email) > FIELD_LIMITS["email"]:
-                error(header, value, _too_long(value, "e-mail", FIELD_LIMITS["email"]))
+                error(header, value, _too_long(value, _("e-mail"), FIELD_LIMITS["email"]))
             else:
                 try:
                     validate_email(email)
                 except ValidationError:
-                    error(header, value, f"“{value}” is not a valid e-mail address.")
+                    error(header, value, _("“%(value)s” is not a valid e-mail address.") % {"value": value})
         elif target == EXTERNAL_ID:
             if external:
                 continue
             external, external_column = value, header
             if len(value) > EXTERNAL_ID_LENGTH:
-                error(header, value, _too_long(value, "an external id", EXTERNAL_ID_LENGTH))
+                error(header, value, _too_long(value, _("an external id"), EXTERNAL_ID_LENGTH))
         elif target == "employees":
             if "employees" in fields:
                 continue
             try:
                 employees = parse_employees(value)
             except ValueError:
-                error(header, value, f"“{value}” is not a number of employees.")
+                error(header, value, _("“%(value)s” is not a number of employees.") % {"value": value})
                 continue
             if employees is not None and employees > MAX_EMPLOYEES:
-                error(header, value, f"{value} employees is more than any company has.")
+                error(
+                    header, value, _("%(value)s employees is more than any company has.") % {"value": value}
+                )
             elif employees is not None:
                 fields["employees"] = employees
         elif target in FIELD_LIMITS:
@@ -789,13 +820,19 @@ def validate_row(
                 continue
             if len(value) > MAX_CUSTOM_LENGTH:
                 error(
-                    header, value, _too_long(value, f"the custom attribute {column.name}", MAX_CUSTOM_LENGTH)
+                    header,
+                    value,
+                    _too_long(
+                        value, _("the custom attribute %(name)s") % {"name": column.name}, MAX_CUSTOM_LENGTH
+                    ),
                 )
                 continue
             custom[column.name] = value
     if not email and not external:
         columns = " / ".join(c for c in (email_column, external_column) if c)
-        error(columns, "", "No e-mail and no external id: each row needs one of them to identify its lead.")
+        error(
+            columns, "", _("No e-mail and no external id: each row needs one of them to identify its lead.")
+        )
     if fields.get("job_title") and not fields.get("seniority"):
         fields["seniority"] = seniority_from_title(fields["job_title"])
     problems += _notes(row_number, email, email_column, external, external_column, context)
@@ -819,7 +856,7 @@ def _notes(
                 row_number,
                 email_column,
                 email,
-                f"Same e-mail as row {first}: this later row updates that lead.",
+                _("Same e-mail as row %(row)s: this later row updates that lead.") % {"row": first},
                 note=True,
             )
         )
@@ -829,7 +866,7 @@ def _notes(
                 row_number,
                 external_column,
                 external,
-                f"Same external id as row {first_id}: this later row updates that lead.",
+                _("Same external id as row %(row)s: this later row updates that lead.") % {"row": first_id},
                 note=True,
             )
         )
@@ -837,4 +874,5 @@ def _notes(
 
 
 def _too_long(value: str, what: str, limit: int) -> str:
-    return f"{len(value):,} characters is too long for {what} (at most {limit:,})."
+    return _("%(length)s characters is too long for %(what)s (at most %(limit)s).") % {
+        "length": f"{len(value):,}", "what": what, "limit": f"{limit:,}"}  # fmt: skip

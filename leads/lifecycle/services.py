@@ -14,7 +14,7 @@ from leads.lifecycle import rules as life
 from leads.lifecycle.hand_overs import hand_over_end
 from leads.models import Lead, LeadEvent, SlaBreach
 from leads.queue.clocks import stamp_clocks
-from leads.rules import active_rules
+from leads.rules import rules_for
 from leads.signals import lead_state_changed
 from sla.terms import TermsError
 
@@ -83,8 +83,9 @@ def _stamp(lead: Lead) -> list[str]:
 
 
 def _status_update_restart(lead: Lead, now: datetime) -> list[str]:
-    """Start the status-update clock afresh from `now` (the agreement's status_update_days for the lead's tier)."""
-    rules = active_rules()
+    """Start the status-update clock afresh from `now` (the status_update_days of the lead's own segment's
+    agreement, for its tier, counted in that agreement's calendar)."""
+    rules = rules_for(lead.segment_id)
     if rules is None:
         return []
     try:
@@ -111,7 +112,7 @@ def lead_status_updated(*, lead_id: int, now: datetime) -> Lead:
 def lead_pause(*, lead_id: int, actor: Any, now: datetime) -> Lead:
     """The lead waits on the customer: every clock stops until `lead_resume` (only if the agreement allows it)."""
     lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id)
-    rules = active_rules()
+    rules = rules_for(lead.segment_id)  # the lead's own segment's agreement says whether it may wait
     allowed = bool(rules and rules.terms.pause_on_customer)
     if not life.may_pause(lead.state, allowed_by_terms=allowed, paused=lead.paused_at is not None):
         if not allowed:

@@ -20,6 +20,7 @@ from leads.lifecycle.words import refusal_words
 from leads.models import Lead, LeadEvent, RepProfile, SlaBreach, State
 from leads.queue.availability import Availability, Turn, availability, level_count, next_turn
 from leads.queue.clocks import stamp_clocks
+from leads.queue.wording import availability_words
 from leads.signals import lead_owner_set
 
 OPEN_FOR_CAPACITY = tuple(state for state in State if state in life.WITH_SALES)
@@ -117,6 +118,11 @@ class RepStatus:
     profile: RepProfile
     open_leads: int
     availability: Availability
+
+    @property
+    def unavailable_because(self) -> str:
+        """Why the rep cannot take a lead now, in the reader's language ("" when they can)."""
+        return availability_words(self.availability)
 
 
 def rep_statuses(*, now: datetime, exclude: Any = None) -> list[RepStatus]:

@@ -8,8 +8,9 @@ only picks available reps.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class Availability:
     off_hours: bool
     over_capacity: bool
     reason: str  # in words, "" when available
+    # the same words as (template, values) pairs, for `leads.queue.wording.availability_words` to translate
+    notes: tuple[tuple[str, dict[str, Any]], ...] = field(default=(), compare=False, hash=False)
 
 
 def availability(
@@ -41,20 +44,32 @@ def availability(
     away = is_away or in_absence
     off_hours = not within_hours(local_now, works_from, works_until)
     over = open_leads >= capacity
-    reasons = []
+    reasons, notes = [], []
     if away:
         until = f" until {away_until:%a %-d %b %H:%M}" if in_absence and away_until else ""
         reasons.append(f"away{until}")
+        if until:
+            notes.append(("away until %(until)s", {"until": away_until}))
+        else:
+            notes.append(("away", {}))
     if off_hours and works_from and works_until:
         reasons.append(f"outside working hours ({works_from:%H:%M}–{works_until:%H:%M})")
+        notes.append(
+            (
+                "outside working hours (%(from)s–%(until)s)",
+                {"from": f"{works_from:%H:%M}", "until": f"{works_until:%H:%M}"},
+            )
+        )
     if over:
         reasons.append(f"over capacity ({open_leads}/{capacity})")
+        notes.append(("over capacity (%(open)s/%(capacity)s)", {"open": open_leads, "capacity": capacity}))
     return Availability(
         available=not (away or off_hours or over),
         away=away,
         off_hours=off_hours,
         over_capacity=over,
         reason=", ".join(reasons),
+        notes=tuple(notes),
     )
 
 

@@ -16,10 +16,10 @@ from leads.lifecycle import rules as life
 from leads.models import Lead, SlaBreach, SlaWarning
 from leads.queue.assignment import lead_assign_round_robin, owner_change_record
 from leads.queue.clocks import clock_state, running_clocks, stamp_clocks
-from leads.rules import active_rules
+from leads.rules import RulesInForce
 from leads.signals import sla_breaches_found, sla_escalated, sla_warnings_found
 from sla.calendar import due_at
-from sla.terms import EscalationAction
+from sla.terms import EscalationAction, ServiceTerms
 
 SCAN_BATCH = 500
 
@@ -40,11 +40,10 @@ def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
     (an indexed range). Rows are locked with SKIP LOCKED, and the (lead, clock, deadline) unique constraints make
     a second scanner's insert a no-op, so two beat processes never handle one breach or warning twice.
     """
-    rules = active_rules()
-    terms = rules.terms if rules else None
-    warn_minutes = terms.warn_before_minutes if terms else 0
+    in_force = RulesInForce.load()
+    windows = _WarnWindows(now)
+    warn_minutes = max((rules.terms.warn_before_minutes for rules in in_force.all()), default=0)
     horizon = now + timedelta(minutes=warn_minutes)
-    warn_until = _warn_until(terms, now)
     result = ScanResult(breaches=[], checked=0)
     seen: set[int] = set()
     while True:
@@ -60,7 +59,7 @@ def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
             seen.update(lead.pk for lead in leads)
             flagged: dict[int, set[tuple[str, datetime]]] = {lead.pk: set() for lead in leads}
             warned: dict[int, set[tuple[str, datetime]]] = {lead.pk: set() for lead in leads}
-            batch_found: list[int] = []
+            batch_found: list[tuple[int, int]] = []  # (breach id, lead id)
             batch_warned: list[tuple[int, str, datetime]] = []
             for lead_id, clock, deadline in SlaBreach.objects.filter(lead_id__in=list(flagged)).values_list(
                 "lead_id", "clock", "deadline"
@@ -73,7 +72,11 @@ def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
                     warned[lead_id].add((clock, deadline))
             wanted_warnings: list[SlaWarning] = []
             wanted_breaches: list[SlaBreach] = []
+            terms_of: dict[int, ServiceTerms | None] = {}  # each lead follows its own segment's agreement
             for lead in leads:
+                rules = in_force.of(lead.segment_id)
+                terms_of[lead.pk] = terms = rules.terms if rules else None
+                warn_until = windows.until(terms)
                 result.checked += 1
                 for clock, due in running_clocks(clock_state(lead)):
                     if (clock, due) in flagged[lead.pk]:
@@ -97,8 +100,8 @@ def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
             by_pk = {lead.pk: lead for lead in leads}
             for breach in _insert_new(SlaBreach, wanted_breaches, stamp="detected_at", now=now):
                 result.breaches.append(breach.pk)
-                batch_found.append(breach.pk)
-                _escalate(by_pk[breach.lead_id], breach, terms, now)
+                batch_found.append((breach.pk, breach.lead_id))
+                _escalate(by_pk[breach.lead_id], breach, terms_of[breach.lead_id], now)
             fields: list[str] = []
             for lead in leads:
                 fields = stamp_clocks(lead, flagged=flagged[lead.pk])
@@ -107,23 +110,39 @@ def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
             rows_update(Lead, leads, fields)
             if batch_warned:
                 sla_warnings_found.send(sender=Lead, warnings=batch_warned)
-            if batch_found:
-                sla_breaches_found.send(
-                    sender=Lead, breach_ids=batch_found, notify_manager=bool(terms and terms.notify_manager)
-                )
+            for notify_manager in (False, True):  # the managers are told per the breached lead's own terms
+                ids = [
+                    pk
+                    for pk, lead_id in batch_found
+                    if bool(terms_of[lead_id] and terms_of[lead_id].notify_manager) == notify_manager
+                ]
+                if ids:
+                    sla_breaches_found.send(sender=Lead, breach_ids=ids, notify_manager=notify_manager)
         if len(leads) < batch:
             break
-    if terms and terms.escalation:
-        result.steps = sla_ladder_run(now=now, terms=terms, batch=batch)
+    if any(rules.terms.escalation for rules in in_force.all()):
+        result.steps = sla_ladder_run(now=now, in_force=in_force, batch=batch)
     return result
 
 
-def _warn_until(terms: Any, now: datetime) -> datetime | None:
-    """Deadlines up to this instant are inside the warning window (business minutes, as the clocks count): one
-    calendar computation per scan, not one per clock."""
-    if not terms or not terms.warn_before_minutes:
-        return None
-    return due_at(start=now, business_minutes=terms.warn_before_minutes, calendar=terms.calendar)
+class _WarnWindows:
+    """Deadlines up to `until(terms)` are inside that agreement's warning window (its business minutes, in its
+    own calendar, as its clocks count): one calendar computation per agreement in force per scan, not one per
+    clock."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._until: dict[int, datetime | None] = {}
+
+    def until(self, terms: ServiceTerms | None) -> datetime | None:
+        if not terms or not terms.warn_before_minutes:
+            return None
+        key = id(terms)
+        if key not in self._until:
+            self._until[key] = due_at(
+                start=self.now, business_minutes=terms.warn_before_minutes, calendar=terms.calendar
+            )
+        return self._until[key]
 
 
 def _insert_new(model: Any, rows: list[Any], *, stamp: str, now: datetime) -> list[Any]:
@@ -145,14 +164,17 @@ def _insert_new(model: Any, rows: list[Any], *, stamp: str, now: datetime) -> li
     return [row for _, row in sorted(found, key=lambda pair: pair[0])]
 
 
-def sla_ladder_run(*, now: datetime, terms: Any, batch: int = SCAN_BATCH) -> list[tuple[int, int]]:
+def sla_ladder_run(
+    *, now: datetime, in_force: RulesInForce | None = None, batch: int = SCAN_BATCH
+) -> list[tuple[int, int]]:
     """Fire the escalation steps that fell due, in order, once each; a ladder stops when its clock stopped.
+    Each breach climbs the ladder of its lead's own segment's agreement in force.
 
     A breach's ladder is live while the lead still runs the breached clock with the same deadline (the work
     was not done); the step counter and next due time live on the breach, updated in the step's transaction.
     """
     fired: list[tuple[int, int]] = []
-    delays = [step.after_minutes for step in terms.escalation]
+    in_force = in_force or RulesInForce.load()
     while True:
         with transaction.atomic():
             breaches = list(
@@ -164,10 +186,14 @@ def sla_ladder_run(*, now: datetime, terms: Any, batch: int = SCAN_BATCH) -> lis
             steps: list[dict[str, Any]] = []
             for breach in breaches:
                 lead = breach.lead
+                rules = in_force.of(lead.segment_id)
+                ladder = rules.terms.escalation if rules else ()
+                delays = [step.after_minutes for step in ladder]
                 live = (breach.clock, breach.deadline) in set(running_clocks(clock_state(lead)))
+                live = live and breach.steps_fired < len(ladder)  # a ladder shortened since: nothing left
                 while live and breach.next_step_at and breach.next_step_at <= now:
                     step_number = breach.steps_fired + 1
-                    step = terms.escalation[breach.steps_fired]
+                    step = ladder[breach.steps_fired]
                     recipients = _step_fire(lead, breach, step.action, now)
                     steps.append({"lead_id": lead.pk, "clock_name": breach.clock, "step": step_number,
                                   "recipient_ids": recipients, "at": now})  # fmt: skip
@@ -175,6 +201,7 @@ def sla_ladder_run(*, now: datetime, terms: Any, batch: int = SCAN_BATCH) -> lis
                     breach.steps_fired = step_number
                     breach.next_step_at = life.ladder_due(breach.detected_at, delays, fired=step_number)
                     live = (breach.clock, breach.deadline) in set(running_clocks(clock_state(lead)))
+                    live = live and breach.steps_fired < len(ladder)
                 if not live:
                     breach.next_step_at = None
             rows_update(SlaBreach, breaches, ["steps_fired", "next_step_at", "action", "new_owner"])

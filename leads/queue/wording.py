@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 
 from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext, pgettext
+
+from leads.queue.availability import Availability
 
 # Up to this many business hours left, say business hours; beyond, say the calendar date it falls on.
 BUSINESS_HOURS_SPOKEN = 16
@@ -47,3 +49,23 @@ def late_words(late: timedelta) -> str:
         return ngettext("late by %(n)d hour", "late by %(n)d hours", n) % {"n": n}
     n = minutes // (24 * 60)
     return ngettext("late by %(n)d day", "late by %(n)d days", n) % {"n": n}
+
+
+# `availability.availability` says these in English; marked here for the catalogue
+_AVAILABILITY_NOTES = (
+    gettext_noop("away"),
+    gettext_noop("away until %(until)s"),
+    gettext_noop("outside working hours (%(from)s–%(until)s)"),
+    gettext_noop("over capacity (%(open)s/%(capacity)s)"),
+)
+
+
+def availability_words(availability: Availability) -> str:
+    """Why a rep cannot take a lead now, in the reader's language ("" when they can)."""
+    parts = []
+    for template, values in availability.notes:
+        values = dict(values)
+        if isinstance(values.get("until"), datetime):
+            values["until"] = date_format(values["until"], pgettext("rep away until", "D j M H:i"))
+        parts.append(_(template) % values if values else _(template))
+    return _(", ").join(parts) if parts else availability.reason

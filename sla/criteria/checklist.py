@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sla.criteria.schema import CriteriaError, _flag, _list, _object, _text, _whole
+from sla.criteria.schema import CriteriaError, _flag, _list, _object, _text, _whole, gettext_noop
 
 FRAMEWORKS = ("bant", "champ", "anum", "custom")
 
@@ -71,22 +71,29 @@ class SqlCriteria:
         )
         framework = data["framework"]
         if framework not in FRAMEWORKS:
-            raise CriteriaError(f"{path}.framework", f"must be one of {', '.join(FRAMEWORKS)}")
+            raise CriteriaError(
+                f"{path}.framework",
+                gettext_noop("must be one of %(choices)s"),
+                {"choices": ", ".join(FRAMEWORKS)},
+            )
         raw_items = _list(data["items"], f"{path}.items")
         if not raw_items:
-            raise CriteriaError(f"{path}.items", "must list at least one item")
+            raise CriteriaError(f"{path}.items", gettext_noop("must list at least one item"))
         items = [SqlItem.from_dict(item, path=f"{path}.items[{i}]") for i, item in enumerate(raw_items)]
         seen: set[str] = set()
         for index, item in enumerate(items):
             if item.key in seen:
-                raise CriteriaError(f"{path}.items[{index}].key", f'duplicate key "{item.key}"')
+                raise CriteriaError(
+                    f"{path}.items[{index}].key", gettext_noop('duplicate key "%(key)s"'), {"key": item.key}
+                )
             seen.add(item.key)
         min_met = _whole(data["min_met"], f"{path}.min_met")
         required = sum(item.required for item in items)
         if not required <= min_met <= len(items):
             raise CriteriaError(
                 f"{path}.min_met",
-                f"must be between {required} (the required items) and {len(items)} (all items)",
+                gettext_noop("must be between %(low)s (the required items) and %(high)s (all items)"),
+                {"low": required, "high": len(items)},
             )
         return cls(framework=framework, items=tuple(items), min_met=min_met)
 

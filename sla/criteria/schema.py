@@ -48,14 +48,28 @@ def _scoring_condition(data: Any, path: str) -> Condition:
     if is_leaky_field(condition.field):
         raise CriteriaError(
             f"{path}.field",
-            f"“{condition.field}” is filled in after hand-off (it records the outcome); a rule on it would "
-            "score the result, not the lead. Use what is known about the lead before sales see it.",
+            gettext_noop(
+                "“%(field)s” is filled in after hand-off (it records the outcome); a rule on it would "
+                "score the result, not the lead. Use what is known about the lead before sales see it."
+            ),
+            {"field": condition.field},
         )
     return condition
 
 
+def gettext_noop(text: str) -> str:
+    """Marks a message for the catalogue (makemessages reads this name); `sla.wording.problem_words` translates it."""
+    return text
+
+
 class CriteriaError(ValueError):
-    def __init__(self, path: str, message: str) -> None:
+    """`message` is English; `template` (with %(name)s placeholders) and `values` let the Django side say it in the
+    reader's language (`sla.wording.problem_words`)."""
+
+    def __init__(self, path: str, message: str, values: Mapping[str, Any] | None = None) -> None:
+        self.template = message
+        self.values = dict(values or {})
+        message = message % self.values if values else message
         super().__init__(f"{path}: {message}")
         self.path = path
         self.message = message
@@ -89,13 +103,17 @@ _UNUSED_VALUE_OPS = frozenset({Op.IS_EMPTY, Op.IS_NOT_EMPTY, Op.FREE_MAIL})
 
 def _object(data: Any, path: str, keys: tuple[str, ...], required: tuple[str, ...] = ()) -> Mapping[str, Any]:
     if not isinstance(data, Mapping):
-        raise CriteriaError(path, "must be an object")
+        raise CriteriaError(path, gettext_noop("must be an object"))
     for key in data:
         if key not in keys:
-            raise CriteriaError(f"{path}.{key}", f"unknown key (expected one of {', '.join(keys)})")
+            raise CriteriaError(
+                f"{path}.{key}",
+                gettext_noop("unknown key (expected one of %(keys)s)"),
+                {"keys": ", ".join(keys)},
+            )
     for key in required:
         if key not in data:
-            raise CriteriaError(f"{path}.{key}", "is required")
+            raise CriteriaError(f"{path}.{key}", gettext_noop("is required"))
     return data
 
 
@@ -103,7 +121,7 @@ def _list(data: Any, path: str) -> list[Any]:
     if data is None:
         return []
     if not isinstance(data, list | tuple):
-        raise CriteriaError(path, "must be a list")
+        raise CriteriaError(path, gettext_noop("must be a list"))
     return list(data)
 
 
@@ -111,11 +129,13 @@ def _whole(value: Any, path: str) -> int:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise CriteriaError(path, "must be a whole number")
+        raise CriteriaError(path, gettext_noop("must be a whole number"))
     return value
 
 
-def _positive(value: Any, path: str, *, message: str = "must be a positive whole number") -> int:
+def _positive(
+    value: Any, path: str, *, message: str = gettext_noop("must be a positive whole number")
+) -> int:
     try:
         number = _whole(value, path)
     except CriteriaError:
@@ -127,19 +147,21 @@ def _positive(value: Any, path: str, *, message: str = "must be a positive whole
 
 def _positive_or_null(value: Any, path: str) -> int | None:
     return (
-        None if value is None else _positive(value, path, message="must be a positive whole number or null")
+        None
+        if value is None
+        else _positive(value, path, message=gettext_noop("must be a positive whole number or null"))
     )
 
 
 def _text(value: Any, path: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise CriteriaError(path, "must be a non-empty string")
+        raise CriteriaError(path, gettext_noop("must be a non-empty string"))
     return value
 
 
 def _flag(value: Any, path: str) -> bool:
     if not isinstance(value, bool):
-        raise CriteriaError(path, "must be true or false")
+        raise CriteriaError(path, gettext_noop("must be true or false"))
     return value
 
 
@@ -170,7 +192,11 @@ def _op(value: Any, path: str) -> Op:
         return Op(value)
     except ValueError:
         known = ", ".join(op.value for op in Op)
-        raise CriteriaError(path, f'unknown operator "{value}" (expected one of {known})') from None
+        raise CriteriaError(
+            path,
+            gettext_noop('unknown operator "%(op)s" (expected one of %(known)s)'),
+            {"op": value, "known": known},
+        ) from None
 
 
 def _check_value(op: Op, value: Any, path: str) -> Any:
@@ -179,32 +205,36 @@ def _check_value(op: Op, value: Any, path: str) -> Any:
         return None
     if op in (Op.EQUALS, Op.NOT_EQUALS):
         if not _is_scalar(value):
-            raise CriteriaError(path, "must be text, a number or true/false")
+            raise CriteriaError(path, gettext_noop("must be text, a number or true/false"))
         return value
     if op is Op.ONE_OF:
         if not isinstance(value, list | tuple) or not value:
-            raise CriteriaError(path, "must be a non-empty list")
+            raise CriteriaError(path, gettext_noop("must be a non-empty list"))
         for index, item in enumerate(value):
             if not _is_scalar(item):
-                raise CriteriaError(f"{path}[{index}]", "must be text, a number or true/false")
+                raise CriteriaError(f"{path}[{index}]", gettext_noop("must be text, a number or true/false"))
         return tuple(value)
     if op in (Op.CONTAINS, Op.STARTS_WITH):
         if not isinstance(value, str) or not value.strip():
-            raise CriteriaError(path, "must be non-empty text")
+            raise CriteriaError(path, gettext_noop("must be non-empty text"))
         return value
     if op in (Op.GTE, Op.LTE):
         if not _is_number(value):
-            raise CriteriaError(path, "must be a number")
+            raise CriteriaError(path, gettext_noop("must be a number"))
         return value
     # Op.BETWEEN
     if not isinstance(value, list | tuple) or len(value) != 2:
-        raise CriteriaError(path, "must be a [low, high] pair of numbers")
+        raise CriteriaError(path, gettext_noop("must be a [low, high] pair of numbers"))
     for index, item in enumerate(value):
         if not _is_number(item):
-            raise CriteriaError(f"{path}[{index}]", "must be a number")
+            raise CriteriaError(f"{path}[{index}]", gettext_noop("must be a number"))
     low, high = value
     if low > high:
-        raise CriteriaError(path, f"low ({_fmt(low)}) must not be greater than high ({_fmt(high)})")
+        raise CriteriaError(
+            path,
+            gettext_noop("low (%(low)s) must not be greater than high (%(high)s)"),
+            {"low": _fmt(low), "high": _fmt(high)},
+        )
     return (low, high)
 
 
@@ -353,7 +383,7 @@ class Inactivity:
         data = _object(data, path, ("days", "points"), required=("days", "points"))
         points = _whole(data["points"], f"{path}.points")
         if points > 0:
-            raise CriteriaError(f"{path}.points", "must be zero or negative (it is a penalty)")
+            raise CriteriaError(f"{path}.points", gettext_noop("must be zero or negative (it is a penalty)"))
         return cls(days=_positive(data["days"], f"{path}.days"), points=points)
 
     def to_dict(self) -> dict[str, Any]:
@@ -400,7 +430,7 @@ class Trigger:
         data = _object(data, path, keys, required=("id", "name", "activity"))
         where, attribute, reason = data.get("where"), data.get("attribute"), data.get("reason")
         if reason is not None and not isinstance(reason, str):
-            raise CriteriaError(f"{path}.reason", "must be a string")
+            raise CriteriaError(f"{path}.reason", gettext_noop("must be a string"))
         return cls(
             id=_text(data["id"], f"{path}.id"),
             name=_text(data["name"], f"{path}.name"),
@@ -506,6 +536,8 @@ def _check_unique_ids(path: str, **sections: Sequence[FitRule | EngagementRule |
             where = f"{path}.{section}[{index}]"
             if rule.id in seen:
                 raise CriteriaError(
-                    f"{where}.id", f'duplicate id "{rule.id}" (already used by {seen[rule.id]})'
+                    f"{where}.id",
+                    gettext_noop('duplicate id "%(id)s" (already used by %(other)s)'),
+                    {"id": rule.id, "other": seen[rule.id]},
                 )
             seen[rule.id] = where

@@ -1,0 +1,118 @@
+"""The monthly review per segment: each segment's hand-overs against its own agreement, a selector like the
+trend's, a segment manager seeing (and exporting) only theirs."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from alignment.roles import Role
+from feedback.models import Cycle
+from feedback.reports import review_for
+from feedback.tests.test_reports import REVIEW_QUERIES
+from leads.scoring import leads_rescore
+from sla.content import threshold_set
+from sla.models import AgreementVersion, Segment, Side
+from sla.services import agreement_change, agreement_draft_create, agreement_propose, agreement_sign
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def japan(db, agreement, marketing_manager, sales_manager):
+    Segment.objects.ensure_default()
+    segment = Segment.objects.create(
+        name="Enterprise Japan", position=10,
+        conditions=[{"field": "country", "op": "equals", "value": "Japan"},
+                    {"field": "employees", "op": "gte", "value": 500}],
+    )  # fmt: skip
+    now = timezone.now() - timedelta(days=40)
+    draft = agreement_draft_create(user=marketing_manager, now=now, segment=segment, title="Japan")
+    agreement_change(
+        version_id=draft.pk, user=marketing_manager, now=now, change=lambda c: threshold_set(c, 5)
+    )
+    agreement_propose(version_id=draft.pk, user=marketing_manager, now=now)
+    agreement_sign(version_id=draft.pk, user=marketing_manager, now=now, side=Side.MARKETING)
+    agreement_sign(version_id=draft.pk, user=sales_manager, now=now, side=Side.SALES)
+    return segment
+
+
+@pytest.fixture
+def handed_over(japan, make_lead, django_capture_on_commit_callbacks):
+    """This month: two Japanese enterprise hand-overs, one SMB hand-over."""
+    now = timezone.now()
+    demo = [("demo_request", now - timedelta(minutes=5), {})]
+    leads = [
+        make_lead(now=now, country="Japan", employees=900, seniority="director", activities=demo),
+        make_lead(now=now, country="Japan", employees=5000, seniority="director", activities=demo),
+        make_lead(now=now, country="UK", employees=40, seniority="director", activities=demo),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):  # cycles open after the hand-over commits
+        leads_rescore(lead_ids=[lead.pk for lead in leads], now=now)
+    assert Cycle.objects.count() == 3
+    return now
+
+
+def test_each_segments_review_counts_its_own_hand_overs_against_its_own_agreement(
+    japan, handed_over, agreement
+):
+    month = handed_over.date()
+    japan_review = review_for(month, japan)
+    default_review = review_for(month, Segment.objects.default())
+    overall = review_for(month)
+    assert [r["funnel"]["mqls"] for r in (japan_review, default_review, overall)] == [2, 1, 3]
+    assert [r["funnel"]["leads"] for r in (japan_review, default_review, overall)] == [2, 1, 3]
+    # each against the agreement in force in its own segment (overall: the default segment's)
+    assert japan_review["agreement"]["number"] == AgreementVersion.objects.active_for(japan).number
+    assert japan_review["agreement"]["threshold"] == 5
+    assert default_review["agreement"]["number"] == overall["agreement"]["number"] == agreement.number
+
+
+def test_a_segments_review_reads_in_a_bounded_number_of_queries(
+    japan, handed_over, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(REVIEW_QUERIES):
+        review_for(handed_over.date(), japan)
+
+
+def test_a_segment_manager_sees_and_exports_only_their_segments_review(japan, handed_over, make_user, login):
+    manager = make_user(Role.SALES_MANAGER, username="tanaka")
+    japan.members.add(manager)
+    client = login(manager)
+    month = f"{handed_over:%Y-%m}"
+    # when they open the month's review, then it is Enterprise Japan's: its two hand-overs, its CSV links
+    page = client.get(reverse("feedback:review"), {"month": month}).content.decode()
+    assert 'id="review-segment">Enterprise Japan<' in page and "All segments" not in page
+    assert f"segment={japan.pk}&amp;table=funnel" in page
+    # and the CSV follows the segment
+    body = client.get(
+        reverse("feedback:review_csv"), {"month": month, "table": "funnel", "segment": japan.pk}
+    )
+    rows = {row[0]: row for row in csv.reader(io.StringIO(body.content.decode()))}
+    assert rows["MQLs"][1] == "2"
+    assert f"segment-{japan.pk}" in body["Content-Disposition"]
+    # while another segment's review is not theirs, on the page or in a CSV
+    other = Segment.objects.default().pk
+    assert client.get(reverse("feedback:review"), {"month": month, "segment": other}).status_code == 404
+    assert (
+        client.get(
+            reverse("feedback:review_csv"), {"month": month, "table": "funnel", "segment": other}
+        ).status_code
+        == 404
+    )
+
+
+def test_someone_working_across_segments_chooses_one_or_all(japan, handed_over, login, sales_manager):
+    client = login(sales_manager)
+    month = f"{handed_over:%Y-%m}"
+    page = client.get(reverse("feedback:review"), {"month": month}).content.decode()
+    assert "All segments" in page and 'id="review-segment"' not in page
+    body = client.get(reverse("feedback:review_csv"), {"month": month, "table": "funnel"})
+    assert {row[0]: row for row in csv.reader(io.StringIO(body.content.decode()))}["MQLs"][1] == "3"
+    page = client.get(reverse("feedback:review"), {"month": month, "segment": japan.pk}).content.decode()
+    assert 'id="review-segment">Enterprise Japan<' in page
