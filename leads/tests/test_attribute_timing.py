@@ -13,6 +13,7 @@ from django.urls import reverse
 from feedback.learning import population as pop
 from feedback.learning.candidates import candidates_for
 from leads.attribute_timing import late_attributes
+from leads.intake.ingest import events_ingest
 from leads.lifecycle.hand_overs import hand_overs_record
 from leads.models import Lead
 from leads.services import LeadData, lead_merge, lead_upsert
@@ -127,3 +128,15 @@ def test_the_review_never_proposes_a_rule_on_an_attribute_written_after_hand_off
     # then it would be a candidate if nothing were known of its timing, and is none once it is
     assert "crm_stage" in fields(candidates_for(population))
     assert fields(candidates_for(population, late=set(late_attributes()))) == {"region"}
+
+
+def test_traits_sent_to_the_event_api_are_noted_when_they_first_arrive():
+    # given a person identified with a company, and a CRM stage synced two days later
+    identify = {"type": "identify", "userId": "u1", "traits": {"email": "u1@acme.example", "company": "Acme"}}
+    events_ingest(messages=[{**identify, "messageId": "m1"}], now=T0)
+    later = {"type": "identify", "userId": "u1", "traits": {"crm_stage": "Won"}, "messageId": "m2"}
+    events_ingest(messages=[later], now=SYNCED)
+    # then each trait keeps the time it first arrived
+    seen = Lead.objects.get(email="u1@acme.example").attribute_seen_at
+    assert datetime.fromisoformat(seen["company"]) == T0
+    assert datetime.fromisoformat(seen["crm_stage"]) == SYNCED
