@@ -100,7 +100,7 @@ def segment_choice(
     for (`segment`; none: all of them). A manager of some segments never sees all: their first is the default."""
     scope = segment_scope(request.user)
     segments = scope or sorted({v.segment for v in in_force if v.segment}, key=lambda s: (s.position, s.pk))
-    wanted = request.GET.get("segment", "")
+    wanted = request.GET.get("segment", "") or request.POST.get("segment", "")
     segment = next((s for s in segments if str(s.pk) == wanted), None)
     if wanted and segment is None:
         raise Http404("No segment of yours has this id.")
