@@ -225,3 +225,43 @@ def test_a_segments_queue_and_agreement_list_hide_another_segments(role_users, s
     admin = login(role_users[Role.ADMIN])
     assert b_link in admin.get(reverse("leads:queue")).content.decode()
     assert b_link in admin.get(reverse("leads:queue"), {"segment": segment_b.pk}).content.decode()
+
+
+# The same dimension for URLs that take the segment as a parameter (`?segment=` or a posted `segment`): the monthly
+# review, its decisions, next draft and freeze, and the trend. Every such view of feedback is listed here.
+SEGMENT_PARAM_URLS = {
+    "feedback:review", "feedback:review_csv", "feedback:decide", "feedback:start_draft", "feedback:freeze",
+    "feedback:trend", "feedback:trend_csv",
+}  # fmt: skip
+SEGMENT_PARAM_MODULES = {"feedback.review_views", "feedback.trend_views"}
+
+
+def test_every_url_taking_a_segment_refuses_another_segments(role_users, samples, other_segment, login):
+    from sla.models import Segment
+
+    segment_b, _b_pk = other_segment
+    default = Segment.objects.ensure_default()
+    walked = {
+        name
+        for name, pattern in _walk(get_resolver().url_patterns)
+        if pattern.callback.__module__ in SEGMENT_PARAM_MODULES and "pk" not in pattern.pattern.converters
+    }
+    # given the list is complete: every segment-scoped view of the review and trend is in it
+    assert walked == SEGMENT_PARAM_URLS
+    for role, user in role_users.items():
+        if role is not Role.ADMIN:
+            default.members.add(user)
+    params = {"segment": segment_b.pk, "month": "2026-10", "table": "funnel", "text": "mine"}
+    failures = []
+    for name in sorted(SEGMENT_PARAM_URLS):
+        url = reverse(name)
+        for role, user in role_users.items():
+            if role is Role.ADMIN:
+                continue
+            client = login(user)
+            # when a user of the default segment asks for (GET) or acts on (POST) segment B's review or trend
+            codes = [client.get(url, params).status_code, client.post(url, params).status_code]
+            # then refused: 404 (not theirs) or 403 (not their role); 405 only for the method the URL does not take
+            if not set(codes) <= {403, 404, 405} or codes == [405, 405]:
+                failures.append(f"{role.value} GET/POST {url} segment B: {codes}")
+    assert failures == []
