@@ -16,6 +16,9 @@ from alignment.csvsafe import safe_cell
 from alignment.roles import MANAGERS, Role, role_required
 from feedback.reports import BANDS
 from feedback.trend import RESPONSE_BANDS, MonthFigures, Trend, capacity_plan, trend_for
+from feedback.months import month_bounds
+from feedback.trend import month_range
+from feedback.trend_change import change_effect
 from feedback.trend_charts import Series, chart, nice_top
 from sla.agreement import Agreement
 from sla.models import AgreementVersion, Segment
@@ -93,6 +96,11 @@ def csv_row(m: MonthFigures) -> list[Any]:
             _share(m.auc), *(_share(r) for r in m.band_win_rates)]  # fmt: skip
 
 
+def _bounds(last: date, count: int) -> tuple[Any, Any]:
+    months = month_range(last, count)
+    return month_bounds(months[0])[0], month_bounds(months[-1])[1]
+
+
 def segment_choice(
     request: HttpRequest, in_force: list[AgreementVersion]
 ) -> tuple[list[Segment], Segment | None]:
@@ -139,6 +147,7 @@ def trend(request: HttpRequest) -> HttpResponse:
         "last": last,
         "count": count,
         "plan": capacity_plan(now=timezone.now(), version=active, segment=segment),
+        "effect": change_effect(*_bounds(last, count), segment),
         "response_limits": [label for _, label in RESPONSE_BANDS],
     }
     return render(request, "feedback/trend.html", context)
