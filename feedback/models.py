@@ -261,7 +261,9 @@ class Snapshot(models.Model):
     snapshot with no segment is the review of all leads (every snapshot frozen before segments is one)."""
 
     month = models.DateField()
-    segment = models.ForeignKey("sla.Segment", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    segment = models.ForeignKey(
+        "sla.Segment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     data = models.JSONField()
     frozen_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     frozen_at = models.DateTimeField()
@@ -272,7 +274,9 @@ class Snapshot(models.Model):
                 fields=["month"], condition=Q(segment__isnull=True), name="feedback_snapshot_month_all"
             ),
             models.UniqueConstraint(
-                fields=["month", "segment"], condition=Q(segment__isnull=False), name="feedback_snapshot_month_segment"
+                fields=["month", "segment"],
+                condition=Q(segment__isnull=False),
+                name="feedback_snapshot_month_segment",
             ),
         ]
 

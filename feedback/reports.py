@@ -793,7 +793,9 @@ def review_for(month: date, segment: Segment | None = None) -> dict[str, Any]:
         "lists": discussion_lists(month, month_cycles, threshold=threshold, segment=segment),
         "reasons": reasons(month_cycles),
     }
-    data["suggestions"] = [asdict(s) for s in suggestions_for(month=month, data=data, version=version)]
+    data["suggestions"] = [
+        asdict(s) for s in suggestions_for(month=month, data=data, version=version, segment=segment)
+    ]
     return data
 
 

@@ -261,7 +261,9 @@ def decide(request: HttpRequest) -> HttpResponse:
 def start_draft(request: HttpRequest) -> HttpResponse:
     month, segment = _posted_review(request)
     try:
-        draft = services.review_start_draft(month=month, user=request.user, now=timezone.now(), segment=segment)
+        draft = services.review_start_draft(
+            month=month, user=request.user, now=timezone.now(), segment=segment
+        )
     except OutcomeRefused as error:
         messages.error(request, str(error))
         return _back(month, segment)
@@ -286,7 +288,11 @@ def freeze(request: HttpRequest) -> HttpResponse:
     month, segment = _posted_review(request)
     try:
         services.review_freeze(
-            month=month, user=request.user, data=figures(month, segment)[0], now=timezone.now(), segment=segment
+            month=month,
+            user=request.user,
+            data=figures(month, segment)[0],
+            now=timezone.now(),
+            segment=segment,
         )
     except OutcomeRefused as error:
         messages.error(request, str(error))

@@ -412,7 +412,9 @@ def month_decisions(month: date, segment: Segment | None = None) -> QuerySet[Dec
 
 
 @transaction.atomic
-def review_start_draft(*, month: date, user: Any, now: datetime, segment: Segment | None = None) -> AgreementVersion:
+def review_start_draft(
+    *, month: date, user: Any, now: datetime, segment: Segment | None = None
+) -> AgreementVersion:
     """A draft of the segment's agreement (none: the default segment's, as the review of all leads reads it) with
     the accepted suggestions of that segment's review applied; it then goes through normal sign-off, by the
     segment's two managers."""
@@ -421,7 +423,9 @@ def review_start_draft(*, month: date, user: Any, now: datetime, segment: Segmen
 
     _require_team_of(user, segment)
     decisions = list(
-        month_decisions(month, segment).select_for_update().filter(change__isnull=False, applied_to__isnull=True)
+        month_decisions(month, segment)
+        .select_for_update()
+        .filter(change__isnull=False, applied_to__isnull=True)
     )
     if not decisions:
         raise OutcomeRefused(_("Accept at least one suggestion before starting the next draft."))

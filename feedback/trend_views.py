@@ -14,10 +14,9 @@ from django.views.decorators.http import require_GET
 
 from alignment.csvsafe import safe_cell
 from alignment.roles import MANAGERS, Role, role_required
-from feedback.reports import BANDS
-from feedback.trend import RESPONSE_BANDS, MonthFigures, Trend, capacity_plan, trend_for
 from feedback.months import month_bounds
-from feedback.trend import month_range
+from feedback.reports import BANDS
+from feedback.trend import RESPONSE_BANDS, MonthFigures, Trend, capacity_plan, month_range, trend_for
 from feedback.trend_change import change_effect
 from feedback.trend_charts import Series, chart, nice_top
 from sla.agreement import Agreement

@@ -31,7 +31,8 @@ def teams(japan, make_user):
 
 def _accept(client, month, segment, text="Raise the bar"):
     return client.post(
-        reverse("feedback:decide"), {"month": month, "segment": segment.pk, "text": text, "due": "", "owner": ""}
+        reverse("feedback:decide"),
+        {"month": month, "segment": segment.pk, "text": text, "due": "", "owner": ""},
     )
 
 
@@ -72,7 +73,9 @@ def test_the_next_draft_from_a_segments_review_changes_that_segments_agreement(
     draft = AgreementVersion.objects.get(status="draft")
     assert response.status_code == 302 and response["Location"] == draft.get_absolute_url()
     assert draft.segment == japan and draft.content["mql"]["threshold"] == 40
-    assert list(Decision.objects.filter(applied_to=draft).values_list("text", flat=True)) == ["Japan: threshold 40"]
+    assert list(Decision.objects.filter(applied_to=draft).values_list("text", flat=True)) == [
+        "Japan: threshold 40"
+    ]
     assert Decision.objects.get(segment=smb).applied_to is None
     # and the review says whose agreement the next draft changes
     page = login(smith).get(reverse("feedback:review"), {"month": f"{month:%Y-%m}"}).content.decode()
@@ -109,7 +112,9 @@ def test_each_segments_month_is_frozen_on_its_own_and_an_old_whole_month_snapsho
     Snapshot.objects.create(month=month, data={"frozen": "before segments"}, frozen_by=sales_manager,
                             frozen_at=timezone.now())  # fmt: skip
     # when Japan's manager freezes Japan's month
-    response = login(tanaka).post(reverse("feedback:freeze"), {"month": f"{month:%Y-%m}", "segment": japan.pk})
+    response = login(tanaka).post(
+        reverse("feedback:freeze"), {"month": f"{month:%Y-%m}", "segment": japan.pk}
+    )
     assert response["Location"].endswith(f"segment={japan.pk}")
     # then Japan's snapshot holds Japan's two hand-overs; SMB's month is still live; the old one is "all leads"
     frozen = Snapshot.objects.get(segment=japan)

@@ -80,3 +80,24 @@ def test_the_what_if_counts_the_open_leads_that_would_change_segment(
     # then it counts one lead moving from the default segment to Enterprise Japan
     assert "<strong>1</strong> open lead would change segment" in page
     assert f'<td>{default.name}</td><td>Enterprise Japan</td><td class="num">1</td>' in page
+
+
+def test_each_segment_judges_its_own_last_change(japan, handed_over, agreement, make_user, login):
+    from datetime import timedelta
+
+    from feedback.trend_change import change_effect
+
+    window = (handed_over - timedelta(days=365), handed_over + timedelta(days=1))
+    japan_version = AgreementVersion.objects.active_for(japan)
+    # when each segment's last change is judged
+    japan_effect = change_effect(*window, japan)
+    smb_effect = change_effect(*window, Segment.objects.default())
+    # then each is its own version, over its own hand-overs since (Japan: two; SMB: one)
+    assert (japan_effect.version, japan_effect.after.handovers) == (japan_version.number, 2)
+    assert (smb_effect.version, smb_effect.after.handovers) == (agreement.number, 1)
+    # and Japan's manager reads Japan's answer on the trend page
+    manager = make_user(Role.SALES_MANAGER, username="tanaka")
+    japan.members.add(manager)
+    page = login(manager).get(reverse("feedback:trend"), {"to": f"{handed_over:%Y-%m}", "months": 3})
+    assert f"v{japan_version.number}, in force since" in page.content.decode()
+    assert "Too early to tell: 0 hand-overs before" in page.content.decode()
