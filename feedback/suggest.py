@@ -88,7 +88,9 @@ def trigger_suggestions(data: dict[str, Any], version: AgreementVersion | None) 
     return found
 
 
-def sales_capacity(version: AgreementVersion | None) -> tuple[int | None, str]:
+def sales_capacity(
+    version: AgreementVersion | None, segment: Segment | None = None
+) -> tuple[int | None, str]:
     """How many MQLs sales can work in a month, and where the figure comes from (said next to the suggestion):
     the agreement's stated capacity, else the active reps' capacities added up. Never marketing's commitment,
     which says how many leads marketing promised, not how many sales can take."""
@@ -96,6 +98,8 @@ def sales_capacity(version: AgreementVersion | None) -> tuple[int | None, str]:
     if stated:
         return int(stated), _("the agreement's stated sales capacity (%(n)d MQLs a month)") % {"n": stated}
     reps = RepProfile.objects.filter(is_away=False, user__is_active=True, user__groups__name=Role.REP.value)
+    if segment is not None and segment.team_id and reps.filter(user__groups=segment.team_id).exists():
+        reps = reps.filter(user__groups=segment.team_id)  # a segment's own team, when it has reps
     total = reps.aggregate(n=Count("id"), capacity=Sum("capacity"))
     if total["n"]:
         text = ngettext(
@@ -111,7 +115,7 @@ def threshold_suggestion(
     month: date, data: dict[str, Any], version: AgreementVersion | None, segment: Segment | None = None
 ) -> list[Suggestion]:
     """The threshold that would have produced the MQL volume sales can handle (a segment's: its leads)."""
-    capacity, capacity_source = sales_capacity(version)
+    capacity, capacity_source = sales_capacity(version, segment)
     threshold = (data.get("agreement") or {}).get("threshold")
     if not capacity or threshold is None:
         return []
@@ -124,7 +128,7 @@ def threshold_suggestion(
     room = capacity - triggered
     if scores.size == 0 or room <= 0 or room >= scores.size:
         return []
-    proposed = int(math.ceil(scores[room - 1]))
+    proposed = max(int(math.ceil(scores[room - 1])), 1)  # room for every lead: still only those scoring above 0
     if abs(proposed - threshold) < 5:
         return []
     # the hand-overs the change decides about, counted once: those scoring between the two thresholds

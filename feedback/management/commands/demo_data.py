@@ -73,7 +73,7 @@ class Command(BaseCommand):
             if segments is not None:
                 japan = demo_leads_generate(
                     rules=Rules.of(AgreementVersion.objects.active_for(segments.japan)), now=timezone.now(),
-                    count=max(20, options["leads"] // 8), reps=list(User.objects.filter(username="jp-rep")),
+                    count=max(20, options["leads"] // 3), reps=list(User.objects.filter(username="jp-rep")),
                     countries=JAPAN_COUNTRIES, min_employees=500, segment=segments.japan, tag="jp", seed=81,
                 )  # fmt: skip
                 self.stdout.write(f"Enterprise Japan: {japan.leads:,} leads, {japan.mqls:,} MQLs")
