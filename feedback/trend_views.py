@@ -96,8 +96,9 @@ def csv_row(m: MonthFigures) -> list[Any]:
 
 
 def _bounds(last: date, count: int) -> tuple[Any, Any]:
+    """The window's start, and its end or now, whichever is earlier (the after side ends today at the latest)."""
     months = month_range(last, count)
-    return month_bounds(months[0])[0], month_bounds(months[-1])[1]
+    return month_bounds(months[0])[0], min(month_bounds(months[-1])[1], timezone.now())
 
 
 def segment_choice(

@@ -75,3 +75,23 @@ def test_someone_working_across_segments_chooses_one_or_all(japan, handed_over, 
     assert {row[0]: row for row in csv.reader(io.StringIO(body.content.decode()))}["MQLs"][1] == "3"
     page = client.get(reverse("feedback:review"), {"month": month, "segment": japan.pk}).content.decode()
     assert 'id="review-segment">Enterprise Japan<' in page
+
+
+def test_the_review_command_prints_one_segments_figures(japan, handed_over):
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    month = f"{handed_over:%Y-%m}"
+    out, everything = io.StringIO(), io.StringIO()
+    # when asked for Enterprise Japan's month, and for all leads
+    call_command("review", "--month", month, "--segment", "Enterprise Japan", "--json", stdout=out)
+    call_command("review", "--month", month, "--json", stdout=everything)
+    japan_data, all_data = json.loads(out.getvalue()), json.loads(everything.getvalue())
+    # then Japan's counts its two hand-overs against its own agreement; all leads, three
+    assert japan_data["segment"] == {"id": japan.pk, "name": "Enterprise Japan"}
+    assert (japan_data["funnel"]["mqls"], all_data["funnel"]["mqls"]) == (2, 3)
+    assert japan_data["agreement"]["number"] == AgreementVersion.objects.active_for(japan).number
+    # and a name that is no segment says which there are
+    with pytest.raises(CommandError, match="No segment is called “Japan”. Segments: Enterprise Japan"):
+        call_command("review", "--month", month, "--segment", "Japan", "--json", stdout=io.StringIO())
