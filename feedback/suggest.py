@@ -128,7 +128,8 @@ def threshold_suggestion(
     room = capacity - triggered
     if scores.size == 0 or room <= 0 or room >= scores.size:
         return []
-    proposed = max(int(math.ceil(scores[room - 1])), 1)  # room for every lead: still only those scoring above 0
+    # room for every lead: still only those scoring above 0
+    proposed = max(int(math.ceil(scores[room - 1])), 1)
     if abs(proposed - threshold) < 5:
         return []
     # the hand-overs the change decides about, counted once: those scoring between the two thresholds

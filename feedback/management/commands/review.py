@@ -19,7 +19,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--month", required=True, help="YYYY-MM")
         parser.add_argument("--json", action="store_true", help="Print JSON (the only format so far)")
-        parser.add_argument("--segment", default="", help="A segment's name (default: the review of all leads)")
+        parser.add_argument(
+            "--segment", default="", help="A segment's name (default: the review of all leads)"
+        )
 
     def handle(self, *args, month: str, segment: str = "", **options) -> None:
         try:
