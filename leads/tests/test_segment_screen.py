@@ -193,3 +193,19 @@ def test_an_admin_creates_a_segment_and_moving_it_up_in_precedence_moves_leads(
     assert LeadEvent.objects.filter(kind=LeadEvent.Kind.SEGMENT, to_value="Japan all").count() == 2
     admin_page = admin.get(reverse("leads:segments")).content.decode()
     assert admin_page.index("Japan all") < admin_page.index("Enterprise Japan")
+
+
+def test_a_japanese_manager_reads_the_screen_and_the_preview_in_japanese(people, open_leads, login):
+    japan = people["japan"]
+    client = login(people["jp-salesmanager"])
+    # given Japan's sales manager reads Japanese
+    client.post(reverse("preferences"), {"language": "ja", "time_zone": "Asia/Tokyo"})
+    # when they open the segments screen
+    page = client.get(reverse("leads:segments")).content.decode()
+    # then the labels and the conditions are in Japanese
+    assert "有効な合意" in page and "未完了のリード" in page
+    assert "国が Japan かつ 従業員数が 500 以上" in page
+    # and so is the preview's count
+    preview = client.post(reverse("leads:segment_preview", args=[japan.pk]), form_data(japan, LOWER_BAR),
+                          headers={"HX-Request": "true"}).content.decode()  # fmt: skip
+    assert "未完了のリード 1 件が移動します" in preview
