@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from alignment.names import person_name
+from alignment.roles import ROLE_LABELS, Role
 from sla.forms import ConditionMixin, _condition_fields, _condition_initial
 from sla.models import Segment
 from sla.segments import SegmentError, conditions_from
@@ -29,7 +30,7 @@ class SegmentForm(forms.Form):
     def __init__(self, *args: Any, segment: Segment | None, candidates: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.segment = segment
-        self.fields["members"].choices = [(str(user.pk), person_name(user)) for user in candidates]
+        self.fields["members"].choices = [(str(user.pk), _member_label(user)) for user in candidates]
 
     @classmethod
     def initial_from(cls, segment: Segment | None, member_ids: list[int]) -> dict[str, Any]:
@@ -52,6 +53,13 @@ class SegmentForm(forms.Form):
 
     def member_ids(self) -> list[int]:
         return [int(pk) for pk in self.cleaned_data.get("members", [])]
+
+
+def _member_label(user: Any) -> str:
+    """ "Hanako Sato (Rep)": the person and their roles, in the reader's language."""
+    names = {group.name for group in user.groups.all()}  # prefetched by team_candidates
+    roles = ", ".join(str(ROLE_LABELS[role]) for role in Role if role.value in names)
+    return f"{person_name(user)} ({roles})" if roles else person_name(user)
 
 
 class ConditionForm(ConditionMixin, forms.Form):

@@ -43,6 +43,7 @@ def team_candidates() -> Any:
         User.objects.filter(is_active=True, groups__name__in=[role.value for role in Role])
         .distinct()
         .order_by("first_name", "last_name", "username")
+        .prefetch_related("groups")
     )
 
 
@@ -77,7 +78,9 @@ def segment_save(
     segment.save()
     changes = {key: (before.get(key), getattr(segment, key)) for key in ("name", "description", "conditions")}
     if member_ids is not None:
-        allowed = set(team_candidates().filter(pk__in=member_ids).values_list("pk", flat=True))
+        allowed = set(
+            team_candidates().prefetch_related(None).filter(pk__in=member_ids).values_list("pk", flat=True)
+        )
         kept = set(segment.members.values_list("pk", flat=True))
         if allowed != kept:
             segment.members.set(sorted(allowed))
