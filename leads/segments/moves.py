@@ -34,6 +34,7 @@ class Moves:
     """Open leads whose segment would change under a segment book: into and out of one segment, and in all."""
 
     open_leads: int
+    in_segment: int  # open leads the segment holds now
     into: int
     out_of: int
     moves: tuple[Move, ...]
@@ -58,16 +59,18 @@ def book_with(
 
 
 def moves_under(book: SegmentBook, *, segment_id: int | None) -> Moves:
-    """Each open lead placed by `book`, against the segment it is in now (one pass over the open leads)."""
+    """Each open lead placed by `book`, against the segment it is in now (one pass over the open leads). With the
+    book as it is (`SegmentBook.load()`) it is what the what-if's segment part counts (feedback.segment_moves)."""
     names = {spec.id: spec.name for spec in book.specs}
     target = segment_id or book.default_id
     counts: Counter[tuple[int | None, int | None]] = Counter()
     ids: list[int] = []
-    total = into = out_of = 0
+    total = held = into = out_of = 0
     rows = Lead.objects.open().order_by("pk").values_list("pk", "segment_id", "attributes", *LEAD_FIELDS)
     for pk, stored, custom, *values in rows.iterator(chunk_size=5000):
         total += 1
         current = stored or book.default_id
+        held += current == target
         placed = book.place(lead_attributes(dict(zip(LEAD_FIELDS, values, strict=True)), custom or {}))[0]
         if placed.segment_id is None or placed.segment_id == current:
             continue
@@ -79,7 +82,7 @@ def moves_under(book: SegmentBook, *, segment_id: int | None) -> Moves:
         Move(from_name=names.get(a, ""), to_name=names.get(b, ""), leads=n)
         for (a, b), n in counts.most_common()
     )
-    return Moves(open_leads=total, into=into, out_of=out_of, moves=moves, lead_ids=tuple(ids),
+    return Moves(open_leads=total, in_segment=held, into=into, out_of=out_of, moves=moves, lead_ids=tuple(ids),
                  takes_leads=target in names)  # fmt: skip
 
 

@@ -145,3 +145,18 @@ def test_telling_a_batch_of_breaches_takes_as_many_queries_for_many_leads_as_for
             breaches_notify(breach_ids=ids, notify_manager=True, now=START)
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_a_segment_sales_manager_sets_the_routing_of_their_own_teams_reps_only(people, login):
+    from django.urls import reverse
+
+    client = login(people["jp-salesmanager"])
+    # when Japan's sales manager opens Routing, then only Japan's reps are listed
+    page = client.get(reverse("leads:routing")).content.decode()
+    assert f'id="rep-{people["jp-rep"].pk}"' in page and f'id="rep-{people["rep"].pk}"' not in page
+    # and changing an SMB rep's routing is not theirs to do
+    response = client.post(reverse("leads:routing_rep", args=[people["rep"].pk]), {})
+    assert response.status_code == 404
+    # while the SMB manager sees SMB's reps only
+    smb = login(people["salesmanager"]).get(reverse("leads:routing")).content.decode()
+    assert f'id="rep-{people["rep"].pk}"' in smb and f'id="rep-{people["jp-rep"].pk}"' not in smb
