@@ -160,3 +160,15 @@ def test_a_segment_sales_manager_sets_the_routing_of_their_own_teams_reps_only(p
     # while the SMB manager sees SMB's reps only
     smb = login(people["salesmanager"]).get(reverse("leads:routing")).content.decode()
     assert f'id="rep-{people["rep"].pk}"' in smb and f'id="rep-{people["jp-rep"].pk}"' not in smb
+
+
+def test_the_assign_menu_offers_the_leads_segment_team(people, make_lead, login):
+    from django.urls import reverse
+
+    uk, japanese = hot_lead(make_lead, **SMB), hot_lead(make_lead, **JAPAN)
+    # when Japan's sales manager opens the Assign menu of the Japanese lead, then Japan's reps are offered
+    menu = login(people["jp-salesmanager"]).get(reverse("leads:assign", args=[japanese.pk])).content.decode()
+    assert f'value="{people["jp-rep"].pk}"' in menu and f'value="{people["rep"].pk}"' not in menu
+    # and the SMB lead's menu offers SMB's reps
+    menu = login(people["salesmanager"]).get(reverse("leads:assign", args=[uk.pk])).content.decode()
+    assert f'value="{people["rep"].pk}"' in menu and f'value="{people["jp-rep"].pk}"' not in menu
