@@ -1,0 +1,181 @@
+"""Activities partitioned by month (PostgreSQL declarative partitioning), so a big history stays cheap to age.
+
+`leads_activity` is partitioned by RANGE on `occurred_at`: one partition per UTC month, named
+`leads_activity_YYYY_MM`, plus `leads_activity_default`, which catches any instant no month partition covers (an
+event far in the past or future is never lost). Beat runs `partitions_maintain` daily: it makes the next months'
+partitions ahead of time, moves rows that landed in the default into partitions of their own months, and, when
+ACTIVITY_RETENTION_MONTHS is set, ages out whole old months by DETACH + DROP (no row-by-row DELETE, no bloat,
+no vacuum debt), recording each in ActivityMonthDropped.
+
+On SQLite (the embedded default) there are no partitions: ageing out deletes the same rows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from leads.models import Activity, ActivityMonthDropped, ActivityReceipt
+
+TABLE = Activity._meta.db_table
+DEFAULT = f"{TABLE}_default"
+_BOUND = re.compile(r"FROM \('([^']+)'\) TO \('([^']+)'\)")
+
+
+@dataclass(frozen=True)
+class Partition:
+    name: str
+    month: date  # first day of the month it holds (UTC)
+
+
+def month_of(instant: datetime | date) -> date:
+    if isinstance(instant, datetime):
+        instant = instant.astimezone(UTC)
+    return date(instant.year, instant.month, 1)
+
+
+def month_add(month: date, months: int) -> date:
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def partition_name(month: date) -> str:
+    return f"{TABLE}_{month:%Y_%m}"
+
+
+def _bound(month: date) -> str:
+    return f"{month:%Y-%m-%d} 00:00:00+00"
+
+
+def is_partitioned() -> bool:
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [TABLE])
+        row = cursor.fetchone()
+    return bool(row) and row[0] == "p"
+
+
+def partitions_list() -> list[Partition]:
+    """The month partitions, oldest first (the default partition is not a month)."""
+    if not is_partitioned():
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(%s)",
+            [TABLE],
+        )
+        rows = cursor.fetchall()
+    found = []
+    for name, bound in rows:
+        match = _BOUND.search(bound or "")
+        if match:
+            found.append(Partition(name=name, month=month_of(datetime.fromisoformat(match.group(1)))))
+    return sorted(found, key=lambda p: p.month)
+
+
+@transaction.atomic
+def partition_create(month: date) -> bool:
+    """Make `month`'s partition if it is missing (False if it was there). Rows of that month that waited in the
+    default partition move into it, in the same transaction (the default is locked meanwhile)."""
+    month = month_of(month)
+    if month in {p.month for p in partitions_list()}:
+        return False
+    low, high = _bound(month), _bound(month_add(month, 1))
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {DEFAULT} IN ACCESS EXCLUSIVE MODE")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE _moving ON COMMIT DROP AS WITH moved AS (DELETE FROM {DEFAULT} "
+            "WHERE occurred_at >= %s AND occurred_at < %s RETURNING *) SELECT * FROM moved",
+            [low, high],
+        )
+        cursor.execute(
+            f"CREATE TABLE {partition_name(month)} PARTITION OF {TABLE} FOR VALUES FROM ('{low}') TO ('{high}')"
+        )
+        cursor.execute(f"INSERT INTO {TABLE} SELECT * FROM _moving")
+        cursor.execute("DROP TABLE _moving")
+    return True
+
+
+def _months_waiting_in_default() -> list[date]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date FROM {DEFAULT}"
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def retention_cutoff(*, now: datetime, keep_months: int) -> date:
+    """Activities before this day (the first of a month, UTC) are aged out: the current month and the
+    `keep_months` whole months before it are kept."""
+    return month_add(month_of(now), -keep_months)
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    created: list[str]
+    dropped: list[ActivityMonthDropped]
+
+
+def partitions_ensure(
+    *, now: datetime, ahead: int | None = None, keep_months: int | None = None
+) -> list[str]:
+    """Partitions for this month and the `ahead` next ones, and for every month whose rows wait in the default
+    partition (a late or back-dated event; not months retention would drop anyway). Returns the names made."""
+    if not is_partitioned():
+        return []
+    ahead = settings.ACTIVITY_PARTITIONS_AHEAD if ahead is None else ahead
+    first = month_of(now)
+    months = [month_add(first, n) for n in range(ahead + 1)]
+    cutoff = retention_cutoff(now=now, keep_months=keep_months) if keep_months else None
+    months += [m for m in _months_waiting_in_default() if cutoff is None or m >= cutoff]
+    return [partition_name(m) for m in sorted(set(months)) if partition_create(m)]
+
+
+@transaction.atomic
+def activities_age_out(*, now: datetime, keep_months: int) -> list[ActivityMonthDropped]:
+    """Drop every month of activity older than the retention (whole months only), and each month's receipts
+    received before the cutoff. PostgreSQL: DETACH + DROP of the month partitions, and a DELETE of the few
+    old rows left in the default partition; SQLite: a DELETE. Each month dropped is recorded."""
+    if keep_months < 1:
+        raise ValueError("keep_months must be at least 1")
+    cutoff = retention_cutoff(now=now, keep_months=keep_months)
+    low = datetime(cutoff.year, cutoff.month, 1, tzinfo=UTC)
+    dropped: dict[date, int] = {}
+    if is_partitioned():
+        with connection.cursor() as cursor:
+            for partition in partitions_list():
+                if partition.month >= cutoff:
+                    continue
+                cursor.execute(f"SELECT count(*) FROM {partition.name}")
+                dropped[partition.month] = cursor.fetchone()[0]
+                cursor.execute(f"ALTER TABLE {TABLE} DETACH PARTITION {partition.name}")
+                cursor.execute(f"DROP TABLE {partition.name}")
+            cursor.execute(
+                f"DELETE FROM {DEFAULT} WHERE occurred_at < %s "
+                "RETURNING date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date",
+                [low],
+            )
+            for (month,) in cursor.fetchall():
+                dropped[month] = dropped.get(month, 0) + 1
+    else:
+        old = Activity.objects.filter(occurred_at__lt=low)
+        for at in old.values_list("occurred_at", flat=True).iterator():
+            dropped[month_of(at)] = dropped.get(month_of(at), 0) + 1
+        old.delete()
+    ActivityReceipt.objects.filter(received_at__lt=low).delete()
+    records = [ActivityMonthDropped(month=m, rows=n, dropped_at=now) for m, n in sorted(dropped.items())]
+    return ActivityMonthDropped.objects.bulk_create(records)
+
+
+def partitions_maintain(*, now: datetime) -> Maintenance:
+    """What beat runs daily: partitions ahead of time, then retention if ACTIVITY_RETENTION_MONTHS is set."""
+    keep = settings.ACTIVITY_RETENTION_MONTHS
+    created = partitions_ensure(now=now, keep_months=keep)
+    dropped = activities_age_out(now=now, keep_months=keep) if keep else []
+    return Maintenance(created=created, dropped=dropped)
