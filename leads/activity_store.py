@@ -24,7 +24,7 @@ def message_ids_stored(ids: Iterable[str]) -> set[str]:
     return set(ActivityReceipt.objects.filter(pk__in=ids).values_list("pk", flat=True))
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def activities_insert(activities: Sequence[Activity]) -> list[Activity]:
     """Insert `activities`, skipping each whose message id is already stored (or repeated in this list);
     returns those written. Their `received_at` is the receipts' time."""
