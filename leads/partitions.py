@@ -13,8 +13,11 @@ On SQLite (the embedded default) there are no partitions: ageing out deletes the
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -137,6 +140,22 @@ def partitions_ensure(
     return [partition_name(m) for m in sorted(set(months)) if partition_create(m)]
 
 
+@contextmanager
+def _checks_done_now(cursor: Any) -> Iterator[None]:
+    """A partition cannot be dropped while its rows' deferred foreign-key checks wait for the commit (rows moved
+    or written earlier in the same transaction): run those checks now, then defer them again."""
+    cursor.execute(
+        "SELECT quote_ident(conname) FROM pg_constraint WHERE conrelid = %s::regclass AND condeferred",
+        [TABLE],
+    )
+    names = ", ".join(row[0] for row in cursor.fetchall())
+    if names:
+        cursor.execute(f"SET CONSTRAINTS {names} IMMEDIATE")
+    yield
+    if names:
+        cursor.execute(f"SET CONSTRAINTS {names} DEFERRED")
+
+
 @transaction.atomic
 def activities_age_out(*, now: datetime, keep_months: int) -> list[ActivityMonthDropped]:
     """Drop every month of activity older than the retention (whole months only), and each month's receipts
@@ -148,7 +167,7 @@ def activities_age_out(*, now: datetime, keep_months: int) -> list[ActivityMonth
     low = datetime(cutoff.year, cutoff.month, 1, tzinfo=UTC)
     dropped: dict[date, int] = {}
     if is_partitioned():
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, _checks_done_now(cursor):
             for partition in partitions_list():
                 if partition.month >= cutoff:
                     continue

@@ -222,8 +222,8 @@ def test_the_migration_partitions_a_populated_table_keeping_every_row_and_id():
     executor.migrate([BEFORE])
     try:
         # given the table as it was, with rows over three months (one far in the past) and message ids
-        OldLead = executor.loader.project_state([BEFORE]).apps.get_model("leads", "Lead")
-        OldActivity = executor.loader.project_state([BEFORE]).apps.get_model("leads", "Activity")
+        before = executor.loader.project_state([BEFORE]).apps
+        OldLead, OldActivity = before.get_model("leads", "Lead"), before.get_model("leads", "Activity")
         lead = OldLead.objects.create(email="x@acme.example", created_at=NOW, updated_at=NOW)
         stamps = [
             datetime(2026, 10, 3, tzinfo=UTC),
