@@ -26,6 +26,7 @@ from leads.models import Activity, ActivityMonthDropped, ActivityReceipt
 
 TABLE = Activity._meta.db_table
 DEFAULT = f"{TABLE}_default"
+PARTITION_LOCK_TIMEOUT = "5s"
 _BOUND = re.compile(r"FROM \('([^']+)'\) TO \('([^']+)'\)")
 
 
@@ -85,24 +86,40 @@ def partitions_list() -> list[Partition]:
 @transaction.atomic
 def partition_create(month: date) -> bool:
     """Make `month`'s partition if it is missing (False if it was there). Rows of that month that waited in the
-    default partition move into it, in the same transaction (the default is locked meanwhile)."""
+    default partition move into it, in the same transaction. Built aside and ATTACHed, so writers to the other
+    months are not stopped (only the default partition is locked, briefly); gives up after a lock wait of
+    PARTITION_LOCK_TIMEOUT (the next run tries again)."""
     month = month_of(month)
     if month in {p.month for p in partitions_list()}:
         return False
-    low, high = _bound(month), _bound(month_add(month, 1))
+    name, low, high = partition_name(month), _bound(month), _bound(month_add(month, 1))
     with connection.cursor() as cursor:
-        cursor.execute(f"LOCK TABLE {DEFAULT} IN ACCESS EXCLUSIVE MODE")
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [PARTITION_LOCK_TIMEOUT])
+        cursor.execute(f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS)")
+        # the bound as a check first: ATTACH then trusts it instead of scanning the new table
         cursor.execute(
-            f"CREATE TEMPORARY TABLE _moving ON COMMIT DROP AS WITH moved AS (DELETE FROM {DEFAULT} "
-            "WHERE occurred_at >= %s AND occurred_at < %s RETURNING *) SELECT * FROM moved",
+            f"ALTER TABLE {name} ADD CONSTRAINT {name}_bound "
+            f"CHECK (occurred_at >= '{low}' AND occurred_at < '{high}')"
+        )
+        cursor.execute(
+            f"WITH moved AS (DELETE FROM {DEFAULT} WHERE occurred_at >= %s AND occurred_at < %s RETURNING *) "
+            f"INSERT INTO {name} SELECT * FROM moved",
             [low, high],
         )
-        cursor.execute(
-            f"CREATE TABLE {partition_name(month)} PARTITION OF {TABLE} FOR VALUES FROM ('{low}') TO ('{high}')"
-        )
-        cursor.execute(f"INSERT INTO {TABLE} SELECT * FROM _moving")
-        cursor.execute("DROP TABLE _moving")
+        cursor.execute(f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES FROM ('{low}') TO ('{high}')")
+        cursor.execute(f"ALTER TABLE {name} DROP CONSTRAINT {name}_bound")
     return True
+
+
+def partitions_cover(first: datetime | date, last: datetime | date) -> list[str]:
+    """Partitions for every month from `first` to `last` (say, before a bulk load of history)."""
+    if not is_partitioned():
+        return []
+    months, month = [], month_of(first)
+    while month <= month_of(last):
+        months.append(month)
+        month = month_add(month, 1)
+    return [partition_name(m) for m in months if partition_create(m)]
 
 
 def _months_waiting_in_default() -> list[date]:
