@@ -215,7 +215,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Activities partitioned by month on PostgreSQL (leads/partitions.py): partitions made this many months ahead,
 # and, when set, how many whole months before the current one are kept (older months are dropped; unset: none).
-ACTIVITY_PARTITIONS_AHEAD = int(os.environ.get("ACTIVITY_PARTITIONS_AHEAD", "3"))
+ACTIVITY_PARTITIONS_AHEAD = int(os.environ.get("ACTIVITY_PARTITIONS_AHEAD", "1"))
 ACTIVITY_RETENTION_MONTHS = int(os.environ.get("ACTIVITY_RETENTION_MONTHS", "0")) or None
 
 # The notification outbox (alignment/outbox.py): tries per message before it is shown as failed, the first

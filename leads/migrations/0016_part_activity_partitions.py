@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from django.db import migrations, models
 
 TABLE = "leads_activity"
-AHEAD = 3
+AHEAD = 1
 OLDEST = 240  # months: rows older than this wait in the default partition
 
 
