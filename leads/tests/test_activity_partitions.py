@@ -26,8 +26,8 @@ from leads.partitions import (
 from leads.services import ActivityData, activities_record
 
 NOW = datetime(2026, 12, 15, 12, 0, tzinfo=UTC)
-BEFORE = ("leads", "0015_apiattr_attribute_seen_at")
-AFTER = ("leads", "0016_part_activity_partitions")
+BEFORE = ("leads", "0016_attribute_seen_at_db_default")
+AFTER = ("leads", "0017_part_activity_partitions")
 
 
 def _postgres_only() -> None:

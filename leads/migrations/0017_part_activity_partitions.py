@@ -126,7 +126,7 @@ def receipts_fill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0015_apiattr_attribute_seen_at"),
+        ("leads", "0016_attribute_seen_at_db_default"),
     ]
 
     operations = [
