@@ -3,7 +3,7 @@
 `leads_activity` is partitioned by RANGE on `occurred_at`: one partition per UTC month, named
 `leads_activity_YYYY_MM`, plus `leads_activity_default`, which catches any instant no month partition covers (an
 event far in the past or future is never lost). Beat runs `partitions_maintain` daily: it makes the next months'
-partitions ahead of time, moves rows that landed in the default into partitions of their own months, and, when
+partitions ahead of time, gives a month whose rows pile up in the default (a back-dated import) a partition of its own, and, when
 ACTIVITY_RETENTION_MONTHS is set, ages out whole old months by DETACH + DROP (no row-by-row DELETE, no bloat,
 no vacuum debt), recording each in ActivityMonthDropped.
 
@@ -27,6 +27,10 @@ from leads.models import Activity, ActivityMonthDropped, ActivityReceipt
 TABLE = Activity._meta.db_table
 DEFAULT = f"{TABLE}_default"
 PARTITION_LOCK_TIMEOUT = "5s"
+#: A month gets its own partition once this many of its rows wait in the default partition ...
+MOVE_OUT_ROWS = 1000
+#: ... unless it is more than this many months old.
+OLDEST_MONTHS = 240
 _BOUND = re.compile(r"FROM \('([^']+)'\) TO \('([^']+)'\)")
 
 
@@ -122,12 +126,17 @@ def partitions_cover(first: datetime | date, last: datetime | date) -> list[str]
     return [partition_name(m) for m in months if partition_create(m)]
 
 
-def _months_waiting_in_default() -> list[date]:
+def _months_waiting_in_default(*, now: datetime, min_rows: int) -> list[date]:
+    """Months with at least `min_rows` rows in the default partition, within OLDEST_MONTHS of now (a few stray
+    or absurd timestamps stay in the default: every partition costs each lead's history read a little)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date FROM {DEFAULT}"
+            f"SELECT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date FROM {DEFAULT} "
+            "GROUP BY 1 HAVING count(*) >= %s",
+            [min_rows],
         )
-        return sorted(row[0] for row in cursor.fetchall())
+        oldest = month_add(month_of(now), -OLDEST_MONTHS)
+        return sorted(month for (month,) in cursor.fetchall() if month >= oldest)
 
 
 def retention_cutoff(*, now: datetime, keep_months: int) -> date:
@@ -143,17 +152,18 @@ class Maintenance:
 
 
 def partitions_ensure(
-    *, now: datetime, ahead: int | None = None, keep_months: int | None = None
+    *, now: datetime, ahead: int | None = None, keep_months: int | None = None, min_rows: int = MOVE_OUT_ROWS
 ) -> list[str]:
-    """Partitions for this month and the `ahead` next ones, and for every month whose rows wait in the default
-    partition (a late or back-dated event; not months retention would drop anyway). Returns the names made."""
+    """Partitions for this month and the `ahead` next ones, and for every month of which `min_rows` rows wait in
+    the default partition (back-dated events; not months retention would drop anyway). Returns the names made."""
     if not is_partitioned():
         return []
     ahead = settings.ACTIVITY_PARTITIONS_AHEAD if ahead is None else ahead
     first = month_of(now)
     months = [month_add(first, n) for n in range(ahead + 1)]
     cutoff = retention_cutoff(now=now, keep_months=keep_months) if keep_months else None
-    months += [m for m in _months_waiting_in_default() if cutoff is None or m >= cutoff]
+    waiting = _months_waiting_in_default(now=now, min_rows=min_rows)
+    months += [m for m in waiting if cutoff is None or m >= cutoff]
     return [partition_name(m) for m in sorted(set(months)) if partition_create(m)]
 
 
@@ -185,6 +195,7 @@ def activities_age_out(*, now: datetime, keep_months: int) -> list[ActivityMonth
     dropped: dict[date, int] = {}
     if is_partitioned():
         with connection.cursor() as cursor, _checks_done_now(cursor):
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [PARTITION_LOCK_TIMEOUT])
             for partition in partitions_list():
                 if partition.month >= cutoff:
                     continue
