@@ -121,6 +121,23 @@ def test_the_command_ages_out_the_months_the_setting_names(make_lead, settings, 
     assert list(Activity.objects.values_list("message_id", flat=True)) == ["new"]
 
 
+@pytest.mark.django_db
+def test_beats_maintenance_ages_out_only_when_a_retention_is_set(make_lead, settings):
+    from leads.tasks import activity_partitions_maintain
+
+    # given activity from two years ago
+    lead = make_lead(now=NOW)
+    old = datetime.now(UTC) - timedelta(days=730)
+    _record(lead, ("page", old, "old"))
+    # when beat's maintenance runs with no retention, nothing is dropped; with 12 months, that month goes
+    settings.ACTIVITY_RETENTION_MONTHS = None
+    assert activity_partitions_maintain.delay().get()["dropped"] == []
+    assert Activity.objects.count() == 1
+    settings.ACTIVITY_RETENTION_MONTHS = 12
+    assert activity_partitions_maintain.delay().get()["dropped"] == [f"{old:%Y-%m}"]
+    assert Activity.objects.count() == 0
+
+
 # --- PostgreSQL: the partitions themselves ---------------------------------------------------------------------
 
 
