@@ -135,9 +135,9 @@ def test_admin_site_is_for_the_admin_role_only(role_users, login):
             assert response.status_code == 302, role
 
 
-# The object-level dimension: URLs whose `pk` is a lead or an agreement version. A user working in one segment
-# gets 403 or 404 on another segment's lead, agreement and queue, for every role and every such URL.
-OBJECT_MODULES = {"sla.views", "leads.views", "feedback.views"}
+# The object-level dimension: URLs whose `pk` is a lead, an agreement version or a segment. A user working in one
+# segment gets 403 or 404 on another segment's lead, agreement, queue and segment page, for every role and URL.
+OBJECT_MODULES = {"sla.views", "leads.views", "feedback.views", "leads.segments.views"}
 OBJECT_EXTRA = {"feedback:whatif", "feedback:whatif_segments", "feedback:capacity"}
 NOT_A_LEAD_OR_AGREEMENT = {"leads:rescore_retry"}
 
@@ -154,16 +154,16 @@ def _object_urls() -> list[tuple[str, URLPattern]]:
 
 @pytest.fixture
 def other_segment(samples):
-    """Segment B (country Japan) with a draft agreement and an MQL lead, both with the same pk."""
+    """Segment B (country Japan) with a draft agreement and an MQL lead, all three with the same pk."""
     from leads.models import Lead
     from sla.diff import content_hash
     from sla.models import AgreementVersion, Segment
 
-    segment = Segment.objects.create(
-        name="B", position=1, conditions=[{"field": "country", "op": "equals", "value": "Japan"}]
-    )
     active = AgreementVersion.objects.get(pk=samples["pk"])
     pk = samples["pk"] + 100
+    segment = Segment.objects.create(
+        pk=pk, name="B", position=1, conditions=[{"field": "country", "op": "equals", "value": "Japan"}]
+    )
     now = timezone.now()
     AgreementVersion.objects.create(
         pk=pk, number=pk, title="B's draft", status="draft", content=active.content,
@@ -188,9 +188,8 @@ def test_every_lead_and_agreement_url_refuses_another_segments_object(
         if role is not Role.ADMIN:
             default.members.add(user)
     urls = _object_urls()
-    assert {"leads:detail", "sla:version", "sla:sign", "feedback:win", "feedback:whatif"} <= {
-        n for n, _ in urls
-    }
+    assert {"leads:detail", "sla:version", "sla:sign", "feedback:win", "feedback:whatif", "leads:segment",
+            "leads:segment_preview", "leads:segment_precedence"} <= {n for n, _ in urls}  # fmt: skip
     failures = []
     for name, pattern in urls:
         url = reverse(name, kwargs={**_sample_kwargs(pattern, samples), "pk": b_pk})
