@@ -60,7 +60,7 @@ def book_with(
 
 def moves_under(book: SegmentBook, *, segment_id: int | None) -> Moves:
     """Each open lead placed by `book`, against the segment it is in now (one pass over the open leads). With the
-    book as it is (`SegmentBook.load()`) it is what the what-if's segment part counts (feedback.segment_moves)."""
+    book as it is (`SegmentBook.load()`) it is what the what-if's segment part counts (feedback.segment_views)."""
     names = {spec.id: spec.name for spec in book.specs}
     target = segment_id or book.default_id
     counts: Counter[tuple[int | None, int | None]] = Counter()
