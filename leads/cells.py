@@ -12,10 +12,10 @@ from typing import Any
 from django.contrib.humanize.templatetags.humanize import intcomma, naturaltime
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
+from django.utils.dates import MONTHS_3
 from django.utils.formats import date_format as localized_date
 from django.utils.formats import localize
-from django.utils.html import format_html
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -45,6 +45,22 @@ def _words(message: str, language: str | None) -> str:
 
 def _t(message: str) -> str:
     return _words(message, get_language())
+
+
+def format_html(template: str, *args: Any) -> SafeString:
+    """django.utils.html.format_html for positional arguments, without its keyword handling (a page calls it
+    hundreds of times)."""
+    return mark_safe(template.format(*map(conditional_escape, args)))
+
+
+def _number(value: int) -> str:
+    """localize() of an integer: under a thousand no locale groups digits, so it is the plain digits."""
+    return str(value) if type(value) is int and -1000 < value < 1000 else localize(value)
+
+
+def _day_time(at: Any) -> str:
+    """date_format(at, "j M Y H:i"), written out (the format string is fixed: no need to parse it per cell)."""
+    return f"{at.day} {MONTHS_3[at.month].title()} {at.year} {at.hour:02d}:{at.minute:02d}"
 
 
 @lru_cache(maxsize=128)
@@ -85,8 +101,8 @@ def why(lead: Lead) -> SafeString:
         '{}\n<div class="muted small">{} · <time datetime="{}" title="{}">{}</time></div>',
         reasons,
         view.latest,
-        date_format(at, "c") if at else "",
-        date_format(at, "j M Y H:i") if at else "",
+        at.isoformat() if at else "",
+        _day_time(at) if at else "",
         naturaltime(view.latest_at) if view.latest_at else "",
     )
 
@@ -94,10 +110,10 @@ def why(lead: Lead) -> SafeString:
 def score(lead: Lead) -> SafeString:
     return format_html(
         '<strong>{}</strong><div class="muted small" title="{}">{} · {}</div>',
-        localize(lead.score),
+        _number(lead.score),
         _t("fit · engagement"),
-        localize(lead.fit_score),
-        localize(lead.engagement_score),
+        _number(lead.fit_score),
+        _number(lead.engagement_score),
     )
 
 
