@@ -10,7 +10,6 @@ from functools import lru_cache
 from typing import Any
 
 from django.contrib.humanize.templatetags.humanize import intcomma, naturaltime
-from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.formats import date_format as localized_date
@@ -21,20 +20,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from alignment.names import person_name
+from alignment.reversing import reverse_pk
 from leads.models import Lead, State, Tier
-
-_PK = 987654321  # a placeholder id: a row's URL is this pattern with its id, not one reverse() per cell
-
-
-@lru_cache(maxsize=64)
-def _url_pattern(name: str, script_prefix: str) -> tuple[str, str]:
-    before, _placeholder, after = reverse(name, args=[_PK]).partition(str(_PK))
-    return before, after
-
-
-def _url(name: str, pk: int) -> str:
-    before, after = _url_pattern(name, get_script_prefix())
-    return f"{before}{pk}{after}"
 
 
 @lru_cache(maxsize=512)
@@ -84,7 +71,7 @@ def who(lead: Lead) -> SafeString:
     employees = f" ({intcomma(lead.employees)})" if lead.employees else ""
     return format_html(
         '<a href="{}" class="who-name">{}</a>\n<div class="muted small">{}{}</div>',
-        _url("leads:detail", lead.pk),
+        reverse_pk("leads:detail", lead.pk),
         name,
         detail,
         employees,
@@ -148,7 +135,7 @@ def actions(lead: Lead, context: dict[str, Any]) -> SafeString:
             format_html(
                 '<button type="button" class="primary" hx-post="{}?{}" hx-target="#queue-table" '
                 'hx-swap="outerHTML" hx-push-url="false">{}</button>',
-                _url("leads:claim", lead.pk),
+                reverse_pk("leads:claim", lead.pk),
                 query,
                 _t("Claim"),
             )
@@ -158,7 +145,7 @@ def actions(lead: Lead, context: dict[str, Any]) -> SafeString:
             format_html(
                 '<button type="button" hx-post="{}?{}" hx-target="#queue-table" hx-swap="outerHTML" '
                 'hx-push-url="false" hx-confirm="{}">{}</button>',
-                _url("leads:release", lead.pk),
+                reverse_pk("leads:release", lead.pk),
                 query,
                 _t("Give %(lead)s back to the shared queue?") % {"lead": lead},
                 _t("Release"),
@@ -169,7 +156,7 @@ def actions(lead: Lead, context: dict[str, Any]) -> SafeString:
             format_html(
                 '<button type="button" hx-get="{}?{}" hx-target="#assign-{}" hx-swap="innerHTML" '
                 'hx-push-url="false">{}</button>',
-                _url("leads:assign", lead.pk),
+                reverse_pk("leads:assign", lead.pk),
                 query,
                 lead.pk,
                 _t("Reassign") if lead.owner_id else _t("Assign"),

@@ -84,7 +84,9 @@ def _attrs_html(row_attrs: list[tuple[str, Any]], record: Any, row: Any) -> str:
     values = {key: compute(record, row.table) for key, compute in row_attrs}
     parity = row.get_even_odd_css_class()
     values["class"] = f"{values['class']} {parity}" if values.get("class") else parity
-    return " ".join(f'{key}="{conditional_escape(value)}"' for key, value in values.items() if value is not None)
+    return " ".join(
+        f'{key}="{conditional_escape(value)}"' for key, value in values.items() if value is not None
+    )
 
 
 class QueueTable(KeysetMixin, tables.Table):
