@@ -19,7 +19,8 @@ _rendered: dict[tuple[Any, ...], str] = {}
 
 class RememberedSelect(forms.Select):
     def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> Any:
-        self.choices = list(self.choices)  # a model's options are one query: read them once, here
+        # a model's options are one query, read once here (list() of the iterator itself would COUNT them first)
+        self.choices = list(iter(self.choices))
         options = tuple((str(key), str(label)) for key, label in self.choices)
         key = (
             type(self),
