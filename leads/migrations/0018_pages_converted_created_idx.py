@@ -22,6 +22,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("leads", "0016_attribute_seen_at_db_default")]
+    dependencies = [("leads", "0017_part_activity_partitions")]
 
     operations = [migrations.RunPython(create, drop)]
