@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from alignment.names import full_name
+from alignment.reversing import reverse_pk
 from leads.lifecycle import rules as life
 from sla.criteria import Evaluation
 from sla.models import Segment
@@ -221,7 +222,7 @@ class Lead(models.Model):
         return self.name or self.email or f"Lead {self.pk}"
 
     def get_absolute_url(self) -> str:
-        return reverse("leads:detail", args=[self.pk])
+        return reverse_pk("leads:detail", self.pk)
 
     @property
     def name(self) -> str:
