@@ -673,7 +673,7 @@ PART_FORMS: dict[str, type[PartForm]] = {
 
 
 class DetailsForm(forms.Form):
-    title = forms.CharField(max_length=200)
+    title = forms.CharField(max_length=200, label=_("Title"))
     summary = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("What changes, and why")
     )
