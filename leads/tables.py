@@ -115,7 +115,8 @@ class LeadListTable(KeysetMixin, tables.Table):
     state = tables.Column(verbose_name=_("State"), attrs={"td": {"data-label": _("State")}})
     tier = tables.Column(verbose_name=_("Tier"))
     score = tables.Column(
-        verbose_name=_("Score"), attrs={"td": {"class": "num", "data-label": _("Score")}, "th": {"class": "num"}}
+        verbose_name=_("Score"),
+        attrs={"td": {"class": "num", "data-label": _("Score")}, "th": {"class": "num"}},
     )
     owner = tables.Column(
         verbose_name=_("Owner"),
@@ -127,7 +128,9 @@ class LeadListTable(KeysetMixin, tables.Table):
         verbose_name=_("Arrived"), format="DATE_FORMAT", attrs={"td": {"data-label": _("Arrived")}}
     )
     updated_at = tables.DateTimeColumn(
-        verbose_name=_("Last change"), format="SHORT_DATETIME_FORMAT", attrs={"td": {"data-label": _("Last change")}}
+        verbose_name=_("Last change"),
+        format="SHORT_DATETIME_FORMAT",
+        attrs={"td": {"data-label": _("Last change")}},
     )
 
     class Meta:
