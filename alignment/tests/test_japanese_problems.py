@@ -186,3 +186,23 @@ def test_nurture_tabs_name_default_reasons_in_japanese(login, suzuki):
     with translation.override("ja"):
         tab = Template("{% load alignment_tags %}{{ label|stock }}").render(Context({"label": reason.label}))
     assert tab == "ターゲット外"
+
+
+def test_the_lead_page_says_why_a_lead_is_in_its_segment_in_japanese(
+    login, suzuki, agreement, make_lead, sales_manager
+):
+    from leads.tests.test_segmenting import segment_agreement
+    from sla.models import Segment
+
+    segment = Segment.objects.create(name="日本の大企業", position=10, conditions=[
+        {"field": "country", "op": "equals", "value": "Japan"}, {"field": "employees", "op": "gte", "value": 500}])  # fmt: skip
+    segment_agreement(
+        segment, 200, suzuki, sales_manager
+    )  # a segment takes leads once its agreement is in force
+    lead = make_lead(now=T0, country="Japan", employees=2000)
+
+    body = html.unescape(login(suzuki).get(lead.get_absolute_url()).content.decode())
+
+    assert "セグメント: 日本の大企業" in body
+    assert "理由: 国が Japan、かつ 従業員数が 500 以上" in body
+    assert "employees ≥" not in body
