@@ -23,6 +23,7 @@ CODES = {
 # standards (UTF-8, Shift_JIS, CP932, ISO-8601), file extensions (.xlsx), HTTP header names and status classes.
 IDENTIFIERS = re.compile(
     r"[A-Za-z]\w*_\w*|[A-Za-z]\w*(?:\.\w+)+|[A-Za-z]+-\d+|[A-Z]+-[A-Z]+|[A-Z]+\d+|\.[a-z]{3,4}\b|webhook-[a-z]+|\dxx\b"
+    r"|\b[A-Z][A-Za-z]+/[A-Za-z_/+-]+|\b[A-Z]{2,3}\b"  # IANA time zone names (Asia/Tokyo), ISO country codes
 )
 LATIN = re.compile(r"[A-Za-z](?:[A-Za-z]|['’](?=[A-Za-z]))+")  # a word of 2+ letters, "don't" whole
 

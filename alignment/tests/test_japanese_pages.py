@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import zoneinfo
 from datetime import date, timedelta
 
 import pytest
@@ -28,8 +30,10 @@ from feedback.reports import previous_month
 from leads.demo import demo_leads_generate
 from leads.intake.problems import problems_record
 from leads.intake.segment import MESSAGE_TYPES, parse_batch
-from leads.models import ImportJob, State
+from leads.models import ImportJob, Lead, State
+from leads.queue import lead_claim
 from leads.scoring import Rules, leads_rescore
+from leads.signals import sla_warnings_found
 from sla import services as sla_services
 from sla.models import AgreementVersion
 
@@ -80,6 +84,8 @@ def month(agreement, make_user, make_lead, django_capture_on_commit_callbacks):
                      activities=[("demo_request", now - timedelta(minutes=3), {})])  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):  # the hot-lead notice reaches the rep's bell
         leads_rescore(lead_ids=[lead.pk], now=now)
+    lead_claim(lead_id=lead.pk, rep=users["rep"], now=now)  # My Day has the rep's clock, the bell a warning
+    sla_warnings_found.send(sender=Lead, warnings=[(lead.pk, "first_contact", now + timedelta(minutes=15))])
     draft = sla_services.agreement_draft_create(user=users["manager"], now=now, title="属性の見直し")
     rejected: list = []
     bad = {"batch": [{"type": "identify", "userId": "u1", "traits": {"email": "n/a", "employees": "unknown"},
@@ -118,6 +124,13 @@ def test_every_page_of_the_month_reads_in_japanese(login, month):
         "agreement-version": (manager, reverse("sla:version", args=[active.pk])),
         "draft-editor": (manager, reverse("sla:version", args=[draft.pk])),
         "diff": (manager, reverse("sla:diff", args=[draft.pk])),
+        "rule-edit": (manager, reverse("sla:rule_edit", args=[draft.pk, "fit_rules", "f3"])),
+        "rule-add": (manager, reverse("sla:rule_add", args=[draft.pk, "engagement_rules"])),
+        **{
+            f"part-{part}": (manager, reverse("sla:part_edit", args=[draft.pk, part]))
+            for part in ("threshold", "sql", "terms", "marketing", "calendar")
+        },
+        "opportunities": (manager, reverse("feedback:opportunities")),
         "whatif": (manager, reverse("feedback:whatif", args=[draft.pk])),
         "review": (manager, f"{reverse('feedback:review')}?month={review_month:%Y-%m}"),
         "trend": (manager, reverse("feedback:trend")),
@@ -138,7 +151,9 @@ def test_every_page_of_the_month_reads_in_japanese(login, month):
     assert Cycle.objects.filter(outcome=Cycle.Outcome.REJECTED, lead__state=State.RECYCLED).exists()
     seen: dict[str, str] = {}
     for name, (client, url) in pages.items():
-        response = client.get(url)
+        response = client.get(
+            url, headers={"HX-Request": "true"} if "/rules/" in url or "/parts/" in url else {}
+        )
         assert response.status_code == 200, (name, url, response.status_code)
         seen[name] = response.content.decode()
     # the import, run: its result page
@@ -157,4 +172,15 @@ def test_every_page_of_the_month_reads_in_japanese(login, month):
         name: words for name, content in seen.items() if (words := english_in(page_text(content), allowed))
     }
     assert left == {}, "\n".join(f"{name}: {word}" for name, words in left.items() for word in words)
-
+    # and dates read the Japanese way (2026年12月3日, 2026/12/03 19:25), in Tokyo time
+    for name in (
+        "leads",
+        "versions",
+        "nurture",
+        "imports",
+        "import-result",
+        "data-problems",
+    ):
+        assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}/\d{2}/\d{2}", page_text(seen[name])), name
+    tokyo = timezone.localtime(now, zoneinfo.ZoneInfo("Asia/Tokyo"))
+    assert f"{tokyo:%Y/%m/%d} {tokyo.hour}:{tokyo:%M}" in page_text(seen["data-problems"])
