@@ -29,6 +29,7 @@ from sla.models import AgreementVersion
 
 pytestmark = pytest.mark.browser
 
+
 def english_left(page: Page, allowed: set[str]) -> list[str]:
     """Latin words on screen (text and the labels a screen reader announces) that are neither data nor codes,
     each with the text around it."""

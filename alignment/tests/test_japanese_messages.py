@@ -141,11 +141,15 @@ def test_the_e_mails_a_japanese_rep_receives_have_no_english_words(
     with django_capture_on_commit_callbacks(execute=True):
         lead = hot_lead(make_lead)
         lead_claim(lead_id=lead.pk, rep=rep, now=START)
-        sla_warnings_found.send(sender=Lead, warnings=[(lead.pk, "first_contact", START + timedelta(minutes=15))])
+        sla_warnings_found.send(
+            sender=Lead, warnings=[(lead.pk, "first_contact", START + timedelta(minutes=15))]
+        )
 
     # then each e-mail to the rep, subject and body, is Japanese (names, addresses and links are data)
     sent = [m for m in mail.outbox if rep.email in m.to]
     assert len(sent) >= 2
     allowed = data_words()
-    assert {m.subject: english_in(f"{m.subject} {m.body}", allowed) for m in sent} == {m.subject: [] for m in sent}
+    assert {m.subject: english_in(f"{m.subject} {m.body}", allowed) for m in sent} == {
+        m.subject: [] for m in sent
+    }
     assert any("2026/03/10 10:15 JST" in m.body for m in sent)
