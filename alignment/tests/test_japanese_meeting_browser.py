@@ -19,7 +19,7 @@ from alignment.demo import ensure_demo_users
 from alignment.models import UserPreference
 from alignment.roles import Role
 from alignment.testing.browser import assert_one_layout, screenshot
-from alignment.testing.japanese import data_words, english_in
+from alignment.tests.japanese import data_words, english_in
 from feedback.demo import demo_cycles_generate
 from feedback.reasons import ensure_default_reasons
 from feedback.reports import previous_month
@@ -89,6 +89,7 @@ def test_a_japanese_team_runs_the_month_in_japanese(page, browser_login, agreeme
     panel.get_by_role("button", name="リードを受け入れる").click()
     expect(page.locator("#outcome-panel").get_by_text("SAL")).to_be_visible()
     check("lead-accepted")
+    page.locator(".usermenu > summary").click()  # the menu under the user's name
     page.get_by_role("button", name="ログアウト").click()
 
     # when the marketing manager runs last month's review meeting

@@ -134,7 +134,7 @@ def test_a_refused_action_is_explained_in_the_readers_language():
 def test_the_e_mails_a_japanese_rep_receives_have_no_english_words(
     agreement, make_lead, rep, django_capture_on_commit_callbacks
 ):
-    from alignment.testing.japanese import data_words, english_in
+    from alignment.tests.japanese import data_words, english_in
 
     # given a Japanese rep in Tokyo told of a hot lead, then warned about its first contact
     UserPreference.objects.create(user=rep, language="ja", time_zone="Asia/Tokyo")

@@ -1,7 +1,7 @@
 """Every page a Japanese team opens in its daily queue work and its monthly review meeting, rendered in Japanese:
 no English word may be left on any of them (text, tooltips, labels read aloud, chart labels). Latin words allowed
 are data (names, companies, addresses, the agreement's rule names, reason labels) and codes everyone writes as
-they are (MQL, SLA, CSV, ...): `alignment.testing.japanese`."""
+they are (MQL, SLA, CSV, ...): `alignment.tests.japanese`."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from django.utils import timezone
 from alignment.demo import ensure_demo_users
 from alignment.models import Notification, UserPreference
 from alignment.roles import Role
-from alignment.testing.japanese import LATIN, data_words, english_in, page_text
+from alignment.tests.japanese import LATIN, data_words, english_in, page_text
 from alignment.webhooks import subscription_create, webhook_send_test
 from feedback.demo import demo_cycles_generate
 from feedback.models import Cycle
