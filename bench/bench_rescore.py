@@ -216,6 +216,8 @@ def main() -> None:
     cursor = last - TIMED
 
     def rescore() -> None:  # at the data's own instant, NOW, as every figure here
+        with connection.cursor() as sql:  # a new version's activation: no lead has a state kept for it
+            sql.execute("TRUNCATE leads_scoringstate")
         job = RescoreJob.objects.create(agreement=version, reason="bench", total=TIMED, created_at=NOW,
                                         heartbeat_at=NOW, status="queued", cursor=cursor)  # fmt: skip
         job = services.rescore_job_run(job_id=job.pk, now_func=lambda: NOW)
