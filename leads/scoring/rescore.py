@@ -257,20 +257,25 @@ def _facts_to_judge(
     """Per lead, the activities to judge and the last activity id read, and the `left_out` counts of the leads
     judged on their scoring state: its kept activities plus those stored since, when that is judging the
     whole history (Kept.usable); the whole history otherwise. Two or three queries for any number of leads."""
-    states = states_read(lead.pk for lead, rules in placed if rules is not None)
+    rules_of = {lead.pk: rules for lead, rules in placed if rules is not None}
+    since_of = {lead.pk: _since(lead) for lead, _ in placed}
+    states = {
+        pk: kept
+        for pk, kept in states_read(
+            rules_of, version_ids={rules.version.pk for rules in rules_of.values()}
+        ).items()
+        if kept.usable(version_id=rules_of[pk].version.pk, since=since_of[pk], now=now, new=[])
+    }  # an activation's rescore finds none: the state was kept for another version
     newer = facts_for(states, after={pk: kept.after_id for pk, kept in states.items()}) if states else {}
     facts: dict[int, tuple[list[Fact], int]] = {}
     left_out: dict[int, dict[str, int]] = {}
-    for lead, rules in placed:
-        kept = states.get(lead.pk)
-        if kept is None or rules is None:
-            continue
-        since = _since(lead)
-        new = newer.get(lead.pk, [])
-        if kept.usable(version_id=rules.version.pk, since=since, now=now, new=_counting(new, since)):
-            after_id = max((fact.id for fact in new), default=kept.after_id)
-            facts[lead.pk] = ([*kept.facts, *new], after_id)
-            left_out[lead.pk] = kept.left_out
+    for pk, kept in states.items():
+        new = newer.get(pk, [])
+        if kept.usable(
+            version_id=rules_of[pk].version.pk, since=since_of[pk], now=now, new=_counting(new, since_of[pk])
+        ):
+            facts[pk] = ([*kept.facts, *new], max((fact.id for fact in new), default=kept.after_id))
+            left_out[pk] = kept.left_out
     whole = facts_for(lead.pk for lead, _ in placed if lead.pk not in facts)
     for lead_id, lead_facts in whole.items():
         facts[lead_id] = (lead_facts, max(fact.id for fact in lead_facts))

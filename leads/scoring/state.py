@@ -53,12 +53,12 @@ class Kept:
         )
 
 
-def states_read(lead_ids: Iterable[int]) -> dict[int, Kept]:
-    """The kept states of these leads (those that have one)."""
+def states_read(lead_ids: Iterable[int], *, version_ids: Iterable[int]) -> dict[int, Kept]:
+    """The states of these leads kept for one of these agreement versions (those that have one)."""
     ids = list(lead_ids)
     if not ids:
         return {}
-    rows = ScoringState.objects.filter(lead_id__in=ids)
+    rows = ScoringState.objects.filter(lead_id__in=ids, version_id__in=set(version_ids))
     if connection.vendor == "postgresql":  # as text, parsed by json.loads (the field's own loader is slower)
         rows = rows.annotate(_facts=Cast("facts", TextField()), _left_out=Cast("left_out", TextField()))
         rows = rows.values_list(*_COLUMNS[:-2], "_facts", "_left_out")
