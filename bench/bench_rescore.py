@@ -142,8 +142,9 @@ def activity_rows(rng: random.Random, lead_id: int, count: int) -> list[list[Any
     return rows
 
 
-def copy_leads(count: int, activities: int, rng: random.Random) -> int:
-    """COPY `count` leads and about `activities` activities each; other NOT NULL lead columns get their default."""
+def copy_leads(count: int, activities: int, rng: random.Random, *, exact: bool = False) -> int:
+    """COPY `count` leads and about (`exact`: exactly) `activities` activities each; other NOT NULL lead columns
+    get their default."""
     from django.db import connection
 
     from leads.models import Lead
@@ -162,7 +163,7 @@ def copy_leads(count: int, activities: int, rng: random.Random) -> int:
         activity_columns = "lead_id, type, properties, occurred_at, received_at, source"
         with raw.copy(f"COPY leads_activity ({activity_columns}) FROM STDIN") as copy:
             for pk in range(1, count + 1):
-                for row in activity_rows(rng, pk, rng.randint(0, 2 * activities)):
+                for row in activity_rows(rng, pk, activities if exact else rng.randint(0, 2 * activities)):
                     copy.write_row(row)
                     written += 1
         cursor.execute("SELECT setval(pg_get_serial_sequence('leads_lead', 'id'), %s)", [count])

@@ -38,7 +38,6 @@ def main() -> None:
     data.ensure_database()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.db import connection
 
     from alignment import outbox
     from alignment.demo import ensure_demo_users
@@ -59,7 +58,7 @@ def main() -> None:
     profile = "--profile" in sys.argv
     for history in (10, 50, 200):
         rng = random.Random(history)
-        _generate(connection, rng, history)
+        data.copy_leads(LEADS, history, rng, exact=True)
         ids = list(range(1, LEADS + 1))
         now = data.NOW
         _score(leads_rescore, ids, now)  # the first judgement keeps each lead's state
@@ -93,29 +92,6 @@ def main() -> None:
 def _score(leads_rescore, ids: list[int], now) -> None:
     for start in range(0, len(ids), BATCH):
         leads_rescore(lead_ids=ids[start : start + BATCH], now=now, reason="activity")
-
-
-def _generate(connection, rng: random.Random, history: int) -> None:
-    from leads.models import Lead
-
-    fields = [field for field in Lead._meta.concrete_fields if not field.null]
-    sample = data.lead_row(rng, 0)
-    defaults = {field.column: data._default(field) for field in fields if field.column not in sample}
-    columns = [*sample, *defaults]
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE leads_lead, leads_activity RESTART IDENTITY CASCADE")
-        raw = cursor.connection.cursor()
-        with raw.copy(f"COPY leads_lead ({', '.join(columns)}) FROM STDIN") as copy:
-            for pk in range(1, LEADS + 1):
-                copy.write_row([*data.lead_row(rng, pk).values(), *defaults.values()])
-        with raw.copy(
-            "COPY leads_activity (lead_id, type, properties, occurred_at, received_at, source) FROM STDIN"
-        ) as copy:
-            for pk in range(1, LEADS + 1):
-                for row in data.activity_rows(rng, pk, history):
-                    copy.write_row(row)
-        cursor.execute("SELECT setval(pg_get_serial_sequence('leads_lead', 'id'), %s)", [LEADS])
-        cursor.execute("ANALYZE leads_activity")
 
 
 if __name__ == "__main__":

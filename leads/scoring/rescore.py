@@ -117,12 +117,19 @@ def attributes_of(lead: Lead) -> dict[str, Any]:
 
 
 def leads_rescore(
-    *, lead_ids: Iterable[int], now: datetime, rules: Rules | None = None, reason: str = "activity"
+    *,
+    lead_ids: Iterable[int],
+    now: datetime,
+    rules: Rules | None = None,
+    reason: str = "activity",
+    keep_states: bool = True,
 ) -> RescoreResult:
     """Re-evaluate these leads against the active agreement, move states (→ MQL with tier) and set SLA clocks.
 
     Rows are locked in primary-key order, so two ingest batches touching the same leads never interleave.
-    Hot leads are announced after commit.
+    Hot leads are announced after commit. Leads are judged on their scoring state when they have a usable one
+    (leads/scoring/state.py); `keep_states` keeps a new one where it leaves activity out (an activation's bulk
+    rescore does not: a worker keeps it at the lead's next change, after one read of the whole history).
     """
     given = rules
     ids = sorted(set(lead_ids))
@@ -151,7 +158,10 @@ def leads_rescore(
                 lead.updated_at = now
                 continue
             evaluation, waits = judge(lead, lead_facts, rules.criteria, now, left_out=left_out.get(lead.pk))
-            states[lead.pk] = _kept(lead, lead_facts, rules, now, after_id, left_out.get(lead.pk))
+            if keep_states:
+                kept = _kept(lead, lead_facts, rules, now, after_id, left_out.get(lead.pk))
+                if kept is not None:
+                    states[lead.pk] = kept
             may_hand_over = life.allowed(life.Action.HAND_OVER, lead.state) and not waits
             events += _store_judgement(
                 lead, evaluation, rules, now, reason, result, may_hand_over=may_hand_over
@@ -195,7 +205,7 @@ def leads_rescore_chunk(
     ids = list(leads.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:size])
     if not ids:
         return RescoreChunk(last_pk=None, scored=0, result=RescoreResult())
-    result = leads_rescore(lead_ids=ids, now=now, rules=rules, reason=reason)
+    result = leads_rescore(lead_ids=ids, now=now, rules=rules, reason=reason, keep_states=False)
     return RescoreChunk(last_pk=ids[-1], scored=len(ids), result=result)
 
 
