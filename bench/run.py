@@ -73,7 +73,46 @@ def main() -> int:
         f"\nwrote bench/results.json ({len(metrics)} metrics); failed scripts: {', '.join(failed) or 'none'}"
     )
     RESULTS_LINES.unlink(missing_ok=True)
+    if SCALE == "default" and not only:
+        readme_table_write(results)
     return 1 if failed else 0
+
+
+README = HERE.parent / "README.md"
+TABLE_START, TABLE_END = "<!-- bench:results -->", "<!-- /bench:results -->"
+
+
+def readme_table(results: dict) -> str:
+    """The README's results table, from the same run as bench/results.json."""
+    lines = [
+        f"Run at {results['run_at']} on {results['machine']['cpus']} CPUs, Python {results['machine']['python']}; "
+        f"failed scripts: {', '.join(results['failed']) or 'none'}.",
+        "",
+        "| metric | value | baseline | ratio | goal |",
+        "|---|---|---|---|---|",
+    ]
+    for m in results["metrics"]:
+        baseline = (
+            f"{m['baseline']:,.4g} ({m.get('baseline_name') or 'baseline'})" if m.get("baseline") else ""
+        )
+        ratio = f"{m['ratio']:.2f}×" if m.get("ratio") else ""
+        lines.append(
+            f"| {m['name']} | {m['value']:,.4g} {m['unit']} | {baseline} | {ratio} | {m.get('goal') or ''} |"
+        )
+    return "\n".join(lines)
+
+
+def readme_table_write(results: dict) -> None:
+    """Replace the table between the README's markers (a full default-scale run only: small runs are smoke runs)."""
+    text = README.read_text(encoding="utf-8")
+    start, end = text.find(TABLE_START), text.find(TABLE_END)
+    if start < 0 or end < start:
+        print("README.md has no bench:results markers; table not written")
+        return
+    README.write_text(
+        text[: start + len(TABLE_START)] + "\n" + readme_table(results) + "\n" + text[end:], encoding="utf-8"
+    )
+    print("wrote the results table into README.md")
 
 
 if __name__ == "__main__":

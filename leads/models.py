@@ -116,6 +116,7 @@ class Lead(models.Model):
     attributes = models.JSONField(default=dict, blank=True, help_text=_("Custom attributes"))
     attribute_seen_at = models.JSONField(
         default=dict,
+        db_default=models.Value({}, output_field=models.JSONField()),  # rows written by COPY or bare SQL too
         blank=True,
         help_text=_("When each field and custom attribute first got a value (name → ISO time)"),
     )
