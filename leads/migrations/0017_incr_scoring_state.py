@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0015_apiattr_attribute_seen_at'),
+        ('leads', '0016_attribute_seen_at_db_default'),
     ]
 
     operations = [
