@@ -211,7 +211,12 @@ CELERY_BEAT_SCHEDULE = {
     "leads-scoring-sweep": {"task": "leads.tasks.scoring_sweep", "schedule": 30.0},
     "leads-jobs-watchdog": {"task": "leads.tasks.jobs_watchdog", "schedule": 30.0},
     "feedback-cycles-repair": {"task": "feedback.tasks.cycles_repair", "schedule": 600.0},
+    "leads-activity-partitions": {"task": "leads.tasks.activity_partitions_maintain", "schedule": 6 * 3600.0},
 }
+# Activities partitioned by month on PostgreSQL (leads/partitions.py): partitions made this many months ahead,
+# and, when set, how many whole months before the current one are kept (older months are dropped; unset: none).
+ACTIVITY_PARTITIONS_AHEAD = int(os.environ.get("ACTIVITY_PARTITIONS_AHEAD", "1"))
+ACTIVITY_RETENTION_MONTHS = int(os.environ.get("ACTIVITY_RETENTION_MONTHS", "0")) or None
 
 # The notification outbox (alignment/outbox.py): tries per message before it is shown as failed, the first
 # retry's wait (doubling each time), and how long a due message waits for its own task before the sweeper sends it.

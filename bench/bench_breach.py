@@ -15,7 +15,6 @@ Rounds interleave (subject, baseline, ...) and the medians are recorded with ben
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 import time
@@ -25,33 +24,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/alignment_bench_breach")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alignment.settings")
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-not-for-any-site-0123456789abcdefghijkl")
-os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "localhost")
-os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 
+from dataset import setup_with_demo_users  # noqa: E402
 from harness import interleaved, record, scaled  # noqa: E402
 
 OPEN = scaled(small=20_000, default=1_000_000)
 OVERDUE = scaled(small=2_000, default=20_000)
 REPEATS = scaled(small=3, default=5)
-
-
-def ensure_database() -> None:
-    import psycopg
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=db["HOST"] or "127.0.0.1",
-        port=db["PORT"] or 5432,
-        user=db["USER"],
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone():
-            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
 
 
 def copy_leads(count: int, overdue: int, now: datetime, rng: random.Random) -> None:
@@ -64,6 +43,7 @@ def copy_leads(count: int, overdue: int, now: datetime, rng: random.Random) -> N
         "employees", "country", "source", "campaign", "attributes", "state", "tier", "score", "fit_score",
         "engagement_score", "breakdown", "mql_at", "handoff_reason", "claim_due_at", "first_contact_due_at",
         "accept_due_at", "outcome_due_at", "sla_clock", "sla_due_at", "next_sla_check_at", "created_at", "updated_at",
+        "attribute_seen_at",
     ]  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(
@@ -81,7 +61,7 @@ def copy_leads(count: int, overdue: int, now: datetime, rng: random.Random) -> N
                     pk, f"lead{pk}@example.com", "First", f"Last{pk}", f"Company {pk % 5000}", "Analyst", "", "",
                     "software", 250, "GB", "Google", "", "{}", "mql", "warm", 60, 20, 40, "{}", now, "score 60",
                     due, now + timedelta(days=10), now + timedelta(days=11), now + timedelta(days=30), "claim", due,
-                    due, now, now,
+                    due, now, now, "{}",
                 ])  # fmt: skip
         cursor.execute("SELECT setval(pg_get_serial_sequence('leads_lead', 'id'), %s)", [count])
         cursor.execute("ANALYZE leads_lead")
@@ -107,30 +87,14 @@ def rolled_back(fn):
 
 
 def main() -> None:
-    import django
-
-    if not os.environ["DATABASE_URL"].startswith("postgres"):
-        sys.exit(f"bench_breach needs PostgreSQL: DATABASE_URL is {os.environ['DATABASE_URL']!r}")
-    django.setup()
-    ensure_database()
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
+    setup_with_demo_users("bench_breach", "alignment_bench_breach")
     from django.db import connection
     from django.utils import timezone
 
     from alignment import outbox
-    from alignment.demo import ensure_demo_users
     from leads.queue import sla_breaches_scan
-    from sla.models import AgreementVersion
-    from sla.services import agreement_ensure_starter
 
-    call_command("migrate", verbosity=0)
-    ensure_demo_users()
-    User = get_user_model()
     now = timezone.now()
-    if not AgreementVersion.objects.active():
-        agreement_ensure_starter(marketing_manager=User.objects.get(username="marketingmanager"),
-                                 sales_manager=User.objects.get(username="salesmanager"), now=now)  # fmt: skip
     started = time.perf_counter()
     copy_leads(OPEN, OVERDUE, now, random.Random(7))
     print(

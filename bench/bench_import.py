@@ -20,11 +20,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import median
-from urllib.parse import urlsplit, urlunsplit
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
+from dataset import create_database, empty_with_bench_managers  # noqa: E402
 from harness import interleaved, peak_rss_mb, record, scaled  # noqa: E402
 
 URL = os.environ.get("BENCH_IMPORT_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/alignment_bench_import")
@@ -51,46 +51,18 @@ HEADERS = [
 TITLES = ("VP Sales", "Engineer", "Head of Marketing", "CEO", "Analyst")
 
 
-def ensure_database() -> None:
-    import psycopg
-
-    parts = urlsplit(URL)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def prepare() -> object:
     import django
 
     django.setup()
     from django.conf import settings
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-    from django.core.management import call_command
     from django.db import connection
-    from django.utils import timezone
 
     from alignment.roles import Role
-    from sla.services import agreement_ensure_starter
 
     settings.DEBUG = False
-    call_command("migrate", verbosity=0)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE leads_activity, leads_leadidentity, leads_leadevent, leads_lead, leads_importjob, "
-            "leads_scoringdemand RESTART IDENTITY CASCADE"
-        )
-    users = {}
-    for role, username in ((Role.MARKETING_MANAGER, "bench-marketing"), (Role.SALES_MANAGER, "bench-sales")):
-        user, _ = get_user_model().objects.get_or_create(username=username)
-        user.groups.add(Group.objects.get_or_create(name=role.value)[0])
-        users[role] = user
-    agreement_ensure_starter(
-        marketing_manager=users[Role.MARKETING_MANAGER],
-        sales_manager=users[Role.SALES_MANAGER],
-        now=timezone.now(),
+    users = empty_with_bench_managers(
+        "leads_activity, leads_leadidentity, leads_leadevent, leads_lead, leads_importjob, leads_scoringdemand"
     )
     now = datetime.now(UTC)
     with connection.cursor() as cursor, cursor.connection.cursor() as raw:
@@ -132,7 +104,7 @@ class Files:
 
 
 def main() -> None:
-    ensure_database()
+    create_database(URL)
     user = prepare()
     import csv
 

@@ -30,12 +30,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
+from dataset import create_database, empty_with_bench_managers  # noqa: E402
 from harness import interleaved, record, scaled  # noqa: E402
 
 URL = os.environ.get("BENCH_INGEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/alignment_bench_ingest")
@@ -72,46 +72,19 @@ EVENTS = ("Email Opened", "Email Link Clicked", "Asset Downloaded", "Webinar Att
 EVENT_WEIGHTS = (30, 15, 15, 10, 10, 3, 17)
 
 
-def ensure_database() -> None:
-    import psycopg
-
-    parts = urlsplit(URL)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def prepare() -> str:
     """Migrate, empty, sign the starter agreement, COPY the known people and their history; a write key."""
     import django
 
     django.setup()
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-    from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
 
-    from alignment.roles import Role
     from leads.services import write_key_create
-    from sla.services import agreement_ensure_starter
 
-    call_command("migrate", verbosity=0)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE leads_activity, leads_leadidentity, leads_leadevent, leads_lead, leads_writekey, "
-            "leads_scoringdemand, alignment_outboxmessage RESTART IDENTITY CASCADE"
-        )
-    users = {}
-    for role, username in ((Role.MARKETING_MANAGER, "bench-marketing"), (Role.SALES_MANAGER, "bench-sales")):
-        user, _ = get_user_model().objects.get_or_create(username=username)
-        user.groups.add(Group.objects.get_or_create(name=role.value)[0])
-        users[role] = user
-    agreement_ensure_starter(
-        marketing_manager=users[Role.MARKETING_MANAGER],
-        sales_manager=users[Role.SALES_MANAGER],
-        now=timezone.now(),
+    empty_with_bench_managers(
+        "leads_activity, leads_leadidentity, leads_leadevent, leads_lead, leads_writekey, leads_scoringdemand, "
+        "alignment_outboxmessage"
     )
     now = datetime.now(UTC)
     rng = random.Random(3)
@@ -295,7 +268,7 @@ def p99(samples: list[float]) -> float:
 
 
 def main() -> None:
-    ensure_database()
+    create_database(URL)
     key = prepare()
     from django.db import connection
 

@@ -19,7 +19,6 @@ and records leads/s for both and the projection to 1M leads.
 from __future__ import annotations
 
 import json
-import os
 import random
 import sys
 import time
@@ -30,12 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/alignment_bench_crit")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alignment.settings")
-os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-secret-key-not-for-any-site-0123456789abcdefghijkl")
-os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "localhost")
-os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 
+from dataset import setup_with_demo_users  # noqa: E402
 from harness import interleaved, record, scaled  # noqa: E402
 
 LEADS = scaled(small=10_000, default=1_000_000)
@@ -83,22 +78,6 @@ FROM (
 ) AS a
 WHERE l.id = a.lead_id
 """
-
-
-def ensure_database() -> None:
-    import psycopg
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=db["HOST"] or "127.0.0.1",
-        port=db["PORT"] or 5432,
-        user=db["USER"],
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone():
-            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
 
 
 def lead_row(rng: random.Random, pk: int) -> dict[str, Any]:
@@ -178,36 +157,18 @@ def _default(field: Any) -> Any:
 
 
 def main() -> None:
-    import django
-
-    if not os.environ["DATABASE_URL"].startswith("postgres"):
-        sys.exit(f"bench_rescore needs PostgreSQL: DATABASE_URL is {os.environ['DATABASE_URL']!r}")
-    django.setup()
-    ensure_database()
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
+    version = setup_with_demo_users("bench_rescore", "alignment_bench_crit")
     from django.db import connection, transaction
-    from django.utils import timezone
 
     from alignment import outbox
-    from alignment.demo import ensure_demo_users
     from leads import services
     from leads.models import Activity, Lead, RescoreJob
-    from sla.models import AgreementVersion
-    from sla.services import agreement_ensure_starter
 
-    call_command("migrate", verbosity=0)
-    ensure_demo_users()
-    User = get_user_model()
     rng = random.Random(7)
     if Lead.objects.count() != LEADS:
         started = time.perf_counter()
         written = copy_leads(LEADS, 10, rng)
         print(f"generated {LEADS:,} leads, {written:,} activities in {time.perf_counter() - started:.1f} s")
-    version = AgreementVersion.objects.active() or agreement_ensure_starter(
-        marketing_manager=User.objects.get(username="marketingmanager"),
-        sales_manager=User.objects.get(username="salesmanager"), now=timezone.now(),
-    )  # fmt: skip
     outbox._enqueue = lambda ids: None  # nothing is delivered from a bench
     print(
         f"data: {LEADS:,} leads, {Activity.objects.count():,} activities (PostgreSQL {connection.pg_version // 10000});"

@@ -30,17 +30,6 @@ RULES = [("f1", "fit", "Decision maker", 20), ("f2", "fit", "Target industry", 1
          ("t1", "trigger", "Demo request", 0)]  # fmt: skip
 
 
-def ensure_database() -> None:
-    import psycopg
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"], dbname="postgres",
-                         autocommit=True) as conn:  # fmt: skip
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone():
-            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
-
-
 def generate(leads: int, mqls: int, month_start: datetime, rng: random.Random) -> None:
     from django.db import connection
 
@@ -53,14 +42,15 @@ def generate(leads: int, mqls: int, month_start: datetime, rng: random.Random) -
         raw = cursor.connection
         lead_columns = ["id", "email", "first_name", "last_name", "company", "job_title", "seniority", "department",
                         "industry", "country", "source", "campaign", "attributes", "state", "tier", "score", "fit_score",
-                        "engagement_score", "breakdown", "handoff_reason", "sla_clock", "created_at", "updated_at"]  # fmt: skip
+                        "engagement_score", "breakdown", "handoff_reason", "sla_clock", "created_at", "updated_at",
+                        "attribute_seen_at"]  # fmt: skip
         sources = ["Google", "Direct Traffic", "Olark Chat", "Organic Search", "Reference"]
         with raw.cursor().copy(f"COPY leads_lead ({', '.join(lead_columns)}) FROM STDIN") as copy:
             for pk in range(1, leads + 1):
                 created = month_start - timedelta(days=rng.uniform(-29, 150))
                 copy.write_row([pk, f"l{pk}@example.com", "F", f"L{pk}", f"Co {pk % 9000}", "Analyst", "", "", "software",
                                 "UK", rng.choice(sources), "", "{}", "new", "", rng.randint(-20, 130), 10, 10, "{}", "",
-                                "", created, created])  # fmt: skip
+                                "", created, created, "{}"])  # fmt: skip
         cycle_columns = ["id", "lead_id", "number", "handed_over_at", "tier", "score", "fit_score", "engagement_score",
                          "breakdown", "reason", "source", "campaign", "claim_due_at", "first_contact_due_at",
                          "accept_due_at", "outcome_due_at", "claimed_at", "first_contact_at", "first_contact_minutes",
@@ -147,6 +137,7 @@ def pandas_figures(cycles, rules, month_start, month_end):
 
 
 def main() -> None:
+    from dataset import create_database
     from harness import interleaved, record, scaled
 
     leads, mqls = scaled(small=20_000, default=1_000_000), scaled(small=2_000, default=100_000)
@@ -155,7 +146,7 @@ def main() -> None:
     import django
 
     django.setup()
-    ensure_database()
+    create_database()
     import pandas as pd
     from django.core.management import call_command
     from django.db import connection

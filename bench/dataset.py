@@ -65,13 +65,7 @@ def django_setup(default_db: str) -> str:
     os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost")
     os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
     os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+    name = create_database(url)
     import django
 
     django.setup()
@@ -86,6 +80,80 @@ def django_setup(default_db: str) -> str:
 
     call_command("migrate", verbosity=0)
     return name
+
+
+def create_database(url: str | None = None) -> str:
+    """Create the PostgreSQL database `url` (default: DATABASE_URL) names unless it exists; its name."""
+    import psycopg
+
+    parts = urlsplit(url or os.environ["DATABASE_URL"])
+    name = parts.path.lstrip("/")
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def setup_with_demo_users(bench: str, default_db: str) -> Any:
+    """Django on DATABASE_URL (default: `default_db`; PostgreSQL only; created if missing, migrated), the demo
+    users, and the active agreement (the starter one, signed by the demo managers, when none is active)."""
+    os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{default_db}")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alignment.settings")
+    os.environ.setdefault(
+        "DJANGO_SECRET_KEY", "bench-only-secret-key-not-for-any-site-0123456789abcdefghijkl"
+    )
+    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "localhost")
+    os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+    import django
+
+    if not os.environ["DATABASE_URL"].startswith("postgres"):
+        sys.exit(f"{bench} needs PostgreSQL: DATABASE_URL is {os.environ['DATABASE_URL']!r}")
+    django.setup()
+    create_database()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from alignment.demo import ensure_demo_users
+    from sla.models import AgreementVersion
+    from sla.services import agreement_ensure_starter
+
+    call_command("migrate", verbosity=0)
+    ensure_demo_users()
+    users = get_user_model().objects
+    return AgreementVersion.objects.active() or agreement_ensure_starter(
+        marketing_manager=users.get(username="marketingmanager"),
+        sales_manager=users.get(username="salesmanager"),
+        now=timezone.now(),
+    )
+
+
+def empty_with_bench_managers(tables: str) -> dict[Any, Any]:
+    """Migrate, TRUNCATE `tables` (restarting their ids), and sign the starter agreement by two bench managers;
+    those users by role."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from alignment.roles import Role
+    from sla.services import agreement_ensure_starter
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    users = {}
+    for role, username in ((Role.MARKETING_MANAGER, "bench-marketing"), (Role.SALES_MANAGER, "bench-sales")):
+        user, _ = get_user_model().objects.get_or_create(username=username)
+        user.groups.add(Group.objects.get_or_create(name=role.value)[0])
+        users[role] = user
+    agreement_ensure_starter(
+        marketing_manager=users[Role.MARKETING_MANAGER],
+        sales_manager=users[Role.SALES_MANAGER],
+        now=timezone.now(),
+    )
+    return users
 
 
 def _lead_columns() -> list[Any]:

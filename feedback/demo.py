@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q
 
 from feedback.models import ContactAttempt, Cycle, CycleRule, Reason
 from feedback.services import cycle_from_hand_over, fired_rules
@@ -76,3 +80,65 @@ def demo_cycles_generate(*, seed: int = 2026) -> int:
                                            connected=rng.random() < 0.6, at=cycle.first_contact_at))  # fmt: skip
     ContactAttempt.objects.bulk_create(contacts, batch_size=500)
     return len(cycles)
+
+
+# --- a change last quarter in each demo segment, so the trend has one to judge -------------------------------
+
+CHANGE_DAYS_AGO = 45
+SEGMENT_MANAGERS = {"Enterprise Japan": ("jp-marketingmanager", "jp-salesmanager")}
+DEFAULT_MANAGERS = ("marketingmanager", "salesmanager")
+
+
+def demo_changes_ensure(*, segments: list[Any], now: datetime) -> list[AgreementVersion]:
+    """For each segment whose agreement never changed: a new version, the bar five points lower ("send sales a
+    few more leads"), signed by its two managers `CHANGE_DAYS_AGO` days ago. Idempotent."""
+    from django.contrib.auth import get_user_model
+
+    from sla.content import threshold_set
+    from sla.models import Side
+    from sla.services import agreement_change, agreement_draft_create, agreement_propose, agreement_sign
+
+    User = get_user_model()
+    at = now - timedelta(days=CHANGE_DAYS_AGO)
+    made = []
+    for segment in segments:
+        active = AgreementVersion.objects.active_for(segment)
+        if (
+            active is None
+            or AgreementVersion.objects.filter(segment.owns(), activated_at__isnull=False).count() > 1
+        ):
+            continue
+        marketing, sales = (
+            User.objects.get(username=name) for name in SEGMENT_MANAGERS.get(segment.name, DEFAULT_MANAGERS)
+        )
+        lower = max(Agreement.of(active).threshold - 5, 1)
+        draft = agreement_draft_create(user=marketing, now=at, segment=segment, title="A lower bar",
+                                       summary="Send sales a few more leads: they have room.")  # fmt: skip
+        agreement_change(
+            version_id=draft.pk, user=marketing, now=at, change=lambda c, t=lower: threshold_set(c, t)
+        )
+        agreement_propose(version_id=draft.pk, user=marketing, now=at)
+        agreement_sign(version_id=draft.pk, user=marketing, now=at, side=Side.MARKETING)
+        agreement_sign(version_id=draft.pk, user=sales, now=at, side=Side.SALES)
+        made.append(AgreementVersion.objects.get(pk=draft.pk))
+    return made
+
+
+def demo_cycles_attribute() -> int:
+    """Each demo hand-over made before its segment's latest version came into force is put under the version in
+    force then (demo leads are scored by the version in force now). Returns how many moved."""
+    moved = 0
+    for version in AgreementVersion.objects.filter(status="active", superseded_at__isnull=True):
+        segment = version.segment
+        own = (
+            segment.owns("agreement__segment") if segment is not None else Q(agreement__segment__isnull=True)
+        )
+        earlier = AgreementVersion.objects.filter(superseded_at=version.activated_at)
+        earlier = earlier.filter(segment.owns()) if segment is not None else earlier
+        previous = earlier.first()
+        if previous is None:
+            continue
+        before = Cycle.objects.filter(own, handed_over_at__lt=version.activated_at)
+        HandOver.objects.filter(cycle__in=before).update(agreement=previous)
+        moved += before.update(agreement=previous)
+    return moved

@@ -228,6 +228,10 @@ class Decision(models.Model):
     change goes into the next draft agreement."""
 
     month = models.DateField(help_text=_("First day of the reviewed month"))
+    segment = models.ForeignKey(
+        "sla.Segment", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text=_("The segment whose review decided it (empty: the review of all leads)"),
+    )  # fmt: skip
     text = models.CharField(max_length=500)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -253,12 +257,28 @@ class Decision(models.Model):
 
 
 class Snapshot(models.Model):
-    """A month's figures frozen as they were shown, so the record never drifts."""
+    """A month's figures frozen as they were shown, so the record never drifts: one per (month, segment); a
+    snapshot with no segment is the review of all leads (every snapshot frozen before segments is one)."""
 
-    month = models.DateField(unique=True)
+    month = models.DateField()
+    segment = models.ForeignKey(
+        "sla.Segment", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     data = models.JSONField()
     frozen_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     frozen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month"], condition=Q(segment__isnull=True), name="feedback_snapshot_month_all"
+            ),
+            models.UniqueConstraint(
+                fields=["month", "segment"],
+                condition=Q(segment__isnull=False),
+                name="feedback_snapshot_month_segment",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Review {self.month:%Y-%m} (frozen)"

@@ -116,9 +116,12 @@ def _when(value: Any) -> Any:
 def month_facts(month_cycles: QuerySet[Cycle]) -> MonthFacts:
     """One scan of the month's hand-overs (an index-only scan on PostgreSQL, by `feedback_cycle_month_facts`),
     grouped five ways at once (GROUPING SETS; elsewhere the five groupings one after the other)."""
-    inner, params = month_cycles.values(
-        "score", "source", "campaign", "owner_id", "agreement_id", "facts", "handed_over_at"
-    ).query.sql_with_params()
+    # no ORDER BY inside (Cycle's default order would make PostgreSQL walk the (lead, number) index)
+    inner, params = (
+        month_cycles.order_by()
+        .values("score", "source", "campaign", "owner_id", "agreement_id", "facts", "handed_over_at")
+        .query.sql_with_params()
+    )
     columns = "c.score, c.source, c.campaign, c.owner_id, c.agreement_id"
     measures = "COUNT(*), MIN(c.handed_over_at), MAX(c.handed_over_at)"
     if connection.vendor == "postgresql":
@@ -364,7 +367,7 @@ def _first_contact_percentiles(month_cycles: QuerySet[Cycle]) -> dict[int | None
     PostgreSQL's percentile_cont): on PostgreSQL the database computes them, elsewhere numpy over the minutes."""
     contacted = month_cycles.exclude(first_contact_minutes=None)
     if connection.vendor == "postgresql":
-        sql, params = contacted.values("owner_id", "first_contact_minutes").query.sql_with_params()
+        sql, params = contacted.order_by().values("owner_id", "first_contact_minutes").query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT GROUPING(c.owner_id), c.owner_id, "
@@ -793,7 +796,9 @@ def review_for(month: date, segment: Segment | None = None) -> dict[str, Any]:
         "lists": discussion_lists(month, month_cycles, threshold=threshold, segment=segment),
         "reasons": reasons(month_cycles),
     }
-    data["suggestions"] = [asdict(s) for s in suggestions_for(month=month, data=data, version=version)]
+    data["suggestions"] = [
+        asdict(s) for s in suggestions_for(month=month, data=data, version=version, segment=segment)
+    ]
     return data
 
 

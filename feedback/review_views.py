@@ -23,7 +23,7 @@ from alignment.roles import ALL_ROLES, MANAGERS, Role, role_required, user_roles
 from feedback import services
 from feedback.exceptions import OutcomeRefused
 from feedback.figures import ReviewFigures, ScoreBand
-from feedback.models import Decision, Snapshot
+from feedback.models import Snapshot
 from feedback.months import previous_month
 from feedback.reports import months_with_data, review_for
 from feedback.trend_views import segment_choice, versions_in_force
@@ -85,12 +85,11 @@ def _maturity(month: date, figures: ReviewFigures) -> str:
 
 
 def figures(month: date, segment: Segment | None = None) -> tuple[dict[str, Any], Snapshot | None]:
-    """The frozen figures if the month was frozen, else computed now (JSON round-trip: same types either way).
-    A segment's figures are always computed now (a month is frozen as a whole)."""
-    if segment is None:
-        snapshot = Snapshot.objects.filter(month=month).select_related("frozen_by").first()
-        if snapshot:
-            return snapshot.data, snapshot
+    """The frozen figures if this review (the segment's month; none: the month of all leads, as every snapshot
+    frozen before segments is) was frozen, else computed now (JSON round-trip: same types either way)."""
+    snapshot = Snapshot.objects.filter(month=month, segment=segment).select_related("frozen_by").first()
+    if snapshot:
+        return snapshot.data, snapshot
     return json.loads(json.dumps(review_for(month, segment), cls=DjangoJSONEncoder)), None
 
 
@@ -121,11 +120,8 @@ def review(request: HttpRequest) -> HttpResponse:
     stored, snapshot = figures(month, segment)
     data = ReviewFigures.from_dict(stored)
     roles = user_roles(request.user)
-    accepted_keys = set(
-        Decision.objects.filter(month=month)
-        .exclude(suggestion_key="")
-        .values_list("suggestion_key", flat=True)
-    )
+    decisions = services.month_decisions(month, segment)
+    accepted_keys = set(decisions.exclude(suggestion_key="").values_list("suggestion_key", flat=True))
     User = get_user_model()
     context = {
         "month": month,
@@ -137,10 +133,9 @@ def review(request: HttpRequest) -> HttpResponse:
         "snapshot": snapshot,
         "months": months_with_data(),
         "chart": _chart(data.score_bands),
-        "decisions": Decision.objects.filter(month=month).select_related("owner", "applied_to", "created_by"),
-        "pending_changes": Decision.objects.filter(
-            month=month, change__isnull=False, applied_to__isnull=True
-        ).count(),
+        "decisions": decisions.select_related("owner", "applied_to", "created_by"),
+        "pending_changes": decisions.filter(change__isnull=False, applied_to__isnull=True).count(),
+        "draft_segment": segment or Segment.objects.default(),
         "accepted_keys": accepted_keys,
         "can_decide": bool(roles & DECIDERS),
         "can_freeze": bool(roles & MANAGERS),
@@ -211,29 +206,36 @@ def review_csv(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _back(month: date) -> HttpResponse:
-    return redirect(f"{reverse('feedback:review')}?month={month:%Y-%m}")
+def _back(month: date, segment: Segment | None = None) -> HttpResponse:
+    part = f"&segment={segment.pk}" if segment is not None else ""
+    return redirect(f"{reverse('feedback:review')}?month={month:%Y-%m}{part}")
+
+
+def _posted_review(request: HttpRequest) -> tuple[date, Segment | None]:
+    """The month and segment a review action is about (`segment` posted; another segment's is a 404)."""
+    return _month(request), _segment(request)[1]
 
 
 @role_required(DECIDERS)
 @require_POST
 def decide(request: HttpRequest) -> HttpResponse:
-    """Record a decision, or accept a suggestion (its change goes into the next draft)."""
-    month = _month(request)
+    """Record a decision of a segment's review, or accept one of its suggestions (its change goes into that
+    segment's next draft)."""
+    month, segment = _posted_review(request)
     change, evidence, text = None, "", request.POST.get("text", "")
     key = request.POST.get("suggestion", "")
     if key:
-        data = ReviewFigures.from_dict(figures(month)[0])
+        data = ReviewFigures.from_dict(figures(month, segment)[0])
         suggestion = next((s for s in data.suggestions if s["key"] == key), None)
         if suggestion is None:
             messages.error(request, _("That suggestion is no longer in this month's figures."))
-            return _back(month)
+            return _back(month, segment)
         change, evidence, text = suggestion["change"], suggestion["evidence"], suggestion["title"]
     User = get_user_model()
     raw_owner = request.POST.get("owner", "").strip()
     if raw_owner and not (raw_owner.isdigit() and len(raw_owner) <= 18):  # a bigint, never an overflow
         messages.error(request, _("Choose the decision's owner from the list."))
-        return _back(month)
+        return _back(month, segment)
     owner = User.objects.filter(pk=int(raw_owner)).first() if raw_owner else None
     due = None
     if request.POST.get("due"):
@@ -241,35 +243,37 @@ def decide(request: HttpRequest) -> HttpResponse:
             due = date.fromisoformat(request.POST["due"])
         except ValueError:
             messages.error(request, _("The due date must look like 2026-12-31."))
-            return _back(month)
+            return _back(month, segment)
     try:
         services.decision_record(month=month, user=request.user, text=text, owner=owner, due=due, change=change,
-                                 evidence=evidence, suggestion_key=key, now=timezone.now())  # fmt: skip
+                                 evidence=evidence, suggestion_key=key, now=timezone.now(), segment=segment)  # fmt: skip
     except OutcomeRefused as error:
         messages.error(request, str(error))
     else:
         messages.success(
             request, _("Suggestion accepted for the next draft.") if key else _("Decision recorded.")
         )
-    return _back(month)
+    return _back(month, segment)
 
 
 @role_required(DECIDERS)
 @require_POST
 def start_draft(request: HttpRequest) -> HttpResponse:
-    month = _month(request)
+    month, segment = _posted_review(request)
     try:
-        draft = services.review_start_draft(month=month, user=request.user, now=timezone.now())
+        draft = services.review_start_draft(
+            month=month, user=request.user, now=timezone.now(), segment=segment
+        )
     except OutcomeRefused as error:
         messages.error(request, str(error))
-        return _back(month)
+        return _back(month, segment)
     except Exception as error:  # an agreement refusal (e.g. a change that no longer validates)
         from sla.exceptions import AgreementError
 
         if not isinstance(error, AgreementError):
             raise
         messages.error(request, str(error))
-        return _back(month)
+        return _back(month, segment)
     messages.success(
         request,
         _("Draft v%(number)s started with the accepted suggestions. Review it and propose it for sign-off.")
@@ -281,9 +285,15 @@ def start_draft(request: HttpRequest) -> HttpResponse:
 @role_required(MANAGERS)
 @require_POST
 def freeze(request: HttpRequest) -> HttpResponse:
-    month = _month(request)
+    month, segment = _posted_review(request)
     try:
-        services.review_freeze(month=month, user=request.user, data=figures(month)[0], now=timezone.now())
+        services.review_freeze(
+            month=month,
+            user=request.user,
+            data=figures(month, segment)[0],
+            now=timezone.now(),
+            segment=segment,
+        )
     except OutcomeRefused as error:
         messages.error(request, str(error))
     else:
@@ -292,7 +302,7 @@ def freeze(request: HttpRequest) -> HttpResponse:
             _("%(month)s is frozen: these figures will not change.")
             % {"month": date_format(month, "YEAR_MONTH_FORMAT")},
         )
-    return _back(month)
+    return _back(month, segment)
 
 
 WHATIF_ROLES = MANAGERS | {Role.MARKETER, Role.ADMIN}

@@ -8,8 +8,9 @@ from django.views.decorators.http import require_GET
 
 from alignment.roles import role_required
 from feedback.review_views import WHATIF_ROLES
-from feedback.segment_moves import segment_moves
+from leads.segments.moves import moves_under
 from sla.models import AgreementVersion
+from sla.segment_book import SegmentBook
 from sla.services import in_user_segments
 
 
@@ -19,5 +20,5 @@ def whatif_segments(request: HttpRequest, pk: int) -> HttpResponse:
     version = AgreementVersion.objects.select_related("segment").filter(pk=pk).first()
     if version is None or not in_user_segments(request.user, version.segment_id):
         raise Http404("No such agreement version.")
-    context = {"version": version, "moves": segment_moves(segment_id=version.segment_id)}
+    context = {"version": version, "moves": moves_under(SegmentBook.load(), segment_id=version.segment_id)}
     return render(request, "feedback/_whatif_segments.html", context)

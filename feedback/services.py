@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -26,7 +26,8 @@ from leads.models import HANDED_OVER_STATES, HandOver, Lead
 from sla.agreement import Agreement
 from sla.calendar import business_minutes_between
 from sla.criteria import SqlCriteria, sql_check
-from sla.models import AgreementVersion
+from sla.models import AgreementVersion, Segment
+from sla.services import in_user_segments, segment_scope
 
 
 def cycles_open(*, hand_over_ids: Iterable[int], at: datetime) -> list[Cycle]:
@@ -378,38 +379,59 @@ def _close(
 # --- the monthly review ------------------------------------------------------------------------------------
 
 
+def _require_team_of(user: Any, segment: Segment | None) -> None:
+    """A segment's review is decided, drafted from and frozen by its own team; the review of all leads by someone
+    who works across every segment (an admin, or anyone in no team)."""
+    works_across = segment_scope(user) is None
+    if not (works_across or (segment is not None and in_user_segments(user, segment.pk))):
+        raise OutcomeRefused(_("Only this segment's team acts on its review."))
+
+
 @transaction.atomic
 def decision_record(
     *, month: date, user: Any, text: str, now: datetime, owner: Any = None, due: date | None = None,
     change: dict[str, Any] | None = None, evidence: str = "", suggestion_key: str = "",
+    segment: Segment | None = None,
 ) -> Decision:  # fmt: skip
+    """A decision of one segment's review (none: the review of all leads); only that segment's team decides."""
+    _require_team_of(user, segment)
     text = text.strip()
     if not text:
         raise OutcomeRefused(_("Write down what was decided."))
     decision = Decision.objects.create(
-        month=month, text=text[:500], owner=owner, due=due, change=change, evidence=evidence, created_by=user,
-        created_at=now, suggestion_key=suggestion_key,
+        month=month, segment=segment, text=text[:500], owner=owner, due=due, change=change, evidence=evidence,
+        created_by=user, created_at=now, suggestion_key=suggestion_key,
     )  # fmt: skip
     audit_record(actor=user, action="review.decided", target=decision, reason=text[:200], at=now)
     return decision
 
 
+def month_decisions(month: date, segment: Segment | None = None) -> QuerySet[Decision]:
+    """The decisions of one review: the segment's (none: those of the review of all leads)."""
+    return Decision.objects.filter(month=month, segment=segment)
+
+
 @transaction.atomic
-def review_start_draft(*, month: date, user: Any, now: datetime) -> AgreementVersion:
-    """A draft agreement with the month's accepted suggestions applied; it then goes through normal sign-off."""
+def review_start_draft(
+    *, month: date, user: Any, now: datetime, segment: Segment | None = None
+) -> AgreementVersion:
+    """A draft of the segment's agreement (none: the default segment's, as the review of all leads reads it) with
+    the accepted suggestions of that segment's review applied; it then goes through normal sign-off, by the
+    segment's two managers."""
     from feedback.apply import apply_changes
     from sla import services as sla_services
 
+    _require_team_of(user, segment)
     decisions = list(
-        Decision.objects.select_for_update().filter(
-            month=month, change__isnull=False, applied_to__isnull=True
-        )
+        month_decisions(month, segment)
+        .select_for_update()
+        .filter(change__isnull=False, applied_to__isnull=True)
     )
     if not decisions:
         raise OutcomeRefused(_("Accept at least one suggestion before starting the next draft."))
     draft = sla_services.agreement_draft_create(
         user=user, now=now, title=_("Changes from the %(month)s review") % {"month": date_format(month, "YEAR_MONTH_FORMAT")},
-        summary="\n".join(f"- {d.text}" for d in decisions),
+        summary="\n".join(f"- {d.text}" for d in decisions), segment=segment,
     )  # fmt: skip
     sla_services.agreement_change(
         version_id=draft.pk, user=user, now=now, action="agreement.from_review",
@@ -421,11 +443,15 @@ def review_start_draft(*, month: date, user: Any, now: datetime) -> AgreementVer
 
 
 @transaction.atomic
-def review_freeze(*, month: date, user: Any, data: dict[str, Any], now: datetime) -> Snapshot:
-    if Snapshot.objects.filter(month=month).exists():
+def review_freeze(
+    *, month: date, user: Any, data: dict[str, Any], now: datetime, segment: Segment | None = None
+) -> Snapshot:
+    """Freeze one review's figures: the segment's month (none: the month of all leads), once."""
+    _require_team_of(user, segment)
+    if Snapshot.objects.filter(month=month, segment=segment).exists():
         raise OutcomeRefused(
             _("%(month)s is already frozen.") % {"month": date_format(month, "YEAR_MONTH_FORMAT")}
         )
-    snapshot = Snapshot.objects.create(month=month, data=data, frozen_by=user, frozen_at=now)
+    snapshot = Snapshot.objects.create(month=month, segment=segment, data=data, frozen_by=user, frozen_at=now)
     audit_record(actor=user, action="review.frozen", target=snapshot, at=now)
     return snapshot

@@ -26,7 +26,7 @@ from feedback.months import MIN_EVIDENCE, month_bounds, previous_month, rate
 from leads.attribute_timing import late_attributes
 from leads.models import Lead, RepProfile
 from sla.agreement import Agreement
-from sla.models import AgreementVersion
+from sla.models import AgreementVersion, Segment
 
 WINDOW_MONTHS = 3
 
@@ -41,13 +41,14 @@ class Suggestion:
     numbers: dict[str, Any] = field(default_factory=dict)
 
 
-def _window(month: date) -> Any:
+def _window(month: date, segment: Segment | None = None) -> Any:
     first = month
     for _step in range(WINDOW_MONTHS - 1):
         first = previous_month(first)
     start = month_bounds(first)[0]
     end = month_bounds(month)[1]
-    return Cycle.objects.filter(handed_over_at__gte=start, handed_over_at__lt=end)
+    cycles = Cycle.objects.filter(handed_over_at__gte=start, handed_over_at__lt=end)
+    return cycles.filter(segment.owns("agreement__segment")) if segment is not None else cycles
 
 
 def _rule_points(version: AgreementVersion | None) -> dict[str, tuple[str, Any]]:
@@ -87,7 +88,9 @@ def trigger_suggestions(data: dict[str, Any], version: AgreementVersion | None) 
     return found
 
 
-def sales_capacity(version: AgreementVersion | None) -> tuple[int | None, str]:
+def sales_capacity(
+    version: AgreementVersion | None, segment: Segment | None = None
+) -> tuple[int | None, str]:
     """How many MQLs sales can work in a month, and where the figure comes from (said next to the suggestion):
     the agreement's stated capacity, else the active reps' capacities added up. Never marketing's commitment,
     which says how many leads marketing promised, not how many sales can take."""
@@ -95,6 +98,8 @@ def sales_capacity(version: AgreementVersion | None) -> tuple[int | None, str]:
     if stated:
         return int(stated), _("the agreement's stated sales capacity (%(n)d MQLs a month)") % {"n": stated}
     reps = RepProfile.objects.filter(is_away=False, user__is_active=True, user__groups__name=Role.REP.value)
+    if segment is not None and segment.team_id and reps.filter(user__groups=segment.team_id).exists():
+        reps = reps.filter(user__groups=segment.team_id)  # a segment's own team, when it has reps
     total = reps.aggregate(n=Count("id"), capacity=Sum("capacity"))
     if total["n"]:
         text = ngettext(
@@ -107,29 +112,29 @@ def sales_capacity(version: AgreementVersion | None) -> tuple[int | None, str]:
 
 
 def threshold_suggestion(
-    month: date, data: dict[str, Any], version: AgreementVersion | None
+    month: date, data: dict[str, Any], version: AgreementVersion | None, segment: Segment | None = None
 ) -> list[Suggestion]:
-    """The threshold that would have produced the MQL volume sales can handle."""
-    capacity, capacity_source = sales_capacity(version)
+    """The threshold that would have produced the MQL volume sales can handle (a segment's: its leads)."""
+    capacity, capacity_source = sales_capacity(version, segment)
     threshold = (data.get("agreement") or {}).get("threshold")
     if not capacity or threshold is None:
         return []
     start, end = month_bounds(month)
-    active = Lead.objects.filter(
-        Q(created_at__lt=end) & (Q(last_activity_at__gte=start) | Q(created_at__gte=start))
-    )
+    leads = Lead.objects.filter(segment.owns()) if segment is not None else Lead.objects.all()
+    active = leads.filter(Q(created_at__lt=end) & (Q(last_activity_at__gte=start) | Q(created_at__gte=start)))
     triggered = active.filter(Exists(Cycle.objects.filter(lead=OuterRef("pk"), tier="hot", handed_over_at__gte=start,
                                                           handed_over_at__lt=end))).count()  # fmt: skip
     scores = np.sort(np.array(active.values_list("score", flat=True), dtype=float))[::-1]
     room = capacity - triggered
     if scores.size == 0 or room <= 0 or room >= scores.size:
         return []
-    proposed = int(math.ceil(scores[room - 1]))
+    # room for every lead: still only those scoring above 0
+    proposed = max(int(math.ceil(scores[room - 1])), 1)
     if abs(proposed - threshold) < 5:
         return []
     # the hand-overs the change decides about, counted once: those scoring between the two thresholds
     low, high = min(proposed, threshold), max(proposed, threshold)
-    window = _window(month).filter(closed_at__isnull=False)
+    window = _window(month, segment).filter(closed_at__isnull=False)
     between = window.filter(score__gte=low, score__lt=high).aggregate(
         n=Count("id"), won=Count("id", filter=Q(outcome="won"))
     )
@@ -153,16 +158,20 @@ def threshold_suggestion(
     )]  # fmt: skip
 
 
-def learned_suggestions(version: AgreementVersion | None) -> tuple[list[Suggestion], dict[str, Any]]:
-    """The sparse model's rule suggestions over every lead with a known result, and the figures behind them
-    (which population, the held-back check). Cached per agreement version and population, as fitting takes
-    seconds on a large history."""
+def learned_suggestions(
+    version: AgreementVersion | None, segment: Segment | None = None
+) -> tuple[list[Suggestion], dict[str, Any]]:
+    """The sparse model's rule suggestions over every lead with a known result (a segment's: its own leads), and
+    the figures behind them (which population, the held-back check). Cached per agreement version and population,
+    as fitting takes seconds on a large history."""
     from feedback.learning import propose
     from feedback.learning.population import known_results
 
     if version is None:
         return [], {}
-    population = known_results()
+    population = known_results(
+        Lead.objects.filter(segment.owns()).values_list("pk", flat=True) if segment is not None else None
+    )
     digest = hashlib.sha256(version.content_hash.encode())
     digest.update(population.lead_ids.tobytes())
     digest.update(population.won.tobytes())
@@ -179,8 +188,13 @@ def learned_suggestions(version: AgreementVersion | None) -> tuple[list[Suggesti
 
 
 def suggestions_for(
-    *, month: date, data: dict[str, Any], version: AgreementVersion | None
+    *, month: date, data: dict[str, Any], version: AgreementVersion | None, segment: Segment | None = None
 ) -> list[Suggestion]:
-    learned, figures = learned_suggestions(version)
+    """The review's suggestions for `version` (a segment's review: its agreement, learnt from its leads)."""
+    learned, figures = learned_suggestions(version, segment)
     data["learning"] = figures
-    return [*learned, *trigger_suggestions(data, version), *threshold_suggestion(month, data, version)]
+    return [
+        *learned,
+        *trigger_suggestions(data, version),
+        *threshold_suggestion(month, data, version, segment),
+    ]

@@ -14,8 +14,10 @@ from django.views.decorators.http import require_GET
 
 from alignment.csvsafe import safe_cell
 from alignment.roles import MANAGERS, Role, role_required
+from feedback.months import month_bounds
 from feedback.reports import BANDS
-from feedback.trend import RESPONSE_BANDS, MonthFigures, Trend, capacity_plan, trend_for
+from feedback.trend import RESPONSE_BANDS, MonthFigures, Trend, capacity_plan, month_range, trend_for
+from feedback.trend_change import change_effect
 from feedback.trend_charts import Series, chart, nice_top
 from sla.agreement import Agreement
 from sla.models import AgreementVersion, Segment
@@ -93,6 +95,12 @@ def csv_row(m: MonthFigures) -> list[Any]:
             _share(m.auc), *(_share(r) for r in m.band_win_rates)]  # fmt: skip
 
 
+def _bounds(last: date, count: int) -> tuple[Any, Any]:
+    """The window's start, and its end or now, whichever is earlier (the after side ends today at the latest)."""
+    months = month_range(last, count)
+    return month_bounds(months[0])[0], min(month_bounds(months[-1])[1], timezone.now())
+
+
 def segment_choice(
     request: HttpRequest, in_force: list[AgreementVersion]
 ) -> tuple[list[Segment], Segment | None]:
@@ -100,7 +108,7 @@ def segment_choice(
     for (`segment`; none: all of them). A manager of some segments never sees all: their first is the default."""
     scope = segment_scope(request.user)
     segments = scope or sorted({v.segment for v in in_force if v.segment}, key=lambda s: (s.position, s.pk))
-    wanted = request.GET.get("segment", "")
+    wanted = request.GET.get("segment", "") or request.POST.get("segment", "")
     segment = next((s for s in segments if str(s.pk) == wanted), None)
     if wanted and segment is None:
         raise Http404("No segment of yours has this id.")
@@ -139,6 +147,7 @@ def trend(request: HttpRequest) -> HttpResponse:
         "last": last,
         "count": count,
         "plan": capacity_plan(now=timezone.now(), version=active, segment=segment),
+        "effect": change_effect(*_bounds(last, count), segment),
         "response_limits": [label for _, label in RESPONSE_BANDS],
     }
     return render(request, "feedback/trend.html", context)

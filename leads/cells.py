@@ -10,31 +10,18 @@ from functools import lru_cache
 from typing import Any
 
 from django.contrib.humanize.templatetags.humanize import intcomma, naturaltime
-from django.urls import get_script_prefix, reverse
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
+from django.utils.dates import MONTHS_3
 from django.utils.formats import date_format as localized_date
 from django.utils.formats import localize
-from django.utils.html import format_html
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from alignment.names import person_name
+from alignment.reversing import reverse_pk
 from leads.models import Lead, State, Tier
-
-_PK = 987654321  # a placeholder id: a row's URL is this pattern with its id, not one reverse() per cell
-
-
-@lru_cache(maxsize=64)
-def _url_pattern(name: str, script_prefix: str) -> tuple[str, str]:
-    before, _placeholder, after = reverse(name, args=[_PK]).partition(str(_PK))
-    return before, after
-
-
-def _url(name: str, pk: int) -> str:
-    before, after = _url_pattern(name, get_script_prefix())
-    return f"{before}{pk}{after}"
 
 
 @lru_cache(maxsize=512)
@@ -45,6 +32,22 @@ def _words(message: str, language: str | None) -> str:
 
 def _t(message: str) -> str:
     return _words(message, get_language())
+
+
+def format_html(template: str, *args: Any) -> SafeString:
+    """django.utils.html.format_html for positional arguments, without its keyword handling (a page calls it
+    hundreds of times)."""
+    return mark_safe(template.format(*map(conditional_escape, args)))
+
+
+def _number(value: int) -> str:
+    """localize() of an integer: under a thousand no locale groups digits, so it is the plain digits."""
+    return str(value) if type(value) is int and -1000 < value < 1000 else localize(value)
+
+
+def _day_time(at: Any) -> str:
+    """date_format(at, "j M Y H:i"), written out (the format string is fixed: no need to parse it per cell)."""
+    return f"{at.day} {MONTHS_3[at.month].title()} {at.year} {at.hour:02d}:{at.minute:02d}"
 
 
 @lru_cache(maxsize=128)
@@ -68,7 +71,7 @@ def who(lead: Lead) -> SafeString:
     employees = f" ({intcomma(lead.employees)})" if lead.employees else ""
     return format_html(
         '<a href="{}" class="who-name">{}</a>\n<div class="muted small">{}{}</div>',
-        _url("leads:detail", lead.pk),
+        reverse_pk("leads:detail", lead.pk),
         name,
         detail,
         employees,
@@ -85,8 +88,8 @@ def why(lead: Lead) -> SafeString:
         '{}\n<div class="muted small">{} · <time datetime="{}" title="{}">{}</time></div>',
         reasons,
         view.latest,
-        date_format(at, "c") if at else "",
-        date_format(at, "j M Y H:i") if at else "",
+        at.isoformat() if at else "",
+        _day_time(at) if at else "",
         naturaltime(view.latest_at) if view.latest_at else "",
     )
 
@@ -94,10 +97,10 @@ def why(lead: Lead) -> SafeString:
 def score(lead: Lead) -> SafeString:
     return format_html(
         '<strong>{}</strong><div class="muted small" title="{}">{} · {}</div>',
-        localize(lead.score),
+        _number(lead.score),
         _t("fit · engagement"),
-        localize(lead.fit_score),
-        localize(lead.engagement_score),
+        _number(lead.fit_score),
+        _number(lead.engagement_score),
     )
 
 
@@ -132,7 +135,7 @@ def actions(lead: Lead, context: dict[str, Any]) -> SafeString:
             format_html(
                 '<button type="button" class="primary" hx-post="{}?{}" hx-target="#queue-table" '
                 'hx-swap="outerHTML" hx-push-url="false">{}</button>',
-                _url("leads:claim", lead.pk),
+                reverse_pk("leads:claim", lead.pk),
                 query,
                 _t("Claim"),
             )
@@ -142,7 +145,7 @@ def actions(lead: Lead, context: dict[str, Any]) -> SafeString:
             format_html(
                 '<button type="button" hx-post="{}?{}" hx-target="#queue-table" hx-swap="outerHTML" '
                 'hx-push-url="false" hx-confirm="{}">{}</button>',
-                _url("leads:release", lead.pk),
+                reverse_pk("leads:release", lead.pk),
                 query,
                 _t("Give %(lead)s back to the shared queue?") % {"lead": lead},
                 _t("Release"),
@@ -153,7 +156,7 @@ def actions(lead: Lead, context: dict[str, Any]) -> SafeString:
             format_html(
                 '<button type="button" hx-get="{}?{}" hx-target="#assign-{}" hx-swap="innerHTML" '
                 'hx-push-url="false">{}</button>',
-                _url("leads:assign", lead.pk),
+                reverse_pk("leads:assign", lead.pk),
                 query,
                 lead.pk,
                 _t("Reassign") if lead.owner_id else _t("Assign"),

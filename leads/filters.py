@@ -4,7 +4,6 @@ from datetime import datetime
 from typing import Any
 
 import django_filters
-from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -13,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from alignment.names import person_name
 from alignment.paging import Key
 from alignment.roles import Role
+from alignment.widgets import RememberedSelect
 from leads.models import HANDED_OVER_STATES, ImportedLead, Lead, State, Tier
 
 TABS = [
@@ -61,15 +61,21 @@ class QueueFilter(django_filters.FilterSet):
     tab = django_filters.ChoiceFilter(choices=TABS, method="filter_tab", empty_label=None, label=_("Show"))
     q = django_filters.CharFilter(method="filter_text", label=_("Search"))
     tier = django_filters.ChoiceFilter(
-        choices=[(Tier.HOT, _("Hot")), (Tier.WARM, _("Warm"))], empty_label=_("Any tier")
+        choices=[(Tier.HOT, _("Hot")), (Tier.WARM, _("Warm"))],
+        empty_label=_("Any tier"),
+        widget=RememberedSelect,
     )
     state = django_filters.ChoiceFilter(
-        choices=[(s, State(s).label) for s in HANDED_OVER_STATES], empty_label=_("Any state")
+        choices=[(s, State(s).label) for s in HANDED_OVER_STATES],
+        empty_label=_("Any state"),
+        widget=RememberedSelect,
     )
     # Any value filters (a link may name a source newer than the cached list); the list only fills the menu.
-    source = django_filters.CharFilter(widget=forms.Select)
-    campaign = django_filters.CharFilter(widget=forms.Select)
-    owner = django_filters.ModelChoiceFilter(queryset=_reps, empty_label=_("Any owner"))
+    source = django_filters.CharFilter(widget=RememberedSelect)
+    campaign = django_filters.CharFilter(widget=RememberedSelect)
+    owner = django_filters.ModelChoiceFilter(
+        queryset=_reps, empty_label=_("Any owner"), widget=RememberedSelect
+    )
 
     class Meta:
         model = Lead
@@ -118,8 +124,10 @@ class LeadListFilter(django_filters.FilterSet):
     tier = django_filters.ChoiceFilter(
         choices=[(Tier.HOT, _("Hot")), (Tier.WARM, _("Warm"))], empty_label=_("Any tier")
     )
-    source = django_filters.CharFilter(widget=forms.Select)
-    owner = django_filters.ModelChoiceFilter(queryset=_reps, empty_label=_("Any owner"))
+    source = django_filters.CharFilter(widget=RememberedSelect)
+    owner = django_filters.ModelChoiceFilter(
+        queryset=_reps, empty_label=_("Any owner"), widget=RememberedSelect
+    )
     import_job = django_filters.NumberFilter(method="filter_import", label=_("Import"))
     imported = django_filters.ChoiceFilter(
         choices=[("created", _("Created by it")), ("updated", _("Updated by it"))],

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from alignment.names import full_name
+from alignment.reversing import reverse_pk
 from leads.lifecycle import rules as life
 from sla.criteria import Evaluation
 from sla.models import Segment
@@ -221,7 +222,7 @@ class Lead(models.Model):
         return self.name or self.email or f"Lead {self.pk}"
 
     def get_absolute_url(self) -> str:
-        return reverse("leads:detail", args=[self.pk])
+        return reverse_pk("leads:detail", self.pk)
 
     @property
     def name(self) -> str:
@@ -257,7 +258,10 @@ class LeadIdentity(models.Model):
 
 
 class Activity(models.Model):
-    """Something a lead did, when. `message_id` makes delivery idempotent: a retried event is stored once."""
+    """Something a lead did, when. On PostgreSQL the table is partitioned by month of `occurred_at`
+    (leads/partitions.py), so its primary key there is (id, occurred_at): `id` stays unique (one sequence) and
+    is what Django uses. `message_id` is kept for reading; what makes delivery idempotent (a retried event is
+    stored once, whatever its month) is its ActivityReceipt (leads/activity_store.py)."""
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
     type = models.CharField(max_length=60)
@@ -265,7 +269,8 @@ class Activity(models.Model):
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
     source = models.CharField(max_length=60, blank=True, help_text=_("api, csv, demo, ..."))
-    message_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    # None: no message id (as stored since the start); not unique here: see ActivityReceipt
+    message_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         indexes = [models.Index(fields=["lead", "-occurred_at"], name="leads_activity_lead_idx")]
@@ -282,6 +287,32 @@ class Activity(models.Model):
             if props.get(key):
                 return str(props[key])
         return ""
+
+
+class ActivityReceipt(models.Model):
+    """An event's messageId, stored once: written in the same transaction as its activity, so a retried or
+    concurrent delivery finds it (or waits on it) and stores nothing. Its own table because the partitioned
+    activity table cannot hold a unique constraint without the month in it."""
+
+    message_id = models.CharField(max_length=200, primary_key=True)
+    received_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.message_id
+
+
+class ActivityMonthDropped(models.Model):
+    """A month of activity aged out by the retention setting (ACTIVITY_RETENTION_MONTHS): what went, when."""
+
+    month = models.DateField(help_text=_("First day of the month (UTC) whose activities were dropped"))
+    rows = models.BigIntegerField()
+    dropped_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-dropped_at", "-month"]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}: {self.rows} dropped {self.dropped_at:%Y-%m-%d}"
 
 
 class LeadEvent(models.Model):

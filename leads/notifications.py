@@ -28,6 +28,7 @@ from alignment.names import person_name
 from alignment.outbox import Item, outbox_put_many
 from alignment.roles import Role
 from alignment.webhooks import subscriptions_active, webhook_items
+from leads.audience import Audience
 from leads.models import Clock, Lead, SlaBreach, State
 
 Channel = OutboxMessage.Channel
@@ -138,25 +139,23 @@ def chat_items(*, ref: str, event: str, say: Callable[[], dict[str, Any]]) -> li
         return [Item(event, ref, Channel.CHAT, "chat", say())]
 
 
-def _active_users(*roles: Role):
-    return (
-        get_user_model().objects.filter(is_active=True, groups__name__in=[r.value for r in roles]).distinct()
-    )
+def _audience(leads: Iterable[Lead], *roles: Role, when: Callable[[Lead], bool]) -> Audience:
+    """The holders of `roles` by segment team, read only when some lead needs them (`when`)."""
+    return Audience.load(*roles) if any(when(lead) for lead in leads) else Audience.nobody()
 
 
 def hot_leads_notify(*, lead_ids: Iterable[int], at: datetime) -> None:
-    """Tell sales at once: the owner, or every rep and sales manager when nobody owns the lead yet."""
+    """Tell sales at once: the owner, or the reps and sales managers of the lead's segment team (leads.audience)
+    when nobody owns the lead yet."""
     items: list[Item] = []
     subscriptions = subscriptions_active()
     leads = list(Lead.objects.filter(pk__in=list(lead_ids)).select_related("owner"))
-    sales = (
-        list(_active_users(Role.REP, Role.SALES_MANAGER)) if any(lead.owner is None for lead in leads) else []
-    )
-    prefs = preferences_of([*sales, *(lead.owner for lead in leads if lead.owner)])
+    sales = _audience(leads, Role.REP, Role.SALES_MANAGER, when=lambda lead: lead.owner is None)
+    prefs = preferences_of([*sales.holders, *(lead.owner for lead in leads if lead.owner)])
     for lead in leads:
         triggers = "; ".join(hit.reason for hit in lead.evaluation.triggers)
         ref = f"lead.hot:{lead.pk}:{at.isoformat()}"
-        users = [lead.owner] if lead.owner else sales
+        users = [lead.owner] if lead.owner else sales.of(lead.segment_id)
         url = _url(lead)
         say = _hot_text(lead, triggers)
         items += people_items(users=users, ref=ref, event="lead.hot", say=say, url=url, prefs=prefs)
@@ -185,8 +184,8 @@ def _hot_text(lead: Lead, triggers: str) -> Say:
 
 
 def breaches_notify(*, breach_ids: Iterable[int], notify_manager: bool, now: datetime) -> None:
-    """Deadlines were missed: each owner (and the sales managers if the terms say so), the chat, the webhooks."""
-    managers = list(_active_users(Role.SALES_MANAGER)) if notify_manager else []
+    """Deadlines were missed: each owner (and, if the terms say so, the sales managers of the lead's segment team),
+    the chat, the webhooks."""
     breaches = SlaBreach.objects.filter(pk__in=list(breach_ids)).select_related(
         "lead__owner", "owner", "new_owner"
     )
@@ -194,10 +193,12 @@ def breaches_notify(*, breach_ids: Iterable[int], notify_manager: bool, now: dat
     subscriptions = [s for s in subscriptions_active() if "sla.breached" in s.event_types]
     url_of = _urls()
     breaches = list(breaches)
-    prefs = preferences_of([*managers, *(b.owner for b in breaches if b.owner)])
+    managers = _audience([b.lead for b in breaches], Role.SALES_MANAGER, when=lambda lead: notify_manager)
+    prefs = preferences_of([*managers.holders, *(b.owner for b in breaches if b.owner)])
     for breach in breaches:
         ref = f"sla.breached:{breach.pk}"
-        users = {user.pk: user for user in [*managers, breach.owner] if user is not None}
+        told = managers.of(breach.lead.segment_id) if notify_manager else []
+        users = {user.pk: user for user in [*told, breach.owner] if user is not None}
         url = url_of(breach.lead)
         say = lambda breach=breach: (breach_text(breach),) * 2  # noqa: E731
         items += people_items(
@@ -232,12 +233,12 @@ def breach_text(breach: SlaBreach) -> str:
 
 
 def warnings_notify(*, warnings: Iterable[tuple[int, str, datetime]], now: datetime) -> None:
-    """A deadline is near: tell the owner (the sales managers when nobody owns the lead), and the webhooks."""
+    """A deadline is near: tell the owner (the segment team's sales managers when nobody owns the lead), and the
+    webhooks."""
     warnings = list(warnings)
     leads = Lead.objects.select_related("owner").in_bulk([lead_id for lead_id, _, _ in warnings])
-    unowned = any(lead.owner is None for lead in leads.values())
-    managers = list(_active_users(Role.SALES_MANAGER)) if unowned else []
-    prefs = preferences_of([*managers, *(lead.owner for lead in leads.values() if lead.owner)])
+    managers = _audience(leads.values(), Role.SALES_MANAGER, when=lambda lead: lead.owner is None)
+    prefs = preferences_of([*managers.holders, *(lead.owner for lead in leads.values() if lead.owner)])
     items: list[Item] = []
     subscriptions = subscriptions_active()
     for lead_id, clock, due_at in warnings:
@@ -246,7 +247,8 @@ def warnings_notify(*, warnings: Iterable[tuple[int, str, datetime]], now: datet
             continue
         ref = f"sla.warning:{lead.pk}:{clock}:{due_at.isoformat()}"
         say = _warning_text(lead, clock, due_at)
-        items += people_items(users=[lead.owner] if lead.owner else managers, ref=ref, event="sla.warning",
+        users = [lead.owner] if lead.owner else managers.of(lead.segment_id)
+        items += people_items(users=users, ref=ref, event="sla.warning",
                               say=say, url=_url(lead), prefs=prefs)  # fmt: skip
         items += webhook_items(event_type="sla.warning", ref=ref, now=now, subscriptions=subscriptions,
                                data={"lead": lead_data(lead), "clock": clock, "due_at": due_at.isoformat()})  # fmt: skip

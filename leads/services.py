@@ -16,6 +16,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from leads import jobs
+from leads.activity_store import activities_insert
 from leads.exceptions import LeadError
 from leads.lifecycle import rules as life
 from leads.lifecycle.hand_overs import hand_overs_move
@@ -218,11 +219,7 @@ def activities_record(*, lead: Lead, activities: Iterable[ActivityData], now: da
     ]
     if not rows:
         return 0
-    with_ids = [row.message_id for row in rows if row.message_id]
-    seen = set(Activity.objects.filter(message_id__in=with_ids).values_list("message_id", flat=True))
-    fresh = [row for row in rows if not row.message_id or row.message_id not in seen]
-    Activity.objects.bulk_create(fresh, ignore_conflicts=True, batch_size=1000)
-    return len(fresh)
+    return len(activities_insert(rows))
 
 
 # A lead's life as the lifecycle sees it: what moves with the sales side of a merge (leads.lifecycle.rules.merge_life)

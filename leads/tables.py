@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import django_tables2 as tables
@@ -8,10 +9,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.formats import localize
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
-from django_tables2.utils import OrderByTuple
+from django_tables2.utils import OrderByTuple, call_with_appropriate
 
 from alignment.paging import BadCursor, Key, keys_for, keyset_page
 from leads import cells
@@ -32,23 +33,60 @@ class KeysetMixin:
     def rows_html(self) -> list[SafeString]:
         columns = [
             (
-                bound.accessor,
+                _reader(bound.accessor),
                 getattr(self, f"render_{bound.name}"),
                 bound.attrs["td"].as_html(),
                 bound.default,
             )
             for bound in self.columns
         ]
+        row_attrs = [(escape(key), _row_attr(value)) for key, value in (self.row_attrs or {}).items()]
         rows = []
         for row in self.paginated_rows:
             record = row.record
             cells = []
-            for accessor, render, attrs, default in columns:
-                value = accessor.resolve(record, quiet=True)
+            for read, render, attrs, default in columns:
+                value = read(record)
                 content = default if value is None or value == "" else render(record)
-                cells.append(format_html("<td {}>{}</td>", mark_safe(attrs), content))
-            rows.append(format_html("<tr {}>{}</tr>", row.attrs.as_html(), mark_safe("".join(cells))))
+                cells.append(f"<td {attrs}>{conditional_escape(content)}</td>")
+            rows.append(mark_safe(f"<tr {_attrs_html(row_attrs, record, row)}>{''.join(cells)}</tr>"))
         return rows
+
+
+def _reader(accessor: Any) -> Any:
+    """A cell's value from its record: a plain attribute read directly, anything else as django-tables2 reads it."""
+
+    def resolve(record: Any) -> Any:
+        return accessor.resolve(record, quiet=True)
+
+    if "." in accessor or "__" in accessor:
+        return resolve
+
+    def read(record: Any) -> Any:
+        value = getattr(record, accessor, None)
+        return resolve(record) if callable(value) else value
+
+    return read
+
+
+def _row_attr(value: Any) -> Any:
+    """A row attribute's value for a record: Meta.row_attrs callables take `record` (or, as django-tables2 allows,
+    other keyword arguments: those go through its own caller)."""
+    if not callable(value):
+        return lambda record, table: value
+    if list(inspect.signature(value).parameters) == ["record"]:
+        return lambda record, table: value(record)
+    return lambda record, table: call_with_appropriate(value, {"record": record, "table": table})
+
+
+def _attrs_html(row_attrs: list[tuple[str, Any]], record: Any, row: Any) -> str:
+    """The <tr> attributes exactly as django-tables2's BoundRow.attrs renders them (its even/odd class last)."""
+    values = {key: compute(record, row.table) for key, compute in row_attrs}
+    parity = row.get_even_odd_css_class()
+    values["class"] = f"{values['class']} {parity}" if values.get("class") else parity
+    return " ".join(
+        f'{key}="{conditional_escape(value)}"' for key, value in values.items() if value is not None
+    )
 
 
 class QueueTable(KeysetMixin, tables.Table):

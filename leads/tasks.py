@@ -64,5 +64,14 @@ def sla_breach_scan() -> int:
     return len(sla_breaches_scan(now=timezone.now()).breaches)
 
 
+@shared_task
+def activity_partitions_maintain() -> dict[str, list[str]]:
+    """Beat, every 6 hours: month partitions made ahead, and old months aged out (leads/partitions.py)."""
+    from leads.partitions import partitions_maintain
+
+    done = partitions_maintain(now=timezone.now())
+    return {"created": done.created, "dropped": [f"{d.month:%Y-%m}" for d in done.dropped]}
+
+
 # Celery discovers `tasks` modules only; the import task lives beside the import code.
 from leads.intake.import_tasks import import_run_task  # noqa: E402, F401

@@ -22,6 +22,7 @@ from alignment.paging import count_up_to, keys_for
 from alignment.roles import ALL_ROLES, MANAGERS, SALES, Role, role_required, user_roles
 from leads import jobs
 from leads import queue as queue_services
+from leads.audience import Audience
 from leads.exceptions import LeadError
 from leads.filters import TABS, LeadListFilter, QueueFilter, queue_order
 from leads.lifecycle import services as lifecycle_services
@@ -192,8 +193,10 @@ def release(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def assign(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     lead = lead_or_404(request.user, pk, Lead.objects.select_related("owner"))
     if request.method == "GET":
-        # every rep, marked when away, off hours or over capacity (a manager may still choose them)
-        reps = rep_statuses(now=timezone.now())
+        # the reps of the lead's segment team (everyone's when it has none: leads.audience), each marked when
+        # away, off hours or over capacity (a manager may still choose them)
+        team = set(Audience.load(Role.REP).ids_of(lead.segment_id))
+        reps = [status for status in rep_statuses(now=timezone.now()) if status.user.pk in team]
         return render(
             request, "leads/_assign_form.html", {"lead": lead, "reps": reps, "query": request.GET.urlencode()}
         )

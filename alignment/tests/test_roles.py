@@ -135,9 +135,9 @@ def test_admin_site_is_for_the_admin_role_only(role_users, login):
             assert response.status_code == 302, role
 
 
-# The object-level dimension: URLs whose `pk` is a lead or an agreement version. A user working in one segment
-# gets 403 or 404 on another segment's lead, agreement and queue, for every role and every such URL.
-OBJECT_MODULES = {"sla.views", "leads.views", "feedback.views"}
+# The object-level dimension: URLs whose `pk` is a lead, an agreement version or a segment. A user working in one
+# segment gets 403 or 404 on another segment's lead, agreement, queue and segment page, for every role and URL.
+OBJECT_MODULES = {"sla.views", "leads.views", "feedback.views", "leads.segments.views"}
 OBJECT_EXTRA = {"feedback:whatif", "feedback:whatif_segments", "feedback:capacity"}
 NOT_A_LEAD_OR_AGREEMENT = {"leads:rescore_retry"}
 
@@ -154,16 +154,16 @@ def _object_urls() -> list[tuple[str, URLPattern]]:
 
 @pytest.fixture
 def other_segment(samples):
-    """Segment B (country Japan) with a draft agreement and an MQL lead, both with the same pk."""
+    """Segment B (country Japan) with a draft agreement and an MQL lead, all three with the same pk."""
     from leads.models import Lead
     from sla.diff import content_hash
     from sla.models import AgreementVersion, Segment
 
-    segment = Segment.objects.create(
-        name="B", position=1, conditions=[{"field": "country", "op": "equals", "value": "Japan"}]
-    )
     active = AgreementVersion.objects.get(pk=samples["pk"])
     pk = samples["pk"] + 100
+    segment = Segment.objects.create(
+        pk=pk, name="B", position=1, conditions=[{"field": "country", "op": "equals", "value": "Japan"}]
+    )
     now = timezone.now()
     AgreementVersion.objects.create(
         pk=pk, number=pk, title="B's draft", status="draft", content=active.content,
@@ -188,9 +188,8 @@ def test_every_lead_and_agreement_url_refuses_another_segments_object(
         if role is not Role.ADMIN:
             default.members.add(user)
     urls = _object_urls()
-    assert {"leads:detail", "sla:version", "sla:sign", "feedback:win", "feedback:whatif"} <= {
-        n for n, _ in urls
-    }
+    assert {"leads:detail", "sla:version", "sla:sign", "feedback:win", "feedback:whatif", "leads:segment",
+            "leads:segment_preview", "leads:segment_precedence"} <= {n for n, _ in urls}  # fmt: skip
     failures = []
     for name, pattern in urls:
         url = reverse(name, kwargs={**_sample_kwargs(pattern, samples), "pk": b_pk})
@@ -225,3 +224,43 @@ def test_a_segments_queue_and_agreement_list_hide_another_segments(role_users, s
     admin = login(role_users[Role.ADMIN])
     assert b_link in admin.get(reverse("leads:queue")).content.decode()
     assert b_link in admin.get(reverse("leads:queue"), {"segment": segment_b.pk}).content.decode()
+
+
+# The same dimension for URLs that take the segment as a parameter (`?segment=` or a posted `segment`): the monthly
+# review, its decisions, next draft and freeze, and the trend. Every such view of feedback is listed here.
+SEGMENT_PARAM_URLS = {
+    "feedback:review", "feedback:review_csv", "feedback:decide", "feedback:start_draft", "feedback:freeze",
+    "feedback:trend", "feedback:trend_csv",
+}  # fmt: skip
+SEGMENT_PARAM_MODULES = {"feedback.review_views", "feedback.trend_views"}
+
+
+def test_every_url_taking_a_segment_refuses_another_segments(role_users, samples, other_segment, login):
+    from sla.models import Segment
+
+    segment_b, _b_pk = other_segment
+    default = Segment.objects.ensure_default()
+    walked = {
+        name
+        for name, pattern in _walk(get_resolver().url_patterns)
+        if pattern.callback.__module__ in SEGMENT_PARAM_MODULES and "pk" not in pattern.pattern.converters
+    }
+    # given the list is complete: every segment-scoped view of the review and trend is in it
+    assert walked == SEGMENT_PARAM_URLS
+    for role, user in role_users.items():
+        if role is not Role.ADMIN:
+            default.members.add(user)
+    params = {"segment": segment_b.pk, "month": "2026-10", "table": "funnel", "text": "mine"}
+    failures = []
+    for name in sorted(SEGMENT_PARAM_URLS):
+        url = reverse(name)
+        for role, user in role_users.items():
+            if role is Role.ADMIN:
+                continue
+            client = login(user)
+            # when a user of the default segment asks for (GET) or acts on (POST) segment B's review or trend
+            codes = [client.get(url, params).status_code, client.post(url, params).status_code]
+            # then refused: 404 (not theirs) or 403 (not their role); 405 only for the method the URL does not take
+            if not set(codes) <= {403, 404, 405} or codes == [405, 405]:
+                failures.append(f"{role.value} GET/POST {url} segment B: {codes}")
+    assert failures == []

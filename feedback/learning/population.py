@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -121,7 +122,7 @@ def known_results(lead_ids: Iterable[int] | None = None) -> Population:
     when an imported column says how it ended."""
     leads = Lead.objects.order_by("pk")
     if lead_ids is not None:
-        leads = leads.filter(pk__in=list(lead_ids))
+        leads = leads.filter(pk__in=lead_ids if isinstance(lead_ids, QuerySet) else list(lead_ids))
     closed: dict[int, str] = dict(
         Cycle.objects.filter(closed_at__isnull=False, lead__in=leads)
         .order_by("lead_id", "closed_at", "id")

@@ -5,57 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from alignment.roles import Role
-from feedback.models import Cycle
 from feedback.reports import review_for
 from feedback.tests.test_reports import REVIEW_QUERIES
-from leads.scoring import leads_rescore
-from sla.content import threshold_set
-from sla.models import AgreementVersion, Segment, Side
-from sla.services import agreement_change, agreement_draft_create, agreement_propose, agreement_sign
+from sla.models import AgreementVersion, Segment
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def japan(db, agreement, marketing_manager, sales_manager):
-    Segment.objects.ensure_default()
-    segment = Segment.objects.create(
-        name="Enterprise Japan", position=10,
-        conditions=[{"field": "country", "op": "equals", "value": "Japan"},
-                    {"field": "employees", "op": "gte", "value": 500}],
-    )  # fmt: skip
-    now = timezone.now() - timedelta(days=40)
-    draft = agreement_draft_create(user=marketing_manager, now=now, segment=segment, title="Japan")
-    agreement_change(
-        version_id=draft.pk, user=marketing_manager, now=now, change=lambda c: threshold_set(c, 5)
-    )
-    agreement_propose(version_id=draft.pk, user=marketing_manager, now=now)
-    agreement_sign(version_id=draft.pk, user=marketing_manager, now=now, side=Side.MARKETING)
-    agreement_sign(version_id=draft.pk, user=sales_manager, now=now, side=Side.SALES)
-    return segment
-
-
-@pytest.fixture
-def handed_over(japan, make_lead, django_capture_on_commit_callbacks):
-    """This month: two Japanese enterprise hand-overs, one SMB hand-over."""
-    now = timezone.now()
-    demo = [("demo_request", now - timedelta(minutes=5), {})]
-    leads = [
-        make_lead(now=now, country="Japan", employees=900, seniority="director", activities=demo),
-        make_lead(now=now, country="Japan", employees=5000, seniority="director", activities=demo),
-        make_lead(now=now, country="UK", employees=40, seniority="director", activities=demo),
-    ]
-    with django_capture_on_commit_callbacks(execute=True):  # cycles open after the hand-over commits
-        leads_rescore(lead_ids=[lead.pk for lead in leads], now=now)
-    assert Cycle.objects.count() == 3
-    return now
 
 
 def test_each_segments_review_counts_its_own_hand_overs_against_its_own_agreement(
@@ -116,3 +75,23 @@ def test_someone_working_across_segments_chooses_one_or_all(japan, handed_over, 
     assert {row[0]: row for row in csv.reader(io.StringIO(body.content.decode()))}["MQLs"][1] == "3"
     page = client.get(reverse("feedback:review"), {"month": month, "segment": japan.pk}).content.decode()
     assert 'id="review-segment">Enterprise Japan<' in page
+
+
+def test_the_review_command_prints_one_segments_figures(japan, handed_over):
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    month = f"{handed_over:%Y-%m}"
+    out, everything = io.StringIO(), io.StringIO()
+    # when asked for Enterprise Japan's month, and for all leads
+    call_command("review", "--month", month, "--segment", "Enterprise Japan", "--json", stdout=out)
+    call_command("review", "--month", month, "--json", stdout=everything)
+    japan_data, all_data = json.loads(out.getvalue()), json.loads(everything.getvalue())
+    # then Japan's counts its two hand-overs against its own agreement; all leads, three
+    assert japan_data["segment"] == {"id": japan.pk, "name": "Enterprise Japan"}
+    assert (japan_data["funnel"]["mqls"], all_data["funnel"]["mqls"]) == (2, 3)
+    assert japan_data["agreement"]["number"] == AgreementVersion.objects.active_for(japan).number
+    # and a name that is no segment says which there are
+    with pytest.raises(CommandError, match="No segment is called “Japan”. Segments: Enterprise Japan"):
+        call_command("review", "--month", month, "--segment", "Japan", "--json", stdout=io.StringIO())

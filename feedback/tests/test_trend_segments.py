@@ -4,57 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from alignment.roles import Role
-from feedback.models import Cycle
 from feedback.trend import capacity_plan, trend_for
-from leads.scoring import leads_rescore
 from sla.agreement import Agreement
-from sla.content import threshold_set
-from sla.models import AgreementVersion, Segment, Side
-from sla.services import agreement_change, agreement_draft_create, agreement_propose, agreement_sign
+from sla.models import AgreementVersion, Segment
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def japan(db, agreement, marketing_manager, sales_manager):
-    Segment.objects.ensure_default()
-    segment = Segment.objects.create(
-        name="Enterprise Japan", position=10,
-        conditions=[{"field": "country", "op": "equals", "value": "Japan"},
-                    {"field": "employees", "op": "gte", "value": 500}],
-    )  # fmt: skip
-    now = timezone.now() - timedelta(days=40)
-    draft = agreement_draft_create(user=marketing_manager, now=now, segment=segment, title="Japan")
-    agreement_change(
-        version_id=draft.pk, user=marketing_manager, now=now, change=lambda c: threshold_set(c, 5)
-    )
-    agreement_propose(version_id=draft.pk, user=marketing_manager, now=now)
-    agreement_sign(version_id=draft.pk, user=marketing_manager, now=now, side=Side.MARKETING)
-    agreement_sign(version_id=draft.pk, user=sales_manager, now=now, side=Side.SALES)
-    return segment
-
-
-@pytest.fixture
-def handed_over(japan, make_lead, django_capture_on_commit_callbacks):
-    """This month: two Japanese enterprise hand-overs, one SMB hand-over."""
-    now = timezone.now()
-    demo = [("demo_request", now - timedelta(minutes=5), {})]
-    leads = [
-        make_lead(now=now, country="Japan", employees=900, seniority="director", activities=demo),
-        make_lead(now=now, country="Japan", employees=5000, seniority="director", activities=demo),
-        make_lead(now=now, country="UK", employees=40, seniority="director", activities=demo),
-    ]
-    with django_capture_on_commit_callbacks(execute=True):  # cycles open after the hand-over commits
-        leads_rescore(lead_ids=[lead.pk for lead in leads], now=now)
-    assert Cycle.objects.count() == 3
-    return now
 
 
 def test_the_trend_counts_each_segments_hand_overs_and_their_sum_overall(japan, handed_over, agreement):
@@ -120,3 +80,24 @@ def test_the_what_if_counts_the_open_leads_that_would_change_segment(
     # then it counts one lead moving from the default segment to Enterprise Japan
     assert "<strong>1</strong> open lead would change segment" in page
     assert f'<td>{default.name}</td><td>Enterprise Japan</td><td class="num">1</td>' in page
+
+
+def test_each_segment_judges_its_own_last_change(japan, handed_over, agreement, make_user, login):
+    from datetime import timedelta
+
+    from feedback.trend_change import change_effect
+
+    window = (handed_over - timedelta(days=365), handed_over + timedelta(days=1))
+    japan_version = AgreementVersion.objects.active_for(japan)
+    # when each segment's last change is judged
+    japan_effect = change_effect(*window, japan)
+    smb_effect = change_effect(*window, Segment.objects.default())
+    # then each is its own version, over its own hand-overs since (Japan: two; SMB: one)
+    assert (japan_effect.version, japan_effect.after.handovers) == (japan_version.number, 2)
+    assert (smb_effect.version, smb_effect.after.handovers) == (agreement.number, 1)
+    # and Japan's manager reads Japan's answer on the trend page
+    manager = make_user(Role.SALES_MANAGER, username="tanaka")
+    japan.members.add(manager)
+    page = login(manager).get(reverse("feedback:trend"), {"to": f"{handed_over:%Y-%m}", "months": 3})
+    assert f"v{japan_version.number}, in force since" in page.content.decode()
+    assert "Too early to tell: 0 hand-overs before" in page.content.decode()

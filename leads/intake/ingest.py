@@ -20,6 +20,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 
 from leads import services
+from leads.activity_store import activities_insert, message_ids_stored
 from leads.bulkwrite import rows_insert, rows_update
 from leads.intake.problems import problems_record
 from leads.intake.segment import Message, parse_batch
@@ -173,11 +174,7 @@ def _set_lock_timeout() -> None:
 def _fresh(messages: list[Message]) -> tuple[list[Message], int]:
     """The messages not delivered before: a messageId stored as an activity, or repeated in this batch, is dropped."""
     ids = [m.message_id for m in messages if m.message_id and m.activity_type]
-    stored = (
-        set(Activity.objects.filter(message_id__in=ids).values_list("message_id", flat=True))
-        if ids
-        else set()
-    )
+    stored = message_ids_stored(ids)
     seen: set[str] = set()
     fresh = []
     for message in messages:
@@ -350,7 +347,7 @@ def _write(walk: _Walk, locked: dict[int, Lead], now: datetime, source: str, res
     ]
     rows_insert(LeadIdentity, identities)
     touched.update(identity.lead_id for identity in identities)
-    # 4. Activities; a messageId stored meanwhile by a concurrent delivery is skipped by the unique constraint.
+    # 4. Activities; a messageId stored meanwhile by a concurrent delivery is skipped (its receipt is taken).
     activities = [
         Activity(
             lead=lead_of(person),
@@ -363,7 +360,7 @@ def _write(walk: _Walk, locked: dict[int, Lead], now: datetime, source: str, res
         )  # fmt: skip
         for message, person in walk.activities
     ]
-    rows_insert(Activity, activities, ignore_conflicts=True)
+    activities = activities_insert(activities)
     result.activities = len(activities)
     touched.update(activity.lead_id for activity in activities)
     # 5. What was set aside, shown on each lead (the rest of its message was stored above).

@@ -8,12 +8,13 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, F, Q, Subquery
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alignment.audit import audit_record
 from alignment.roles import Role
+from leads.audience import Audience
 from leads.exceptions import LeadAlreadyClaimed, LeadError, NoRepAvailable
 from leads.lifecycle import rules as life
 from leads.lifecycle.words import refusal_words
@@ -188,22 +189,14 @@ def _turn(status: RepStatus) -> Turn:
     )
 
 
-def _segment_team(lead_id: int) -> set[int]:
-    """The members of the lead's segment team (sla.Segment.team); empty when it has none (everyone's lead)."""
-    segment = Lead.objects.filter(pk=lead_id).values("segment_id")
-    return set(
-        get_user_model().objects.filter(groups__segment__pk=Subquery(segment)).values_list("pk", flat=True)
-    )
-
-
 def lead_assign_round_robin(
     *, lead_id: int, now: datetime, exclude: Any = None, reason: str = "round-robin"
 ) -> Lead:
-    """Give the lead to the available rep whose turn it is (weighted round-robin; see availability.next_turn)."""
-    reps = available_reps(exclude=exclude, now=now)
-    team = _segment_team(lead_id)
-    if team:  # a segment with a team gives its leads to its own reps only
-        reps = [rep for rep in reps if rep.pk in team]
+    """Give the lead to the available rep whose turn it is (weighted round-robin; see availability.next_turn),
+    among the reps of the lead's segment team (every rep when the segment's team has none: leads.audience)."""
+    segment_id = Lead.objects.filter(pk=lead_id).values_list("segment_id", flat=True).first()
+    team = set(Audience.load(Role.REP).ids_of(segment_id))
+    reps = [rep for rep in available_reps(exclude=exclude, now=now) if rep.pk in team]
     if not reps:
         raise NoRepAvailable(_("No rep is available: everyone is away, off hours or at capacity."))
     rep = reps[0]

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from alignment.copywrite import rows_update
 from alignment.roles import Role
+from leads.audience import Audience
 from leads.exceptions import NoRepAvailable
 from leads.lifecycle import rules as life
 from leads.models import Lead, SlaBreach, SlaWarning
@@ -184,6 +184,7 @@ def sla_ladder_run(
                 .order_by("next_step_at", "pk")[:batch]
             )
             steps: list[dict[str, Any]] = []
+            heads = _Heads()  # the admins by segment team, read once per batch if a step needs them
             for breach in breaches:
                 lead = breach.lead
                 rules = in_force.of(lead.segment_id)
@@ -194,7 +195,7 @@ def sla_ladder_run(
                 while live and breach.next_step_at and breach.next_step_at <= now:
                     step_number = breach.steps_fired + 1
                     step = ladder[breach.steps_fired]
-                    recipients = _step_fire(lead, breach, step.action, now)
+                    recipients = _step_fire(lead, breach, step.action, now, heads)
                     steps.append({"lead_id": lead.pk, "clock_name": breach.clock, "step": step_number,
                                   "recipient_ids": recipients, "at": now})  # fmt: skip
                     fired.append((breach.pk, step_number))
@@ -212,7 +213,19 @@ def sla_ladder_run(
     return fired
 
 
-def _step_fire(lead: Lead, breach: SlaBreach, action: EscalationAction, now: datetime) -> list[int]:
+class _Heads:
+    def __init__(self) -> None:
+        self._audience: Audience | None = None
+
+    def of(self, segment_id: int | None) -> list[int]:
+        if self._audience is None:
+            self._audience = Audience.load(Role.ADMIN)
+        return self._audience.ids_of(segment_id)
+
+
+def _step_fire(
+    lead: Lead, breach: SlaBreach, action: EscalationAction, now: datetime, heads: _Heads
+) -> list[int]:
     """Do one ladder step; returns who is to be told (the outbox turns that into notifications)."""
     if action == EscalationAction.NOTIFY_OWNER:
         return [lead.owner_id] if lead.owner_id else []
@@ -229,10 +242,9 @@ def _step_fire(lead: Lead, breach: SlaBreach, action: EscalationAction, now: dat
         lead.refresh_from_db()
         breach.action, breach.new_owner = SlaBreach.Action.REASSIGNED, updated.owner
         return [updated.owner_id]
-    # the manager's manager: above the sales managers sits the admin role (the head of the revenue team)
-    User = get_user_model()
-    heads = User.objects.filter(is_active=True, groups__name=Role.ADMIN.value).order_by("pk")
-    return list(heads.values_list("pk", flat=True))
+    # the manager's manager: above the sales managers sits the admin role (the head of the revenue team); the
+    # lead's segment team's admins, else every admin (leads.audience)
+    return heads.of(lead.segment_id)
 
 
 def _breach(lead: Lead, clock: str, due: datetime, now: datetime, terms: Any) -> SlaBreach:

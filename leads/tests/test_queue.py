@@ -11,6 +11,7 @@ from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
+from alignment.roles import Role
 from leads.exceptions import LeadAlreadyClaimed, LeadError, NoRepAvailable
 from leads.models import Lead, LeadEvent, RepProfile, SlaBreach, State
 from leads.queue import (
@@ -111,7 +112,7 @@ def test_what_can_still_be_saved_comes_first_and_long_breached_work_goes_to_the_
     assert "Ancient" not in order
     # and on the page: the ancient lead is in the Overdue tab (counted), not on the rep's first screen
     client = login(rep)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(12):  # 10, and the filter menus' two when their cache is cold
         html = client.get(reverse("leads:queue")).content.decode()
     assert "Fresh" in html and "Ancient" not in html
     assert "Overdue (2)" in html and "1 lead late by more than a day is in the" in html
@@ -405,3 +406,18 @@ def test_two_scanners_at_once_record_each_breach_exactly_once(agreement, make_le
     # then every lead's claim and first-contact breaches (accept is due at 14:00) exist once, split between them
     assert SlaBreach.objects.count() == 2 * len(leads)
     assert sorted(found[0] + found[1]) == sorted(SlaBreach.objects.values_list("pk", flat=True))
+
+
+def test_the_owner_menu_shows_a_new_rep_at_once_and_keeps_the_chosen_owner(
+    agreement, make_user, sales_manager, rep, login
+):
+    # given a sales manager who has opened the queue once (its filter menus are remembered after that)
+    client = login(sales_manager)
+    first = client.get(reverse("leads:queue")).content.decode()
+    assert ">Rep</option>" in first and "Newcomer" not in first
+    # when a rep joins the team
+    newcomer = make_user(Role.REP, username="newcomer", first_name="Newcomer")
+    # then the next page offers them as an owner, and a chosen owner stays selected
+    html = client.get(reverse("leads:queue"), {"owner": newcomer.pk}).content.decode()
+    assert f'<option value="{newcomer.pk}" selected>Newcomer</option>' in html
+    assert f'<option value="{rep.pk}">Rep</option>' in html

@@ -8,12 +8,13 @@ from django.utils import timezone
 
 from alignment.demo import ensure_demo_users
 from alignment.roles import Role
-from feedback.demo import demo_cycles_generate
+from feedback.demo import demo_changes_ensure, demo_cycles_attribute, demo_cycles_generate
 from feedback.reasons import ensure_default_reasons
 from leads.demo import JAPAN_COUNTRIES, JAPAN_TEAM, demo_leads_generate, demo_segments_ensure
 from leads.demo_recent import demo_recent_work
 from leads.models import Lead
 from leads.scoring import Rules
+from sla.models import AgreementVersion
 from sla.services import agreement_ensure_starter
 
 
@@ -58,14 +59,21 @@ class Command(BaseCommand):
                 f"Leads: {Lead.objects.count():,} already there (demo leads are generated once)."
             )
         else:
+            if segments is not None:  # a change last quarter in each segment, for the trend to judge
+                for changed in demo_changes_ensure(
+                    segments=[segments.japan, segments.smb], now=timezone.now()
+                ):
+                    self.stdout.write(f"  {changed.segment.name}: v{changed.number} · {changed.title}, in force since "
+                                      f"{changed.activated_at:%Y-%m-%d}")  # fmt: skip
+                version = AgreementVersion.objects.active_for(segments.smb)
             reps = [by_role[Role.REP], User.objects.get(username="rep2")]
             result = demo_leads_generate(
                 rules=Rules.of(version), now=timezone.now(), reps=reps, count=options["leads"]
             )
             if segments is not None:
                 japan = demo_leads_generate(
-                    rules=Rules.of(segments.japan_agreement), now=timezone.now(),
-                    count=max(20, options["leads"] // 8), reps=list(User.objects.filter(username="jp-rep")),
+                    rules=Rules.of(AgreementVersion.objects.active_for(segments.japan)), now=timezone.now(),
+                    count=max(20, options["leads"] // 3), reps=list(User.objects.filter(username="jp-rep")),
                     countries=JAPAN_COUNTRIES, min_employees=500, segment=segments.japan, tag="jp", seed=81,
                 )  # fmt: skip
                 self.stdout.write(f"Enterprise Japan: {japan.leads:,} leads, {japan.mqls:,} MQLs")
@@ -73,6 +81,8 @@ class Command(BaseCommand):
                 f"Leads: {result.leads:,} generated, {result.activities:,} activities, {result.mqls:,} MQLs"
             )
             self.stdout.write(f"Hand-overs: {demo_cycles_generate():,} cycles with what sales did")
+            if segments is not None:
+                demo_cycles_attribute()
             reps = User.objects.filter(groups__name=Role.REP.value).order_by("pk")
             reps = list(reps.filter(groups=segments.smb.team) if segments is not None else reps)
             recent = demo_recent_work(reps=reps, now=timezone.now())
