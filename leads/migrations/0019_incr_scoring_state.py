@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0016_attribute_seen_at_db_default'),
+        ('leads', '0018_pages_converted_created_idx'),
     ]
 
     operations = [
