@@ -45,7 +45,7 @@ def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 class SubscriptionForm(forms.Form):
     url = forms.URLField(label=_l("Endpoint URL"), max_length=500, assume_scheme="https")
-    description = forms.CharField(max_length=200, required=False)
+    description = forms.CharField(label=_l("Description"), max_length=200, required=False)
     event_types = forms.MultipleChoiceField(
         choices=[
             (name, format_lazy("{} — {}", name, text))
@@ -53,6 +53,7 @@ class SubscriptionForm(forms.Form):
             if name != "webhook.test"
         ],
         widget=forms.CheckboxSelectMultiple,
+        label=_l("Event types"),
     )
 
 

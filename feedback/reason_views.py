@@ -74,7 +74,10 @@ def reason_edit(request: HttpRequest, pk: int) -> HttpResponse:
             % {"label": reason.display_label},
         )
         return redirect("feedback:reasons")
-    reason = reason_update(reason_id=reason.pk, **form.cleaned_data, user=request.user, now=timezone.now())
+    changes = form.cleaned_data
+    if changes.get("label") == reason.display_label:  # a default label shown in the reader's words, unchanged
+        changes = {**changes, "label": reason.label}
+    reason = reason_update(reason_id=reason.pk, **changes, user=request.user, now=timezone.now())
     if reason.is_active:
         messages.success(request, gettext("Saved “%(label)s”: in use.") % {"label": reason.display_label})
     else:

@@ -20,6 +20,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -804,4 +805,4 @@ def review_for(month: date, segment: Segment | None = None) -> dict[str, Any]:
 
 def months_with_data(limit: int = 24) -> list[MonthChoice]:
     dates = Cycle.objects.dates("handed_over_at", "month", order="DESC")[:limit]
-    return [MonthChoice(month=d.strftime("%Y-%m"), label=d.strftime("%B %Y")) for d in dates]
+    return [MonthChoice(month=d.strftime("%Y-%m"), label=date_format(d, "YEAR_MONTH_FORMAT")) for d in dates]

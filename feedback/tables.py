@@ -15,7 +15,7 @@ class NurtureTable(tables.Table):
     )
     source = tables.Column(verbose_name=_("Source"))
     owner = tables.Column(verbose_name=_("Rep"))
-    rejected_at = tables.DateTimeColumn(verbose_name=_("Rejected"), format="j M Y")
+    rejected_at = tables.DateTimeColumn(verbose_name=_("Rejected"), format="DATE_FORMAT")
 
     class Meta:
         model = Cycle

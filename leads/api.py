@@ -20,7 +20,7 @@ from ninja.operation import Operation
 
 from alignment import errors
 from leads import read_api
-from leads.intake import events_api, ingest, segment
+from leads.intake import events_api, ingest, problem_words, segment
 from leads.intake.events_api import KeyRateLimited, Overloaded, WriteKeyError
 
 
@@ -63,7 +63,8 @@ def _ingest_error(request: HttpRequest, status: int, code: str, message: str, **
 
 @api.exception_handler(segment.PayloadError)
 def _payload_error(request: HttpRequest, exc: segment.PayloadError) -> HttpResponse:
-    return _ingest_error(request, exc.status, exc.code, exc.message, errors=exc.errors)
+    errors = [problem_words.message_words(error) for error in exc.errors]
+    return _ingest_error(request, exc.status, exc.code, problem_words.errors_words(exc.errors), errors=errors)
 
 
 @api.exception_handler(WriteKeyError)

@@ -7,14 +7,18 @@ the compiled rules. Scoring (`leads.scoring.rescore.leads_rescore`) calls `lead_
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
+
+from django.utils.translation import pgettext
 
 from leads.models import Lead, LeadEvent
 from leads.normalise import LEAD_FIELDS, lead_attributes
 from leads.rules import Rules
 from sla.segment_book import SegmentBook
 from sla.segments import Placement
+from sla.wording import condition_words
 
 
 def segment_book() -> SegmentBook:
@@ -22,8 +26,13 @@ def segment_book() -> SegmentBook:
 
 
 def placement_of(lead: Lead, book: SegmentBook) -> Placement:
-    """The segment this lead belongs to now, and why (the lead page shows it)."""
-    return book.place(_attributes(lead))[0]
+    """The segment this lead belongs to now, and why (the lead page shows it, in the reader's language)."""
+    placement = book.place(_attributes(lead))[0]
+    spec = next((s for s in book.specs if s.id == placement.segment_id), None)
+    if not placement.matched or spec is None:
+        return placement
+    joiner = pgettext("between conditions", " and ")
+    return replace(placement, why=joiner.join(condition_words(condition) for condition in spec.conditions))
 
 
 def lead_place(

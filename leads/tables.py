@@ -7,8 +7,7 @@ import django_tables2 as tables
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
-from django.utils.formats import localize
+from django.utils.formats import date_format, localize
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
@@ -148,31 +147,34 @@ class LeadListTable(KeysetMixin, tables.Table):
     """The all-leads list: who, company, state, tier, score, owner, source, when it arrived and last changed."""
 
     who = tables.Column(
-        verbose_name="Who", accessor="last_name", order_by=("last_name", "first_name", "email")
+        verbose_name=_("Who"), accessor="last_name", order_by=("last_name", "first_name", "email")
     )
-    company = tables.Column(verbose_name="Company")
-    state = tables.Column(verbose_name="State", attrs={"td": {"data-label": "State"}})
-    tier = tables.Column(verbose_name="Tier")
+    company = tables.Column(verbose_name=_("Company"))
+    state = tables.Column(verbose_name=_("State"), attrs={"td": {"data-label": _("State")}})
+    tier = tables.Column(verbose_name=_("Tier"))
     score = tables.Column(
-        verbose_name="Score", attrs={"td": {"class": "num", "data-label": "Score"}, "th": {"class": "num"}}
+        verbose_name=_("Score"),
+        attrs={"td": {"class": "num", "data-label": _("Score")}, "th": {"class": "num"}},
     )
     owner = tables.Column(
-        verbose_name="Owner",
+        verbose_name=_("Owner"),
         order_by=("owner__first_name", "owner__username"),
-        attrs={"td": {"data-label": "Owner"}},
+        attrs={"td": {"data-label": _("Owner")}},
     )
-    source = tables.Column(verbose_name="Source", attrs={"td": {"data-label": "Source"}})
+    source = tables.Column(verbose_name=_("Source"), attrs={"td": {"data-label": _("Source")}})
     created_at = tables.DateTimeColumn(
-        verbose_name="Arrived", format="j M Y", attrs={"td": {"data-label": "Arrived"}}
+        verbose_name=_("Arrived"), format="DATE_FORMAT", attrs={"td": {"data-label": _("Arrived")}}
     )
     updated_at = tables.DateTimeColumn(
-        verbose_name="Last change", format="j M Y, H:i", attrs={"td": {"data-label": "Last change"}}
+        verbose_name=_("Last change"),
+        format="SHORT_DATETIME_FORMAT",
+        attrs={"td": {"data-label": _("Last change")}},
     )
 
     class Meta:
         model = Lead
         fields = ("who", "company", "state", "tier", "score", "owner", "source", "created_at", "updated_at")
-        empty_text = "No lead matches these filters."
+        empty_text = _("No lead matches these filters.")
         attrs = {"class": "leads-list"}
 
     def render_who(self, record: Lead) -> str:
@@ -197,10 +199,10 @@ class LeadListTable(KeysetMixin, tables.Table):
         return record.source
 
     def render_created_at(self, record: Lead) -> str:
-        return date_format(timezone.localtime(record.created_at), "j M Y")
+        return date_format(timezone.localtime(record.created_at), "DATE_FORMAT")
 
     def render_updated_at(self, record: Lead) -> str:
-        return date_format(timezone.localtime(record.updated_at), "j M Y, H:i")
+        return date_format(timezone.localtime(record.updated_at), "SHORT_DATETIME_FORMAT")
 
 
 def sort_keys(

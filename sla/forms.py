@@ -135,7 +135,7 @@ class RuleForm(ConditionMixin, forms.Form):
     section: str = ""
     # (prefix, subject, required, label) of each condition the form edits
     conditions: tuple[tuple[str, str, bool, str], ...] = ()
-    name = forms.CharField(max_length=120)
+    name = forms.CharField(max_length=120, label=_("Name"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -152,7 +152,9 @@ class RuleForm(ConditionMixin, forms.Form):
 
 class FitRuleForm(RuleForm):
     section = "fit_rules"
-    points = forms.IntegerField(min_value=-1000, max_value=1000, help_text=_("Negative points are allowed."))
+    points = forms.IntegerField(
+        min_value=-1000, max_value=1000, label=_("Points"), help_text=_("Negative points are allowed.")
+    )
     conditions = (("", "field", True, _("Lead field")),)
 
     @classmethod
@@ -192,6 +194,7 @@ class GateForm(RuleForm):
 class ActivityRuleForm(RuleForm):
     activity = forms.CharField(
         max_length=60,
+        label=_("Activity type"),
         widget=forms.TextInput(attrs={"list": "activity-types"}),
         help_text=_("An activity type such as page, download, webinar; * means any activity."),
     )
@@ -208,7 +211,7 @@ class ActivityRuleForm(RuleForm):
 
 class EngagementRuleForm(ActivityRuleForm):
     section = "engagement_rules"
-    points = forms.IntegerField(min_value=-1000, max_value=1000)
+    points = forms.IntegerField(min_value=-1000, max_value=1000, label=_("Points"))
     window_days = forms.IntegerField(
         min_value=1,
         required=False,
@@ -269,7 +272,9 @@ class TriggerForm(ActivityRuleForm):
         help_text=_("Set for a dormant lead coming back."),
     )
     within_days = forms.IntegerField(min_value=1, initial=7, label=_("Hot for (days)"))
-    reason = forms.CharField(max_length=200, help_text=_("Shown to the rep, e.g. “requested a demo”."))
+    reason = forms.CharField(
+        max_length=200, label=_("Reason"), help_text=_("Shown to the rep, e.g. “requested a demo”.")
+    )
 
     @classmethod
     def initial_from(cls, rule: dict[str, Any]) -> dict[str, Any]:
@@ -355,10 +360,11 @@ class ThresholdForm(PartForm):
 class SqlForm(PartForm):
     part = "sql"
     framework = forms.ChoiceField(
-        choices=[(f, f.upper() if f != "custom" else _("Custom")) for f in FRAMEWORKS]
+        choices=[(f, f.upper() if f != "custom" else _("Custom")) for f in FRAMEWORKS], label=_("Framework")
     )
     items = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
+        label=_("Checklist items"),
         help_text=_("One checklist item per line; start a line with * to make it required."),
     )
     min_met = forms.IntegerField(min_value=1, label=_("Items that must be met in total"))
@@ -673,7 +679,7 @@ PART_FORMS: dict[str, type[PartForm]] = {
 
 
 class DetailsForm(forms.Form):
-    title = forms.CharField(max_length=200)
+    title = forms.CharField(max_length=200, label=_("Title"))
     summary = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("What changes, and why")
     )

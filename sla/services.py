@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from alignment.audit import audit_record
 from alignment.roles import ROLE_LABELS, Role, user_group_names, user_roles
@@ -52,7 +53,7 @@ def in_user_segments(user: Any, segment_id: int | None) -> bool:
 
 def require_segment_member(user: Any, segment: Segment | None) -> None:
     if segment is not None and not in_user_segments(user, segment.pk):
-        raise AgreementError(f"You do not work in the segment “{segment.name}”.")
+        raise AgreementError(_("You do not work in the segment “%(name)s”.") % {"name": _(segment.name)})
 
 
 def _next_number() -> int:
@@ -75,7 +76,7 @@ def _require_editable(version: AgreementVersion) -> None:
 
 def _require_editor(user: Any) -> None:
     if not user_roles(user) & EDITOR_ROLES:
-        raise AgreementError("Only managers and marketers edit agreement drafts.")
+        raise AgreementError(_("Only managers and marketers edit agreement drafts."))
 
 
 @transaction.atomic
@@ -297,7 +298,7 @@ def agreement_withdraw(*, version_id: int, user: Any, now: datetime, reason: str
 def agreement_comment(*, version_id: int, user: Any, body: str, now: datetime) -> Comment:
     body = body.strip()
     if not body:
-        raise AgreementError("A comment cannot be empty.")
+        raise AgreementError(_("A comment cannot be empty."))
     version = AgreementVersion.objects.get(pk=version_id)
     return Comment.objects.create(version=version, author=user, body=body, created_at=now)
 
@@ -313,8 +314,10 @@ def agreement_ensure_starter(
     version = agreement_draft_create(
         user=marketing_manager,
         now=now,
-        title="Starter agreement",
-        summary="Rules taken from common practice; refine them at the first monthly review.",
+        title=gettext_noop(
+            "Starter agreement"
+        ),  # stored in English, shown in the reader's language (`stock`)
+        summary=gettext_noop("Rules taken from common practice; refine them at the first monthly review."),
     )
     agreement_propose(version_id=version.pk, user=marketing_manager, now=now)
     agreement_sign(version_id=version.pk, user=marketing_manager, now=now, side=Side.MARKETING)

@@ -326,7 +326,8 @@ def _rule_action(request: HtmxHttpRequest, pk: int, section: str, change, verb: 
         )
     except AgreementError as error:
         version.refresh_from_db()
-        response = _render_section(request, version, section, section_error=str(error))
+        said = wording.problem_words(error) if isinstance(error, InvalidContent) else str(error)
+        response = _render_section(request, version, section, section_error=said)
         response.status_code = 422
         return response
     version.refresh_from_db()

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext, pgettext_lazy
+from django.utils.translation import gettext_noop, pgettext, pgettext_lazy
 
+from alignment.phrasebook import Phrasebook
 from sla.criteria import ActivityMatch, Condition, CriteriaError, Op
 from sla.criteria.schema import _fmt
 
@@ -119,4 +120,47 @@ def problem_words(error: Exception) -> str:
     cause = error if isinstance(error, CriteriaError) else error.__cause__
     if isinstance(cause, CriteriaError):
         return _(cause.template) % cause.values if cause.values else _(cause.template)
-    return str(error).split(": ", 1)[-1]
+    text = str(error)
+    if TERMS.knows(text):
+        return TERMS.say(text)
+    return TERMS.say(text.split(": ", 1)[-1])
+
+
+# The messages of the pure modules sla.terms, sla.calendar and sla.content (their path left out): said again in
+# the reader's language by `problem_words`.
+TERMS = Phrasebook([
+    gettext_noop("The agreement content must be an object."),
+    gettext_noop("Unknown section(s): %(sections)s"),
+    gettext_noop("is missing"),
+    gettext_noop("must be an object"),
+    gettext_noop("unknown key"),
+    gettext_noop("is required"),
+    gettext_noop("must be a positive whole number"),
+    gettext_noop("must be a whole number of %(minimum)s or more"),
+    gettext_noop("must be true or false"),
+    gettext_noop("must be a list of lead field names"),
+    gettext_noop("must be a lead field name without surrounding spaces"),
+    gettext_noop("must not repeat a field"),
+    gettext_noop("must be one of %(allowed)s"),
+    gettext_noop("must be a list of steps"),
+    gettext_noop("steps must come in order of their delay"),
+    gettext_noop("tier names must be non-empty strings"),
+    gettext_noop("unknown tier %(name)s (the terms define: %(known)s)"),
+    gettext_noop("must be a time as HH:MM"),
+    gettext_noop("must be a list of weekday numbers (0=Monday … 6=Sunday)"),
+    gettext_noop("must be a weekday number from 0 (Monday) to 6 (Sunday)"),
+    gettext_noop("%(day)s is not a weekday number from 0 (Monday) to 6 (Sunday)"),
+    gettext_noop("must not repeat a day"),
+    gettext_noop("must be a list of dates as YYYY-MM-DD"),
+    gettext_noop("must be a date as YYYY-MM-DD"),
+    gettext_noop("must not repeat a date"),
+    gettext_noop("must be an IANA time zone name such as Europe/London"),
+    gettext_noop("unknown time zone %(zone)s"),
+    gettext_noop("must name at least one weekday"),
+    gettext_noop("must be HH:MM before closes"),
+    gettext_noop("must be a string"),
+    gettext_noop("unknown country code %(country)s (a code such as GB, optionally with a subdivision such as GB-ENG)"),
+    gettext_noop("%(day)s is not a date"),
+    gettext_noop("no working time in the %(days)s days from %(day)s"),
+    gettext_noop("must be a whole number of 0 or more"),
+])  # fmt: skip

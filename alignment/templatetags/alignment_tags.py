@@ -110,3 +110,10 @@ def words(code: str | None) -> str:
         return translated
     text = raw.replace("_", " ").replace("-", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+@register.filter
+def stock(value: str | None) -> str:
+    """A name the product wrote when it set itself up, stored in English (the default segment "All leads",
+    the starter agreement's title and summary), in the reader's language; a name people typed reads as typed."""
+    return _(value) if value else (value or "")

@@ -14,7 +14,8 @@ def test_a_rep_logs_in_reads_the_agreement_and_logs_out(page, browser_login, rep
     nav = page.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link", name="Agreement")).to_be_visible()
     expect(nav.get_by_role("link", name="System")).to_have_count(0)
-    # when they log out
+    # when they open their menu (their name in the top bar) and log out
+    page.locator(".usermenu > summary").click()
     page.get_by_role("button", name="Log out").click()
     # then they are back at the login page
     expect(page.get_by_role("heading", name="Log in to Alignment")).to_be_visible()

@@ -19,79 +19,15 @@ from alignment.demo import ensure_demo_users
 from alignment.models import UserPreference
 from alignment.roles import Role
 from alignment.testing.browser import assert_one_layout, screenshot
+from alignment.testing.japanese import data_words, english_in
 from feedback.demo import demo_cycles_generate
 from feedback.reasons import ensure_default_reasons
 from feedback.reports import previous_month
 from leads.demo import demo_leads_generate
-from leads.models import Lead
 from leads.scoring import Rules, leads_rescore
 from sla.models import AgreementVersion
 
 pytestmark = pytest.mark.browser
-
-# Written the same in Japanese business use: abbreviations, product and format names, units.
-CODES = {
-    "MQL", "MQLs", "SQL", "SAL", "SLA", "AUC", "CSV", "PDF", "BANT", "CHAMP", "ANUM", "CRM", "Excel", "Alignment",
-    "ID", "id", "URL", "API", "UTC", "JST", "min", "vs", "Asia", "Tokyo", "Slack", "HubSpot", "Salesforce",
-    "British", "English",  # the language switcher names each language in that language
-}  # fmt: skip
-_LATIN = re.compile(r"[A-Za-z][A-Za-z'’]+")
-
-
-def data_words() -> set[str]:
-    """Every Latin word the database holds as data a user typed or imported: lead and user names, companies,
-    addresses, titles, sources, campaigns, activity types, the agreement's rule names and reason labels."""
-    words: set[str] = set()
-
-    def add(*values: object) -> None:
-        for value in values:
-            if isinstance(value, dict):
-                add(*value.values())
-            elif isinstance(value, list | tuple):
-                add(*value)
-            elif isinstance(value, str):
-                words.update(_LATIN.findall(value))
-
-    for row in Lead.objects.values_list(
-        "first_name",
-        "last_name",
-        "company",
-        "email",
-        "job_title",
-        "industry",
-        "country",
-        "source",
-        "campaign",
-    ):
-        add(*row)
-    for user in get_user_model().objects.all():
-        add(user.username, user.first_name, user.last_name, user.email)
-    for version in AgreementVersion.objects.all():
-        add(version.title, _named_values(version.content))
-    from feedback.models import Reason
-    from leads.models import Activity
-
-    add(*Reason.objects.values_list("label", flat=True))
-    for kind, properties in Activity.objects.values_list("type", "properties").distinct():
-        add(kind, properties)
-    return words
-
-
-def _named_values(node: object) -> list[str]:
-    """The rule names, checklist labels and trigger reasons inside agreement content (what the managers wrote)."""
-    found: list[str] = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in ("name", "label", "reason", "value", "time_zone", "country") and isinstance(
-                value, str | list
-            ):
-                found += value if isinstance(value, list) else [value]
-            else:
-                found += _named_values(value)
-    elif isinstance(node, list):
-        for value in node:
-            found += _named_values(value)
-    return [str(v) for v in found]
 
 
 def english_left(page: Page, allowed: set[str]) -> list[str]:
@@ -103,11 +39,7 @@ def english_left(page: Page, allowed: set[str]) -> list[str]:
         "els => els.map(e => [e.getAttribute('aria-label'), e.getAttribute('title'),"
         " e.getAttribute('placeholder'), e.getAttribute('alt')].filter(Boolean).join(' '))",
     )
-    text = re.sub(r"\S+@\S+", " ", " ".join([text, *labels]))  # e-mail addresses are data
-    return sorted(
-        {f"{m.group()} «{text[max(m.start() - 30, 0) : m.end() + 30]}»" for m in _LATIN.finditer(text)
-         if m.group() not in allowed and m.group() not in CODES}
-    )  # fmt: skip
+    return english_in(" ".join([text, *labels]), allowed)
 
 
 def test_a_japanese_team_runs_the_month_in_japanese(page, browser_login, agreement, make_user, make_lead):

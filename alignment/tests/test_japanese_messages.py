@@ -129,3 +129,27 @@ def test_a_refused_action_is_explained_in_the_readers_language():
     assert str(refused.value) == "Only an MQL can be accepted; this lead is Won."
     with translation.override("ja"):
         assert refusal_words(refused.value) == "受け入れられるのは MQL だけです。このリードは「受注」です。"
+
+
+def test_the_e_mails_a_japanese_rep_receives_have_no_english_words(
+    agreement, make_lead, rep, django_capture_on_commit_callbacks
+):
+    from alignment.testing.japanese import data_words, english_in
+
+    # given a Japanese rep in Tokyo told of a hot lead, then warned about its first contact
+    UserPreference.objects.create(user=rep, language="ja", time_zone="Asia/Tokyo")
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = hot_lead(make_lead)
+        lead_claim(lead_id=lead.pk, rep=rep, now=START)
+        sla_warnings_found.send(
+            sender=Lead, warnings=[(lead.pk, "first_contact", START + timedelta(minutes=15))]
+        )
+
+    # then each e-mail to the rep, subject and body, is Japanese (names, addresses and links are data)
+    sent = [m for m in mail.outbox if rep.email in m.to]
+    assert len(sent) >= 2
+    allowed = data_words()
+    assert {m.subject: english_in(f"{m.subject} {m.body}", allowed) for m in sent} == {
+        m.subject: [] for m in sent
+    }
+    assert any("2026/03/10 10:15 JST" in m.body for m in sent)

@@ -24,6 +24,7 @@ from ninja.security.http import HttpAuthBase
 from pydantic import BaseModel, ConfigDict
 
 from leads.intake import ingest, segment
+from leads.intake.problem_words import message_words
 from leads.intake.problems import problems_record
 from leads.models import WriteKey
 from leads.services import KEY_TOUCH_EVERY, key_hash, keys_touch
@@ -235,8 +236,8 @@ def _store(messages: list[segment.Message], rejected: list[segment.Problem], now
     """Store the usable messages, record what was set aside, and tell the client (it may log it)."""
     ingest.events_ingest(messages=messages, now=now, source="api")
     problems_record(((problem, None) for problem in rejected), source="api", now=now)
-    set_aside = [str(problem) for problem in rejected]
-    set_aside += [str(problem) for message in messages for problem in message.problems]
+    set_aside = [message_words(str(problem)) for problem in rejected]
+    set_aside += [message_words(str(problem)) for message in messages for problem in message.problems]
     if set_aside:
         return {"success": True, "set_aside": set_aside[: segment.MAX_ERRORS]}
     return {"success": True}

@@ -22,11 +22,13 @@ from django.utils.translation import gettext as _
 
 from alignment import csvsafe
 from alignment.audit import audit_record
+from alignment.models import UserPreference
 from leads import jobs
 from leads.bulkwrite import rows_insert, rows_update, values_insert
 from leads.intake import imports
 from leads.intake.imports import ColumnMap, CsvError, ParsedCsv, RowError
 from leads.models import IdentityKind, ImportedLead, ImportJob, Lead, LeadIdentity
+from leads.notifications import recipient_locale
 from leads.scoring.demands import demands_record
 from leads.services import EDITABLE_FIELDS, LeadData, lead_facts_apply, lead_upsert
 from leads.signals import import_job_queued
@@ -268,15 +270,19 @@ def import_run(*, job_id: int, now_func: Callable[[], datetime]) -> ImportJob:
         return ImportJob.objects.defer("data").get(pk=job_id)
     job = ImportJob.objects.get(pk=job_id)
     try:
-        parsed = job_file(job)
-        mapping = job_mapping(job, parsed)
-        context = imports.file_context(
-            parsed.records(), mapping, known_sources=_known_sources(), decimal_mark=parsed.decimal_mark
-        )
-        records = list(parsed.records())
-        while (done := _processed(job.pk)) < len(records):
-            if not _import_chunk(job.pk, done, records[done : done + CHUNK], mapping, context, now_func()):
-                break
+        # row problems are written in the words of the person who uploaded the file, whichever worker runs it
+        with recipient_locale(UserPreference.objects.filter(user_id=job.created_by_id).first()):
+            parsed = job_file(job)
+            mapping = job_mapping(job, parsed)
+            context = imports.file_context(
+                parsed.records(), mapping, known_sources=_known_sources(), decimal_mark=parsed.decimal_mark
+            )
+            records = list(parsed.records())
+            while (done := _processed(job.pk)) < len(records):
+                if not _import_chunk(
+                    job.pk, done, records[done : done + CHUNK], mapping, context, now_func()
+                ):
+                    break
     except Exception as error:
         log.exception("Import %s stopped", job.pk)
         jobs.job_stopped(jobs.IMPORT, job_id=job.pk, error=_with_progress(error, job.pk), now=now_func())
@@ -445,7 +451,9 @@ def _upsert_one_by_one(rows: Sequence[tuple[int, dict[str, Any]]], *, now: datet
             lead, created = lead_upsert(data=LeadData(**data), now=now)
         except (IntegrityError, ValidationError) as error:
             message = "; ".join(getattr(error, "messages", None) or [str(error)])
-            result.errors.append(RowError(number, "", "", f"Could not be saved: {message}"))
+            result.errors.append(
+                RowError(number, "", "", _("Could not be saved: %(message)s") % {"message": message})
+            )
             continue
         result.created += created
         result.updated += not created

@@ -6,10 +6,12 @@ from pathlib import PurePath
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import localize
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,6 +21,7 @@ from leads.intake import import_services, imports
 from leads.intake.forms_import import EncodingForm, MappingForm, UploadForm
 from leads.intake.import_services import ImportStateError
 from leads.intake.imports import CsvError
+from leads.intake.problem_words import failure_words
 from leads.models import ImportJob
 
 IMPORTERS = frozenset({Role.MARKETER, Role.MARKETING_MANAGER, Role.SALES_MANAGER, Role.ADMIN})
@@ -156,10 +159,18 @@ def import_start(request: HttpRequest, pk: int) -> HttpResponse:
     if job.status == ImportJob.Status.DONE:
         messages.success(
             request,
-            f"Imported {job.filename}: {job.imported:,} new, {job.updated:,} updated, {job.rejected:,} rejected.",
+            _("Imported %(file)s: %(new)s new, %(updated)s updated, %(rejected)s rejected.")
+            % {
+                "file": job.filename,
+                "new": intcomma(job.imported),
+                "updated": intcomma(job.updated),
+                "rejected": intcomma(job.rejected),
+            },  # fmt: skip
         )
     elif job.status == ImportJob.Status.FAILED:
-        messages.error(request, f"The import stopped: {job.failure}")
+        messages.error(
+            request, _("The import stopped: %(failure)s") % {"failure": failure_words(job.failure)}
+        )
     return redirect(job)
 
 
@@ -177,6 +188,7 @@ def _status_context(job: ImportJob) -> dict[str, Any]:
         "more_notes": max(0, len(notes) - SHOWN_ERRORS),
         "preset_label": imports.PRESETS.get(job.preset, job.preset),
         "took": _duration(job),
+        "encoding_label": imports.encoding_label(job.encoding) if job.encoding else "",
     }
 
 
@@ -185,9 +197,9 @@ def _duration(job: ImportJob) -> str:
         return ""
     seconds = max(0.0, (job.finished_at - job.started_at).total_seconds())
     if seconds < 60:
-        return f"{seconds:.1f} seconds"
+        return _("%(seconds)s seconds") % {"seconds": localize(round(seconds, 1))}
     minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest} s"
+    return _("%(minutes)s min %(seconds)s s") % {"minutes": minutes, "seconds": rest}
 
 
 @role_required(IMPORTERS)

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from leads import textformats
+from leads.intake import problem_words
 from leads.normalise import parse_employees, seniority_from_title
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -127,6 +128,10 @@ class RowError:
         return data
 
 
+DELIMITER_NAMES = {",": gettext_lazy("comma"), ";": gettext_lazy("semicolon"), "\t": gettext_lazy("tab"),
+                   "|": gettext_lazy("pipe"), "": "Excel"}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ParsedCsv:
     encoding: str
@@ -145,7 +150,7 @@ class ParsedCsv:
 
     @property
     def delimiter_name(self) -> str:
-        return {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", "": "Excel"}[self.delimiter]
+        return str(DELIMITER_NAMES[self.delimiter])
 
     def records(self) -> Iterator[tuple[int, dict[str, str]]]:
         for number, values in self.rows:
@@ -169,13 +174,13 @@ class ParsedCsv:
 
 # Encodings a lead file may come in, with the names people know them by. Japanese Excel saves CSV as CP932
 # (Microsoft's Shift_JIS); older Unix systems EUC-JP; "Unicode text" from Excel is UTF-16.
-ENCODINGS: dict[str, str] = {
+ENCODINGS: dict[str, Any] = {
     "utf-8": "UTF-8",
     "utf-8-sig": "UTF-8 (BOM)",
     "cp932": "Shift_JIS (CP932)",
     "euc_jp": "EUC-JP",
     "utf-16": "UTF-16",
-    "cp1252": "Windows-1252 (Western European)",
+    "cp1252": gettext_lazy("Windows-1252 (Western European)"),
 }
 DETECTABLE = ("cp932", "euc_jp", "utf_16_le", "utf_16_be", "cp1252")
 _CODEC_ALIASES = {"shift_jis": "cp932", "utf_16_le": "utf-16-le", "utf_16_be": "utf-16-be", "utf_8": "utf-8"}
@@ -183,8 +188,11 @@ MAX_CHAOS = 0.2  # charset-normalizer's mess ratio above which a guess is refuse
 
 
 def encoding_label(codec: str) -> str:
-    return ENCODINGS.get(
-        codec, {"utf-16-le": "UTF-16 LE", "utf-16-be": "UTF-16 BE", "xlsx": "Excel (.xlsx)"}.get(codec, codec)
+    return str(
+        ENCODINGS.get(
+            codec,
+            {"utf-16-le": "UTF-16 LE", "utf-16-be": "UTF-16 BE", "xlsx": "Excel (.xlsx)"}.get(codec, codec),
+        )
     )
 
 
@@ -814,7 +822,7 @@ def validate_row(
             try:
                 custom[column.name] = textformats.parse_number(value, decimal_mark=context.decimal_mark)
             except ValueError as problem:
-                error(header, value, str(problem))
+                error(header, value, problem_words.VALUES.say(str(problem)))
         elif target == CUSTOM:
             if column.name in custom:
                 continue

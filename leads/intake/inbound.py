@@ -24,11 +24,13 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from leads.intake import ingest
+from leads.intake.problem_words import errors_words
 from leads.intake.segment import PayloadError
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -54,18 +56,20 @@ def _json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, ValueError) as error:
-        raise BadRequest(400, "invalid_json", f"The body is not valid JSON: {error}") from None
+        raise BadRequest(
+            400, "invalid_json", _("The body is not valid JSON: %(error)s") % {"error": error}
+        ) from None
 
 
 def _store(messages: list[dict[str, Any]], source: str) -> JsonResponse:
     if not messages:
-        raise BadRequest(400, "no_events", "The body holds no event Alignment can use")
+        raise BadRequest(400, "no_events", _("The body holds no event Alignment can use"))
     try:
         result = ingest.events_ingest(messages=messages, now=timezone.now(), source=source)
     except PayloadError as error:
-        raise BadRequest(400, "invalid_event", error.message) from None
+        raise BadRequest(400, "invalid_event", errors_words(error.errors)) from None
     except ingest.IngestBusy:
-        response = _error(429, "busy", "The database is busy; retry shortly")
+        response = _error(429, "busy", _("The database is busy; retry shortly"))
         response["Retry-After"] = str(getattr(settings, "INGEST_RETRY_AFTER_SECONDS", 2))
         return response
     return JsonResponse({"success": True, "messages": result.messages, "leads_created": result.leads_created})
@@ -74,7 +78,9 @@ def _store(messages: list[dict[str, Any]], source: str) -> JsonResponse:
 def _handled(view):
     def wrapper(request: HttpRequest) -> JsonResponse:
         if len(request.body) > MAX_BODY_BYTES:
-            return _error(413, "too_large", f"The body is over {MAX_BODY_BYTES:,} bytes")
+            return _error(
+                413, "too_large", _("The body is over %(limit)s bytes") % {"limit": f"{MAX_BODY_BYTES:,}"}
+            )
         try:
             return view(request)
         except BadRequest as error:
@@ -111,20 +117,24 @@ def _mautic_fields(contact: Mapping[str, Any]) -> dict[str, Any]:
 def mautic_messages(payload: Any) -> list[dict[str, Any]]:
     """Mautic's body `{event name: [{contact|lead: {...}, points?: {...}, timestamp}], ...}` → Segment messages."""
     if not isinstance(payload, Mapping):
-        raise BadRequest(400, "invalid_body", "The body must be a JSON object keyed by Mautic event names")
+        raise BadRequest(400, "invalid_body", _("The body must be a JSON object keyed by Mautic event names"))
     known = [name for name in MAUTIC_EVENTS if name in payload]
     if not known:
-        raise BadRequest(400, "unknown_event", f"No supported Mautic event in the body (expected one of "
-                                               f"{', '.join(MAUTIC_EVENTS)})")  # fmt: skip
+        raise BadRequest(400, "unknown_event", _("No supported Mautic event in the body (expected one of %(events)s)")
+                         % {"events": ", ".join(MAUTIC_EVENTS)})  # fmt: skip
     messages: list[dict[str, Any]] = []
     for name in known:
         entries = payload[name]
         if not isinstance(entries, list):
-            raise BadRequest(400, "invalid_body", f"{name}: must be an array")
+            raise BadRequest(400, "invalid_body", _("%(where)s: must be an array") % {"where": name})
         for index, entry in enumerate(entries):
             contact = entry.get("contact") or entry.get("lead") if isinstance(entry, Mapping) else None
             if not isinstance(contact, Mapping) or contact.get("id") in (None, ""):
-                raise BadRequest(400, "invalid_body", f"{name}[{index}].contact: required, with an id")
+                raise BadRequest(
+                    400,
+                    "invalid_body",
+                    _("%(where)s.contact: required, with an id") % {"where": f"{name}[{index}]"},
+                )
             fields = _mautic_fields(contact)
             traits = {trait: fields[alias] for alias, trait in MAUTIC_TRAITS.items() if fields.get(alias)}
             when = entry.get("timestamp") or payload.get("timestamp")
@@ -149,10 +159,10 @@ def mautic_webhook(request: HttpRequest) -> JsonResponse:
     """Mautic contact webhooks (Settings → Webhooks in Mautic; the secret there is INBOUND_MAUTIC_SECRET)."""
     secret = settings.INBOUND_MAUTIC_SECRET
     if not secret:
-        return _error(404, "disabled", "The Mautic webhook is not configured (INBOUND_MAUTIC_SECRET)")
+        return _error(404, "disabled", _("The Mautic webhook is not configured (INBOUND_MAUTIC_SECRET)"))
     signature = request.headers.get("Webhook-Signature", "")
     if not signature or not mautic_signature_ok(request.body, signature, secret):
-        return _error(401, "bad_signature", "Webhook-Signature is missing or does not match the body")
+        return _error(401, "bad_signature", _("Webhook-Signature is missing or does not match the body"))
     return _store(mautic_messages(_json(request.body)), source="mautic")
 
 
@@ -164,20 +174,27 @@ def generic_message(item: Any, index: int) -> list[dict[str, Any]]:
     so the activity lands on that person's lead)."""
     where = f"events[{index}]"
     if not isinstance(item, Mapping):
-        raise BadRequest(400, "invalid_body", f"{where}: must be a JSON object")
+        raise BadRequest(400, "invalid_body", _("%(where)s: must be a JSON object") % {"where": where})
     kind = item.get("type")
     if kind not in ("identify", "track"):
-        raise BadRequest(400, "invalid_event", f"{where}.type: must be “identify” or “track” (got {kind!r})")
+        raise BadRequest(
+            400,
+            "invalid_event",
+            _("%(where)s.type: must be “identify” or “track” (got %(kind)s)")
+            % {"where": where, "kind": repr(kind)},
+        )
     email, user_id = item.get("email"), item.get("user_id")
     if not email and not user_id:
-        raise BadRequest(400, "invalid_event", f"{where}: “email” or “user_id” is required")
+        raise BadRequest(
+            400, "invalid_event", _("%(where)s: “email” or “user_id” is required") % {"where": where}
+        )
     base: dict[str, Any] = {"userId": str(user_id or email)}
     if item.get("timestamp"):
         base["timestamp"] = item["timestamp"]
     message_id = f"inbound-{item['id']}" if item.get("id") not in (None, "") else None
     traits = item.get("traits") or {}
     if not isinstance(traits, Mapping):
-        raise BadRequest(400, "invalid_event", f"{where}.traits: must be an object")
+        raise BadRequest(400, "invalid_event", _("%(where)s.traits: must be an object") % {"where": where})
     identify = {**base, "type": "identify", "traits": {**traits, **({"email": email} if email else {})}}
     if kind == "identify":
         return [{**identify, **({"messageId": message_id} if message_id else {})}]
@@ -191,7 +208,7 @@ def generic_message(item: Any, index: int) -> list[dict[str, Any]]:
 def generic_messages(payload: Any) -> list[dict[str, Any]]:
     items = payload.get("events") if isinstance(payload, Mapping) and "events" in payload else [payload]
     if not isinstance(items, list):
-        raise BadRequest(400, "invalid_body", "events: must be an array")
+        raise BadRequest(400, "invalid_body", _("%(where)s: must be an array") % {"where": "events"})
     return [message for index, item in enumerate(items) for message in generic_message(item, index)]
 
 
@@ -201,11 +218,13 @@ def generic_webhook(request: HttpRequest) -> JsonResponse:
     secret = settings.INBOUND_GENERIC_SECRET
     if not secret:
         return _error(
-            404, "disabled", "The generic inbound webhook is not configured (INBOUND_GENERIC_SECRET)"
+            404, "disabled", _("The generic inbound webhook is not configured (INBOUND_GENERIC_SECRET)")
         )
     headers = {name.lower(): value for name, value in request.headers.items()}
     try:
         Webhook(secret).verify(request.body, headers)
     except (WebhookVerificationError, ValueError) as error:
-        return _error(401, "bad_signature", f"The webhook signature does not verify: {error}")
+        return _error(
+            401, "bad_signature", _("The webhook signature does not verify: %(error)s") % {"error": error}
+        )
     return _store(generic_messages(_json(request.body)), source="webhook")

@@ -120,7 +120,7 @@ def lead_pause(*, lead_id: int, actor: Any, now: datetime) -> Lead:
                 "The agreement in force does not allow pausing the clocks while waiting on the customer."
             )
         if lead.paused_at is not None:
-            raise LeadError("This lead is already waiting on the customer.")
+            raise LeadError(_("This lead is already waiting on the customer."))
         raise LeadError(
             f"This lead is {lead.get_state_display()}: it is not with sales, so it has no clocks to pause."
         )
@@ -138,7 +138,7 @@ def lead_resume(*, lead_id: int, actor: Any, now: datetime) -> Lead:
     """The customer answered: the clocks run again, every deadline moved later by the time the lead waited."""
     lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id)
     if lead.paused_at is None:
-        raise LeadError("This lead is not waiting on the customer.")
+        raise LeadError(_("This lead is not waiting on the customer."))
     paused_from = lead.paused_at
     for field in PAUSABLE_DEADLINES:
         setattr(lead, field, life.shift(getattr(lead, field), paused_from=paused_from, resumed_at=now))
