@@ -75,12 +75,12 @@ def prepare() -> object:
 
 COLUMNS = ("email, first_name, last_name, company, job_title, source, employees, country, attributes, state, "
            "tier, score, fit_score, engagement_score, breakdown, handoff_reason, created_at, updated_at, "
-           "seniority, department, industry, campaign, sla_clock")  # fmt: skip
+           "seniority, department, industry, campaign, sla_clock, attribute_seen_at")  # fmt: skip
 
 
 def _lead_row(email: str, n: int, now: datetime) -> tuple:
     return (email, "Pat", f"Last{n}", f"Company {n % 5000}", TITLES[n % len(TITLES)], "Google", 5 + n % 900,
-            "Japan", "{}", "new", "", 0, 0, 0, "{}", "", now, now, "", "", "software", "", "")  # fmt: skip
+            "Japan", "{}", "new", "", 0, 0, 0, "{}", "", now, now, "", "", "software", "", "", "{}")  # fmt: skip
 
 
 class Files:

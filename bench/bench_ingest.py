@@ -90,13 +90,13 @@ def prepare() -> str:
     rng = random.Random(3)
     lead_columns = ("id, email, first_name, last_name, company, job_title, seniority, department, industry, "
                     "employees, country, source, campaign, attributes, state, tier, score, fit_score, "
-                    "engagement_score, breakdown, handoff_reason, sla_clock, created_at, updated_at")  # fmt: skip
+                    "engagement_score, breakdown, handoff_reason, sla_clock, created_at, updated_at, attribute_seen_at")  # fmt: skip
     with connection.cursor() as cursor, cursor.connection.cursor() as raw:
         with raw.copy(f"COPY leads_lead ({lead_columns}) FROM STDIN") as copy:
             for n in range(1, PEOPLE + 1):
                 copy.write_row((n, f"person{n}@company{n % 97}.example", "Pat", f"P{n}", f"Company {n % 97}",
                                 "Engineer", "", "", "retail", 5, "Japan", "web", "", "{}", "new", "", 0, 0, 0,
-                                "{}", "", "", now, now))  # fmt: skip
+                                "{}", "", "", now, now, "{}"))  # fmt: skip
         with raw.copy("COPY leads_leadidentity (lead_id, kind, value, created_at) FROM STDIN") as copy:
             for n in range(1, PEOPLE + 1):
                 copy.write_row((n, "user_id", f"user-{n}", now))

@@ -121,8 +121,9 @@ def activity_rows(rng: random.Random, lead_id: int, count: int) -> list[list[Any
     return rows
 
 
-def copy_leads(count: int, activities: int, rng: random.Random) -> int:
-    """COPY `count` leads and about `activities` activities each; other NOT NULL lead columns get their default."""
+def copy_leads(count: int, activities: int, rng: random.Random, *, exact: bool = False) -> int:
+    """COPY `count` leads and about (`exact`: exactly) `activities` activities each; other NOT NULL lead columns
+    get their default."""
     from django.db import connection
 
     from leads.models import Lead
@@ -141,7 +142,7 @@ def copy_leads(count: int, activities: int, rng: random.Random) -> int:
         activity_columns = "lead_id, type, properties, occurred_at, received_at, source"
         with raw.copy(f"COPY leads_activity ({activity_columns}) FROM STDIN") as copy:
             for pk in range(1, count + 1):
-                for row in activity_rows(rng, pk, rng.randint(0, 2 * activities)):
+                for row in activity_rows(rng, pk, activities if exact else rng.randint(0, 2 * activities)):
                     copy.write_row(row)
                     written += 1
         cursor.execute("SELECT setval(pg_get_serial_sequence('leads_lead', 'id'), %s)", [count])
@@ -177,6 +178,8 @@ def main() -> None:
     cursor = last - TIMED
 
     def rescore() -> None:  # at the data's own instant, NOW, as every figure here
+        with connection.cursor() as sql:  # a new version's activation: no lead has a state kept for it
+            sql.execute("TRUNCATE leads_scoringstate")
         job = RescoreJob.objects.create(agreement=version, reason="bench", total=TIMED, created_at=NOW,
                                         heartbeat_at=NOW, status="queued", cursor=cursor)  # fmt: skip
         job = services.rescore_job_run(job_id=job.pk, now_func=lambda: NOW)

@@ -689,3 +689,22 @@ class ScoringDemand(models.Model):
 
     def __str__(self) -> str:
         return f"lead {self.lead_id}{' (hot)' if self.hot else ''} since {self.since:%H:%M:%S}"
+
+
+class ScoringState(models.Model):
+    """What incremental scoring keeps of a lead's activity (leads/scoring/state.py): the activities that decide
+    every later evaluation (`sla.criteria.retain`) and how many older matching ones each rule left out, as of
+    the lead's last scoring (`at`) with agreement version `version_id`. The next scoring reads only the
+    activities stored since (`id` above `after_id`) instead of the whole history."""
+
+    lead = models.OneToOneField(Lead, on_delete=models.CASCADE, related_name="+", primary_key=True)
+    version_id = models.BigIntegerField(help_text="the agreement version the state was kept for")
+    since = models.DateTimeField(null=True, help_text="activity counted from (a recycled lead's decision)")
+    at = models.DateTimeField(help_text="the instant of the scoring that kept it")
+    after_id = models.BigIntegerField(help_text="the last activity id read")
+    latest_at = models.DateTimeField(null=True, help_text="the latest activity kept")
+    facts = models.JSONField(default=list, help_text="kept activities: [id, type, epoch µs, properties]")
+    left_out = models.JSONField(default=dict, help_text="rule id → matching activities left out")
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id}: {len(self.facts)} activities kept at {self.at:%Y-%m-%d %H:%M}"

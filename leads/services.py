@@ -30,6 +30,7 @@ from leads.models import (
     LeadEvent,
     LeadIdentity,
     RescoreJob,
+    ScoringState,
     SlaBreach,
     SlaWarning,
     WriteKey,
@@ -244,6 +245,9 @@ def lead_merge(*, keep: Lead, merge: Lead, now: datetime, reason: str) -> Lead:
     if keep.pk == merge.pk:
         return keep
     Activity.objects.filter(lead=merge).update(lead=keep)
+    ScoringState.objects.filter(
+        lead=keep
+    ).delete()  # older activities joined: the next scoring reads them all
     LeadIdentity.objects.filter(lead=merge).update(lead=keep)
     LeadEvent.objects.filter(lead=merge).update(lead=keep)
     DataProblem.objects.filter(lead=merge).update(lead=keep)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from django.db import connection, transaction
@@ -15,6 +16,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from alignment.copywrite import copy_applies, rows_update
+from leads.bulkwrite import rows_update as values_update
 from leads.exceptions import NoRepAvailable
 from leads.lifecycle import rules as life
 from leads.lifecycle.hand_overs import hand_overs_record
@@ -23,10 +25,11 @@ from leads.normalise import LEAD_FIELDS, lead_attributes
 from leads.queue.assignment import lead_assign_round_robin
 from leads.queue.clocks import stamp_clocks
 from leads.rules import Rules
+from leads.scoring.state import Kept, states_read, states_write
 from leads.segmenting import lead_place, segment_book
 from leads.signals import lead_became_hot, leads_handed_over
 from sla.criteria import Activity as Fact
-from sla.criteria import Evaluation, MqlCriteria, evaluate
+from sla.criteria import Evaluation, MqlCriteria, evaluate, retain
 
 SCORE_FIELDS = [
     "state", "tier", "score", "fit_score", "engagement_score", "breakdown", "scored_with", "scored_at",
@@ -53,15 +56,16 @@ class RescoreResult:
         return len(self.became_mql) + len(self.became_hot)
 
 
-def facts_for(lead_ids: Iterable[int]) -> dict[int, list[Fact]]:
-    """The leads' activities, in one query. Properties come as JSON text and are parsed once per distinct text:
+def facts_for(lead_ids: Iterable[int], *, after: Mapping[int, int] | None = None) -> dict[int, list[Fact]]:
+    """The leads' activities (only those with an id above `after[lead]` for the leads in `after`), in one
+    query, in id order. Properties come as JSON text and are parsed once per distinct text:
     the same few documents ({"path": "/pricing"}, {}) recur across thousands of activities, and evaluate()
     only reads them. On PostgreSQL the instant comes as microseconds since the epoch: Django's time-zone-aware
     timestamp loader parses each one with a regular expression, which cost more than evaluating the lead."""
     ids = list(lead_ids)
     facts: dict[int, list[Fact]] = defaultdict(list)
     parsed: dict[str | None, Any] = {}
-    for lead_id, activity_id, type_, occurred_at, text in _activity_rows(ids):
+    for lead_id, activity_id, type_, occurred_at, text in _activity_rows(ids, after or {}):
         properties = parsed.get(text)
         if properties is None:
             if len(parsed) > 10_000:
@@ -70,27 +74,38 @@ def facts_for(lead_ids: Iterable[int]) -> dict[int, list[Fact]]:
         facts[lead_id].append(
             Fact(id=activity_id, type=type_, occurred_at=occurred_at, properties=properties)
         )
+    for lead_facts in facts.values():
+        lead_facts.sort(key=_fact_id)
     return facts
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_fact_id = attrgetter("id")
 
 
-def _activity_rows(ids: list[int]) -> Iterator[tuple[int, int, str, datetime, str | None]]:
+def _activity_rows(
+    ids: list[int], after: Mapping[int, int]
+) -> Iterator[tuple[int, int, str, datetime, str | None]]:
+    if not ids:
+        return
     if connection.vendor != "postgresql":
-        yield from (
+        rows = (
             Activity.objects.filter(lead_id__in=ids)
             .annotate(_properties=Cast("properties", TextField()))
             .values_list("lead_id", "id", "type", "occurred_at", "_properties")
-            .iterator(chunk_size=5000)
         )
+        if after:
+            rows = rows.filter(id__gt=min(after.get(pk, 0) for pk in ids))
+        yield from (row for row in rows.iterator(chunk_size=5000) if row[1] > after.get(row[0], 0))
         return
     table = Activity._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT lead_id, id, type, (EXTRACT(EPOCH FROM occurred_at) * 1000000)::bigint, properties::text"
-            f" FROM {table} WHERE lead_id = ANY(%s)",
-            [ids],
+            "SELECT a.lead_id, a.id, a.type, (EXTRACT(EPOCH FROM a.occurred_at) * 1000000)::bigint,"
+            f" a.properties::text FROM {table} a"
+            " JOIN unnest(%s::bigint[], %s::bigint[]) AS w(lead_id, after) ON a.lead_id = w.lead_id"
+            " WHERE a.id > w.after",
+            [ids, [after.get(pk, 0) for pk in ids]],
         )
         while rows := cursor.fetchmany(5000):
             for lead_id, activity_id, type_, micros, text in rows:
@@ -102,12 +117,19 @@ def attributes_of(lead: Lead) -> dict[str, Any]:
 
 
 def leads_rescore(
-    *, lead_ids: Iterable[int], now: datetime, rules: Rules | None = None, reason: str = "activity"
+    *,
+    lead_ids: Iterable[int],
+    now: datetime,
+    rules: Rules | None = None,
+    reason: str = "activity",
+    keep_states: bool = True,
 ) -> RescoreResult:
     """Re-evaluate these leads against the active agreement, move states (→ MQL with tier) and set SLA clocks.
 
     Rows are locked in primary-key order, so two ingest batches touching the same leads never interleave.
-    Hot leads are announced after commit.
+    Hot leads are announced after commit. Leads are judged on their scoring state when they have a usable one
+    (leads/scoring/state.py); `keep_states` keeps a new one where it leaves activity out (an activation's bulk
+    rescore does not: a worker keeps it at the lead's next change, after one read of the whole history).
     """
     given = rules
     ids = sorted(set(lead_ids))
@@ -117,17 +139,29 @@ def leads_rescore(
     book = segment_book()  # each lead's segment decides its agreement (leads.segmenting)
     with transaction.atomic():
         leads = _locked(ids, rules)
-        facts = facts_for(ids)
         events: list[LeadEvent] = []
+        placed = [(lead, lead_place(lead, book, given=given, now=now, events=events)) for lead in leads]
+        facts, left_out = _facts_to_judge(placed, now)
         auto_assign: list[int] = []
-        for lead in leads:
-            rules = lead_place(lead, book, given=given, now=now, events=events)
-            lead_facts = facts.get(lead.pk, [])
-            lead.last_activity_at = max((f.occurred_at for f in lead_facts), default=lead.last_activity_at)
+        states: dict[int, Kept] = {}
+        for lead, rules in placed:
+            lead_facts, after_id = facts.get(lead.pk, ([], 0))
+            lead.last_activity_at = max(
+                (
+                    f.occurred_at
+                    for f in lead_facts
+                    if lead.last_activity_at is None or f.occurred_at > lead.last_activity_at
+                ),
+                default=lead.last_activity_at,
+            )
             if rules is None:
                 lead.updated_at = now
                 continue
-            evaluation, waits = judge(lead, lead_facts, rules.criteria, now)
+            evaluation, waits = judge(lead, lead_facts, rules.criteria, now, left_out=left_out.get(lead.pk))
+            if keep_states:
+                kept = _kept(lead, lead_facts, rules, now, after_id, left_out.get(lead.pk))
+                if kept is not None:
+                    states[lead.pk] = kept
             may_hand_over = life.allowed(life.Action.HAND_OVER, lead.state) and not waits
             events += _store_judgement(
                 lead, evaluation, rules, now, reason, result, may_hand_over=may_hand_over
@@ -135,6 +169,7 @@ def leads_rescore(
             result.scored += 1
             if rules.terms.auto_assign and result.became_mql and result.became_mql[-1] == lead.pk:
                 auto_assign.append(lead.pk)
+        states_write(states)
         _write_back(leads)
         LeadEvent.objects.bulk_create(events, batch_size=1000)
         if result.became_mql:
@@ -170,7 +205,7 @@ def leads_rescore_chunk(
     ids = list(leads.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:size])
     if not ids:
         return RescoreChunk(last_pk=None, scored=0, result=RescoreResult())
-    result = leads_rescore(lead_ids=ids, now=now, rules=rules, reason=reason)
+    result = leads_rescore(lead_ids=ids, now=now, rules=rules, reason=reason, keep_states=False)
     return RescoreChunk(last_pk=ids[-1], scored=len(ids), result=result)
 
 
@@ -188,11 +223,14 @@ def _locked(ids: list[int], rules: Rules | None) -> list[Lead]:
 
 
 def _write_back(leads: list[Lead]) -> None:
-    """The judged rows, in one statement. PostgreSQL: COPY + UPDATE ... FROM (psycopg escapes each element of a
-    parameter array with a regex, 41% of a rescore when the breakdowns went through bulk_create's UNNEST);
-    small batches and SQLite: INSERT ... ON CONFLICT (id) DO UPDATE, ~10x faster there than bulk_update."""
+    """The judged rows, in one statement. PostgreSQL: COPY + UPDATE ... FROM for many rows, UPDATE ... FROM
+    jsonb_to_recordset for a worker's batch (psycopg escapes each element of a parameter array with a regex:
+    41% of a rescore, half of a worker's batch, when the breakdowns went through bulk_create); SQLite:
+    INSERT ... ON CONFLICT (id) DO UPDATE, ~10x faster there than bulk_update."""
     if copy_applies(len(leads)):
         rows_update(Lead, leads, SCORE_FIELDS)
+    elif connection.vendor == "postgresql":
+        values_update(Lead, leads, SCORE_FIELDS)
     else:
         Lead.objects.bulk_create(
             leads, update_conflicts=True, unique_fields=["id"], update_fields=SCORE_FIELDS
@@ -200,15 +238,80 @@ def _write_back(leads: list[Lead]) -> None:
 
 
 def judge(
-    lead: Lead, facts: list[Fact], criteria: MqlCriteria, now: datetime, *, evidence: bool = True
+    lead: Lead,
+    facts: list[Fact],
+    criteria: MqlCriteria,
+    now: datetime,
+    *,
+    evidence: bool = True,
+    left_out: Mapping[str, int] | None = None,
 ) -> tuple[Evaluation, bool]:
     """The lead's evaluation on the activity that counts, and whether it waits for new activity before it may
     be handed over again (life.may_hand_over). Scoring stores it; the what-if (feedback.whatif) asks it of a
-    draft."""
-    since = life.counts_since(lead.state, decided_at=lead.decided_at, outcome_at=lead.outcome_at)
+    draft. `facts` is the whole history, or what the lead's scoring state kept of it plus the activities
+    stored since, with the state's `left_out` counts (leads.scoring.state)."""
+    since = _since(lead)
     counting = _counting(facts, since)
     waits = life.waits_for_activity(since=since, new_activity=len(counting))
-    return evaluate(criteria, attributes_of(lead), counting, now, evidence=evidence), waits
+    evaluation = evaluate(criteria, attributes_of(lead), counting, now, evidence=evidence, left_out=left_out)
+    return evaluation, waits
+
+
+def _since(lead: Lead) -> datetime | None:
+    return life.counts_since(lead.state, decided_at=lead.decided_at, outcome_at=lead.outcome_at)
+
+
+def _facts_to_judge(
+    placed: list[tuple[Lead, Rules | None]], now: datetime
+) -> tuple[dict[int, tuple[list[Fact], int]], dict[int, dict[str, int]]]:
+    """Per lead, the activities to judge and the last activity id read, and the `left_out` counts of the leads
+    judged on their scoring state: its kept activities plus those stored since, when that is judging the
+    whole history (Kept.usable); the whole history otherwise. Two or three queries for any number of leads."""
+    rules_of = {lead.pk: rules for lead, rules in placed if rules is not None}
+    since_of = {lead.pk: _since(lead) for lead, _ in placed}
+    states = {
+        pk: kept
+        for pk, kept in states_read(
+            rules_of, version_ids={rules.version.pk for rules in rules_of.values()}
+        ).items()
+        if kept.usable(version_id=rules_of[pk].version.pk, since=since_of[pk], now=now, new=[])
+    }  # an activation's rescore finds none: the state was kept for another version
+    newer = facts_for(states, after={pk: kept.after_id for pk, kept in states.items()}) if states else {}
+    facts: dict[int, tuple[list[Fact], int]] = {}
+    left_out: dict[int, dict[str, int]] = {}
+    for pk, kept in states.items():
+        new = newer.get(pk, [])
+        if kept.usable(
+            version_id=rules_of[pk].version.pk, since=since_of[pk], now=now, new=_counting(new, since_of[pk])
+        ):
+            facts[pk] = ([*kept.facts, *new], max((fact.id for fact in new), default=kept.after_id))
+            left_out[pk] = kept.left_out
+    whole = facts_for(lead.pk for lead, _ in placed if lead.pk not in facts)
+    for lead_id, lead_facts in whole.items():
+        facts[lead_id] = (lead_facts, max(fact.id for fact in lead_facts))
+    return facts, left_out
+
+
+def _kept(
+    lead: Lead,
+    facts: list[Fact],
+    rules: Rules,
+    now: datetime,
+    after_id: int,
+    left_out: Mapping[str, int] | None,
+) -> Kept:
+    """What the lead's next scoring needs of these activities (sla.criteria.retain)."""
+    since = _since(lead)
+    kept, counts = retain(rules.criteria, _counting(facts, since), now, left_out=left_out)
+    return Kept(
+        version_id=rules.version.pk,
+        since=since,
+        at=now,
+        after_id=after_id,
+        latest_at=max((fact.occurred_at for fact in kept), default=None),
+        facts=kept,
+        left_out=counts,
+    )
 
 
 def _counting(facts: list[Fact], since: datetime | None) -> list[Fact]:

@@ -2,7 +2,8 @@
 
 - `schema`: the criteria's shape (operators, conditions, rules, gates, triggers, MqlCriteria) and validation;
 - `operators`: how a condition matches a value, and how it is described in words;
-- `engine`: `evaluate`, which judges a lead's facts against the MQL criteria at an instant;
+- `engine`: `evaluate`, which judges a lead's facts against the MQL criteria at an instant, and `retain`, the
+  part of a history that decides every later evaluation (incremental scoring);
 - `checklist`: the SQL criteria (framework, checklist items) and `sql_check`.
 
 Import the public names from here (`from sla.criteria import evaluate, MqlCriteria`).
@@ -26,6 +27,7 @@ from sla.criteria.engine import (
     TriggerHit,
     evaluate,
     may_trigger,
+    retain,
 )
 from sla.criteria.operators import condition_holds, describe
 from sla.criteria.schema import (
@@ -66,6 +68,7 @@ __all__ = [
     "Inactivity",
     "MqlCriteria",
     "may_trigger",
+    "retain",
     "Op",
     "RuleHit",
     "SqlCriteria",

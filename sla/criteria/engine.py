@@ -361,10 +361,14 @@ def evaluate(
     now: datetime,
     *,
     evidence: bool = True,
+    left_out: Mapping[str, int] | None = None,
 ) -> Evaluation:
     """Score a lead at `now`. Pass the lead's whole activity history: inactivity and dormant-comeback
     triggers look at the latest activity before a given instant. Activities dated after `now` are ignored
     (so past instants can be replayed) and become a `next_change_at` candidate.
+
+    Or pass what `retain` kept of it, with the `left_out` counts `retain` returned (rule id -> matching
+    activities left out, all older than the ones kept): the evaluation is the same (incremental scoring).
 
     `evidence=False` leaves out the activities each engagement rule quotes (`RuleHit.evidence` empty), for
     callers that only count verdicts (the what-if): every other field is the same."""
@@ -397,8 +401,11 @@ def evaluate(
     property_values: dict[tuple[str, str], list[Any]] = {}
     for rule in compiled.engagement:
         matches = _select(rule.type_key, rule.where, past, by_type, property_values)
-        if matches:
-            _score_rule(rule, matches, now, engagement_hits, aged_out, changes, evidence=evidence)
+        if matches or (left_out and left_out.get(rule.rule.id)):
+            extra = left_out.get(rule.rule.id, 0) if left_out else 0
+            _score_rule(
+                rule, matches, now, engagement_hits, aged_out, changes, evidence=evidence, extra=extra
+            )
     if criteria.inactivity is not None and compiled.inactivity is not None and past:
         silent_until = past[0].occurred_at + compiled.inactivity
         if silent_until <= now:
@@ -426,6 +433,77 @@ def evaluate(
         tier=tier,
         next_change_at=min(changes) if changes else None,
     )
+
+
+def retain(
+    criteria: MqlCriteria,
+    activities: Sequence[Activity],
+    now: datetime,
+    *,
+    left_out: Mapping[str, int] | None = None,
+) -> tuple[list[Activity], dict[str, int]]:
+    """The part of a history (or of what an earlier `retain` kept, with its `left_out`) that decides every
+    later evaluation, and the new `left_out` counts: `evaluate(criteria, a, kept + newer, t, left_out=counts)`
+    equals `evaluate(criteria, a, activities + newer, t, left_out=left_out)` for every `t >= now` and any
+    `newer` activities dated after all of `activities`. What is kept, in the input order:
+
+    - every activity younger than the longest window (`window_days`, `within_days`), and the latest one at or
+      before it (inactivity and a comeback trigger's silence read the activity before another);
+    - per engagement rule, its matches in the window now and the `EVIDENCE_LIMIT` older ones that may be quoted
+      as aged out later (without a window: the most recent `EVIDENCE_LIMIT`); the rest is counted in `left_out`;
+    - per trigger without `within_days`, its most recent candidate (a comeback trigger without `within_days`
+      keeps the whole history)."""
+    compiled = compiled_of(criteria)
+    horizon = _horizon(compiled)
+    counts = dict(left_out or {})
+    if horizon is None:
+        return list(activities), counts
+    past, _ = _split_past(activities, now)
+    by_type = _group_by_type(past)
+    keep = {id(activity) for activity in activities if activity.occurred_at > now - horizon}
+    keep.update(id(activity) for activity in past[:1])
+    edge = next((activity for activity in past if activity.occurred_at <= now - horizon), None)
+    if edge is not None:
+        keep.add(id(edge))
+    property_values: dict[tuple[str, str], list[Any]] = {}
+    matched: dict[str, int] = {}
+    for rule in compiled.engagement:
+        matches = _select(rule.type_key, rule.where, past, by_type, property_values)
+        matched[rule.rule.id] = len(matches)
+        size = EVIDENCE_LIMIT
+        if rule.window is not None:
+            cutoff = now - rule.window
+            size += next(
+                (i for i, activity in enumerate(matches) if activity.occurred_at <= cutoff), len(matches)
+            )
+        keep.update(id(activity) for activity in matches[:size])
+    for trigger in compiled.triggers:
+        if trigger.within is None:
+            pool = past if trigger.type_key == ANY_ACTIVITY else by_type.get(trigger.type_key, ())
+            first = next((a for a in pool if trigger.where is None or trigger.where.test(a)), None)
+            if first is not None:
+                keep.add(id(first))
+    kept = [activity for activity in activities if id(activity) in keep]
+    kept_past, _ = _split_past(kept, now)
+    kept_by_type = _group_by_type(kept_past)
+    property_values = {}
+    for rule in compiled.engagement:
+        dropped = matched[rule.rule.id] - len(
+            _select(rule.type_key, rule.where, kept_past, kept_by_type, property_values)
+        )
+        if dropped:
+            counts[rule.rule.id] = counts.get(rule.rule.id, 0) + dropped
+    return kept, counts
+
+
+def _horizon(compiled: _Compiled) -> timedelta | None:
+    """How far back every window reaches; None when a comeback trigger without `within_days` may fire on any
+    activity of the history (its silence is read from the activity before it)."""
+    if any(trigger.silence is not None and trigger.within is None for trigger in compiled.triggers):
+        return None
+    windows = [rule.window for rule in compiled.engagement if rule.window is not None]
+    windows += [trigger.within for trigger in compiled.triggers if trigger.within is not None]
+    return max(windows, default=timedelta(0))
 
 
 def _split_past(activities: Sequence[Activity], now: datetime) -> tuple[list[Activity], datetime | None]:
@@ -482,10 +560,13 @@ def _score_rule(
     changes: list[datetime],
     *,
     evidence: bool = True,
+    extra: int = 0,
 ) -> None:
+    """`extra`: matching activities left out of `matches` (by `retain`), all older than those in it."""
     rule = compiled.rule
     detail_property = None if compiled.where is None else compiled.where.property
-    in_window = len(matches)
+    total = len(matches) + extra
+    in_window = total
     if compiled.window is not None:
         cutoff = now - compiled.window
         in_window = 0
@@ -496,21 +577,21 @@ def _score_rule(
         if in_window:
             changes.append(matches[in_window - 1].occurred_at + compiled.window)
     if rule.min_count <= 1:
-        cap = len(matches) if rule.max_count is None else rule.max_count
+        cap = total if rule.max_count is None else rule.max_count
         counted = min(in_window, cap)
         points, count = counted * rule.points, counted
-        lost = min(len(matches), cap) * rule.points - points
+        lost = min(total, cap) * rule.points - points
     else:
         fired = in_window >= rule.min_count
         points, count = (rule.points, in_window) if fired else (0, 0)
-        lost = (rule.points if len(matches) >= rule.min_count else 0) - points
+        lost = (rule.points if total >= rule.min_count else 0) - points
     if count:
         quoted = _evidence(matches[: min(count, EVIDENCE_LIMIT)], detail_property) if evidence else ()
         hits.append(RuleHit(rule.id, "engagement", rule.name, points, count, quoted))
-    if in_window < len(matches):
+    if in_window < total:
         aged = matches[in_window:]
         quoted = _evidence(aged[:EVIDENCE_LIMIT], detail_property) if evidence else ()
-        aged_out.append(RuleHit(rule.id, "engagement", rule.name, lost, len(aged), quoted))
+        aged_out.append(RuleHit(rule.id, "engagement", rule.name, lost, total - in_window, quoted))
 
 
 def _evidence(activities: Sequence[Activity], detail_property: str | None) -> tuple[Evidence, ...]:

@@ -27,6 +27,7 @@ from sla.criteria import (
     condition_holds,
     describe,
     evaluate,
+    retain,
     sql_check,
     sql_template,
 )
@@ -1500,3 +1501,50 @@ def test_something_changes_at_next_change_at(
         result.aged_out,
         result.triggers,
     )
+
+
+@st.composite
+def scoring_rounds(draw: st.DrawFn) -> list[tuple[int, list[Activity]]]:
+    """Rounds of incremental scoring: seconds the clock moves on, then the activities that arrived."""
+    rounds = []
+    for _ in range(draw(st.integers(1, 4))):
+        gap = draw(st.integers(0, 30 * 86400))
+        rounds.append((gap, draw(activity_lists())))
+    return rounds
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=mql_dicts(), attributes=attribute_dicts, rounds=scoring_rounds(), later=st.integers(0, 90 * 86400)
+)
+def test_incremental_evaluation_equals_full_evaluation(
+    data: dict[str, Any], attributes: dict[str, Any], rounds: list[tuple[int, list[Activity]]], later: int
+) -> None:
+    # given criteria, and a lead scored in rounds: each round only what `retain` kept of the earlier ones plus
+    # the activities that arrived since (newer than every activity seen before: others force a full read)
+    mql = MqlCriteria.from_dict(data)
+    history: list[Activity] = []
+    kept: list[Activity] = []
+    left_out: dict[str, int] = {}
+    now, number = NOW - timedelta(days=60), 0
+    for gap, arrived in rounds:
+        now += timedelta(seconds=gap)
+        latest = max((activity.occurred_at for activity in history), default=None)
+        new = []
+        for activity in arrived:
+            when = now + (activity.occurred_at - NOW)
+            if latest is None or when > latest:
+                number += 1
+                new.append(Activity(number, activity.type, when, activity.properties))
+        history += new
+
+        # when the lead is judged on its kept history only, then it is judged again later (ageing)
+        incremental = evaluate(mql, attributes, [*kept, *new], now, left_out=left_out)
+        kept, left_out = retain(mql, [*kept, *new], now, left_out=left_out)
+        aged = now + timedelta(seconds=later)
+
+        # then each judgement is the one the whole history gives, evidence and all
+        assert incremental == evaluate(mql, attributes, history, now)
+        assert evaluate(mql, attributes, kept, aged, left_out=left_out) == evaluate(
+            mql, attributes, history, aged
+        )
