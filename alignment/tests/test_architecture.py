@@ -26,7 +26,13 @@ PURE = (
     "leads.lifecycle.rules",
 )
 # Templates every app may include or extend (documented in the README): the site layout and shared fragments
-SHARED_TEMPLATES = {"base.html", "_nav.html", "_language_switcher.html", "_form_fields.html", "tables/htmx.html"}
+SHARED_TEMPLATES = {
+    "base.html",
+    "_nav.html",
+    "_language_switcher.html",
+    "_form_fields.html",
+    "tables/htmx.html",
+}
 TEMPLATE_TAG = re.compile(r"\{%-?\s*(?:include|extends)\s+[\"']([^\"']+)[\"']")
 
 
