@@ -50,7 +50,16 @@ def webhook_agreement_activated(sender, version: AgreementVersion, previous=None
 
 @receiver(lead_became_hot, sender=Lead, dispatch_uid="leads.notify_hot_leads")
 def notify_hot_leads(sender, lead_ids, at, **kwargs) -> None:
-    notifications.hot_leads_notify(lead_ids=lead_ids, at=at)
+    """Written right after the scoring commits, in its own transaction: reading the audience and writing the
+    messages (about ten queries) no longer holds the judged leads' locks, so a hot lead is in the queue sooner.
+    The message keys name the lead and the instant, so a repeated announcement adds nothing."""
+    ids = list(lead_ids)
+    transaction.on_commit(lambda: _notify_hot(ids, at), robust=True)
+
+
+def _notify_hot(lead_ids: list[int], at) -> None:
+    with transaction.atomic():
+        notifications.hot_leads_notify(lead_ids=lead_ids, at=at)
 
 
 @receiver(sla_breaches_found, sender=Lead, dispatch_uid="leads.notify_breaches")

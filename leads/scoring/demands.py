@@ -4,7 +4,7 @@
   row per touched lead (a lead already waiting keeps its row) and asks for a scoring run after commit. An event
   that may fire one of the agreement's triggers marks its lead `hot`: it is scored first, by its own task on
   the `hot` queue, so a demo request is in the queue within a second even while bulk traffic flows in.
-- `demands_score` takes waiting rows (hot first, then the oldest; `FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+- `demands_score` takes waiting rows (hot first, `SCORING_HOT_BATCH` at a time, then the oldest; `FOR UPDATE SKIP LOCKED` on PostgreSQL, so
   any number of workers share the work without waiting for each other), scores their leads with
   `leads_rescore` and deletes the rows, all in one transaction: a worker that dies leaves its rows to the next.
 - `demands_sweep` (beat) queues runs for rows nobody took for `SCORING_STALE_SECONDS` (a lost broker message,
@@ -53,6 +53,11 @@ class Event(NamedTuple):
 
 def batch_size() -> int:
     return int(getattr(settings, "SCORING_BATCH", 50))
+
+
+def hot_batch_size() -> int:
+    """Hot leads taken per transaction: few, so each is in the queue soon and none waits behind many."""
+    return int(getattr(settings, "SCORING_HOT_BATCH", 10))
 
 
 def stale_seconds() -> int:
@@ -173,11 +178,15 @@ def _score_batch(*, now: datetime, lead_ids: list[int] | None, size: int, into: 
     with transaction.atomic():
         rows = ScoringDemand.objects.select_for_update(skip_locked=True).order_by("-hot", "since")
         if lead_ids is not None:
-            rows = rows.filter(lead_id__in=lead_ids)
-        taken = list(rows.values_list("lead_id", "reason", "hot")[:size])
+            taken = list(rows.filter(lead_id__in=lead_ids).values_list("lead_id", "reason", "hot")[:size])
+        else:  # hot leads first, a few at a time and committed on their own, not after a batch of ordinary ones
+            taken = list(
+                rows.filter(hot=True).values_list("lead_id", "reason", "hot")[: min(size, hot_batch_size())]
+            )
+            taken = taken or list(rows.values_list("lead_id", "reason", "hot")[:size])
         if not taken:
             return 0
-        if taken[0][2]:  # hot leads are committed on their own, not after a batch of ordinary ones
+        if taken[0][2]:
             taken = [row for row in taken if row[2]]
         by_reason: dict[str, list[int]] = {}
         for lead_id, reason, _ in taken:

@@ -57,8 +57,9 @@ def test_a_demo_request_makes_a_lead_hot_at_once_and_notifies_sales(
     # when scored (notifications leave after commit)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         leads_rescore(lead_ids=[lead.pk], now=NOW)
-    # after commit: one hand-off queues the 5 messages (2 people x 2 channels, chat), and feedback opens the cycle
-    assert len(callbacks) == 2
+    # after commit: feedback opens the cycle, the hot notice is written (outside the scoring transaction) and its
+    # 5 messages (2 people x 2 channels, chat) are queued as one delivery job
+    assert len(callbacks) == 3
     # then it is a hot MQL whose claim clock is 5 business minutes
     lead.refresh_from_db()
     assert lead.state == State.MQL and lead.tier == Tier.HOT

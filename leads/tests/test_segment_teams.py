@@ -61,9 +61,12 @@ def test_a_breach_reaches_its_own_segments_sales_managers_only(people, make_lead
     assert told(f"sla.escalated:{uk.pk}:first_contact:1:") == {"admin"}
 
 
-def test_a_hot_lead_nobody_owns_reaches_its_segments_reps_and_manager(people, make_lead):
-    # when a hot lead arrives in each segment
-    uk, japanese = hot_lead(make_lead, **SMB), hot_lead(make_lead, **JAPAN)
+def test_a_hot_lead_nobody_owns_reaches_its_segments_reps_and_manager(
+    people, make_lead, django_capture_on_commit_callbacks
+):
+    # when a hot lead arrives in each segment (the hot notice is written once the scoring has committed)
+    with django_capture_on_commit_callbacks(execute=True):
+        uk, japanese = hot_lead(make_lead, **SMB), hot_lead(make_lead, **JAPAN)
     # then the Japanese one tells Japan's reps and sales manager only; the UK one SMB's only
     assert told(f"lead.hot:{japanese.pk}:") == {"jp-rep", "jp-rep2", "jp-salesmanager"}
     assert told(f"lead.hot:{uk.pk}:") == {"rep", "rep2", "salesmanager"}
