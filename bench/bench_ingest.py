@@ -83,8 +83,8 @@ def prepare() -> str:
     from leads.services import write_key_create
 
     empty_with_bench_managers(
-        "leads_activity, leads_leadidentity, leads_leadevent, leads_lead, leads_writekey, leads_scoringdemand, "
-        "alignment_outboxmessage"
+        "leads_activity, leads_activityreceipt, leads_leadidentity, leads_leadevent, leads_lead, leads_writekey, "
+        "leads_scoringdemand, alignment_outboxmessage"
     )
     now = datetime.now(UTC)
     rng = random.Random(3)
