@@ -211,6 +211,7 @@ CELERY_BEAT_SCHEDULE = {
     "leads-sla-breach-scan": {"task": "leads.tasks.sla_breach_scan", "schedule": SLA_SCAN_SECONDS},
     "outbox-sweep": {"task": "alignment.outbox.outbox_sweep_task", "schedule": 60.0},
     "leads-scoring-sweep": {"task": "leads.tasks.scoring_sweep", "schedule": 30.0},
+    "leads-hot-notices-sweep": {"task": "leads.tasks.hot_notices_sweep", "schedule": 60.0},
     "leads-jobs-watchdog": {"task": "leads.tasks.jobs_watchdog", "schedule": 30.0},
     "feedback-cycles-repair": {"task": "feedback.tasks.cycles_repair", "schedule": 600.0},
     "leads-activity-partitions": {"task": "leads.tasks.activity_partitions_maintain", "schedule": 6 * 3600.0},

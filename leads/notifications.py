@@ -11,14 +11,17 @@ site's language. Webhook bodies are data: codes and values, never translated.
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -29,7 +32,7 @@ from alignment.outbox import Item, outbox_put_many
 from alignment.roles import Role
 from alignment.webhooks import subscriptions_active, webhook_items
 from leads.audience import Audience
-from leads.models import Clock, Lead, SlaBreach, State
+from leads.models import Clock, Lead, LeadEvent, SlaBreach, State
 
 Channel = OutboxMessage.Channel
 STATE_EVENTS = {
@@ -167,6 +170,31 @@ def hot_leads_notify(*, lead_ids: Iterable[int], at: datetime) -> None:
         data = {"lead": lead_data(lead), "reasons": triggers or f"score {lead.score}"}
         items += webhook_items(event_type="lead.hot", ref=ref, data=data, now=at, subscriptions=subscriptions)
     outbox_put_many(items, now=at)
+
+
+_HOT_REF = re.compile(r"(lead\.hot:\d+:[^+]+\+00:00):")  # a key's event ref: the lead and the instant (UTC)
+
+
+def hot_notices_sweep(*, now: datetime, window: timedelta = timedelta(hours=1)) -> int:
+    """Beat: the hot-lead notice is written right after the scoring commits (leads.receivers); a worker that died
+    in between left a lead hot with nobody told. Each lead made hot in the last `window` (a minute ago at the
+    latest) whose notice is missing is announced now, under the same keys, so nothing is sent twice. Returns
+    how many leads were announced."""
+    since, until = now - window, now - timedelta(minutes=1)
+    made_hot = LeadEvent.objects.filter(at__gte=since, at__lt=until).filter(
+        Q(kind=LeadEvent.Kind.STATE, to_value=State.MQL, data__tier="hot")
+        | Q(kind=LeadEvent.Kind.TIER, to_value="hot")
+    )
+    keys = OutboxMessage.objects.filter(event="lead.hot", created_at__gte=since).values_list("key", flat=True)
+    told = {match.group(1) for key in keys if (match := _HOT_REF.match(key))}
+    missing: dict[datetime, list[int]] = {}
+    for lead_id, at in made_hot.values_list("lead_id", "at"):
+        if f"lead.hot:{lead_id}:{at.isoformat()}" not in told:
+            missing.setdefault(at, []).append(lead_id)
+    for at, lead_ids in missing.items():
+        with transaction.atomic():
+            hot_leads_notify(lead_ids=lead_ids, at=at)
+    return sum(len(ids) for ids in missing.values())
 
 
 def _hot_text(lead: Lead, triggers: str) -> Say:

@@ -55,6 +55,14 @@ def scoring_sweep() -> int:
 
 
 @shared_task
+def hot_notices_sweep() -> int:
+    """Beat: hot leads whose notice a dead worker did not write are announced (leads/notifications.py)."""
+    from leads.notifications import hot_notices_sweep as sweep
+
+    return sweep(now=timezone.now())
+
+
+@shared_task
 def leads_rescore_aged() -> int:
     return services.leads_rescore_aged(now=timezone.now())
 

@@ -17,6 +17,7 @@ from alignment import outbox
 from alignment.models import Notification, OutboxMessage
 from alignment.webhooks import subscription_create
 from feedback.services import lead_accept
+from leads import notifications
 from leads.models import Lead, State
 from leads.queue import lead_assign, lead_claim, sla_breaches_scan
 from leads.scoring import leads_rescore
@@ -143,3 +144,19 @@ def test_with_the_broker_down_the_batch_is_accepted_and_the_alert_goes_out_later
     outbox.outbox_sweep(now=timezone.now() + timedelta(minutes=1))
     # then the rep is e-mailed once
     assert [m.to for m in mail.outbox if m.subject.startswith("Hot lead")].count([rep.email]) == 1
+
+
+def test_a_hot_lead_whose_notice_a_dead_worker_never_wrote_is_announced_once_by_the_sweep(
+    agreement, make_lead, rep, sales_manager
+):
+    # given a hot MQL whose scoring committed but whose worker died before writing the notice (the after-commit
+    # step never ran: tests do not run it unless asked)
+    lead = hot_mql(make_lead, START)
+    assert not keys(f"lead.hot:{lead.pk}:")
+    # when beat's sweep runs a few minutes later
+    assert notifications.hot_notices_sweep(now=START + timedelta(minutes=3)) == 1
+    # then sales are told, under the notice's own keys, and a second sweep tells nobody again
+    told = keys(f"lead.hot:{lead.pk}:{START.isoformat()}:")
+    assert {rep.email, sales_manager.email} <= {key.rsplit(":", 1)[1] for key in told}
+    assert notifications.hot_notices_sweep(now=START + timedelta(minutes=4)) == 0
+    assert keys(f"lead.hot:{lead.pk}:") == told
