@@ -41,9 +41,8 @@ def _record_type(field: models.Field) -> str:
 
 def _document(rows: Sequence[Sequence[Any]]) -> str:
     """The rows as one JSON array of objects keyed c0, c1, ... (what jsonb_to_recordset reads)."""
-    return json.dumps(
-        [{f"c{n}": value for n, value in enumerate(row)} for row in rows], default=_default, allow_nan=False
-    )
+    keys = [f"c{n}" for n in range(len(rows[0]))] if rows else []  # every row has the same columns
+    return json.dumps([dict(zip(keys, row, strict=True)) for row in rows], default=_default, allow_nan=False)
 
 
 def _execute(sql: str, document: str) -> list[tuple]:
