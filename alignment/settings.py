@@ -201,7 +201,6 @@ CELERY_TASK_QUEUES = (Queue("celery", routing_key="celery"), Queue("hot", routin
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 SCORING_BATCH = int(os.environ.get("SCORING_BATCH", "50"))
 SCORING_HOT_BATCH = int(os.environ.get("SCORING_HOT_BATCH", "10"))
-SCORING_BATCH_SECONDS = float(os.environ.get("SCORING_BATCH_SECONDS", "0.25"))
 SCORING_TASK_SECONDS = float(os.environ.get("SCORING_TASK_SECONDS", "0.5"))
 SCORING_STALE_SECONDS = int(os.environ.get("SCORING_STALE_SECONDS", "30"))
 SLA_SCAN_SECONDS = float(os.environ.get("SLA_SCAN_SECONDS", "60"))

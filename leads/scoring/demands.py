@@ -7,8 +7,7 @@
 - `demands_score` takes waiting rows (hot first, `SCORING_HOT_BATCH` at a time, then the oldest; `FOR UPDATE
   SKIP LOCKED` on PostgreSQL, so any number of workers share the work without waiting for each other), scores
   their leads with `leads_rescore` and deletes the rows, all in one transaction: a worker that dies leaves its
-  rows to the next. A worker sizes its batches of ordinary leads to take about `SCORING_BATCH_SECONDS`
-  (`next_batch_size`), so a hot lead never waits long behind one.
+  rows to the next.
 - `demands_sweep` (beat) queues runs for rows nobody took for `SCORING_STALE_SECONDS` (a lost broker message,
   a dead worker).
 - With no broker (tests, plain runserver) tasks run in-process: the touched leads are judged by the same
@@ -208,27 +207,11 @@ def demands_work(
     started = time.monotonic()
     scored = demands_score(now=now_func(), lead_ids=list(hot_ids), limit=None).scored if hot_ids else 0
     while time.monotonic() - started < budget:
-        size = min(_sizing["size"] or batch_size(), batch_size())
-        batch_started = time.monotonic()
-        taken = _score_batch(now=now_func(), lead_ids=None, size=size, into=RescoreResult())
+        taken = _score_batch(now=now_func(), lead_ids=None, size=batch_size(), into=RescoreResult())
         scored += taken
         if not taken:
             return scored, False
-        if taken == size:  # a full batch of ordinary leads tells how long the next may take
-            _sizing["size"] = next_batch_size(size, time.monotonic() - batch_started)
     return scored, True
-
-
-_sizing = {"size": 0}  # this worker's batch size for ordinary leads, kept between runs (0: SCORING_BATCH)
-
-
-def next_batch_size(size: int, seconds: float) -> int:
-    """The next batch's size so that it takes about `SCORING_BATCH_SECONDS`: a hot lead arriving while a
-    batch runs waits at most for that batch, so batches shrink when the machine is busy (down to 5) and grow
-    back to `SCORING_BATCH` when it is not."""
-    target = float(getattr(settings, "SCORING_BATCH_SECONDS", 0.25))
-    wanted = size * target / seconds if seconds > 0 else batch_size()
-    return max(min(5, batch_size()), min(batch_size(), int(wanted), size * 2))
 
 
 def _budget() -> float:

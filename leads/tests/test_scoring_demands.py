@@ -224,14 +224,3 @@ def test_a_scoring_run_stopped_by_a_database_error_queues_itself_again(monkeypat
     # when it runs / then it does not fail: it queues the next run, the rows still waiting for it
     assert tasks.scoring_run.run() == 0
     assert queued == [{"countdown": 1}]
-
-
-def test_a_busy_worker_takes_smaller_batches_so_a_hot_lead_waits_less_and_grows_them_back(settings):
-    # given batches of 50 that should take about 0.25 s
-    settings.SCORING_BATCH, settings.SCORING_BATCH_SECONDS = 50, 0.25
-    # then a batch that took a whole second (a busy machine) makes the next a quarter as big, never below 5
-    assert demands.next_batch_size(50, 1.0) == 12
-    assert demands.next_batch_size(12, 10.0) == 5
-    # and quick batches grow back, at most doubling each time, never past SCORING_BATCH
-    assert demands.next_batch_size(12, 0.05) == 24
-    assert demands.next_batch_size(40, 0.01) == 50
