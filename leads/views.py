@@ -370,10 +370,15 @@ def rescore_retry(request: HttpRequest, pk: int) -> HttpResponse:
             % {"status": str(job.get_status_display()).lower()},
             status=409,
         )
+    job.refresh_from_db()
+    if job.is_segment_change:  # a segment change's move (leads.segments.job), shown on the segments screen
+        if not request.htmx:
+            messages.success(request, _("Moving the leads resumes where it stopped."))
+            return redirect(f"{reverse('leads:segments')}?job={job.pk}")
+        return render(request, "leads/segments/_job.html", {"segment_job": job, "can_retry": True})
     if not request.htmx:
         messages.success(request, _("Rescoring resumes where it stopped."))
         return redirect(reverse("sla:version", args=[job.agreement_id]))
-    job.refresh_from_db()
     return render(request, "leads/_rescore_status.html", _rescore_context(request, job))
 
 
