@@ -21,8 +21,8 @@ from alignment.roles import Role
 from leads.models import Lead, LeadEvent
 from leads.normalise import LEAD_FIELDS, lead_attributes
 from leads.rules import Rules
-from sla.segment_book import SegmentBook
 from sla.models import Segment
+from sla.segment_book import SegmentBook
 from sla.segments import Placement
 from sla.wording import condition_words
 

@@ -142,7 +142,9 @@ def leads_rescore(
         leads = _locked(ids, rules)
         events: list[LeadEvent] = []
         teams = Teams()
-        placed = [(lead, lead_place(lead, book, given=given, now=now, events=events, teams=teams)) for lead in leads]
+        placed = [
+            (lead, lead_place(lead, book, given=given, now=now, events=events, teams=teams)) for lead in leads
+        ]
         result.moved = sum(event.kind == LeadEvent.Kind.SEGMENT for event in events)
         owner_names_fill(events)
         facts, left_out = _facts_to_judge(placed, now)

@@ -27,7 +27,9 @@ REASON = "segment change"
 ACTIVE = (RescoreJob.Status.QUEUED, RescoreJob.Status.RUNNING)
 
 
-def segment_job_start(*, segment_id: int, lead_ids: tuple[int, ...] | list[int], now: datetime) -> RescoreJob | None:
+def segment_job_start(
+    *, segment_id: int, lead_ids: tuple[int, ...] | list[int], now: datetime
+) -> RescoreJob | None:
     """The job moving these leads: the one already running (with any lead it lacked added), or a new one.
     None when nothing moves and nothing runs."""
     for _attempt in range(3):

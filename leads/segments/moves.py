@@ -18,6 +18,7 @@ from leads.normalise import LEAD_FIELDS, lead_attributes
 from sla.segment_book import SegmentBook
 from sla.segments import spec_of
 
+
 @dataclass(frozen=True)
 class Move:
     from_name: str

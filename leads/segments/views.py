@@ -12,7 +12,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alignment.roles import ALL_ROLES, MANAGERS, Role, role_required, user_roles
@@ -172,7 +171,9 @@ def _moves_start(request: HttpRequest, segment: Segment, now: Any) -> RescoreJob
     lead_ids = moves_under(segment_book(), segment_id=segment.pk).lead_ids
     job = segment_job_start(segment_id=segment.pk, lead_ids=lead_ids, now=now)
     if job is None:
-        messages.success(request, _("Saved “%(name)s”. No open lead changes segment.") % {"name": segment.name})
+        messages.success(
+            request, _("Saved “%(name)s”. No open lead changes segment.") % {"name": segment.name}
+        )
     else:
         messages.success(request, _("Saved “%(name)s”. Its open leads move in the background (below).")
                          % {"name": segment.name})  # fmt: skip
