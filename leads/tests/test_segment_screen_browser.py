@@ -12,8 +12,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from alignment.testing.browser import assert_one_layout, screenshot
-from leads.demo import JAPAN_TEAM, demo_segments_ensure
 from leads import services, tasks
+from leads.demo import JAPAN_TEAM, demo_segments_ensure
 from leads.models import LeadEvent, RescoreJob
 
 pytestmark = pytest.mark.browser
