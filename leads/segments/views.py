@@ -54,9 +54,9 @@ def segment_list(request: HttpRequest) -> HttpResponse:
 
 @role_required(ALL_ROLES)
 @require_GET
-def segment_job_status(request: HttpRequest, job_pk: int) -> HttpResponse:
+def segment_job_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress of a segment change moving its leads (polled while it runs)."""
-    job = RescoreJob.objects.filter(pk=job_pk, agreement__isnull=True).first()
+    job = RescoreJob.objects.filter(pk=pk, agreement__isnull=True).first()
     context = _job_context(request, job)
     if context["segment_job"] is None:
         raise Http404("No such segment change.")
