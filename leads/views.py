@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db import IntegrityError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -364,7 +365,13 @@ def _rescore_context(request: HttpRequest, job: RescoreJob | None) -> dict[str, 
 def rescore_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Run a failed rescoring job again: it resumes after the last lead it finished."""
     job = get_object_or_404(RescoreJob, pk=pk)
-    if not jobs.job_retry(jobs.RESCORE, job_id=job.pk, now=timezone.now()):
+    try:
+        retried = jobs.job_retry(jobs.RESCORE, job_id=job.pk, now=timezone.now())
+    except IntegrityError:  # a segment change's move, while another one runs (one at a time)
+        return HttpResponse(
+            _("Another segment change is moving leads now; retry this one when it has finished."), status=409
+        )
+    if not retried:
         return HttpResponse(
             _("This rescoring run is %(status)s, not failed: nothing to retry.")
             % {"status": str(job.get_status_display()).lower()},

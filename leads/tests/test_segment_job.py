@@ -175,3 +175,19 @@ def test_an_owner_in_both_teams_keeps_the_lead_when_it_moves(people, make_lead):
     lead.refresh_from_db()
     assert lead.segment == people["japan"] and lead.owner == both
     assert not LeadEvent.objects.filter(lead=lead, kind=LeadEvent.Kind.OWNER).exists()
+
+
+def test_retrying_a_failed_move_while_another_runs_is_refused_not_a_500(people, small_japanese, login):
+    # given a failed segment change and a new one running
+    ids = [lead.pk for lead in small_japanese]
+    failed = segment_job.segment_job_start(segment_id=people["japan"].pk, lead_ids=ids[:3], now=START)
+    RescoreJob.objects.filter(pk=failed.pk).update(status="failed", error="worker lost")
+    segment_job.segment_job_start(segment_id=people["japan"].pk, lead_ids=ids[3:], now=START)
+    # when a manager retries the failed one
+    response = login(people["jp-salesmanager"]).post(reverse("leads:rescore_retry", args=[failed.pk]))
+    # then it is refused with the reason, and stays failed until the other has finished
+    assert (
+        response.status_code == 409 and "Another segment change is moving leads" in response.content.decode()
+    )
+    failed.refresh_from_db()
+    assert failed.status == "failed"
