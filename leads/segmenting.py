@@ -46,6 +46,7 @@ def lead_place(
     placement, version = book.place(_attributes(lead))
     current = lead.segment_id or book.default_id
     if placement.segment_id is not None and placement.segment_id != current:
+        spec = next((s for s in book.specs if s.id == placement.segment_id), None) if placement.matched else None
         events.append(
             LeadEvent(
                 lead=lead,
@@ -55,7 +56,9 @@ def lead_place(
                 to_value=placement.name,
                 actor_label="segments",
                 reason=placement.why[:500],
-                data={"from_id": current, "to_id": placement.segment_id},
+                # the matched conditions, so the history says them in its reader's language (leads.history_words)
+                data={"from_id": current, "to_id": placement.segment_id,
+                      "conditions": [c.to_dict() for c in spec.conditions] if spec else []},  # fmt: skip
             )
         )
     if placement.segment_id is not None:
