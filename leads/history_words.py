@@ -28,7 +28,11 @@ def _stock(value: str) -> str:
 _CHANNELS = {"call": gettext_noop("Call"), "email": gettext_noop("E-mail"), "meeting": gettext_noop("Meeting"),
              "social": gettext_noop("Social")}  # fmt: skip
 _DURATION = re.compile(r"(?:(?P<days>\d+) d)? ?(?:(?P<hours>\d+) h)? ?(?:(?P<minutes>\d+) min)?")
-_UNITS = {"days": gettext_noop("%(n)s d"), "hours": gettext_noop("%(n)s h"), "minutes": gettext_noop("%(n)s min")}
+_UNITS = {
+    "days": gettext_noop("%(n)s d"),
+    "hours": gettext_noop("%(n)s h"),
+    "minutes": gettext_noop("%(n)s min"),
+}
 
 
 def _channel(code: str) -> str:
@@ -112,7 +116,9 @@ def segment_move_words(reason: str, data: Mapping[str, Any], conditions_now: Map
             conditions = tuple(current)
     if not conditions:
         return reason_words(reason)
-    return pgettext("between conditions", " and ").join(condition_words(condition) for condition in conditions)
+    return pgettext("between conditions", " and ").join(
+        condition_words(condition) for condition in conditions
+    )
 
 
 def _conditions(items: list[Any]) -> tuple[Condition, ...] | None:

@@ -46,7 +46,6 @@ def lead_place(
     placement, version = book.place(_attributes(lead))
     current = lead.segment_id or book.default_id
     if placement.segment_id is not None and placement.segment_id != current:
-        spec = next((s for s in book.specs if s.id == placement.segment_id), None) if placement.matched else None
         events.append(
             LeadEvent(
                 lead=lead,
@@ -56,9 +55,11 @@ def lead_place(
                 to_value=placement.name,
                 actor_label="segments",
                 reason=placement.why[:500],
-                # the matched conditions, so the history says them in its reader's language (leads.history_words)
-                data={"from_id": current, "to_id": placement.segment_id,
-                      "conditions": [c.to_dict() for c in spec.conditions] if spec else []},  # fmt: skip
+                data={
+                    "from_id": current,
+                    "to_id": placement.segment_id,
+                    "conditions": _matched(book, placement),
+                },
             )
         )
     if placement.segment_id is not None:
@@ -68,6 +69,12 @@ def lead_place(
     if version is None:
         return given if not book.specs else None
     return Rules.of(version)
+
+
+def _matched(book: SegmentBook, placement: Placement) -> list[dict[str, Any]]:
+    """The conditions that placed the lead, kept so its history says them in the reader's language."""
+    spec = next((s for s in book.specs if s.id == placement.segment_id), None)
+    return [condition.to_dict() for condition in spec.conditions] if spec and placement.matched else []
 
 
 def _name(book: SegmentBook, segment_id: int | None) -> str:
