@@ -328,7 +328,7 @@ def _waiting_action(request: HttpRequest, pk: int, service: Any, ok: str) -> Htt
     lead = lead_or_404(request.user, pk)
     if not _may_pause(request.user, lead):
         messages.error(
-            request, "Only the lead's owner or a sales manager can do this while the lead is with sales."
+            request, _("Only the lead's owner or a sales manager can do this while the lead is with sales.")
         )
         return redirect(lead.get_absolute_url())
     try:
