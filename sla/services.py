@@ -141,7 +141,9 @@ def agreement_change(
     version.save(update_fields=["content", "content_hash", "updated_at"])
     with translation.override("en"):  # the audit log keeps one language
         changes = [c.text for c in diff_content(before, after)]
-    voided = version.signatures.valid().update(voided_at=now, void_reason=gettext_noop("Content changed after signing"))
+    voided = version.signatures.valid().update(
+        voided_at=now, void_reason=gettext_noop("Content changed after signing")
+    )
     audit_record(
         actor=user,
         action=action,
