@@ -5,8 +5,8 @@ from datetime import timedelta
 from django import template
 from django.utils.translation import gettext_lazy as _
 
-from leads.cells import CELLS
 from leads import history_words
+from leads.cells import CELLS
 from leads.intake import problem_words as wording
 from leads.queue.wording import late_words
 
