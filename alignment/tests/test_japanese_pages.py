@@ -42,8 +42,9 @@ from leads.scoring import Rules, leads_rescore
 from leads.segmenting import lead_place
 from leads.signals import sla_warnings_found
 from sla import services as sla_services
-from sla.models import AgreementVersion, Segment, Side
+from sla.models import AgreementVersion, Side
 from sla.segment_book import SegmentBook
+from sla.tests.segment_factory import japan_segment_create
 
 pytestmark = pytest.mark.django_db
 
@@ -215,7 +216,7 @@ def test_a_leads_history_reads_in_japanese(
     rep, other, sales = (japanese_sales[name] for name in ("rep", "other", "sales"))
     now = timezone.now()
     lead = make_lead(now=now, email="taro@sample.co.jp", first_name="太郎", last_name="鈴木",
-                     company="株式会社サンプル", job_title="営業部長", employees=1200,
+                     company="株式会社サンプル", job_title="営業部長", employees=1200, country="Japan",
                      activities=[("demo_request", now - timedelta(minutes=3), {})])  # fmt: skip
     with django_capture_on_commit_callbacks(execute=True):
         leads_rescore(lead_ids=[lead.pk], now=now)  # handed over: "requested a demo"
@@ -232,10 +233,8 @@ def test_a_leads_history_reads_in_japanese(
         lead_resume(lead_id=lead.pk, actor=rep, now=at + timedelta(hours=2, minutes=10))
         too_early = Reason.objects.get(kind=Reason.Kind.REJECTION, code="too_early")
         lead_reject(lead_id=lead.pk, user=rep, reason=too_early, comment="", now=at + timedelta(hours=3))
-    # and a segment for large companies with its own agreement, which the next placement moves the lead to
-    large = Segment.objects.create(
-        name="大企業", position=1, conditions=[{"field": "employees", "op": "gte", "value": 1000}]
-    )
+    # and a segment for large Japanese companies with its own agreement, which the next placement moves the lead to
+    large = japan_segment_create(name="日本の大企業")
     manager = japanese_sales["manager"]
     draft = sla_services.agreement_draft_create(user=manager, now=now, title="大企業の合意", segment=large)
     sla_services.agreement_propose(version_id=draft.pk, user=manager, now=now)
@@ -263,7 +262,7 @@ def test_a_leads_history_reads_in_japanese(
     history = page_text(pages["lead"].split('id="lead-history"')[1])
     for said in ("デモを申し込んだ", "自分で着手", "「初回接触」の期限超過", "SLA 監視", "割り当て", "再割り当て",
                  "共有キューに戻した", "顧客の返答待ち", "期限を 2 時間 5 分 延長",
-                 "差し戻し: 時期尚早", "セグメント振り分け", "大企業", "従業員数"):  # fmt: skip
+                 "差し戻し: 時期尚早", "セグメント振り分け", "日本の大企業", "従業員数"):  # fmt: skip
         assert said in history, (said, history)
     left = {
         name: words
