@@ -115,7 +115,11 @@ def lead_place(
                 to_value=placement.name,
                 actor_label="segments",
                 reason=placement.why[:500],
-                data={"from_id": current, "to_id": placement.segment_id},
+                data={
+                    "from_id": current,
+                    "to_id": placement.segment_id,
+                    "conditions": _matched(book, placement),
+                },
             )
         )
     if placement.segment_id is not None:
@@ -136,6 +140,12 @@ def owner_names_fill(events: list[LeadEvent]) -> None:
     names = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username"))
     for event in released:
         event.from_value = names.get(event.data["from_id"], "")
+
+
+def _matched(book: SegmentBook, placement: Placement) -> list[dict[str, Any]]:
+    """The conditions that placed the lead, kept so its history says them in the reader's language."""
+    spec = next((s for s in book.specs if s.id == placement.segment_id), None)
+    return [condition.to_dict() for condition in spec.conditions] if spec and placement.matched else []
 
 
 def _name(book: SegmentBook, segment_id: int | None) -> str:

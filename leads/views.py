@@ -266,20 +266,23 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _decorate([lead], now=now)
     activities = lead.activities.order_by("-occurred_at")[:100]
     events = lead.events.select_related("actor").order_by("-at", "-pk")[:100]
+    book = segment_book()
     return render(
         request,
         "leads/detail.html",
         {
             "lead": lead,
             "activities": activities,
-            "events": history_lines(list(events)),
+            "events": history_lines(
+                list(events), segment_conditions={spec.id: spec.conditions for spec in book.specs}
+            ),
             "identities": lead.identities.all(),
             "data_problems": lead.data_problems.order_by("-created_at", "-pk")[:50],
             "breaches": lead.breaches.select_related("owner", "new_owner"),
             "b": lead.evaluation,
             "now": now,
             "clock_rows": clock_rows(lead, now=now),
-            "placement": placement_of(lead, segment_book()),
+            "placement": placement_of(lead, book),
             "can_claim": Role.REP in user_roles(request.user)
             and lead.owner_id is None
             and lead.state == "mql",
@@ -326,7 +329,7 @@ def _waiting_action(request: HttpRequest, pk: int, service: Any, ok: str) -> Htt
     lead = lead_or_404(request.user, pk)
     if not _may_pause(request.user, lead):
         messages.error(
-            request, "Only the lead's owner or a sales manager can do this while the lead is with sales."
+            request, _("Only the lead's owner or a sales manager can do this while the lead is with sales.")
         )
         return redirect(lead.get_absolute_url())
     try:

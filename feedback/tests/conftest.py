@@ -13,17 +13,14 @@ from leads.scoring import leads_rescore
 from sla.content import threshold_set
 from sla.models import Segment, Side
 from sla.services import agreement_change, agreement_draft_create, agreement_propose, agreement_sign
+from sla.tests.segment_factory import japan_segment_create
 
 
 @pytest.fixture
 def japan(db, agreement, marketing_manager, sales_manager):
     """Enterprise Japan (country Japan, 500+ employees) with its own agreement (threshold 5), signed 40 days ago."""
     Segment.objects.ensure_default()
-    segment = Segment.objects.create(
-        name="Enterprise Japan", position=10,
-        conditions=[{"field": "country", "op": "equals", "value": "Japan"},
-                    {"field": "employees", "op": "gte", "value": 500}],
-    )  # fmt: skip
+    segment = japan_segment_create()
     now = timezone.now() - timedelta(days=40)
     draft = agreement_draft_create(user=marketing_manager, now=now, segment=segment, title="Japan")
     agreement_change(

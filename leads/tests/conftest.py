@@ -10,6 +10,7 @@ from alignment.roles import Role
 from leads.tests.test_segment_sla import START, sign
 from sla.models import Segment
 from sla.services import agreement_draft_create
+from sla.tests.segment_factory import japan_segment_create
 
 TERMS = {"notify_manager": True, "on_breach": "reassign", "warn_before_minutes": 3,
          "escalation": [{"after_minutes": 0, "action": "notify_managers_manager"}]}  # fmt: skip
@@ -21,14 +22,7 @@ def people(make_user, marketing_manager, sales_manager, rep) -> dict[str, Any]:
     sales manager and admin; both agreements tell the managers of a breach, reassign, and climb to the admin."""
     default = Segment.objects.ensure_default()
     sign(agreement_draft_create(user=marketing_manager, now=START), marketing_manager, sales_manager, **TERMS)
-    japan = Segment.objects.create(
-        name="Enterprise Japan",
-        position=10,
-        conditions=[
-            {"field": "country", "op": "equals", "value": "Japan"},
-            {"field": "employees", "op": "gte", "value": 500},
-        ],
-    )
+    japan = japan_segment_create()
     draft = agreement_draft_create(user=marketing_manager, now=START, segment=japan)
     sign(draft, marketing_manager, sales_manager, **TERMS)
     found = {

@@ -19,6 +19,7 @@ from leads.scoring import leads_rescore
 from leads.signals import sla_breaches_found
 from sla.models import Segment, Side
 from sla.services import agreement_change, agreement_draft_create, agreement_propose, agreement_sign
+from sla.tests.segment_factory import japan_segment_create
 
 pytestmark = pytest.mark.django_db
 
@@ -53,14 +54,7 @@ def two_segments(agreement, marketing_manager, sales_manager) -> Segment:
     sign(default, marketing_manager, sales_manager, warn_before_minutes=3, on_breach="return_to_queue",
          notify_manager=True, escalation=[{"after_minutes": 0, "action": "notify_owner"}],
          pause_on_customer=True)  # fmt: skip
-    japan = Segment.objects.create(
-        name="Enterprise Japan",
-        position=10,
-        conditions=[
-            {"field": "country", "op": "equals", "value": "Japan"},
-            {"field": "employees", "op": "gte", "value": 500},
-        ],
-    )
+    japan = japan_segment_create()
     draft = agreement_draft_create(user=marketing_manager, now=START, segment=japan)
     sign(draft, marketing_manager, sales_manager, calendar=TOKYO, claim_minutes=30, first_contact_minutes=60,
          warn_before_minutes=20, on_breach="none", notify_manager=False, escalation=[],

@@ -12,6 +12,7 @@ from leads.scoring import leads_rescore
 from sla.content import threshold_set
 from sla.models import AgreementVersion, Segment, Side, Status
 from sla.services import agreement_change, agreement_draft_create, agreement_propose, agreement_sign
+from sla.tests.segment_factory import japan_segment_create
 
 pytestmark = pytest.mark.django_db
 
@@ -37,14 +38,7 @@ def segment_agreement(segment, threshold, marketing_manager, sales_manager):
 @pytest.fixture
 def japan(default_segment, agreement, marketing_manager, sales_manager):
     """Enterprise Japan (country Japan and 500+ employees) with its own agreement: threshold 200."""
-    segment = Segment.objects.create(
-        name="Enterprise Japan",
-        position=10,
-        conditions=[
-            {"field": "country", "op": "equals", "value": "Japan"},
-            {"field": "employees", "op": "gte", "value": 500},
-        ],
-    )
+    segment = japan_segment_create()
     segment_agreement(segment, 200, marketing_manager, sales_manager)
     return segment
 
