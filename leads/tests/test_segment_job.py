@@ -10,8 +10,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from leads import jobs, services
+from leads.history_words import reason_words
 from leads.models import Lead, LeadEvent, RescoreJob
 from leads.scoring import leads_rescore
 from leads.segments import job as segment_job
@@ -161,6 +163,8 @@ def test_a_lead_moving_to_a_team_its_owner_is_not_in_goes_back_to_that_teams_que
     event = LeadEvent.objects.get(lead=lead, kind=LeadEvent.Kind.OWNER)
     assert (event.from_value, event.to_value) == ("rep", "")
     assert event.reason == "moved to segment Enterprise Japan"
+    with translation.override("ja"):  # and its history says so in the reader's language
+        assert reason_words(event.reason) == "セグメント「Enterprise Japan」へ移動"
 
 
 def test_an_owner_in_both_teams_keeps_the_lead_when_it_moves(people, make_lead):
