@@ -199,8 +199,12 @@ def agreement(marketing_manager, sales_manager):
     """The starter agreement in force (threshold 50; triggers: demo request, pricing in target, dormant comeback)."""
     from django.utils import timezone
 
+    from sla.models import Segment
     from sla.services import agreement_ensure_starter
 
+    # as on every install (migration sla 0003 makes it), so the starter belongs to it even after a flushed
+    # database (transactional tests) lost it
+    Segment.objects.ensure_default()
     return agreement_ensure_starter(
         marketing_manager=marketing_manager, sales_manager=sales_manager, now=timezone.now()
     )

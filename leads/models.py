@@ -446,7 +446,26 @@ class RescoreJob(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
-    agreement = models.ForeignKey("sla.AgreementVersion", on_delete=models.PROTECT, related_name="+")
+    agreement = models.ForeignKey(
+        "sla.AgreementVersion",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="The version an activation rescores; blank for a segment change (leads.segments.job)",
+    )
+    segment = models.ForeignKey(
+        "sla.Segment",
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text="The segment whose change (conditions, precedence) started a segment-change run",
+    )
+    pending = models.JSONField(
+        default=list, blank=True, help_text="A segment change: the lead ids still to move, in id order"
+    )
+    moved = models.PositiveIntegerField(default=0, help_text=_("Leads that changed segment"))
     reason = models.CharField(max_length=200)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0)
@@ -466,13 +485,26 @@ class RescoreJob(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(  # one segment change moves leads at a time: a second Apply joins it
+                fields=["reason"],
+                condition=models.Q(agreement__isnull=True, status__in=["queued", "running"]),
+                name="one_running_segment_change",
+            )
+        ]
 
     def __str__(self) -> str:
+        if self.is_segment_change:
+            return f"Segment change: {self.done}/{self.total} ({self.status})"
         return f"Rescore for v{self.agreement_id}: {self.done}/{self.total} ({self.status})"
 
     @property
     def percent(self) -> int:
         return 100 if not self.total else min(100, int(100 * self.done / self.total))
+
+    @property
+    def is_segment_change(self) -> bool:
+        return self.agreement_id is None
 
 
 class ImportJob(models.Model):

@@ -32,6 +32,7 @@ from alignment.outbox import Item, outbox_put_many
 from alignment.roles import Role
 from alignment.webhooks import subscriptions_active, webhook_items
 from leads.audience import Audience
+from leads.history_words import reason_words
 from leads.models import Clock, Lead, LeadEvent, SlaBreach, State
 
 Channel = OutboxMessage.Channel
@@ -201,7 +202,7 @@ def _hot_text(lead: Lead, triggers: str) -> Say:
     def say() -> tuple[str, str]:
         name = person_name(lead) or lead.email
         who = _("%(name)s (%(company)s)") % {"name": name, "company": lead.company} if lead.company else name
-        reasons = triggers or _("score %(score)s") % {"score": lead.score}
+        reasons = reason_words(triggers) if triggers else _("score %(score)s") % {"score": lead.score}
         subject = _("Hot lead: %(who)s") % {"who": who}
         return subject, _("Hot lead: %(who)s — %(reasons)s. Claim within the SLA.") % {
             "who": who,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
-from django.utils.translation import gettext_noop
 
 from alignment.names import person_name
+from leads.history_words import actor_words, reason_words, segment_move_words
 from leads.lifecycle.rules import LABELS, State, clocks_running_in
 from leads.models import Clock, Lead, LeadEvent, Tier
 from leads.queue.wording import due_words, late_words
@@ -106,13 +108,13 @@ def why_view(lead: Lead) -> WhyView:
     """The trigger (or the top rules) that qualified the lead, and its latest key action."""
     evaluation = lead.evaluation
     if evaluation.triggers:
-        reasons = [hit.reason for hit in evaluation.triggers]
+        reasons = [reason_words(hit.reason) for hit in evaluation.triggers]
     else:
         top = sorted((hit for hit in evaluation.breakdown if hit.points > 0), key=lambda h: -h.points)
         reasons = [f"{hit.name} +{hit.points}" for hit in top[:2]]
     # the latest action: a trigger's firing, or any evidence quoted by a rule
     actions: list[tuple[datetime, str]] = [
-        (hit.occurred_at, _action_words(kind="", detail="", reason=hit.reason))
+        (hit.occurred_at, _action_words(kind="", detail="", reason=reason_words(hit.reason)))
         for hit in evaluation.triggers
         if hit.occurred_at is not None
     ]
@@ -149,18 +151,6 @@ class HistoryLine:
     reason: str
 
 
-# What the system writes as an event's actor or reason (stored in English, shown in the reader's language)
-SYSTEM_WORDS = frozenset({
-    gettext_noop("claimed"), gettext_noop("ingest"), gettext_noop("scoring"), gettext_noop("agreement activated"),
-    gettext_noop("ageing"), gettext_noop("new MQL, assigned round-robin"), gettext_noop("import"),
-    gettext_noop("waiting on the customer (clocks paused)"), gettext_noop("accepted"), gettext_noop("qualified"),
-})  # fmt: skip
-
-
-def system_words(text: str) -> str:
-    return _(text) if text in SYSTEM_WORDS else text
-
-
 def _value_words(kind: str, value: str, names: dict[str, str]) -> str:
     if not value:
         return "—"
@@ -170,11 +160,17 @@ def _value_words(kind: str, value: str, names: dict[str, str]) -> str:
         return dict(Tier.choices).get(value, value)
     if kind == LeadEvent.Kind.OWNER:
         return names.get(value, value)
+    if kind == LeadEvent.Kind.SEGMENT:
+        return _(value)  # the default segment's name the product wrote ("All leads"), else as typed
     return value
 
 
-def history_lines(events: list[LeadEvent]) -> list[HistoryLine]:
-    """A lead's history in words: states by their labels, owners and actors by their names (one query)."""
+def history_lines(
+    events: list[LeadEvent], *, segment_conditions: Mapping[int, Any] | None = None
+) -> list[HistoryLine]:
+    """A lead's history in words: states by their labels, owners and actors by their names (one query), what the
+    system wrote in the reader's language (leads.history_words; `segment_conditions`: each segment's conditions
+    today, to say an older segment move's reason)."""
     usernames = {e.from_value for e in events if e.kind == LeadEvent.Kind.OWNER}
     usernames |= {e.to_value for e in events if e.kind == LeadEvent.Kind.OWNER}
     users = get_user_model().objects.filter(username__in=usernames - {""})
@@ -185,8 +181,10 @@ def history_lines(events: list[LeadEvent]) -> list[HistoryLine]:
             what=event.get_kind_display(),
             before=_value_words(event.kind, event.from_value, names),
             after=_value_words(event.kind, event.to_value, names),
-            by=person_name(event.actor) if event.actor else system_words(event.actor_label),
-            reason=system_words(event.reason),
+            by=person_name(event.actor) if event.actor else actor_words(event.actor_label),
+            reason=segment_move_words(event.reason, event.data or {}, segment_conditions or {})
+            if event.kind == LeadEvent.Kind.SEGMENT
+            else reason_words(event.reason),
         )
         for event in events
     ]

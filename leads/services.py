@@ -38,6 +38,7 @@ from leads.models import (
 )
 from leads.normalise import LEAD_FIELDS
 from leads.scoring import Rules, active_rules, leads_rescore, leads_rescore_chunk
+from leads.segments.job import segment_job_chunk
 from leads.signals import lead_merging, rescore_job_queued
 from sla.models import AgreementVersion
 
@@ -328,9 +329,18 @@ def rescore_job_run(*, job_id: int, now_func: Any) -> RescoreJob:
     if not jobs.job_lease(jobs.RESCORE, job_id=job_id, now=now_func()):
         return RescoreJob.objects.get(pk=job_id)
     job = RescoreJob.objects.select_related("agreement").get(pk=job_id)
-    rules = Rules.of(job.agreement)
+    if job.is_segment_change:  # leads.segments.job: moves the leads a segment change moves
+
+        def chunk(now: datetime) -> bool:
+            return segment_job_chunk(job_id, now)
+    else:
+        rules = Rules.of(job.agreement)
+
+        def chunk(now: datetime) -> bool:
+            return _rescore_chunk(job_id, rules, now)
+
     try:
-        while _rescore_chunk(job_id, rules, now_func()):
+        while chunk(now_func()):
             pass
     except Exception as error:
         log.exception("Rescore job %s stopped", job_id)

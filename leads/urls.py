@@ -26,6 +26,7 @@ urlpatterns = [
     path("segments/new/", segment_views.segment_new, name="segment_new"),
     path("segments/<int:pk>/", segment_views.segment_edit, name="segment"),
     path("segments/<int:pk>/preview/", segment_views.segment_preview, name="segment_preview"),
+    path("segments/moving/<int:pk>/", segment_views.segment_job_status, name="segment_job"),
     path(
         "segments/<int:pk>/precedence/<slug:direction>/",
         segment_views.segment_precedence,

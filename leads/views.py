@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.db import IntegrityError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -265,20 +266,23 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _decorate([lead], now=now)
     activities = lead.activities.order_by("-occurred_at")[:100]
     events = lead.events.select_related("actor").order_by("-at", "-pk")[:100]
+    book = segment_book()
     return render(
         request,
         "leads/detail.html",
         {
             "lead": lead,
             "activities": activities,
-            "events": history_lines(list(events)),
+            "events": history_lines(
+                list(events), segment_conditions={spec.id: spec.conditions for spec in book.specs}
+            ),
             "identities": lead.identities.all(),
             "data_problems": lead.data_problems.order_by("-created_at", "-pk")[:50],
             "breaches": lead.breaches.select_related("owner", "new_owner"),
             "b": lead.evaluation,
             "now": now,
             "clock_rows": clock_rows(lead, now=now),
-            "placement": placement_of(lead, segment_book()),
+            "placement": placement_of(lead, book),
             "can_claim": Role.REP in user_roles(request.user)
             and lead.owner_id is None
             and lead.state == "mql",
@@ -325,7 +329,7 @@ def _waiting_action(request: HttpRequest, pk: int, service: Any, ok: str) -> Htt
     lead = lead_or_404(request.user, pk)
     if not _may_pause(request.user, lead):
         messages.error(
-            request, "Only the lead's owner or a sales manager can do this while the lead is with sales."
+            request, _("Only the lead's owner or a sales manager can do this while the lead is with sales.")
         )
         return redirect(lead.get_absolute_url())
     try:
@@ -364,16 +368,27 @@ def _rescore_context(request: HttpRequest, job: RescoreJob | None) -> dict[str, 
 def rescore_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Run a failed rescoring job again: it resumes after the last lead it finished."""
     job = get_object_or_404(RescoreJob, pk=pk)
-    if not jobs.job_retry(jobs.RESCORE, job_id=job.pk, now=timezone.now()):
+    try:
+        retried = jobs.job_retry(jobs.RESCORE, job_id=job.pk, now=timezone.now())
+    except IntegrityError:  # a segment change's move, while another one runs (one at a time)
+        return HttpResponse(
+            _("Another segment change is moving leads now; retry this one when it has finished."), status=409
+        )
+    if not retried:
         return HttpResponse(
             _("This rescoring run is %(status)s, not failed: nothing to retry.")
             % {"status": str(job.get_status_display()).lower()},
             status=409,
         )
+    job.refresh_from_db()
+    if job.is_segment_change:  # a segment change's move (leads.segments.job), shown on the segments screen
+        if not request.htmx:
+            messages.success(request, _("Moving the leads resumes where it stopped."))
+            return redirect(f"{reverse('leads:segments')}?job={job.pk}")
+        return render(request, "leads/segments/_job.html", {"segment_job": job, "can_retry": True})
     if not request.htmx:
         messages.success(request, _("Rescoring resumes where it stopped."))
         return redirect(reverse("sla:version", args=[job.agreement_id]))
-    job.refresh_from_db()
     return render(request, "leads/_rescore_status.html", _rescore_context(request, job))
 
 

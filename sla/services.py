@@ -141,7 +141,9 @@ def agreement_change(
     version.save(update_fields=["content", "content_hash", "updated_at"])
     with translation.override("en"):  # the audit log keeps one language
         changes = [c.text for c in diff_content(before, after)]
-    voided = version.signatures.valid().update(voided_at=now, void_reason="Content changed after signing")
+    voided = version.signatures.valid().update(
+        voided_at=now, void_reason=gettext_noop("Content changed after signing")
+    )
     audit_record(
         actor=user,
         action=action,
@@ -282,7 +284,7 @@ def agreement_withdraw(*, version_id: int, user: Any, now: datetime, reason: str
     before = version.status
     version.status, version.updated_at = Status.WITHDRAWN, now
     version.save(update_fields=["status", "updated_at"])
-    version.signatures.valid().update(voided_at=now, void_reason="Draft withdrawn")
+    version.signatures.valid().update(voided_at=now, void_reason=gettext_noop("Draft withdrawn"))
     audit_record(
         actor=user,
         action="agreement.withdrawn",

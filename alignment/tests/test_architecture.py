@@ -190,3 +190,16 @@ def test_the_content_scan_sees_every_way_of_indexing_content():
     )
     # then each line with a raw read is found, and no other
     assert _content_reads(ast.parse(source)) == [1, 2, 3, 4]
+
+
+def test_templates_write_ids_without_thousand_separators():
+    # USE_THOUSAND_SEPARATOR is on, so a bare {{ lead.pk }} renders lead 1017 as "1,017": a form value or element
+    # id that no longer matches. Every id a template writes goes through |unlocalize.
+    bare_id = re.compile(r"\{\{ *[a-z_.]*(?:\.pk|\.id|_id|pk) *\}\}")
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {match.group(0)}"
+        for path in sorted((ROOT / "templates").rglob("*.html"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        for match in bare_id.finditer(line)
+    ]
+    assert found == [], "ids written with the thousand separator:\n" + "\n".join(found)

@@ -20,6 +20,9 @@ from alignment.phrasebook import Phrasebook
 from leads.intake import import_services
 from leads.models import DataProblem, ImportJob
 from leads.services import write_key_create
+from sla import services
+from sla.content import threshold_set
+from sla.models import Side
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
@@ -162,6 +165,23 @@ def test_why_an_import_stopped_reads_in_japanese(login, suzuki):
     assert "Stopped after" not in body
 
 
+def test_an_import_paused_by_the_database_says_so_in_japanese(login, suzuki):
+    job = _upload(login(suzuki), [["a@acme.example", "アクメ", "10"]])
+    # given a run the database stopped: queued again, the reason kept until a worker resumes it
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.QUEUED,
+        failure="Paused on a database error, will resume: server closed the connection",
+    )
+    body = login(suzuki).get(reverse("leads:import_detail", args=[job.pk])).content.decode()
+    assert "データベースのエラーで一時停止しました（自動で再開します）: server closed the connection" in body
+
+
+def test_a_phrasebook_with_a_sayer_says_that_placeholder_its_own_way():
+    book = Phrasebook(["%(clock)s deadline missed"], sayers={"clock": str.upper})
+    assert book.say("Claim deadline missed") == "CLAIM deadline missed"
+    assert book.say("Claim deadline met") == "Claim deadline met"
+
+
 def test_a_phrasebook_says_known_messages_and_leaves_others_as_they_are():
     book = Phrasebook(["Stopped after %(rows)s rows: %(error)s", "Could not be saved: %(message)s"])
     with translation.override("ja"):
@@ -206,3 +226,17 @@ def test_the_lead_page_says_why_a_lead_is_in_its_segment_in_japanese(
     assert "セグメント: 日本の大企業" in body
     assert "理由: 国が Japan、かつ 従業員数が 500 以上" in body
     assert "employees ≥" not in body
+
+
+def test_why_a_signature_was_voided_reads_in_japanese(login, suzuki, agreement):
+    # given a proposed draft signed by marketing, then edited: the signature is voided (its reason stored in English)
+    draft = services.agreement_draft_create(user=suzuki, now=T0, title="見直し")
+    services.agreement_propose(version_id=draft.pk, user=suzuki, now=T0)
+    services.agreement_sign(version_id=draft.pk, user=suzuki, now=T0, side=Side.MARKETING)
+    services.agreement_change(version_id=draft.pk, user=suzuki, now=T0, change=lambda c: threshold_set(c, 60))
+
+    body = login(suzuki).get(reverse("sla:version", args=[draft.pk])).content.decode()
+
+    # then the Japanese reader is told why in Japanese
+    assert "承認後に内容が変更された" in body
+    assert "Content changed after signing" not in body

@@ -117,12 +117,13 @@ def lead_pause(*, lead_id: int, actor: Any, now: datetime) -> Lead:
     if not life.may_pause(lead.state, allowed_by_terms=allowed, paused=lead.paused_at is not None):
         if not allowed:
             raise LeadError(
-                "The agreement in force does not allow pausing the clocks while waiting on the customer."
+                _("The agreement in force does not allow pausing the clocks while waiting on the customer.")
             )
         if lead.paused_at is not None:
             raise LeadError(_("This lead is already waiting on the customer."))
         raise LeadError(
-            f"This lead is {lead.get_state_display()}: it is not with sales, so it has no clocks to pause."
+            _("This lead is %(state)s: it is not with sales, so it has no clocks to pause.")
+            % {"state": lead.get_state_display()}
         )
     lead.paused_at, lead.updated_at = now, now
     LeadEvent.objects.create(

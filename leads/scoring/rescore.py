@@ -26,7 +26,7 @@ from leads.queue.assignment import lead_assign_round_robin
 from leads.queue.clocks import stamp_clocks
 from leads.rules import Rules
 from leads.scoring.state import Kept, states_read, states_write
-from leads.segmenting import lead_place, segment_book
+from leads.segmenting import Teams, lead_place, owner_names_fill, segment_book
 from leads.signals import lead_became_hot, leads_handed_over
 from sla.criteria import Activity as Fact
 from sla.criteria import Evaluation, MqlCriteria, evaluate, retain
@@ -50,6 +50,7 @@ class RescoreResult:
     scored: int = 0
     became_mql: list[int] = field(default_factory=list)
     became_hot: list[int] = field(default_factory=list)
+    moved: int = 0  # leads that changed segment (leads.segmenting.lead_place)
 
     @property
     def changed(self) -> int:
@@ -140,7 +141,12 @@ def leads_rescore(
     with transaction.atomic():
         leads = _locked(ids, rules)
         events: list[LeadEvent] = []
-        placed = [(lead, lead_place(lead, book, given=given, now=now, events=events)) for lead in leads]
+        teams = Teams()
+        placed = [
+            (lead, lead_place(lead, book, given=given, now=now, events=events, teams=teams)) for lead in leads
+        ]
+        result.moved = sum(event.kind == LeadEvent.Kind.SEGMENT for event in events)
+        owner_names_fill(events)
         facts, left_out = _facts_to_judge(placed, now)
         auto_assign: list[int] = []
         states: dict[int, Kept] = {}

@@ -1,25 +1,22 @@
 """What a change to a segment does to the open leads: how many would move (the preview), and moving them.
 
 The preview places every open lead with the segment book as it would be after the change (`sla.segment_book`,
-the same rule scoring uses) and compares with the segment each lead is stored in. Applying moves them through
-scoring itself (`leads.scoring.leads_rescore` → `leads.segmenting.lead_place`): each move is a recorded `segment`
-LeadEvent saying why, and the lead is judged by its new segment's agreement at once.
+the same rule scoring uses) and compares with the segment each lead is stored in. Applying hands the ids to a
+background job (`leads.segments.job`) that moves them through scoring itself (`leads.scoring.leads_rescore` →
+`leads.segmenting.lead_place`): each move is a recorded `segment` LeadEvent saying why, and the lead is judged by
+its new segment's agreement.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from leads.models import Lead
 from leads.normalise import LEAD_FIELDS, lead_attributes
-from leads.scoring import leads_rescore
 from sla.segment_book import SegmentBook
 from sla.segments import spec_of
-
-MOVE_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -84,12 +81,3 @@ def moves_under(book: SegmentBook, *, segment_id: int | None) -> Moves:
     )
     return Moves(open_leads=total, in_segment=held, into=into, out_of=out_of, moves=moves, lead_ids=tuple(ids),
                  takes_leads=target in names)  # fmt: skip
-
-
-def leads_move(*, lead_ids: tuple[int, ...] | list[int], now: datetime) -> int:
-    """Move these leads to the segment they now belong to, on record, and judge them by its agreement (scoring
-    does both); in chunks, each its own transaction. Returns how many moved."""
-    ids = sorted(lead_ids)
-    for start in range(0, len(ids), MOVE_CHUNK):
-        leads_rescore(lead_ids=ids[start : start + MOVE_CHUNK], now=now, reason="segment changed")
-    return len(ids)

@@ -9,14 +9,16 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from alignment.roles import ALL_ROLES, MANAGERS, Role, role_required
+from alignment.roles import ALL_ROLES, MANAGERS, Role, role_required, user_roles
+from leads.models import RescoreJob
 from leads.segmenting import segment_book
-from leads.segments.moves import book_with, leads_move, moves_under
+from leads.segments.job import segment_job_shown, segment_job_start
+from leads.segments.moves import book_with, moves_under
 from leads.segments.rows import segment_rows
 from sla.forms import LEAD_FIELDS
 from sla.models import Segment
@@ -45,8 +47,20 @@ def _segment_or_404(user: Any, pk: int) -> Segment:
 @role_required(ALL_ROLES)
 @require_GET
 def segment_list(request: HttpRequest) -> HttpResponse:
-    context = {"rows": segment_rows(request.user), "can_create": may_create_segment(request.user)}
+    context = {"rows": segment_rows(request.user), "can_create": may_create_segment(request.user),
+               **_job_context(request, segment_job_shown(request.GET.get("job")))}  # fmt: skip
     return render(request, "leads/segments/list.html", context)
+
+
+@role_required(ALL_ROLES)
+@require_GET
+def segment_job_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress of a segment change moving its leads (polled while it runs)."""
+    job = RescoreJob.objects.filter(pk=pk, agreement__isnull=True).first()
+    context = _job_context(request, job)
+    if context["segment_job"] is None:
+        raise Http404("No such segment change.")
+    return render(request, "leads/segments/_job.html", context)
 
 
 @role_required(EDITORS)
@@ -92,9 +106,8 @@ def segment_precedence(request: HttpRequest, pk: int, direction: str) -> HttpRes
     except SegmentRefused as error:
         messages.error(request, str(error))
         return redirect("leads:segments")
-    moved = leads_move(lead_ids=moves_under(segment_book(), segment_id=segment.pk).lead_ids, now=now)
-    messages.success(request, _moved_words(segment.name, moved))
-    return redirect("leads:segments")
+    job = _moves_start(request, segment, now)
+    return redirect(_with_job(reverse("leads:segments"), job))
 
 
 def _edit(request: HttpRequest, segment: Segment | None) -> HttpResponse:
@@ -120,9 +133,8 @@ def _edit(request: HttpRequest, segment: Segment | None) -> HttpResponse:
     except (SegmentRefused, SegmentError) as error:
         form.add_error(None, str(error))
         return _page(request, segment, form, conditions, editable=True, status=422)
-    moved = leads_move(lead_ids=moves_under(segment_book(), segment_id=saved.pk).lead_ids, now=now)
-    messages.success(request, _moved_words(saved.name, moved))
-    return redirect("leads:segment", pk=saved.pk)
+    job = _moves_start(request, saved, now)
+    return redirect(_with_job(reverse("leads:segment", args=[saved.pk]), job))
 
 
 def _preview(segment: Segment | None, conditions: list[dict[str, Any]]) -> Any:
@@ -149,13 +161,30 @@ def _page(
                 field.disabled = True
     row = segment_rows(request.user, Segment.objects.filter(pk=segment.pk))[0] if segment else None
     context = {"segment": segment, "row": row, "form": form, "conditions": conditions, "editable": editable,
-               "preview": preview, "lead_fields": LEAD_FIELDS}  # fmt: skip
+               "preview": preview, "lead_fields": LEAD_FIELDS,
+               **_job_context(request, segment_job_shown(request.GET.get("job")) if segment else None)}  # fmt: skip
     return render(request, "leads/segments/edit.html", context, status=status)
 
 
-def _moved_words(name: str, moved: int) -> str:
-    return ngettext(
-        "Saved “%(name)s”. %(count)s open lead moved segment (recorded on its page).",
-        "Saved “%(name)s”. %(count)s open leads moved segment (recorded on their pages).",
-        moved,
-    ) % {"name": name, "count": moved}
+def _moves_start(request: HttpRequest, segment: Segment, now: Any) -> RescoreJob | None:
+    """Hand the open leads the change moves to the background job (the one running, if any) and say so."""
+    lead_ids = moves_under(segment_book(), segment_id=segment.pk).lead_ids
+    job = segment_job_start(segment_id=segment.pk, lead_ids=lead_ids, now=now)
+    if job is None:
+        messages.success(
+            request, _("Saved “%(name)s”. No open lead changes segment.") % {"name": segment.name}
+        )
+    else:
+        messages.success(request, _("Saved “%(name)s”. Its open leads move in the background (below).")
+                         % {"name": segment.name})  # fmt: skip
+    return job
+
+
+def _with_job(url: str, job: RescoreJob | None) -> str:
+    return f"{url}?job={job.pk}" if job else url
+
+
+def _job_context(request: HttpRequest, job: RescoreJob | None) -> dict[str, Any]:
+    if job is not None and (job.segment_id is None or not in_user_segments(request.user, job.segment_id)):
+        job = None  # another team's change: not theirs to follow
+    return {"segment_job": job, "can_retry": bool(user_roles(request.user) & EDITORS)}

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django import template
 from django.utils.translation import gettext_lazy as _
 
+from leads import history_words
 from leads.cells import CELLS
 from leads.intake import problem_words as wording
 from leads.queue.wording import late_words
@@ -34,6 +35,13 @@ def problem_words(problem: str) -> str:
 def failure_words(failure: str) -> str:
     """Why a job stopped, or a row could not be saved, in the reader's language."""
     return wording.failure_words(failure)
+
+
+@register.filter
+def reason_words(reason: str) -> str:
+    """A hand-off or trigger reason the product wrote in English ("score 60", "requested a demo") in the
+    reader's language (leads.history_words); one people typed reads as typed."""
+    return history_words.reason_words(reason)
 
 
 @register.filter

@@ -1,5 +1,6 @@
 """The segments screen in Chromium: Enterprise Japan's sales manager lowers the segment's bar from the keyboard,
-sees how many open leads would move, applies, and the moved lead's page shows its new segment; on a phone too."""
+sees how many open leads would move, applies, follows the background move's progress until it says how many
+moved, and the moved lead's page shows its new segment; on a phone too."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from alignment.testing.browser import assert_one_layout, screenshot
+from leads import services, tasks
 from leads.demo import JAPAN_TEAM, demo_segments_ensure
-from leads.models import LeadEvent
+from leads.models import LeadEvent, RescoreJob
 
 pytestmark = pytest.mark.browser
 
@@ -42,9 +44,11 @@ def _no_sideways_scroll(page) -> None:
 
 
 def test_a_segment_manager_changes_the_conditions_previews_applies_and_the_lead_moves(
-    page, browser_login, demo
+    page, browser_login, demo, monkeypatch
 ):
     segments, sato = demo
+    # the worker is held back until the test runs it, to see the progress the page polls
+    monkeypatch.setattr(tasks.rescore_job_run, "delay_on_commit", lambda *args, **kwargs: None)
     manager = get_user_model().objects.get(username="jp-salesmanager")
     # given Enterprise Japan's sales manager on the segments screen (from the main menu)
     browser_login(manager, PASSWORDS["jp-salesmanager"])
@@ -72,10 +76,16 @@ def test_a_segment_manager_changes_the_conditions_previews_applies_and_the_lead_
     # when they apply (focus the button, Enter)
     page.locator("#segment-apply").focus()
     page.keyboard.press("Enter")
-    # then it is saved and the lead moved, on record
-    expect(page.locator(".messages")).to_contain_text("1 open lead moved segment")
+    # then it is saved and the move runs in the background, its progress shown
+    expect(page.locator(".messages")).to_contain_text("Its open leads move in the background")
     expect(page.locator("#segment-conditions-now")).to_contain_text("employees ≥ 100")
+    expect(page.locator("#segment-job")).to_contain_text("Moving open leads to their segments: 0 of 1.")
     assert_one_layout(page)
+    screenshot(page, "segment-job-running")
+    # when the worker runs it, then the polled progress ends saying how many moved
+    services.rescore_job_run(job_id=RescoreJob.objects.get(agreement__isnull=True).pk, now_func=timezone.now)
+    expect(page.locator("#segment-job-done")).to_contain_text("1 lead moved segment")
+    screenshot(page, "segment-job-done")
     # and the lead's page says which segment and why
     page.goto(sato.get_absolute_url())
     expect(page.locator("#lead-segment")).to_contain_text("Segment: Enterprise Japan")
