@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # Development: DEBUG on for the dev server, demo data and the worker (servers left unset run with it off).
 export DJANGO_DEBUG ?= 1
 
-.PHONY: run test lint format migrate demo worker beat bench soak check-deploy clean install messages
+.PHONY: run test lint format migrate demo worker hot-worker beat bench soak check-deploy clean install messages
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ test: lint
 
 worker: install
 	$(VENV)/bin/celery -A alignment worker --loglevel=INFO
+
+# The worker kept for the `hot` queue: a trigger's lead is judged at once, never behind a bulk scoring batch.
+hot-worker: install
+	$(VENV)/bin/celery -A alignment worker -Q hot --concurrency 1 -n hot@%h --loglevel=INFO
 
 beat: install
 	$(VENV)/bin/celery -A alignment beat --loglevel=INFO

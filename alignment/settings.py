@@ -196,7 +196,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 # Scoring workers (leads/scoring/demands.py): leads per transaction, seconds a run keeps taking batches before it
 # hands over to the next queued task, and how long a waiting lead may sit before beat queues a run for it.
-# Workers consume both queues; events that may fire a trigger are scored from `hot` first.
+# Events that may fire a trigger are scored by runs on `hot` (hot leads only), for a worker kept for it (`-Q hot`,
+# as `make run` starts one); the other workers take `celery` (a worker with no `-Q` takes both).
 CELERY_TASK_QUEUES = (Queue("celery", routing_key="celery"), Queue("hot", routing_key="hot"))
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 SCORING_BATCH = int(os.environ.get("SCORING_BATCH", "50"))

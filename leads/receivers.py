@@ -105,17 +105,18 @@ def run_import_job(sender, job_id, **kwargs) -> None:
 
 
 @receiver(scoring_demanded, sender=Lead, dispatch_uid="leads.run_scoring")
-def run_scoring(sender, hot_ids, **kwargs) -> None:
-    transaction.on_commit(lambda: _queue_scoring(list(hot_ids)))
+def run_scoring(sender, hot_ids, others, **kwargs) -> None:
+    transaction.on_commit(lambda: _queue_scoring(list(hot_ids), others=others))
 
 
-def _queue_scoring(hot_ids: list[int]) -> None:
-    """A broker outage must not fail the request that stored the events: the demands are rows, and the
-    sweeper (beat) queues their scoring once the broker is back."""
+def _queue_scoring(hot_ids: list[int], *, others: bool) -> None:
+    """Hot leads go to the `hot` queue (their run judges nothing else), the other leads to an ordinary run. A
+    broker outage must not fail the request that stored the events: the demands are rows, and the sweeper
+    (beat) queues their scoring once the broker is back."""
     try:
         if hot_ids:
             tasks.scoring_run.apply_async(kwargs={"hot_ids": hot_ids}, queue="hot")
-        else:
+        if others:
             tasks.scoring_run.delay()
     except Exception:
         log.warning("scoring: could not queue a run; the sweeper will")

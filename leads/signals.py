@@ -26,7 +26,8 @@ sla_breaches_found = (
 rescore_job_queued = Signal()  # kwargs: job_id. Run a background rescoring job.
 import_job_queued = Signal()  # kwargs: job_id. Run a CSV import job in the background.
 # Leads wait to be scored (leads/scoring/demands.py); kwargs: hot_ids (leads an event may have made hot: they
-# get their own task on the `hot` queue). A scoring run is queued after commit.
+# get their own task on the `hot` queue), others (whether other leads wait too: they get an ordinary run).
+# The runs are queued after commit.
 scoring_demanded = Signal()
 
 # The SLA engine's announcements (sent inside the scan's transaction; alignment's outbox turns each into

@@ -28,15 +28,19 @@ def jobs_watchdog() -> int:
 
 @shared_task(acks_late=True)
 def scoring_run(hot_ids: list[int] | None = None) -> int:
-    """Score waiting leads (leads/scoring/demands.py): these hot ones first, then batches for a short while;
-    if rows still wait, queue the next run (so a hot task queued meanwhile runs between two)."""
+    """Score waiting leads (leads/scoring/demands.py): sent to the `hot` queue with `hot_ids`, those and other
+    hot leads only; otherwise batches for a short while, and if rows still wait, the next run is queued (so a
+    hot task queued meanwhile runs between two on a worker that consumes both queues)."""
     from leads.scoring.demands import demands_work
 
     try:
         scored, more = demands_work(now_func=timezone.now, hot_ids=hot_ids or ())
     except OperationalError:  # a deadlock or lost connection: the rows are still there, run again shortly
         log.warning("scoring run stopped on a database error; queued again", exc_info=True)
-        scoring_run.apply_async(countdown=1)
+        if hot_ids:
+            scoring_run.apply_async(kwargs={"hot_ids": hot_ids}, queue="hot", countdown=1)
+        else:
+            scoring_run.apply_async(countdown=1)
         return 0
     if more:
         scoring_run.delay()

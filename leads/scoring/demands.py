@@ -3,7 +3,9 @@
 - `demands_record` (inside the transaction that stored the facts: an event batch, an import chunk) writes one
   row per touched lead (a lead already waiting keeps its row) and asks for a scoring run after commit. An event
   that may fire one of the agreement's triggers marks its lead `hot`: it is scored first, by its own task on
-  the `hot` queue, so a demo request is in the queue within a second even while bulk traffic flows in.
+  the `hot` queue, so a demo request is in the queue within a second even while bulk traffic flows in. That
+  task judges hot leads only (a worker kept for the `hot` queue, `-Q hot`, is then never busy with a bulk
+  batch when a trigger arrives); the batch's other leads get an ordinary run on the default queue.
 - `demands_score` takes waiting rows (hot first, `SCORING_HOT_BATCH` at a time, then the oldest; `FOR UPDATE
   SKIP LOCKED` on PostgreSQL, so any number of workers share the work without waiting for each other), scores
   their leads with `leads_rescore` and deletes the rows, all in one transaction: a worker that dies leaves its
@@ -128,7 +130,7 @@ def demands_record(
     hot_ids = sorted(hot)
     if hot_ids:
         _mark_hot(hot_ids)
-    scoring_demanded.send(sender=Lead, hot_ids=hot_ids)
+    scoring_demanded.send(sender=Lead, hot_ids=hot_ids, others=len(hot_ids) < len(ids))
     return RescoreResult()
 
 
@@ -175,7 +177,9 @@ def demands_score(
     return total
 
 
-def _score_batch(*, now: datetime, lead_ids: list[int] | None, size: int, into: RescoreResult) -> int:
+def _score_batch(
+    *, now: datetime, lead_ids: list[int] | None, size: int, into: RescoreResult, hot_only: bool = False
+) -> int:
     with transaction.atomic():
         rows = ScoringDemand.objects.select_for_update(skip_locked=True).order_by("-hot", "since")
         if lead_ids is not None:
@@ -184,7 +188,8 @@ def _score_batch(*, now: datetime, lead_ids: list[int] | None, size: int, into: 
             taken = list(
                 rows.filter(hot=True).values_list("lead_id", "reason", "hot")[: min(size, hot_batch_size())]
             )
-            taken = taken or list(rows.values_list("lead_id", "reason", "hot")[:size])
+            if not taken and not hot_only:
+                taken = list(rows.values_list("lead_id", "reason", "hot")[:size])
         if not taken:
             return 0
         if taken[0][2]:
@@ -201,17 +206,24 @@ def _score_batch(*, now: datetime, lead_ids: list[int] | None, size: int, into: 
 def demands_work(
     *, now_func: Callable[[], datetime], hot_ids: Iterable[int] = (), budget_seconds: float | None = None
 ) -> tuple[int, bool]:
-    """A worker's run: these hot leads first, then batches of waiting leads for about `budget_seconds` (short,
-    so a hot task queued meanwhile is not kept waiting). Returns (leads scored, whether rows still wait)."""
+    """A worker's run. A hot run (`hot_ids`: a task on the `hot` queue) judges these leads, then other hot leads
+    waiting, never an ordinary batch: a worker kept for the `hot` queue must be free for the next trigger, and
+    the batch that stored them queued an ordinary run for its other leads (hot rows left at the budget have
+    their own hot tasks queued). Otherwise batches of waiting leads, hot first, for about `budget_seconds`
+    (short, so a hot task queued meanwhile is not kept waiting). Returns (leads scored, whether ordinary rows
+    still wait for another run)."""
     budget = budget_seconds if budget_seconds is not None else _budget()
     started = time.monotonic()
-    scored = demands_score(now=now_func(), lead_ids=list(hot_ids), limit=None).scored if hot_ids else 0
+    hot_run = bool(hot_ids)
+    scored = demands_score(now=now_func(), lead_ids=list(hot_ids), limit=None).scored if hot_run else 0
     while time.monotonic() - started < budget:
-        taken = _score_batch(now=now_func(), lead_ids=None, size=batch_size(), into=RescoreResult())
+        taken = _score_batch(
+            now=now_func(), lead_ids=None, size=batch_size(), into=RescoreResult(), hot_only=hot_run
+        )
         scored += taken
         if not taken:
             return scored, False
-    return scored, True
+    return scored, not hot_run
 
 
 def _budget() -> float:

@@ -59,20 +59,40 @@ def test_with_a_broker_a_batch_is_stored_now_and_judged_by_a_worker_after_commit
             ],
             now=timezone.now(),
         )
-    # then both are stored, not yet judged, and wait as rows; the demo request's lead first, on the hot queue
+    # then both are stored, not yet judged, and wait as rows; the demo request's lead on the hot queue, the
+    # page view's in an ordinary run
     ada, bob = Lead.objects.get(email="ada@acme.example"), Lead.objects.get(email="bob@beta.example")
     assert (result.activities, result.became_mql) == (2, [])
     assert ada.state == State.NEW and ada.scored_at is None
     assert dict(ScoringDemand.objects.values_list("lead_id", "hot")) == {ada.pk: True, bob.pk: False}
-    assert with_broker == [("hot", {"hot_ids": [ada.pk]})]
-    # when a worker runs the task it was sent
+    assert with_broker == [("hot", {"hot_ids": [ada.pk]}), ("celery", {})]
+    # when the hot worker runs the task it was sent
     scored, more = demands.demands_work(now_func=timezone.now, hot_ids=[ada.pk], budget_seconds=60)
-    # then both leads are judged, the demo request made Ada a hot MQL, and nobody waits any more
+    # then the demo request made Ada a hot MQL, and Bob waits for the ordinary run (not for the hot worker)
     ada.refresh_from_db()
-    assert (scored, more) == (2, False)
+    assert (scored, more) == (1, False)
     assert (ada.state, ada.tier) == (State.MQL, Tier.HOT)
+    assert Lead.objects.get(pk=bob.pk).scored_at is None
+    # when a bulk worker runs the ordinary task / then Bob is judged and nobody waits any more
+    assert demands.demands_work(now_func=timezone.now, budget_seconds=60) == (1, False)
     assert Lead.objects.get(pk=bob.pk).scored_at is not None
     assert not ScoringDemand.objects.exists()
+
+
+def test_a_hot_run_takes_other_hot_leads_waiting_but_never_an_ordinary_batch(agreement, with_broker):
+    # given three leads waiting: two hot (the second one's own task still queued behind) and an ordinary one
+    now = timezone.now()
+    leads = [
+        Lead.objects.create(email=f"p{n}@acme.example", created_at=now, updated_at=now) for n in range(3)
+    ]
+    ScoringDemand.objects.bulk_create(
+        [ScoringDemand(lead=lead, since=now, hot=n < 2) for n, lead in enumerate(leads)]
+    )
+    # when the hot worker runs the first one's task
+    scored, more = demands.demands_work(now_func=timezone.now, hot_ids=[leads[0].pk], budget_seconds=60)
+    # then both hot leads are judged, the ordinary one is left to a bulk worker, and no run is asked for
+    assert (scored, more) == (2, False)
+    assert list(ScoringDemand.objects.values_list("lead_id", "hot")) == [(leads[2].pk, False)]
 
 
 def test_a_lead_waiting_when_more_events_arrive_waits_once_and_is_judged_on_all_of_them(
@@ -224,3 +244,6 @@ def test_a_scoring_run_stopped_by_a_database_error_queues_itself_again(monkeypat
     # when it runs / then it does not fail: it queues the next run, the rows still waiting for it
     assert tasks.scoring_run.run() == 0
     assert queued == [{"countdown": 1}]
+    # and a hot run is queued again on the hot queue, with its leads
+    assert tasks.scoring_run.run(hot_ids=[7]) == 0
+    assert queued[1] == {"kwargs": {"hot_ids": [7]}, "queue": "hot", "countdown": 1}

@@ -1,7 +1,8 @@
 """`manage.py runall`: the whole default stack in one command (what `make run` starts).
 
-runserver plus a real Celery worker and beat, so breach scans, score ageing, imports and notifications run in the
-background. With CELERY_BROKER_URL unset the children share kombu's filesystem transport under var/ (no Redis);
+runserver plus two real Celery workers and beat, so breach scans, score ageing, imports and notifications run in
+the background: one worker for the default queue, one kept for the `hot` queue (a trigger's lead is judged at once,
+never behind a bulk scoring batch; leads/scoring/demands.py). With CELERY_BROKER_URL unset the children share kombu's filesystem transport under var/ (no Redis);
 with it set they use that broker. Ctrl-C or SIGTERM stops every child (each runs in its own process group, so
 runserver's autoreloader and the worker's pool go with them).
 """
@@ -43,9 +44,11 @@ class Command(BaseCommand):
         server = [sys.executable, str(settings.BASE_DIR / "manage.py"), "runserver", addrport]
         if noreload:
             server.append("--noreload")
+        worker = [*celery, "worker", "--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
+                  "--loglevel=INFO"]  # fmt: skip
         commands = {
-            "worker": [*celery, "worker", "--pool=solo", "--without-gossip", "--without-mingle",
-                       "--without-heartbeat", "--loglevel=INFO"],
+            "worker": [*worker, "-Q", "celery"],
+            "hot worker": [*worker, "-Q", "hot", "-n", "hot@%h"],
             "beat": [*celery, "beat", "--loglevel=INFO", "--schedule", str(var / "celerybeat-schedule")],
             "web": server,
         }  # fmt: skip
@@ -63,7 +66,7 @@ class Command(BaseCommand):
                 children[name] = subprocess.Popen(
                     command, env=env, cwd=settings.BASE_DIR, start_new_session=True
                 )
-            self.stdout.write(f"runall: web, worker and beat started (broker {env['CELERY_BROKER_URL']})")
+            self.stdout.write(f"runall: web, workers and beat started (broker {env['CELERY_BROKER_URL']})")
             while not stopping:
                 ended = [name for name, child in children.items() if child.poll() is not None]
                 if ended:
