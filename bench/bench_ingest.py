@@ -4,7 +4,8 @@
 
 Its own database (`alignment_bench_ingest`; BENCH_INGEST_DATABASE_URL to use another), filled by COPY with known
 people and their history; Redis db BENCH_REDIS_DB (default 1) as broker; gunicorn on BENCH_PORT (default 8110).
-It starts gunicorn (2 processes of 4 threads) and Celery scoring workers itself, stops them at the end, and records:
+It starts gunicorn (2 processes of 4 threads) and Celery workers itself (scoring workers on the default queue and
+one kept for the `hot` queue, as in production), stops them at the end, and records:
 
 - ingest: events/s through POST /v1/batch from concurrent clients (100 messages a batch, known and new people),
   against a raw COPY of as many activity rows into leads_activity, interleaved in the same run (goal >= 1/10);
@@ -188,7 +189,8 @@ class Servers:
 
     def __init__(self) -> None:
         self.web: subprocess.Popen | None = None
-        self.workers: list[subprocess.Popen] = []
+        self.workers: list[subprocess.Popen] = []  # scoring workers on the default queue
+        self.hot: subprocess.Popen | None = None  # the worker kept for the `hot` queue
         self.peak: dict[str, float] = {"web": 0.0, "worker": 0.0}
 
     def start_web(self) -> None:
@@ -207,14 +209,17 @@ class Servers:
                 time.sleep(0.3)
         raise SystemExit("gunicorn did not answer within 60 s")
 
-    def start_worker(self) -> None:
-        name = f"bench-ingest-{len(self.workers) + 1}@%h"
+    def start_worker(self, queue: str = "celery") -> None:
+        name = "bench-ingest-hot@%h" if queue == "hot" else f"bench-ingest-{len(self.workers) + 1}@%h"
         process = subprocess.Popen(
-            [str(BIN / "celery"), "-A", "alignment", "worker", "--concurrency", "1", "--pool", "prefork",
+            [str(BIN / "celery"), "-A", "alignment", "worker", "-Q", queue, "--concurrency", "1", "--pool", "prefork",
              "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", name, "--loglevel", "WARNING"],
             cwd=ROOT, env={**os.environ, **SERVER_ENV},
         )  # fmt: skip
-        self.workers.append(process)
+        if queue == "hot":
+            self.hot = process
+        else:
+            self.workers.append(process)
         from alignment.celery import app
 
         deadline = time.monotonic() + 60
@@ -225,16 +230,18 @@ class Servers:
         raise SystemExit("the Celery worker did not answer within 60 s")
 
     def sample_memory(self) -> None:
-        for kind, roots in (("web", [self.web] if self.web else []), ("worker", self.workers)):
+        workers = [*self.workers, *([self.hot] if self.hot else [])]
+        for kind, roots in (("web", [self.web] if self.web else []), ("worker", workers)):
             for root in roots:
                 for pid in [root.pid, *_children(root.pid)]:
                     self.peak[kind] = max(self.peak[kind], _peak_mb(pid))
 
     def stop(self) -> None:
-        for process in [*self.workers, *([self.web] if self.web else [])]:
+        processes = [*self.workers, *([self.hot] if self.hot else []), *([self.web] if self.web else [])]
+        for process in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in [*self.workers, *([self.web] if self.web else [])]:
+        for process in processes:
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -279,6 +286,7 @@ def main() -> None:
         servers.start_web()
         servers.start_worker()
         servers.start_worker()
+        servers.start_worker("hot")
         traffic = Traffic(7)
         pool = ThreadPoolExecutor(CLIENTS)
 
@@ -314,6 +322,7 @@ def main() -> None:
 
         # 2. Hot trigger → visible in the queue, alone and beside bulk ingest.
         probe_serial = [0]
+        requests: list[float] = []  # of each probe, the part until POST /v1/batch answered
 
         def probe() -> float:
             probe_serial[0] += 1
@@ -325,6 +334,7 @@ def main() -> None:
                  "traits": {"email": email, "company": "Probe", "employees": 500, "title": "VP Sales"}},
                 {"type": "track", "userId": f"probe-{n}", "event": "Demo Requested", "messageId": f"probe-t-{n}"},
             ])  # fmt: skip
+            requests.append(time.perf_counter() - started)
             while not Lead.objects.filter(email=email, state="mql", tier="hot").exists():
                 if time.perf_counter() - started > 60:
                     raise SystemExit(f"probe {n} never became a hot MQL")
@@ -332,6 +342,7 @@ def main() -> None:
             return time.perf_counter() - started
 
         idle = [probe() for _ in range(PROBES)]
+        idle_requests, requests[:] = list(requests), []
         stop = threading.Event()
 
         def load() -> None:
@@ -355,7 +366,9 @@ def main() -> None:
             baseline_name="the same probe with no load",
             goal="< 1 s",
             notes={"probes": PROBES, "p50_loaded": sorted(loaded)[len(loaded) // 2],
-                   "p50_idle": sorted(idle)[len(idle) // 2], "load_clients": CLIENTS},
+                   "p50_idle": sorted(idle)[len(idle) // 2], "load_clients": CLIENTS,
+                   "request_p50_loaded": sorted(requests)[len(requests) // 2], "request_p99_loaded": p99(requests),
+                   "request_p50_idle": sorted(idle_requests)[len(idle_requests) // 2]},
         )  # fmt: skip
         _drain(ScoringDemand, timeout=300)
 

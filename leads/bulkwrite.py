@@ -59,15 +59,20 @@ def values_insert(
     *,
     ignore_conflicts: bool = False,
     returning: bool = False,
+    update: Sequence[str] = (),
 ) -> list[Any]:
     """INSERT rows given as values of the fields `names` (attnames' values: a foreign key's id); the new
-    primary keys in order when `returning`. No model instance is built on PostgreSQL."""
+    primary keys in order when `returning`. `update`: a row whose primary key is stored replaces these fields
+    of it (an upsert: one statement where DELETE + INSERT took two). No model instance is built on PostgreSQL."""
     if not rows:
         return []
     if connection.vendor != "postgresql":
         fields = _fields(model, names)
         objs = [model(**{f.attname: value for f, value in zip(fields, row, strict=True)}) for row in rows]
-        model.objects.bulk_create(objs, batch_size=1000, ignore_conflicts=ignore_conflicts)
+        upsert = {"update_conflicts": True, "unique_fields": [model._meta.pk.name], "update_fields": update}
+        model.objects.bulk_create(
+            objs, batch_size=1000, ignore_conflicts=ignore_conflicts, **(upsert if update else {})
+        )
         return [obj.pk for obj in objs]
     fields = _fields(model, names)
     spec = ", ".join(f"c{n} {_record_type(field)}" for n, field in enumerate(fields))
@@ -78,6 +83,9 @@ def values_insert(
     )
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
+    elif update:
+        columns = ", ".join(f"{f.column} = EXCLUDED.{f.column}" for f in _fields(model, update))
+        sql += f" ON CONFLICT ({model._meta.pk.column}) DO UPDATE SET {columns}"
     if returning:
         sql += f" RETURNING {model._meta.pk.column}"
     return [row[0] for row in _execute(sql, _document(rows))]

@@ -39,7 +39,8 @@ def hand_overs_record(leads: Iterable[Lead], *, at: datetime) -> list[HandOver]:
         .annotate(n=Max("number"))
         .values_list("lead_id", "n")
     )
-    HandOver.objects.filter(lead_id__in=ids, ended_at__isnull=True).update(ended_at=at)
+    if last:  # only a lead handed over before may have one open (a first hand-over asks nothing more)
+        HandOver.objects.filter(lead_id__in=list(last), ended_at__isnull=True).update(ended_at=at)
     return HandOver.objects.bulk_create(
         [hand_over_from_lead(lead, number=last.get(lead.pk, 0) + 1, at=lead.mql_at or at) for lead in leads]
     )

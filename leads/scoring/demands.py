@@ -121,15 +121,20 @@ def demands_record(
     for rules, group in groups:
         members = set(group)
         hot |= hot_events(rules, (event for event in events if event.lead_id in members), now=now)
-    values_insert(
+    inserted = values_insert(
         ScoringDemand,
         ["lead", "hot", "since", "reason"],
         [(pk, pk in hot, now, reason) for pk in ids],
         ignore_conflicts=True,
+        returning=True,
     )
     hot_ids = sorted(hot)
-    if hot_ids:
-        _mark_hot(hot_ids)
+    # a hot lead already waiting keeps its row, made hot; PostgreSQL's RETURNING names the rows just inserted, so
+    # the usual new row costs no second statement (SQLite's bulk insert does not say which it skipped)
+    new = set(inserted) if connection.vendor == "postgresql" else set()
+    waiting_hot = [pk for pk in hot_ids if pk not in new]
+    if waiting_hot:
+        _mark_hot(waiting_hot)
     scoring_demanded.send(sender=Lead, hot_ids=hot_ids, others=len(hot_ids) < len(ids))
     return RescoreResult()
 

@@ -81,10 +81,9 @@ def states_read(lead_ids: Iterable[int], *, version_ids: Iterable[int]) -> dict[
 
 
 def states_write(states: dict[int, Kept]) -> None:
-    """Store these leads' states (replacing any they had), in the caller's transaction."""
+    """Store these leads' states (replacing any they had, in the same statement), in the caller's transaction."""
     if not states:
         return
-    ScoringState.objects.filter(lead_id__in=list(states)).delete()
     values_insert(
         ScoringState,
         _COLUMNS,
@@ -101,6 +100,7 @@ def states_write(states: dict[int, Kept]) -> None:
             )
             for lead_id, kept in states.items()
         ],
+        update=_COLUMNS[1:],
     )
 
 
