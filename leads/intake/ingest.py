@@ -26,6 +26,7 @@ from leads.intake.problems import problems_record
 from leads.intake.segment import Message, parse_batch
 from leads.models import Activity, IdentityKind, Lead, LeadIdentity, State
 from leads.scoring.demands import Event, demands_record
+from leads.scoring.rescore import attributes_of
 
 EMAIL = "email"
 ATTEMPTS = 3  # a lost race (a lead or id created, or merged away, by a concurrent batch) is retried
@@ -374,8 +375,18 @@ def _write(walk: _Walk, locked: dict[int, Lead], now: datetime, source: str, res
     # trigger put their lead first.
     if touched:
         previous = {pk: lead.last_activity_at for pk, lead in locked.items()}
+        leads = {**{row.pk: row for row in rows}, **locked}  # as this batch left them (traits applied)
+        attributes = {a.lead_id: attributes_of(leads[a.lead_id]) for a in activities if a.lead_id in leads}
         events = (
-            Event(a.lead_id, a.type, a.properties, a.occurred_at, previous.get(a.lead_id)) for a in activities
+            Event(
+                a.lead_id,
+                a.type,
+                a.properties,
+                a.occurred_at,
+                previous.get(a.lead_id),
+                attributes.get(a.lead_id),
+            )
+            for a in activities
         )
         scored = demands_record(touched, now=now, events=events)
         result.rescored, result.became_mql, result.became_hot = (

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from celery import current_app
 from django.conf import settings
@@ -37,7 +37,7 @@ from django.db import connection, transaction
 
 from leads.bulkwrite import values_insert
 from leads.models import Lead, ScoringDemand
-from leads.rules import Rules, active_rules
+from leads.rules import Rules, RulesInForce, active_rules
 from leads.scoring.rescore import RescoreResult, leads_rescore
 from leads.signals import scoring_demanded
 from sla.criteria import may_trigger
@@ -45,13 +45,14 @@ from sla.criteria import may_trigger
 
 class Event(NamedTuple):
     """An activity a batch stored, as the hot path sees it: `previous_at` is the lead's last activity known
-    before the batch (None for a new lead)."""
+    before the batch (None for a new lead); `attributes` the lead's as the batch left them (None: unknown)."""
 
     lead_id: int
     type: str
     properties: dict
     occurred_at: datetime
     previous_at: datetime | None
+    attributes: Mapping[str, Any] | None = None
 
 
 def batch_size() -> int:
@@ -74,20 +75,27 @@ def scoring_rules(lead_ids: Iterable[int]) -> list[tuple[Rules | None, list[int]
     return [(active_rules(), ids)] if ids else []
 
 
-def hot_events(rules: Rules | None, events: Iterable[Event], *, now: datetime) -> set[int]:
-    """The leads among these events whose event may fire one of the triggers (sla.criteria.may_trigger)."""
-    if rules is None:
-        return set()
+def hot_events(in_force: Iterable[Rules], events: Iterable[Event], *, now: datetime) -> set[int]:
+    """The leads among these events whose event may fire a trigger of an agreement in force
+    (sla.criteria.may_trigger, with the lead's attributes when known). Every agreement is asked, not only
+    the lead's own: a lead that may fire under its segment's terms is never left out, and one whose
+    attributes fail every such trigger's gates or condition (a pricing-page view of a lead too small for
+    the pricing trigger) does not jump the queue."""
+    criteria = [rules.criteria for rules in in_force]
     return {
         event.lead_id
         for event in events
-        if may_trigger(
-            rules.criteria,
-            event.type,
-            event.properties or {},
-            occurred_at=event.occurred_at,
-            previous_at=event.previous_at,
-            now=now,
+        if any(
+            may_trigger(
+                each,
+                event.type,
+                event.properties or {},
+                occurred_at=event.occurred_at,
+                previous_at=event.previous_at,
+                now=now,
+                attributes=event.attributes,
+            )
+            for each in criteria
         )
     }
 
@@ -111,16 +119,12 @@ def demands_record(
     ids = sorted(set(lead_ids))
     if not ids:
         return RescoreResult()
-    groups = scoring_rules(ids)
     if in_process():
         result = RescoreResult()
-        _judge(groups, now=now, reason=reason, into=result)
+        _judge(scoring_rules(ids), now=now, reason=reason, into=result)
         return result
     events = list(events)
-    hot: set[int] = set()
-    for rules, group in groups:
-        members = set(group)
-        hot |= hot_events(rules, (event for event in events if event.lead_id in members), now=now)
+    hot = hot_events(RulesInForce.load().all(), events, now=now) if events else set()
     inserted = values_insert(
         ScoringDemand,
         ["lead", "hot", "since", "reason"],

@@ -98,18 +98,45 @@ def test_a_hot_run_takes_other_hot_leads_waiting_but_never_an_ordinary_batch(agr
 def test_a_lead_waiting_when_more_events_arrive_waits_once_and_is_judged_on_all_of_them(
     agreement, with_broker
 ):
-    # given a lead waiting after a first batch
-    now = timezone.now()
-    ingest.events_ingest(messages=[identify("u1", "ada@acme.example", employees=5)], now=now)
+    # given a lead waiting after a first batch (its company size passes the agreement's gate)
+    first = timezone.now() - timedelta(seconds=1)
+    ingest.events_ingest(messages=[identify("u1", "ada@acme.example", employees=250)], now=first)
     # when a demo request of the same person arrives before any worker ran
-    ingest.events_ingest(messages=[track("u1", "Demo Requested", "t1")], now=now + timedelta(seconds=1))
+    ingest.events_ingest(messages=[track("u1", "Demo Requested", "t1")], now=first + timedelta(seconds=1))
     # then the lead waits once, now first in line, and one worker run judges it on both batches
     lead = Lead.objects.get()
-    assert list(ScoringDemand.objects.values_list("lead_id", "hot", "since")) == [(lead.pk, True, now)]
+    assert list(ScoringDemand.objects.values_list("lead_id", "hot", "since")) == [(lead.pk, True, first)]
     demands.demands_work(now_func=timezone.now, budget_seconds=60)
     lead.refresh_from_db()
-    assert (lead.state, lead.employees, lead.breakdown["failed_gates"][0]["gate_id"]) == (State.NEW, 5, "g2")
+    assert (lead.state, lead.tier, lead.employees) == (State.MQL, Tier.HOT, 250)
     assert not ScoringDemand.objects.exists()
+
+
+def test_a_trigger_event_jumps_the_queue_only_for_a_lead_whose_attributes_let_it_fire(agreement, with_broker):
+    # given the starter agreement: a demo request fires for companies of 10+ (its gate), a pricing-page view
+    # for companies of 100+ (its condition)
+    pricing = {"type": "page", "properties": {"path": "/pricing"}}
+    # when a batch brings demo requests and pricing views of people of each size (sizes set in the same batch)
+    ingest.events_ingest(
+        messages=[
+            identify("small", "small@acme.example", employees=5),
+            track("small", "Demo Requested", "t1"),
+            identify("mid", "mid@acme.example", employees=50),
+            track("mid", "Demo Requested", "t2"),
+            {**pricing, "userId": "mid", "messageId": "p1"},
+            identify("big", "big@acme.example", employees=500),
+            {**pricing, "userId": "big", "messageId": "p2"},
+        ],
+        now=timezone.now(),
+    )
+    # then the demo request of the company of 50 and the pricing view of the company of 500 put their leads
+    # first; the company of 5 (no trigger can fire for it) waits in line with the others
+    hot = dict(ScoringDemand.objects.values_list("lead__email", "hot"))
+    assert hot == {"small@acme.example": False, "mid@acme.example": True, "big@acme.example": True}
+    # and the judgement agrees: the hot ones are hot MQLs, the small one is not handed over
+    demands.demands_work(now_func=timezone.now, budget_seconds=60)
+    judged = dict(Lead.objects.values_list("email", "tier"))
+    assert judged == {"small@acme.example": "", "mid@acme.example": "hot", "big@acme.example": "hot"}
 
 
 def test_a_worker_takes_hot_leads_first_and_at_most_a_batch_per_transaction(agreement, with_broker, settings):

@@ -681,15 +681,31 @@ def may_trigger(
     occurred_at: datetime | None = None,
     previous_at: datetime | None = None,
     now: datetime | None = None,
+    attributes: Mapping[str, Any] | None = None,
 ) -> bool:
     """Whether an activity may fire one of the triggers: its type and `where` match, it is inside `within`
     (when `occurred_at` and `now` are given), and for a comeback trigger the lead's activity before it
-    (`previous_at`, None: it has none) is at least `min_silence_days` older. Gates and attribute conditions
-    are left to `evaluate`: a True may still not fire, a False never does. Ingest scores such leads first."""
+    (`previous_at`, None: it has none) is at least `min_silence_days` older. With the lead's `attributes`,
+    a trigger whose gates (when it requires them) or attribute condition they fail is left out, as `evaluate`
+    leaves it out (a pricing-page view of a lead too small to be in target); without them those are left to
+    `evaluate`. A True may still not fire, a False never does. Ingest scores such leads first."""
     key = _type_key(activity_type)
-    for compiled in compiled_of(criteria).triggers:
+    compiled_criteria = compiled_of(criteria)
+    gates_passed: bool | None = None
+    for compiled in compiled_criteria.triggers:
         if compiled.type_key not in (key, ANY_ACTIVITY):
             continue
+        if attributes is not None:
+            if compiled.attribute is not None and not compiled.attribute(attributes):
+                continue
+            if compiled.trigger.requires_gates:
+                if gates_passed is None:
+                    gates_passed = all(
+                        matches(attributes.get(gate.condition.field))
+                        for gate, matches, _ in compiled_criteria.gates
+                    )
+                if not gates_passed:
+                    continue
         if compiled.where is not None and not compiled.where.test(
             Activity(None, activity_type, _EPOCH, properties)
         ):
