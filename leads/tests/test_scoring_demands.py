@@ -17,6 +17,9 @@ from leads.intake import ingest
 from leads.intake.import_services import import_create, import_start
 from leads.models import Lead, ScoringDemand, State, Tier
 from leads.scoring import demands
+from sla.models import Side
+from sla.services import agreement_change, agreement_draft_create, agreement_propose, agreement_sign
+from sla.tests.segment_factory import japan_segment_create
 
 pytestmark = pytest.mark.django_db
 
@@ -137,6 +140,37 @@ def test_a_trigger_event_jumps_the_queue_only_for_a_lead_whose_attributes_let_it
     demands.demands_work(now_func=timezone.now, budget_seconds=60)
     judged = dict(Lead.objects.values_list("email", "tier"))
     assert judged == {"small@acme.example": "", "mid@acme.example": "hot", "big@acme.example": "hot"}
+
+
+def test_a_trigger_only_a_segments_own_agreement_has_still_puts_its_lead_first(
+    agreement, with_broker, marketing_manager, sales_manager
+):
+    # given Enterprise Japan with its own agreement in force, whose pricing trigger watches the Japanese page
+    japan = japan_segment_create()
+    draft = agreement_draft_create(user=marketing_manager, now=timezone.now(), segment=japan)
+
+    def japanese_pricing(content: dict) -> dict:
+        pricing = next(t for t in content["mql"]["triggers"] if t["activity"] == "page")
+        pricing["where"]["value"] = "/ja/pricing"
+        return content
+
+    agreement_change(version_id=draft.pk, user=marketing_manager, change=japanese_pricing, now=timezone.now())
+    agreement_propose(version_id=draft.pk, user=marketing_manager, now=timezone.now())
+    for user, side in ((marketing_manager, Side.MARKETING), (sales_manager, Side.SALES)):
+        agreement_sign(version_id=draft.pk, user=user, now=timezone.now(), side=side)
+    # when a Japanese enterprise views the Japanese pricing page (which the default agreement does not watch)
+    traits = {"email": "ken@nihon.example", "country": "Japan", "employees": 800, "title": "VP Sales"}
+    ingest.events_ingest(
+        messages=[
+            {"type": "identify", "userId": "ken", "traits": traits, "messageId": "i-ken"},
+            {"type": "page", "userId": "ken", "properties": {"path": "/ja/pricing"}, "messageId": "p1"},
+        ],
+        now=timezone.now(),
+    )
+    # then the lead is first in line, and its segment's agreement makes it a hot MQL
+    assert list(ScoringDemand.objects.values_list("hot", flat=True)) == [True]
+    demands.demands_work(now_func=timezone.now, budget_seconds=60)
+    assert list(Lead.objects.values_list("segment_id", "tier")) == [(japan.pk, "hot")]
 
 
 def test_a_worker_takes_hot_leads_first_and_at_most_a_batch_per_transaction(agreement, with_broker, settings):
