@@ -135,8 +135,9 @@ def test_admin_site_is_for_the_admin_role_only(role_users, login):
             assert response.status_code == 302, role
 
 
-# The object-level dimension: URLs whose `pk` is a lead, an agreement version, a segment or a rescoring run. A user working in one
-# segment gets 403 or 404 on another segment's lead, agreement, queue and segment page, for every role and URL.
+# The object-level dimension: URLs whose `pk` is a lead, an agreement version, a segment or a rescoring run. A user
+# working in one segment gets 403 or 404 on another segment's lead, agreement, queue, segment page and rescoring
+# run, for every role and URL.
 OBJECT_MODULES = {"sla.views", "leads.views", "feedback.views", "leads.segments.views"}
 OBJECT_EXTRA = {"feedback:whatif", "feedback:whatif_segments", "feedback:capacity"}
 
