@@ -376,7 +376,7 @@ def _write(walk: _Walk, locked: dict[int, Lead], now: datetime, source: str, res
     if touched:
         previous = {pk: lead.last_activity_at for pk, lead in locked.items()}
         leads = {**{row.pk: row for row in rows}, **locked}  # as this batch left them (traits applied)
-        attributes = {a.lead_id: attributes_of(leads[a.lead_id]) for a in activities if a.lead_id in leads}
+        attributes = {pk: attributes_of(leads[pk]) for pk in {a.lead_id for a in activities} if pk in leads}
         events = (
             Event(
                 a.lead_id,
