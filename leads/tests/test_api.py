@@ -601,7 +601,7 @@ def test_a_100_message_batch_takes_a_bounded_number_of_queries(
     # when posted / then a fixed number of queries, whatever the number of messages (the hand-over to sales
     # opens a cycle per new MQL in bulk, and the outbox writes every hot lead's notifications in bulk: part of the
     # same fixed budget; the batch's message ids go to their receipts in one statement of their own)
-    with django_assert_max_num_queries(37):
+    with django_assert_max_num_queries(33):
         response = post(client, "/v1/batch", {"batch": batch}, key=write_key)
     assert response.status_code == 200
     assert (Lead.objects.count(), Activity.objects.count()) == (25, 75)
