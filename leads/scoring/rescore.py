@@ -67,20 +67,20 @@ def facts_for(lead_ids: Iterable[int], *, after: Mapping[int, int] | None = None
     facts: dict[int, list[Fact]] = defaultdict(list)
     parsed: dict[str | None, Any] = {}
     for lead_id, activity_id, type_, occurred_at, text in _activity_rows(ids, after or {}):
-        properties = parsed.get(text)
-        if properties is None:
+        try:
+            properties = parsed[text]
+        except KeyError:
             if len(parsed) > 10_000:
                 parsed.clear()
             properties = parsed[text] = (json.loads(text) if text else None) or {}
-        facts[lead_id].append(
-            Fact(id=activity_id, type=type_, occurred_at=occurred_at, properties=properties)
-        )
+        facts[lead_id].append(Fact(activity_id, type_, occurred_at, properties))
     for lead_facts in facts.values():
         lead_facts.sort(key=_fact_id)
     return facts
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 _fact_id = attrgetter("id")
 
 
@@ -110,7 +110,7 @@ def _activity_rows(
         )
         while rows := cursor.fetchmany(5000):
             for lead_id, activity_id, type_, micros, text in rows:
-                yield lead_id, activity_id, type_, _EPOCH + timedelta(microseconds=micros), text
+                yield lead_id, activity_id, type_, _EPOCH + micros * _MICROSECOND, text
 
 
 def attributes_of(lead: Lead) -> dict[str, Any]:
@@ -345,7 +345,7 @@ def _store_judgement(
         evaluation.engagement,
     )
     lead.breakdown = evaluation.to_dict()
-    lead.scored_with = rules.version
+    lead.scored_with_id = rules.version.pk  # the id: the related-object descriptor cost as much as the rest
     lead.scored_at = lead.updated_at = now
     lead.rescore_at = evaluation.next_change_at
     events = []
