@@ -80,6 +80,38 @@ def _reader(field: Any) -> Callable[[models.Model], Any]:
     return get
 
 
+def rows_insert(model: type[models.Model], objs: Sequence[models.Model]) -> list[models.Model]:
+    """Insert new `objs` (every concrete field) as `bulk_create` does, ids set on them, and return them. PostgreSQL:
+    the ids are drawn from the table's sequence first, then the rows go in with one COPY (bulk_create's UNNEST
+    sends each JSON document as an array element psycopg escapes with a regular expression: most of a hand-over's
+    cost, breakdowns being a few kilobytes of quotes). Elsewhere, or for one row, `bulk_create`."""
+    objs = list(objs)
+    if connection.vendor != "postgresql" or len(objs) < 2:
+        return model.objects.bulk_create(objs)
+    opts = model._meta
+    fields = [field for field in opts.concrete_fields if not field.generated]
+    table = connection.ops.quote_name(opts.db_table)
+    quoted = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    for obj in objs:
+        for field in fields:
+            if field is not opts.pk:
+                field.pre_save(obj, add=True)  # auto_now_add and the like, as bulk_create
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [opts.db_table, opts.pk.column, len(objs)],
+        )
+        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+            obj.pk = pk
+        readers = [_reader(field) for field in fields]
+        with cursor.cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row([read(obj) for read in readers])
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, connection.alias
+    return objs
+
+
 def rows_insert_new(
     model: type[models.Model], objs: Sequence[models.Model], fields: Sequence[str]
 ) -> list[int]:
