@@ -349,14 +349,26 @@ def rescore_status(request: HttpRequest) -> HttpResponse:
     if version_id and not version_id.isdigit():
         raise Http404("No such agreement version.")
     job = (
-        RescoreJob.objects.filter(agreement_id=int(version_id)).order_by("-created_at").first()
+        RescoreJob.objects.filter(agreement_id=int(version_id))
+        .select_related("agreement")
+        .order_by("-created_at")
+        .first()
         if version_id
         else None
     )
+    if job is not None and not _job_in_user_segments(request.user, job):
+        raise Http404("No such agreement version.")
     return render(request, "leads/_rescore_status.html", _rescore_context(request, job))
 
 
 RESCORE_RETRY_ROLES = MANAGERS | {Role.ADMIN}
+
+
+def _job_in_user_segments(user: Any, job: RescoreJob) -> bool:
+    """Whether the run belongs to a segment the user works in: a segment change's segment, or the segment of the
+    agreement version an activation rescores."""
+    segment_id = job.segment_id if job.is_segment_change else job.agreement.segment_id
+    return in_user_segments(user, segment_id)
 
 
 def _rescore_context(request: HttpRequest, job: RescoreJob | None) -> dict[str, Any]:
@@ -367,7 +379,9 @@ def _rescore_context(request: HttpRequest, job: RescoreJob | None) -> dict[str, 
 @require_POST
 def rescore_retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Run a failed rescoring job again: it resumes after the last lead it finished."""
-    job = get_object_or_404(RescoreJob, pk=pk)
+    job = get_object_or_404(RescoreJob.objects.select_related("agreement"), pk=pk)
+    if not _job_in_user_segments(request.user, job):  # another team's run is not theirs to restart
+        raise Http404("No such rescoring run.")
     try:
         retried = jobs.job_retry(jobs.RESCORE, job_id=job.pk, now=timezone.now())
     except IntegrityError:  # a segment change's move, while another one runs (one at a time)

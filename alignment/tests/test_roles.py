@@ -135,11 +135,11 @@ def test_admin_site_is_for_the_admin_role_only(role_users, login):
             assert response.status_code == 302, role
 
 
-# The object-level dimension: URLs whose `pk` is a lead, an agreement version or a segment. A user working in one
-# segment gets 403 or 404 on another segment's lead, agreement, queue and segment page, for every role and URL.
+# The object-level dimension: URLs whose `pk` is a lead, an agreement version, a segment or a rescoring run. A user
+# working in one segment gets 403 or 404 on another segment's lead, agreement, queue, segment page and rescoring
+# run, for every role and URL.
 OBJECT_MODULES = {"sla.views", "leads.views", "feedback.views", "leads.segments.views"}
 OBJECT_EXTRA = {"feedback:whatif", "feedback:whatif_segments", "feedback:capacity"}
-NOT_A_LEAD_OR_AGREEMENT = {"leads:rescore_retry"}
 
 
 def _object_urls() -> list[tuple[str, URLPattern]]:
@@ -148,14 +148,14 @@ def _object_urls() -> list[tuple[str, URLPattern]]:
         for name, pattern in _walk(get_resolver().url_patterns)
         if "pk" in pattern.pattern.converters
         and (pattern.callback.__module__ in OBJECT_MODULES or name in OBJECT_EXTRA)
-        and name not in NOT_A_LEAD_OR_AGREEMENT
     ]
 
 
 @pytest.fixture
 def other_segment(samples):
-    """Segment B (country Japan) with a draft agreement and an MQL lead, all three with the same pk."""
-    from leads.models import Lead
+    """Segment B (country Japan) with a draft agreement, an MQL lead and a failed rescoring run of that agreement,
+    all four with the same pk."""
+    from leads.models import Lead, RescoreJob
     from sla.diff import content_hash
     from sla.models import AgreementVersion, Segment
 
@@ -173,6 +173,9 @@ def other_segment(samples):
         pk=pk, email="b@example.jp", last_name="Sato", country="Japan", segment=segment, state="mql", tier="hot",
         created_at=now, updated_at=now,
     )  # fmt: skip
+    RescoreJob.objects.create(
+        pk=pk, agreement_id=pk, reason="activated", total=1, status="failed", created_at=now, heartbeat_at=now
+    )
     return segment, pk
 
 
@@ -189,7 +192,7 @@ def test_every_lead_and_agreement_url_refuses_another_segments_object(
             default.members.add(user)
     urls = _object_urls()
     assert {"leads:detail", "sla:version", "sla:sign", "feedback:win", "feedback:whatif", "leads:segment",
-            "leads:segment_preview", "leads:segment_precedence"} <= {n for n, _ in urls}  # fmt: skip
+            "leads:segment_preview", "leads:segment_precedence", "leads:rescore_retry"} <= {n for n, _ in urls}  # fmt: skip
     failures = []
     for name, pattern in urls:
         url = reverse(name, kwargs={**_sample_kwargs(pattern, samples), "pk": b_pk})

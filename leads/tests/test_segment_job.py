@@ -20,6 +20,7 @@ from leads.segments import job as segment_job
 from leads.tests.test_jobs import WorkerKilled, after_the_lease, kill_after
 from leads.tests.test_segment_screen import LOWER_BAR, form_data
 from leads.tests.test_segment_sla import START
+from sla.models import AgreementVersion
 
 pytestmark = pytest.mark.django_db
 
@@ -195,3 +196,28 @@ def test_retrying_a_failed_move_while_another_runs_is_refused_not_a_500(people, 
     )
     failed.refresh_from_db()
     assert failed.status == "failed"
+
+
+def test_another_teams_manager_can_neither_follow_nor_retry_a_segments_runs(people, small_japanese, login):
+    # given Enterprise Japan's failed segment change and a failed activation rescore of its agreement
+    ids = [lead.pk for lead in small_japanese]
+    moving = segment_job.segment_job_start(segment_id=people["japan"].pk, lead_ids=ids, now=START)
+    version = AgreementVersion.objects.filter(segment=people["japan"], status="active").get()
+    rescoring = RescoreJob.objects.create(agreement=version, reason="activated", total=7, created_at=START,
+                                          heartbeat_at=START)  # fmt: skip
+    RescoreJob.objects.filter(pk__in=[moving.pk, rescoring.pk]).update(status="failed", error="worker lost")
+    smb_manager = login(people["salesmanager"])
+    # when SMB global's sales manager presses Retry on either, or polls the activation's progress
+    for job in (moving, rescoring):
+        assert smb_manager.post(reverse("leads:rescore_retry", args=[job.pk])).status_code == 404
+    status = smb_manager.get(reverse("leads:rescore_status"), {"version": version.pk})
+    # then neither is theirs: not found, and both stay failed for Japan's managers to retry
+    assert status.status_code == 404
+    assert set(
+        RescoreJob.objects.filter(pk__in=[moving.pk, rescoring.pk]).values_list("status", flat=True)
+    ) == {"failed"}
+    japan_manager = login(people["jp-salesmanager"])
+    assert japan_manager.get(reverse("leads:rescore_status"), {"version": version.pk}).status_code == 200
+    assert japan_manager.post(reverse("leads:rescore_retry", args=[rescoring.pk])).status_code == 302
+    rescoring.refresh_from_db()
+    assert rescoring.status != "failed"
