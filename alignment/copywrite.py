@@ -4,7 +4,8 @@ Django's bulk paths send each value as a query parameter; for a list of JSON doc
 element of the array with a regular expression, which was 41% of an activation's rescore. COPY streams the rows
 in psycopg's C copy format instead (values adapted by the model fields themselves, so JSON is dumped once and
 datetimes keep their time zone), and the UPDATE joins on the primary key. Other databases (SQLite) use
-`bulk_update`, which is what they do well.
+`bulk_update`, which is what they do well. New rows (hand-overs, their cycles, scoring's events) go in the same
+way, straight into their table (`rows_insert`).
 """
 
 from __future__ import annotations
@@ -83,8 +84,8 @@ def _reader(field: Any) -> Callable[[models.Model], Any]:
 def rows_insert(model: type[models.Model], objs: Sequence[models.Model]) -> list[models.Model]:
     """Insert new `objs` (every concrete field) as `bulk_create` does, ids set on them, and return them. PostgreSQL:
     the ids are drawn from the table's sequence first, then the rows go in with one COPY (bulk_create's UNNEST
-    sends each JSON document as an array element psycopg escapes with a regular expression: most of a hand-over's
-    cost, breakdowns being a few kilobytes of quotes). Elsewhere, or for one row, `bulk_create`."""
+    sends each JSON document as an array element psycopg escapes with a regular expression, slow on breakdowns:
+    kilobytes of quotes each). Elsewhere, or for one row, `bulk_create`."""
     objs = list(objs)
     if connection.vendor != "postgresql" or len(objs) < 2:
         return model.objects.bulk_create(objs)
