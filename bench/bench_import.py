@@ -24,10 +24,10 @@ from statistics import median
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
-from dataset import create_database, empty_with_bench_managers  # noqa: E402
+from dataset import bench_database_url, create_database, empty_with_bench_managers  # noqa: E402
 from harness import interleaved, peak_rss_mb, record, scaled  # noqa: E402
 
-URL = os.environ.get("BENCH_IMPORT_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/alignment_bench_import")
+URL = os.environ.get("BENCH_IMPORT_DATABASE_URL", bench_database_url("alignment_bench_import"))
 os.environ["DATABASE_URL"] = URL
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alignment.settings")
 os.environ.setdefault("DJANGO_DEBUG", "1")

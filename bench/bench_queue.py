@@ -3,7 +3,7 @@
     python bench/bench_queue.py            (or `make bench`; SCALE=small for 20k leads, 2k open)
 
 Default scale: 1M leads, 100k of them open in the queue (generated with COPY into `alignment_bench_pages`, or
-`alignment_bench_pages_small`; set
+`alignment_bench_pages_small` at SCALE=small; set
 DATABASE_URL to use another PostgreSQL database). For each page it records p50 and p95 server time (Django's test
 client, DEBUG off: middleware, auth, view, template) interleaved with the baseline: *the same SQL statements the page
 ran*, executed bare through psycopg, so the ratio is what Django and the templates add on top of the database; and
@@ -30,7 +30,7 @@ REPEATS = scaled(small=5, default=21)
 
 
 def main() -> None:
-    django_setup(scaled(small="alignment_bench_pages_small", default="alignment_bench_pages"))
+    django_setup("alignment_bench_pages")
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client

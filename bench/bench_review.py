@@ -21,7 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/alignment_bench_review")
+from dataset import bench_database_url  # noqa: E402
+
+os.environ.setdefault("DATABASE_URL", bench_database_url("alignment_bench_review"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alignment.settings")
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-a-secret")
 

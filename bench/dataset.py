@@ -52,9 +52,18 @@ FIRST_NAMES = ["Ada", "Grace", "Linus", "Yuki", "Hana", "Omar", "Lena", "Raj", "
 CLOSED = ["new", "new", "new", "recycled", "won", "lost", "disqualified"]
 
 
+def bench_database_url(name: str) -> str:
+    """The local database a script keeps its data in: `name`, or `name_small` at SCALE=small, so a smoke run never
+    replaces the default scale's data (which takes minutes to generate) with its own."""
+    from harness import SCALE
+
+    suffix = "_small" if SCALE == "small" and not name.endswith("_small") else ""
+    return f"postgres://postgres@127.0.0.1:5432/{name}{suffix}"
+
+
 def django_setup(default_db: str) -> str:
     """Point Django at DATABASE_URL (default: a dedicated local database), create it if needed and migrate."""
-    url = os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{default_db}")
+    url = os.environ.setdefault("DATABASE_URL", bench_database_url(default_db))
     if not url.startswith(("postgres://", "postgresql://")):
         raise SystemExit(f"benchmarks need PostgreSQL: DATABASE_URL is {url!r}")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alignment.settings")
@@ -97,7 +106,7 @@ def create_database(url: str | None = None) -> str:
 def setup_with_demo_users(bench: str, default_db: str) -> Any:
     """Django on DATABASE_URL (default: `default_db`; PostgreSQL only; created if missing, migrated), the demo
     users, and the active agreement (the starter one, signed by the demo managers, when none is active)."""
-    os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{default_db}")
+    os.environ.setdefault("DATABASE_URL", bench_database_url(default_db))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alignment.settings")
     os.environ.setdefault(
         "DJANGO_SECRET_KEY", "bench-only-secret-key-not-for-any-site-0123456789abcdefghijkl"
