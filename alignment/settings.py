@@ -120,8 +120,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The set-based criteria queries are large; PostgreSQL's JIT spends more compiling them than it saves.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Wait for a lock instead of failing at once: the dev server and an in-process task may write together.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Wait for a lock instead of failing at once: the dev server, beat and the two workers `make run` starts may
+    # write together. IMMEDIATE takes the write lock when a transaction begins, so a transaction that read first
+    # never fails with "database is locked" when it then writes (it waits its turn like the others).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
