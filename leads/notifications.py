@@ -299,8 +299,11 @@ def warnings_notify(*, warnings: Iterable[tuple[int, str, datetime]], now: datet
     outbox_put_many(items, now=now)
 
 
+_CLOCKS = frozenset(Clock.values)  # read once: `Clock.values` builds its list anew on every call
+
+
 def _clock_words(clock: str) -> str:
-    return str(Clock(clock).label).lower() if clock in Clock.values else clock
+    return str(Clock(clock).label).lower() if clock in _CLOCKS else clock
 
 
 def _warning_text(lead: Lead, clock: str, due_at: datetime) -> Say:

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
-from alignment.copywrite import rows_update
+from alignment.copywrite import copy_applies, rows_insert_new, rows_update
 from alignment.roles import Role
 from leads.audience import Audience
 from leads.exceptions import NoRepAvailable
@@ -156,9 +156,13 @@ def _insert_new(model: Any, rows: list[Any], *, stamp: str, now: datetime) -> li
     the order given."""
     if not rows:
         return []
-    model.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    if copy_applies(len(rows)):  # PostgreSQL, a large batch: COPY rather than a statement of thousands of values
+        fields = [f.name for f in model._meta.concrete_fields if not f.primary_key]
+        written = model.objects.filter(pk__in=rows_insert_new(model, rows, fields))
+    else:
+        model.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        written = model.objects.filter(lead_id__in=sorted({row.lead_id for row in rows}), **{stamp: now})
     wanted = {(row.lead_id, row.clock, row.deadline): index for index, row in enumerate(rows)}
-    written = model.objects.filter(lead_id__in=sorted({row.lead_id for row in rows}), **{stamp: now})
     found: list[tuple[int, Any]] = []
     for pk, lead_id, clock, deadline in written.values_list("pk", "lead_id", "clock", "deadline"):
         index = wanted.get((lead_id, clock, deadline))
