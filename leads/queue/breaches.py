@@ -156,7 +156,7 @@ def _insert_new(model: Any, rows: list[Any], *, stamp: str, now: datetime) -> li
     the order given."""
     if not rows:
         return []
-    if copy_applies(len(rows)):  # PostgreSQL, a large batch: COPY rather than a statement of thousands of values
+    if copy_applies(len(rows)):  # PostgreSQL, a large batch: COPY, not a statement of thousands of values
         fields = [f.name for f in model._meta.concrete_fields if not f.primary_key]
         written = model.objects.filter(pk__in=rows_insert_new(model, rows, fields))
     else:
