@@ -151,8 +151,8 @@ class _WarnWindows:
 
 
 def _insert_new(model: Any, rows: list[Any], *, stamp: str, now: datetime) -> list[Any]:
-    """Insert the batch's breaches (or warnings) in one statement; the (lead, clock, deadline) unique constraint
-    makes a row another scanner recorded first a no-op. Returns the rows this scan wrote, with their ids, in
+    """Insert the batch's breaches (or warnings) in one statement (on PostgreSQL a large batch is COPied first);
+    the (lead, clock, deadline) unique constraint makes a row another scanner recorded first a no-op. Returns the rows this scan wrote, with their ids, in
     the order given."""
     if not rows:
         return []
