@@ -191,7 +191,9 @@ def main() -> None:
 
     started = time.perf_counter()
     rescore()  # the first pass after generation hands leads over; the timed ones rescore as a re-activation
-    print(f"first pass (hand-overs): {TIMED / (time.perf_counter() - started):,.0f} leads/s")
+    print(
+        f"first pass, untimed (hands leads over only on freshly generated data): {TIMED / (time.perf_counter() - started):,.0f} leads/s"
+    )
     timing = interleaved({"rescore": rescore, "bare": bare}, repeats=REPEATS, warmup=0)
     open_timed = services.Lead.objects.open().filter(pk__gt=cursor).count()
     rate = open_timed / timing["rescore"].p50

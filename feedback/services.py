@@ -14,6 +14,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from alignment.audit import audit_record
+from alignment.copywrite import rows_insert
 from alignment.roles import Role, user_roles
 from feedback.exceptions import OutcomeRefused
 from feedback.models import ContactAttempt, Cycle, CycleRule, Decision, Reason, Snapshot
@@ -49,7 +50,7 @@ def cycles_open(*, hand_over_ids: Iterable[int], at: datetime) -> list[Cycle]:
     open_ids = [h.lead_id for h in hand_overs if h.ended_at is None]
     # a stale open cycle (of an earlier hand-over) closes
     Cycle.objects.filter(lead_id__in=open_ids, closed_at__isnull=True).update(closed_at=at)
-    cycles = Cycle.objects.bulk_create([cycle_from_hand_over(hand_over) for hand_over in hand_overs])
+    cycles = rows_insert(Cycle, [cycle_from_hand_over(hand_over) for hand_over in hand_overs])
     CycleRule.objects.bulk_create(
         [rule for cycle in cycles for rule in fired_rules(cycle)], ignore_conflicts=True
     )

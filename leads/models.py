@@ -113,7 +113,7 @@ class Lead(models.Model):
     employees = models.PositiveIntegerField(null=True, blank=True)
     country = models.CharField(max_length=100, blank=True)
     source = models.CharField(max_length=100, blank=True, help_text=_("Source or channel"))
-    campaign = models.CharField(max_length=200, blank=True, db_index=True)
+    campaign = models.CharField(max_length=200, blank=True)  # indexed in Meta: equality only, no LIKE twin
     attributes = models.JSONField(default=dict, blank=True, help_text=_("Custom attributes"))
     attribute_seen_at = models.JSONField(
         default=dict,
@@ -123,7 +123,9 @@ class Lead(models.Model):
     )
 
     # The agreement's judgement, stored
-    state = models.CharField(max_length=16, choices=State.choices, default=State.NEW, db_index=True)
+    # indexed by (state, id) in Meta, which serves every lookup by state: every extra index on a lead is written
+    # again by each rescore and ingest (the updates are never HOT: updated_at is indexed)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.NEW)
     tier = models.CharField(max_length=8, choices=Tier.choices, default=Tier.NONE, blank=True)
     score = models.IntegerField(default=0)
     fit_score = models.IntegerField(default=0)
@@ -131,8 +133,15 @@ class Lead(models.Model):
     breakdown = models.JSONField(
         default=dict, blank=True, help_text=_("The evaluation: rules, evidence, gates, triggers")
     )
-    scored_with = models.ForeignKey(
-        "sla.AgreementVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    scored_with = (
+        models.ForeignKey(  # not indexed: nothing looks leads up by it, and an activation rewrites it
+            "sla.AgreementVersion",
+            null=True,
+            blank=True,
+            on_delete=models.PROTECT,
+            related_name="+",
+            db_index=False,
+        )
     )
     scored_at = models.DateTimeField(null=True, blank=True)
     rescore_at = models.DateTimeField(
@@ -210,6 +219,7 @@ class Lead(models.Model):
             models.Index(fields=["last_name", "first_name", "email", "id"], name="leads_name_sort_idx"),
             models.Index(fields=["company", "id"], name="leads_company_sort_idx"),
             models.Index(fields=["state", "id"], name="leads_state_sort_idx"),
+            models.Index(fields=["campaign"], name="leads_campaign_idx"),
             models.Index(fields=["tier", "id"], name="leads_tier_sort_idx"),
             models.Index(fields=["score", "id"], name="leads_score_sort_idx"),
             models.Index(fields=["source", "id"], name="leads_source_sort_idx"),

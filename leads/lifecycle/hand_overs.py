@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.db.models import Max
 
+from alignment.copywrite import rows_insert
 from leads.lifecycle import rules as life
 from leads.models import HandOver, Lead
 
@@ -40,8 +41,9 @@ def hand_overs_record(leads: Iterable[Lead], *, at: datetime) -> list[HandOver]:
         .values_list("lead_id", "n")
     )
     HandOver.objects.filter(lead_id__in=ids, ended_at__isnull=True).update(ended_at=at)
-    return HandOver.objects.bulk_create(
-        [hand_over_from_lead(lead, number=last.get(lead.pk, 0) + 1, at=lead.mql_at or at) for lead in leads]
+    return rows_insert(
+        HandOver,
+        [hand_over_from_lead(lead, number=last.get(lead.pk, 0) + 1, at=lead.mql_at or at) for lead in leads],
     )
 
 

@@ -15,7 +15,7 @@ from django.db.models import QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
-from alignment.copywrite import copy_applies, rows_update
+from alignment.copywrite import copy_applies, rows_insert, rows_update
 from leads.bulkwrite import rows_update as values_update
 from leads.exceptions import NoRepAvailable
 from leads.lifecycle import rules as life
@@ -67,20 +67,20 @@ def facts_for(lead_ids: Iterable[int], *, after: Mapping[int, int] | None = None
     facts: dict[int, list[Fact]] = defaultdict(list)
     parsed: dict[str | None, Any] = {}
     for lead_id, activity_id, type_, occurred_at, text in _activity_rows(ids, after or {}):
-        properties = parsed.get(text)
-        if properties is None:
+        try:
+            properties = parsed[text]
+        except KeyError:
             if len(parsed) > 10_000:
                 parsed.clear()
             properties = parsed[text] = (json.loads(text) if text else None) or {}
-        facts[lead_id].append(
-            Fact(id=activity_id, type=type_, occurred_at=occurred_at, properties=properties)
-        )
+        facts[lead_id].append(Fact(activity_id, type_, occurred_at, properties))
     for lead_facts in facts.values():
         lead_facts.sort(key=_fact_id)
     return facts
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 _fact_id = attrgetter("id")
 
 
@@ -110,7 +110,7 @@ def _activity_rows(
         )
         while rows := cursor.fetchmany(5000):
             for lead_id, activity_id, type_, micros, text in rows:
-                yield lead_id, activity_id, type_, _EPOCH + timedelta(microseconds=micros), text
+                yield lead_id, activity_id, type_, _EPOCH + micros * _MICROSECOND, text
 
 
 def attributes_of(lead: Lead) -> dict[str, Any]:
@@ -150,6 +150,7 @@ def leads_rescore(
         facts, left_out = _facts_to_judge(placed, now)
         auto_assign: list[int] = []
         states: dict[int, Kept] = {}
+        deadlines: dict[tuple[int, str], dict[str, datetime]] = {}  # _set_deadlines: one reckoning per tier
         for lead, rules in placed:
             lead_facts, after_id = facts.get(lead.pk, ([], 0))
             lead.last_activity_at = max(
@@ -170,14 +171,14 @@ def leads_rescore(
                     states[lead.pk] = kept
             may_hand_over = life.allowed(life.Action.HAND_OVER, lead.state) and not waits
             events += _store_judgement(
-                lead, evaluation, rules, now, reason, result, may_hand_over=may_hand_over
+                lead, evaluation, rules, now, reason, result, deadlines, may_hand_over=may_hand_over
             )
             result.scored += 1
             if rules.terms.auto_assign and result.became_mql and result.became_mql[-1] == lead.pk:
                 auto_assign.append(lead.pk)
         states_write(states)
         _write_back(leads)
-        LeadEvent.objects.bulk_create(events, batch_size=1000)
+        rows_insert(LeadEvent, events)
         if result.became_mql:
             handed = set(result.became_mql)
             hand_overs = hand_overs_record([lead for lead in leads if lead.pk in handed], at=now)
@@ -336,6 +337,7 @@ def _store_judgement(
     now: datetime,
     reason: str,
     result: RescoreResult,
+    deadlines: dict[tuple[int, str], dict[str, datetime]],
     *,
     may_hand_over: bool,
 ) -> list[LeadEvent]:
@@ -345,7 +347,7 @@ def _store_judgement(
         evaluation.engagement,
     )
     lead.breakdown = evaluation.to_dict()
-    lead.scored_with = rules.version
+    lead.scored_with_id = rules.version.pk  # the id: the related-object descriptor cost as much as the rest
     lead.scored_at = lead.updated_at = now
     lead.rescore_at = evaluation.next_change_at
     events = []
@@ -360,7 +362,7 @@ def _store_judgement(
             # a new cycle (life.MOVES[HAND_OVER].new_cycle): fresh clocks and no owner, even for a recycled lead
             lead.owner = lead.claimed_at = lead.first_contact_at = lead.decided_at = lead.outcome_at = None
             lead.status_update_due_at = lead.paused_at = None
-            _set_deadlines(lead, rules, now)
+            _set_deadlines(lead, rules, now, deadlines)
             result.became_mql.append(lead.pk)
             if lead.tier == Tier.HOT:
                 result.became_hot.append(lead.pk)
@@ -373,13 +375,26 @@ def _store_judgement(
         # A trigger fired on a warm lead nobody has claimed yet: it jumps the queue with the hot clock.
         events.append(_event(lead, LeadEvent.Kind.TIER, Tier.WARM, Tier.HOT, now, why, reason, evaluation))
         lead.tier = Tier.HOT
-        _set_deadlines(lead, rules, now, only_sooner=True)
+        _set_deadlines(lead, rules, now, deadlines, only_sooner=True)
         result.became_hot.append(lead.pk)
     return events
 
 
-def _set_deadlines(lead: Lead, rules: Rules, now: datetime, *, only_sooner: bool = False) -> None:
-    for key, due in rules.terms.deadlines(tier=lead.tier, start=now).items():
+def _set_deadlines(
+    lead: Lead,
+    rules: Rules,
+    now: datetime,
+    deadlines: dict[tuple[int, str], dict[str, datetime]],
+    *,
+    only_sooner: bool = False,
+) -> None:
+    """The tier's deadlines from `now`. They depend only on the version's terms, the tier and `now`, so a batch
+    reckons them once per version and tier in `deadlines` (business-hours calendar arithmetic, milliseconds
+    each: it was most of a hand-over's scoring)."""
+    reckoned = deadlines.get((rules.version.pk, lead.tier))
+    if reckoned is None:
+        reckoned = deadlines[(rules.version.pk, lead.tier)] = rules.terms.deadlines(tier=lead.tier, start=now)
+    for key, due in reckoned.items():
         name = DEADLINE_FIELDS.get(key)
         if name and not (only_sooner and getattr(lead, name) and getattr(lead, name) <= due):
             setattr(lead, name, due)

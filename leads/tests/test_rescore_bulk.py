@@ -90,3 +90,47 @@ def test_the_bulk_rescore_takes_only_the_leads_it_is_given_after_its_cursor(agre
         leads=subset, rules=rules, now=timezone.now(), after=rest[-1], size=2, reason="t"
     )
     assert done.last_pk is None and done.scored == 0
+
+
+def test_rows_inserted_with_copy_read_back_as_bulk_create_stores_them(agreement, varied_leads):
+    # given the same hand-overs and events (JSON documents, choices, dates, blanks) built twice over
+    from alignment.copywrite import rows_insert
+    from leads.lifecycle.hand_overs import hand_over_from_lead
+    from leads.models import HandOver, LeadEvent
+
+    now = timezone.now()
+    Lead.objects.update(breakdown={"total": 40, "why": 'a "quoted" \\ path', "evidence": [{"at": "é"}]})
+    leads = list(Lead.objects.order_by("pk"))
+
+    def build(number: int) -> tuple[list[HandOver], list[LeadEvent]]:
+        hand_overs = [hand_over_from_lead(lead, number=number, at=now) for lead in leads]
+        for hand_over in hand_overs:
+            hand_over.ended_at = now  # a lead has one open hand-over at most
+        events = [
+            LeadEvent(lead=lead, at=now, kind=LeadEvent.Kind.STATE, from_value="new", to_value="mql",
+                      actor_label="scoring", reason='score 40, "hot"', data={"score": 40, "tier": "hot"})
+            for lead in leads
+        ]  # fmt: skip
+        return hand_overs, events
+
+    # when one set goes through bulk_create and the other through rows_insert (COPY on PostgreSQL)
+    expected_hand_overs, expected_events = build(1)
+    HandOver.objects.bulk_create(expected_hand_overs)
+    LeadEvent.objects.bulk_create(expected_events)
+    copied_hand_overs, copied_events = build(2)
+    returned = rows_insert(HandOver, copied_hand_overs)
+    rows_insert(LeadEvent, copied_events)
+
+    # then the copied rows have their ids, and read back exactly as the bulk-created ones
+    assert returned == copied_hand_overs and all(h.pk for h in copied_hand_overs)
+    assert len({h.pk for h in [*expected_hand_overs, *copied_hand_overs]}) == 2 * len(leads)
+    for model, expected, copied in (
+        (HandOver, expected_hand_overs, copied_hand_overs),
+        (LeadEvent, expected_events, copied_events),
+    ):
+        rows = {row["id"]: row for row in model.objects.values()}
+        for want, got in zip(expected, copied, strict=True):
+            want_row, got_row = dict(rows[want.pk]), dict(rows[got.pk])
+            want_row.pop("id"), got_row.pop("id")
+            want_row.pop("number", None), got_row.pop("number", None)
+            assert got_row == want_row
