@@ -97,6 +97,12 @@ def lead_data(lead: Lead) -> dict[str, Any]:
     }  # fmt: skip
 
 
+#: What a notice reads of a lead (its words, its link, its webhook body, who is told): a batch reads these columns,
+#: not the whole row (scores, attributes and a dozen timestamps a notice never shows).
+LEAD_NOTICE_FIELDS = ("id", "email", "first_name", "last_name", "company", "state", "score", "tier",
+                      "handoff_reason", "segment", "owner")  # fmt: skip
+
+
 def preferences_of(users: Iterable[Any]) -> dict[int, UserPreference]:
     """Each person's language and zone, read once for a batch of messages."""
     ids = {user.pk for user in users}
@@ -215,8 +221,10 @@ def _hot_text(lead: Lead, triggers: str) -> Say:
 def breaches_notify(*, breach_ids: Iterable[int], notify_manager: bool, now: datetime) -> None:
     """Deadlines were missed: each owner (and, if the terms say so, the sales managers of the lead's segment team),
     the chat, the webhooks."""
-    breaches = SlaBreach.objects.filter(pk__in=list(breach_ids)).select_related(
-        "lead__owner", "owner", "new_owner"
+    breaches = (
+        SlaBreach.objects.filter(pk__in=list(breach_ids))
+        .select_related("lead__owner", "owner", "new_owner")
+        .defer(*(f"lead__{field.name}" for field in _lead_unread()))
     )
     items: list[Item] = []
     subscriptions = [s for s in subscriptions_active() if "sla.breached" in s.event_types]
@@ -247,10 +255,17 @@ def breaches_notify(*, breach_ids: Iterable[int], notify_manager: bool, now: dat
     outbox_put_many(items, now=now)
 
 
+def _lead_unread() -> list[Any]:
+    """The lead's columns a notice does not read (deferred when leads come through a join)."""
+    return [field for field in Lead._meta.concrete_fields if field.name not in LEAD_NOTICE_FIELDS]
+
+
 def breach_text(breach: SlaBreach) -> str:
     """The breach in the active language: which deadline, how late, on which lead, and what the scan did."""
+    # the clock's words by its own label, not get_clock_display(): that hashes (so translates) every choice's label
+    # on each call, which was half of a scan's text writing
     text = _("SLA breach: the %(clock)s deadline was missed by %(minutes)s min on %(lead)s.") % {
-        "clock": breach.get_clock_display().lower(), "minutes": breach.late_seconds // 60,
+        "clock": _clock_words(breach.clock), "minutes": breach.late_seconds // 60,
         "lead": person_name(breach.lead) or breach.lead.email}  # fmt: skip
     if breach.action != SlaBreach.Action.NONE:
         action = str(breach.get_action_display())
@@ -284,8 +299,11 @@ def warnings_notify(*, warnings: Iterable[tuple[int, str, datetime]], now: datet
     outbox_put_many(items, now=now)
 
 
+_CLOCKS = frozenset(Clock.values)  # read once: `Clock.values` builds its list anew on every call
+
+
 def _clock_words(clock: str) -> str:
-    return str(Clock(clock).label).lower() if clock in Clock.values else clock
+    return str(Clock(clock).label).lower() if clock in _CLOCKS else clock
 
 
 def _warning_text(lead: Lead, clock: str, due_at: datetime) -> Say:
@@ -308,10 +326,12 @@ def _escalation_text(lead: Lead, clock_name: str, step: int) -> Say:
 
 def escalations_notify(*, steps: Iterable[dict[str, Any]]) -> None:
     """Ladder steps fired (a scan's batch): each step's recipients are told, in their language, in one outbox write."""
-    steps = list(steps)
-    leads = Lead.objects.in_bulk([step["lead_id"] for step in steps])
+    steps = [step for step in steps if step["recipient_ids"]]  # a step nobody is to hear of reads nothing
+    if not steps:
+        return
+    leads = Lead.objects.only(*LEAD_NOTICE_FIELDS).in_bulk([step["lead_id"] for step in steps])
     wanted = {pk for step in steps for pk in step["recipient_ids"]}
-    users = get_user_model().objects.filter(pk__in=wanted, is_active=True).in_bulk() if wanted else {}
+    users = get_user_model().objects.filter(pk__in=wanted, is_active=True).in_bulk()
     items: list[Item] = []
     prefs = preferences_of(users.values())
     last_at = None

@@ -8,20 +8,24 @@ from typing import Any
 
 from django.db import transaction
 
-from alignment.copywrite import rows_update
+from alignment.copywrite import copy_applies, rows_insert_new, rows_update
 from alignment.roles import Role
 from leads.audience import Audience
 from leads.exceptions import NoRepAvailable
 from leads.lifecycle import rules as life
 from leads.models import Lead, SlaBreach, SlaWarning
 from leads.queue.assignment import lead_assign_round_robin, owner_change_record
-from leads.queue.clocks import clock_state, running_clocks, stamp_clocks
+from leads.queue.clocks import ClockState, clock_state, running_clocks, stamp_clocks
 from leads.rules import RulesInForce
 from leads.signals import sla_breaches_found, sla_escalated, sla_warnings_found
 from sla.calendar import due_at
 from sla.terms import EscalationAction, ServiceTerms
 
 SCAN_BATCH = 500
+#: What the scan and the ladder read of a lead: its clocks and their summary, whose it is, which agreement it
+#: follows. Not the whole row: its scores, attributes and other timestamps were most of the time spent reading.
+LEAD_READS = ("id", "state", "segment", "owner", *ClockState.__dataclass_fields__, "sla_clock", "sla_due_at",
+              "next_sla_check_at")  # fmt: skip
 
 
 @dataclass
@@ -50,6 +54,7 @@ def sla_breaches_scan(*, now: datetime, batch: int = SCAN_BATCH) -> ScanResult:
         with transaction.atomic():
             leads = list(
                 Lead.objects.select_for_update(skip_locked=True)
+                .only(*LEAD_READS)
                 .filter(next_sla_check_at__lte=horizon)
                 .exclude(pk__in=sorted(seen))
                 .order_by("next_sla_check_at", "pk")[:batch]
@@ -146,14 +151,18 @@ class _WarnWindows:
 
 
 def _insert_new(model: Any, rows: list[Any], *, stamp: str, now: datetime) -> list[Any]:
-    """Insert the batch's breaches (or warnings) in one statement; the (lead, clock, deadline) unique constraint
-    makes a row another scanner recorded first a no-op. Returns the rows this scan wrote, with their ids, in
+    """Insert the batch's breaches (or warnings) in one statement (on PostgreSQL a large batch is COPied first);
+    the (lead, clock, deadline) unique constraint makes a row another scanner recorded first a no-op. Returns the rows this scan wrote, with their ids, in
     the order given."""
     if not rows:
         return []
-    model.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    if copy_applies(len(rows)):  # PostgreSQL, a large batch: COPY, not a statement of thousands of values
+        fields = [f.name for f in model._meta.concrete_fields if not f.primary_key]
+        written = model.objects.filter(pk__in=rows_insert_new(model, rows, fields))
+    else:
+        model.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        written = model.objects.filter(lead_id__in=sorted({row.lead_id for row in rows}), **{stamp: now})
     wanted = {(row.lead_id, row.clock, row.deadline): index for index, row in enumerate(rows)}
-    written = model.objects.filter(lead_id__in=sorted({row.lead_id for row in rows}), **{stamp: now})
     found: list[tuple[int, Any]] = []
     for pk, lead_id, clock, deadline in written.values_list("pk", "lead_id", "clock", "deadline"):
         index = wanted.get((lead_id, clock, deadline))
@@ -181,6 +190,7 @@ def sla_ladder_run(
                 SlaBreach.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(next_step_at__lte=now)
                 .select_related("lead", "lead__owner")
+                .defer(*(f"lead__{f.name}" for f in Lead._meta.concrete_fields if f.name not in LEAD_READS))
                 .order_by("next_step_at", "pk")[:batch]
             )
             steps: list[dict[str, Any]] = []

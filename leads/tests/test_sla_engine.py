@@ -199,6 +199,63 @@ def test_the_ladder_stops_once_the_work_is_done(terms, heard, rep):
     assert SlaBreach.objects.get(lead=lead).next_step_at is None
 
 
+def test_a_scan_takes_as_many_queries_for_many_breaches_as_for_two_and_writes_each_once(
+    terms, sales_manager, admin_user_role, monkeypatch
+):
+    # given a ladder whose first step tells the head above the managers at once, the managers told of each
+    # breach, and
+    # breaches written through COPY on PostgreSQL however few (the bulk insert on SQLite)
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from alignment import copywrite
+    from alignment.models import OutboxMessage
+
+    monkeypatch.setattr(copywrite, "COPY_FROM_ROWS", 1)
+    terms(on_breach="none", escalation=[{"after_minutes": 0, "action": "notify_managers_manager"}])
+    leads = [hot_mql() for _ in range(2)]
+    found_at = leads[0].claim_due_at + timedelta(minutes=1)
+
+    class Undone(Exception):
+        pass
+
+    def queries() -> int:
+        """The queries of one scan at `found_at`, undone afterwards."""
+        with CaptureQueriesContext(connection) as captured:
+            try:
+                with transaction.atomic():
+                    sla_breaches_scan(now=found_at)
+                    raise Undone
+            except Undone:
+                pass
+        return len(captured)
+
+    # when the scan runs over two late leads, and over twelve
+    few = queries()
+    leads += [hot_mql() for _ in range(10)]
+    assert queries() == few
+    # then, for real, each missed claim is one breach, told once to the managers in words naming the lead,
+    # its first ladder step fired once (the head told)
+    result = sla_breaches_scan(now=found_at)
+    again = sla_breaches_scan(now=found_at)
+    breaches = {b.lead_id: b for b in SlaBreach.objects.filter(clock="claim")}
+    assert set(breaches) == {lead.pk for lead in leads} and sorted(result.breaches) == sorted(
+        b.pk for b in breaches.values()
+    )
+    assert sorted(result.steps) == sorted((b.pk, 1) for b in breaches.values())
+    assert again.breaches == [] and again.steps == []
+    told = OutboxMessage.objects.filter(event="sla.breached", channel="inapp")
+    for lead in leads:
+        breach = breaches[lead.pk]
+        messages = told.filter(key__startswith=f"sla.breached:{breach.pk}:")
+        assert str(sales_manager.pk) in {m.recipient for m in messages}
+        assert {m.payload["text"] for m in messages} == {
+            f"SLA breach: the claim deadline was missed by 1 min on {lead.email}."
+        }
+    heads = OutboxMessage.objects.filter(event="sla.escalated", channel="inapp")
+    assert sorted(heads.values_list("recipient", flat=True)) == [str(admin_user_role.pk)] * 12
+
+
 # --- the status-update clock ---------------------------------------------------------------------------------------
 
 
